@@ -1,0 +1,1 @@
+"""AI Developer Workflow base modules shared by tac-bootstrap and the projects it generates."""

@@ -1,0 +1,1 @@
+"""Base modules: orchestrator models, SQLite persistence and workflow logging."""

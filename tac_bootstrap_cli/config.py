@@ -1,0 +1,215 @@
+"""The answers behind a generated project (``config.yml``): a Pydantic model, load and dump.
+
+``ProjectConfig.template_context()`` is the one contract between answers and templates: every
+template variable comes from it, and Jinja2's ``StrictUndefined`` turns any other name into an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tac_bootstrap_cli import __version__
+from tac_bootstrap_cli.errors import ConfigError, UsageError
+from tac_bootstrap_cli.names import validate_project_name
+from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
+
+CONFIG_FILE = "config.yml"
+CONFIG_VERSION = 1
+DEFAULT_DB_PATH = "agents/orchestrator.db"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ProjectInfo(_Section):
+    """Name and stack of the project."""
+
+    name: str
+    language: str = "python"
+    framework: str = "none"
+    package_manager: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        try:
+            validate_project_name(value)
+        except UsageError as exc:  # surface as a field error so the key and line get reported
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _valid_stack(self) -> ProjectInfo:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"language {self.language!r} is not one of {', '.join(LANGUAGES)}")
+        managers = LANGUAGES[self.language]
+        if not self.package_manager:
+            self.package_manager = managers[0]
+        elif self.package_manager not in managers:
+            raise ValueError(
+                f"package manager {self.package_manager!r} does not fit {self.language}"
+                f" (use one of {', '.join(managers)})"
+            )
+        if self.framework not in FRAMEWORKS[self.language]:
+            raise ValueError(
+                f"framework {self.framework!r} does not fit {self.language}"
+                f" (use one of {', '.join(FRAMEWORKS[self.language])})"
+            )
+        return self
+
+    @property
+    def slug(self) -> str:
+        """The Python-identifier form of the name (``my-app`` -> ``my_app``)."""
+        return validate_project_name(self.name)
+
+
+class Commands(_Section):
+    """Shell commands the agents run; empty means 'use the stack default'."""
+
+    install: str = ""
+    test: str = ""
+    lint: str = ""
+    format: str = ""
+    run: str = ""
+
+
+class OnFailure(_Section):
+    """How a failing workflow phase is retried."""
+
+    retries: int = Field(default=2, ge=0, le=10)
+    delay_seconds: float = Field(default=10.0, ge=0, le=3600)
+
+
+class AgentSettings(_Section):
+    """Which model and agent CLI the workflows use."""
+
+    model: str = "sonnet"
+    cli: str = "claude"
+
+
+class WorkflowSettings(_Section):
+    """Retry policy and the cron trigger of the ADW workflows."""
+
+    on_failure: OnFailure = Field(default_factory=OnFailure)
+    cron: str = "*/5 * * * *"
+    default_workflow: Literal["plan_build", "sdlc"] = "plan_build"
+
+
+class DatabaseSettings(_Section):
+    """Where the project's orchestrator database lives (relative to the project root)."""
+
+    path: str = DEFAULT_DB_PATH
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError(
+                "must be a relative path inside the project, such as agents/orchestrator.db"
+            )
+        return value
+
+
+class ProjectConfig(_Section):
+    """Everything ``config.yml`` holds: what was asked, so that later runs render the same project."""
+
+    version: int = CONFIG_VERSION
+    project: ProjectInfo
+    commands: Commands = Field(default_factory=Commands)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    templates: str | None = None  # a team template overlay directory (absolute path)
+
+    @model_validator(mode="after")
+    def _fill_commands(self) -> ProjectConfig:
+        p = self.project
+        defaults = default_commands(p.language, p.package_manager, p.framework, p.slug)
+        for name in Commands.model_fields:
+            if not getattr(self.commands, name):
+                setattr(self.commands, name, getattr(defaults, name))
+        return self
+
+    def template_context(self) -> dict[str, Any]:
+        """The variables every template sees."""
+        data = self.model_dump(mode="json")
+        data["project"]["slug"] = self.project.slug
+        data["tac_bootstrap_version"] = __version__
+        return data
+
+
+def dump_config(config: ProjectConfig) -> str:
+    """``config.yml`` text for ``config``: stable key order, a header saying how to apply edits."""
+    body = yaml.safe_dump(
+        config.model_dump(mode="json", exclude_none=True),
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+    )
+    return (
+        "# tac-bootstrap answers for this project.\n"
+        "# Edit them, then run `tac-bootstrap render` to apply the change.\n" + body
+    )
+
+
+def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
+    """Parse ``config.yml`` text; errors name the file, the line and the key."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, f"invalid YAML: {problem}", line=line) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            source, "expected a mapping of settings (project:, commands:, ...)", line=1
+        )
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        key = ".".join(str(part) for part in loc) or None
+        raise ConfigError(source, _message(err), line=_line_of(node, loc), key=key) from None
+
+
+def load_config(project_dir: Path) -> ProjectConfig:
+    """Read and validate ``project_dir/config.yml``."""
+    path = project_dir / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), "not found", hint="run `tac-bootstrap add-agentic` here first"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "is not UTF-8 text") from None
+    return parse_config(text, str(path))
+
+
+def _message(err: Any) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    return msg.removeprefix("Value error, ")
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc``, or of its closest existing parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if key_node.value == str(part):
+                line = key_node.start_mark.line + 1
+                node = value_node
+                break
+        else:
+            break
+    return line

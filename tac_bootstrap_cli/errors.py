@@ -1,0 +1,65 @@
+"""The one exception hierarchy of tac-bootstrap, with the exit code each error maps to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class TacError(Exception):
+    """Base of every error tac-bootstrap reports to a user; ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class UsageError(TacError):
+    """The command line or an answer is invalid: nothing was done."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """A configuration file is malformed; names the file, and the line and key when known."""
+
+    def __init__(
+        self,
+        path: str,
+        problem: str,
+        *,
+        line: int | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        what = f"{key}: {problem}" if key else problem
+        super().__init__(f"{where}: {what}", hint=hint)
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+class ValidationFailed(UsageError):
+    """Several ``field: message`` problems found at once (converted from Pydantic at the boundary)."""
+
+    def __init__(self, source: str, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{source}: " + "; ".join(self.problems))
+
+
+class ConflictError(TacError):
+    """Writing would overwrite something the user owns; rerun with ``--force`` to allow it."""
+
+
+class UnsafePathError(TacError):
+    """A path would lead outside the target directory (``..``, absolute, or through a symlink)."""

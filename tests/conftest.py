@@ -1,0 +1,65 @@
+"""Shared fixtures: every test runs with its own HOME, state directory and history database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Union
+
+import pytest
+
+Tree = Mapping[str, Union[str, bytes, "Tree"]]
+
+
+def make_tree(root: Path, tree: Tree) -> Path:
+    """Build files under ``root`` from a dict: str/bytes values are files, dict values are folders."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in tree.items():
+        path = root / name
+        if isinstance(content, Mapping):
+            make_tree(path, content)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Keep tests away from the real HOME, XDG dirs and history database."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("TAC_BOOTSTRAP_DB", str(home / "history.db"))
+    monkeypatch.delenv("TAC_DB_PATH", raising=False)
+    monkeypatch.delenv("CLAUDE_CODE_PATH", raising=False)
+    return home
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> TreeFactory:
+    """``tree({"a.txt": "x", "src": {"m.py": ""}})`` builds files under a fresh folder and returns it."""
+    return TreeFactory(tmp_path)
+
+
+class TreeFactory:
+    """Callable that builds file trees under one temporary folder."""
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._count = 0
+
+    def __call__(self, spec: Tree, name: str | None = None) -> Path:
+        self._count += 1
+        return make_tree(self._base / (name or f"tree{self._count}"), spec)
