@@ -1,0 +1,555 @@
+"""SQLite persistence of the orchestrator models: connection, schema migrations, repositories.
+
+- ``connect(path)`` is the only place that opens SQLite (foreign keys on, WAL, NORMAL sync, busy
+  timeout, autocommit so that ``atomic`` alone decides where transactions start and end);
+- ``init_schema(conn)`` brings a database to ``SCHEMA_VERSION`` using the numbered sections of
+  ``schema/schema_orchestrator.sql``;
+- one generic ``Repository`` holds all CRUD; the per-table classes only name table, model, filters.
+
+SQL is always parameterised; the only identifiers put into SQL text come from the model fields and
+the fixed table names below. Every ``sqlite3`` error leaves this module as ``DatabaseError``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from operator import itemgetter
+from pathlib import Path
+from types import UnionType
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Final,
+    Generic,
+    NamedTuple,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from .orch_database_models import (
+    Agent,
+    AgentLog,
+    OrchestratorAgent,
+    Prompt,
+    SystemLog,
+    canonical_uuid,
+    format_timestamp,
+    utc_now,
+)
+
+SCHEMA_VERSION: Final = 2
+SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "schema" / "schema_orchestrator.sql"
+BUSY_TIMEOUT_S: Final = 10.0
+SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+TABLES: Final = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
+
+_IDENTIFIER = re.compile(r"[a-z_]+")
+_MIGRATION_MARK = re.compile(r"^-- migration (\d+):", re.MULTILINE)
+# ensure_ascii=False keeps text readable in the file; separators drop the padding spaces.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_savepoint_ids = itertools.count(1)
+
+
+class DatabaseError(Exception):
+    """Any failure of the orchestrator database (open, schema, query)."""
+
+
+class ConstraintError(DatabaseError):
+    """A foreign-key, unique, not-null or check constraint rejected a write to ``table``."""
+
+    def __init__(self, table: str, message: str) -> None:
+        super().__init__(f"{table}: {message}")
+        self.table = table
+
+
+class SchemaVersionError(DatabaseError):
+    """The database was written by a newer schema version than this code knows."""
+
+
+class Migration(NamedTuple):
+    """One step of the registry: the SQL that takes a database to ``version``."""
+
+    version: int
+    script: str
+
+
+def split_statements(script: str) -> list[str]:
+    """Split SQL text into single statements (``sqlite3.execute`` takes one at a time)."""
+    statements: list[str] = []
+    start = 0
+    end = script.find(";")
+    while end != -1:
+        candidate = script[start : end + 1]
+        if sqlite3.complete_statement(candidate):  # a ';' inside a string or comment is not an end
+            statements.append(candidate.strip())
+            start = end + 1
+        end = script.find(";", end + 1)
+    rest = [line for line in script[start:].splitlines() if line.strip()]
+    if any(not line.lstrip().startswith("--") for line in rest):
+        raise ValueError(f"unterminated SQL statement: {script[start:].strip()[:80]!r}")
+    return statements
+
+
+def _load_migrations(path: Path) -> tuple[Migration, ...]:
+    """Cut the schema file into its ``-- migration N:`` sections and check they run 1..N."""
+    text = path.read_text(encoding="utf-8")
+    marks = list(_MIGRATION_MARK.finditer(text))
+    ends = [mark.start() for mark in marks[1:]] + [len(text)]
+    migrations = tuple(
+        Migration(int(mark.group(1)), text[mark.start() : end])
+        for mark, end in zip(marks, ends, strict=True)
+    )
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, SCHEMA_VERSION + 1)):
+        raise RuntimeError(f"{path}: migrations {versions} do not run 1..{SCHEMA_VERSION}")
+    return migrations
+
+
+MIGRATIONS: Final = _load_migrations(SCHEMA_PATH)
+
+
+def _error(exc: BaseException, where: str) -> DatabaseError:
+    """Translate an sqlite3 (or binding) error into this module's exceptions."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return ConstraintError(where, str(exc))
+    return DatabaseError(f"{where}: {exc}")
+
+
+def database_file(conn: sqlite3.Connection) -> str:
+    """The file behind ``conn`` (``:memory:`` for an in-memory database), for messages."""
+    try:
+        for _, name, file in conn.execute("PRAGMA database_list"):
+            if name == "main":
+                return str(file) or ":memory:"
+    except sqlite3.Error:
+        pass
+    return "<closed database>"
+
+
+def _check_existing_file(file: Path) -> None:
+    """Refuse a file that is not SQLite before SQLite opens it, so it is never modified."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with file.open("rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return  # a new database; SQLite creates it
+    except OSError as exc:
+        raise DatabaseError(f"cannot open database {file}: {exc}") from exc
+    if head and head != SQLITE_MAGIC:  # an empty file is a valid, empty database
+        raise DatabaseError(f"{file} is not a SQLite database")
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL; retried because the switch needs a brief exclusive lock that new
+    databases opened by several processes at once contend for, and SQLite does not always
+    run the busy handler for it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """Open (creating it and its folders if needed) the database at ``path`` or ``":memory:"``.
+
+    ``check_same_thread=False`` is for callers that serialise access themselves (a lock).
+    """
+    name = str(path)
+    if not name:
+        raise DatabaseError("empty database path")
+    in_memory = name == ":memory:"
+    if not in_memory:
+        _check_existing_file(Path(path))
+    try:
+        conn = sqlite3.connect(
+            name,
+            timeout=BUSY_TIMEOUT_S,  # sets SQLite's busy_timeout
+            isolation_level=None,  # autocommit: atomic() issues BEGIN/COMMIT itself
+            check_same_thread=check_same_thread,
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot open database {name}: {exc}") from exc
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        # NORMAL in WAL mode: a commit survives a crash of the process, only not a power loss.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        # Reading the version also makes SQLite read the header, so a corrupt file fails here.
+        # A file from a newer schema is left exactly as it is: init_schema will refuse it.
+        if not in_memory and schema_version(conn) <= SCHEMA_VERSION:
+            _enable_wal(conn)
+    except (sqlite3.Error, DatabaseError) as exc:
+        conn.close()
+        raise DatabaseError(f"cannot open database {name}: {exc}") from exc
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version stored in the database (``PRAGMA user_version``; 0 = empty)."""
+    try:
+        row = conn.execute("PRAGMA user_version").fetchone()
+    except sqlite3.Error as exc:
+        raise _error(exc, database_file(conn)) from exc
+    return int(row[0])
+
+
+def _next_step(version: int) -> Migration:
+    """A new database gets the whole file at once; an older one the next section."""
+    if version == 0:
+        return Migration(SCHEMA_VERSION, "\n".join(m.script for m in MIGRATIONS))
+    return next(m for m in MIGRATIONS if m.version > version)
+
+
+def init_schema(conn: sqlite3.Connection) -> None:
+    """Create or migrate the schema to ``SCHEMA_VERSION``; idempotent and safe across processes."""
+    while True:
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{database_file(conn)} has schema version {version}, newer than "
+                f"{SCHEMA_VERSION}; upgrade tac-bootstrap to use it"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        step = _next_step(version)
+        with atomic(conn):
+            # Another process may have migrated while this one waited for the write lock.
+            if schema_version(conn) != version:
+                continue
+            try:
+                for statement in split_statements(step.script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {int(step.version)}")
+            except sqlite3.Error as exc:
+                raise DatabaseError(
+                    f"{database_file(conn)}: migration to schema version {step.version} "
+                    f"failed: {exc}"
+                ) from exc
+
+
+def _rollback(conn: sqlite3.Connection, sql: str) -> None:
+    """Undo after a failure; SQLite may already have rolled back (e.g. disk full), so a failing
+    rollback must not hide the original error."""
+    try:
+        if conn.in_transaction:
+            conn.execute(sql)
+    except sqlite3.Error:
+        pass
+
+
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block in one transaction (a savepoint when already inside one)."""
+    if conn.in_transaction:
+        name = f"adw_sp_{next(_savepoint_ids)}"
+        begin, commit = f"SAVEPOINT {name}", f"RELEASE {name}"
+        undo = f"ROLLBACK TO {name}"
+    else:
+        # IMMEDIATE takes the write lock up front, under busy_timeout; a deferred transaction
+        # that later upgrades to a write can fail with SQLITE_BUSY at once in WAL mode.
+        begin, commit, undo = "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"
+    try:
+        conn.execute(begin)
+    except sqlite3.Error as exc:
+        raise _error(exc, database_file(conn)) from exc
+    try:
+        yield conn
+    except BaseException:
+        _rollback(conn, undo)
+        if begin.startswith("SAVEPOINT"):
+            _rollback(conn, commit)  # ROLLBACK TO keeps the savepoint open; drop it
+        raise
+    try:
+        conn.execute(commit)
+    except sqlite3.Error as exc:
+        _rollback(conn, undo)
+        raise _error(exc, database_file(conn)) from exc
+
+
+M = TypeVar("M", bound=BaseModel)
+Row = tuple[Any, ...]
+
+
+def _encode_json(value: Any) -> str:
+    return _JSON.encode(value)
+
+
+def _column_kind(field: FieldInfo) -> str:
+    """How a field is stored: ``uuid`` / ``time`` / ``json`` need conversion, ``plain`` not."""
+    types: set[object] = set()
+    validators = [getattr(item, "func", None) for item in field.metadata]
+    pending: builtins.list[object] = [field.annotation]
+    while pending:  # unwrap Optional[...] and Annotated[...] down to the stored types
+        annotation = pending.pop()
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            inner, *extra = get_args(annotation)
+            pending.append(inner)
+            validators += [getattr(item, "func", None) for item in extra]
+        elif origin is Union or origin is UnionType:
+            pending.extend(get_args(annotation))
+        else:
+            types.add(origin or annotation)
+    if canonical_uuid in validators:
+        return "uuid"
+    if datetime in types:
+        return "time"
+    return "json" if dict in types else "plain"
+
+
+class Repository(Generic[M]):
+    """CRUD for one table; subclasses set ``table``, ``model`` and ``filters`` only.
+
+    The column list is the model's field list, in order; timestamps are stored as fixed-width
+    text, metadata as JSON text. ``list`` returns newest first (``created_at``, then insertion).
+    """
+
+    table: ClassVar[str]
+    model: type[M]
+    filters: ClassVar[frozenset[str]] = frozenset()
+
+    _columns: ClassVar[tuple[str, ...]]
+    _uuid_columns: ClassVar[frozenset[str]]
+    _json_columns: ClassVar[tuple[str, ...]]
+    _has_updated_at: ClassVar[bool]
+    _values: ClassVar[itemgetter[Any]]
+    _converters: ClassVar[tuple[tuple[int, Callable[[Any], Any]], ...]]
+    _insert_sql: ClassVar[str]
+    _select_sql: ClassVar[str]
+    _update_sql: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Derive columns and SQL once per table from the model's fields."""
+        super().__init_subclass__(**kwargs)
+        fields = cls.model.model_fields
+        columns = tuple(fields)
+        if cls.table not in TABLES or not all(_IDENTIFIER.fullmatch(c) for c in columns):
+            raise TypeError(f"{cls.__name__}: unexpected table or column name")
+        if columns[0] != "id" or not cls.filters <= set(columns):
+            raise TypeError(f"{cls.__name__}: id must come first and filters must be columns")
+        kinds = {name: _column_kind(field) for name, field in fields.items()}
+        convert = {"time": format_timestamp, "json": _encode_json}
+        cls._columns = columns
+        cls._uuid_columns = frozenset(c for c in columns if kinds[c] == "uuid")
+        cls._json_columns = tuple(c for c in columns if kinds[c] == "json")
+        cls._has_updated_at = "updated_at" in columns
+        # itemgetter pulls every field value out of the model's __dict__ in one C call.
+        cls._values = itemgetter(*columns)
+        cls._converters = tuple(
+            (i, convert[kinds[c]]) for i, c in enumerate(columns) if kinds[c] in convert
+        )
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        updates = ", ".join(f"{c} = ?" for c in columns[1:])
+        # Identifiers below are the whitelisted table/column names checked above.
+        cls._insert_sql = f"INSERT INTO {cls.table} ({names}) VALUES ({marks})"  # noqa: S608
+        cls._select_sql = f"SELECT {names} FROM {cls.table}"  # noqa: S608
+        cls._update_sql = f"UPDATE {cls.table} SET {updates} WHERE id = ?"  # noqa: S608
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        """Work over ``conn`` (from ``connect``); the caller owns and closes it."""
+        self.conn = conn
+
+    # -- row mapping ---------------------------------------------------------------------------
+
+    def to_row(self, model: M) -> Row:
+        """The SQLite parameters for ``model``, in column order."""
+        if type(model) is not self.model:
+            raise TypeError(f"{self.table} stores {self.model.__name__}, not {type(model)!r}")
+        row: Row = self._values(model.__dict__)
+        if not self._converters:
+            return row
+        values = list(row)
+        try:
+            for index, convert in self._converters:
+                value = values[index]
+                if value is not None:
+                    values[index] = convert(value)
+        except (TypeError, ValueError) as exc:  # metadata mutated in place after validation
+            raise ValueError(f"{self.table}.{self._columns[index]}: {exc}") from exc
+        return tuple(values)
+
+    def from_row(self, row: Row) -> M:
+        """The model for a row selected in column order (validated: the file may be foreign)."""
+        data = dict(zip(self._columns, row, strict=True))
+        try:
+            for name in self._json_columns:
+                if data[name] is not None:
+                    data[name] = json.loads(data[name])
+            return self.model.model_validate(data)
+        except (ValueError, ValidationError) as exc:
+            raise DatabaseError(f"{self.table}: row {data['id']!r} is invalid: {exc}") from exc
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, tuple(params))
+        except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
+            raise _error(exc, self.table) from exc
+
+    def _where(self, filters: dict[str, Any]) -> tuple[str, list[Any]]:
+        """``WHERE`` text and parameters for equality filters; ``None`` matches NULL."""
+        unknown = sorted(set(filters) - self.filters)
+        if unknown:
+            allowed = ", ".join(sorted(self.filters)) or "none"
+            raise ValueError(
+                f"unknown filter(s) for {self.table}: {', '.join(unknown)} (allowed: {allowed})"
+            )
+        clauses: list[str] = []
+        params: list[Any] = []
+        for name, value in sorted(filters.items()):
+            if value is None:
+                clauses.append(f"{name} IS NULL")
+                continue
+            if name in self._uuid_columns and isinstance(value, str):
+                value = value.lower()  # ids are stored lower-case
+            clauses.append(f"{name} = ?")
+            params.append(value)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    # -- CRUD ----------------------------------------------------------------------------------
+
+    def create(self, model: M) -> M:
+        """Insert ``model``; ``ConstraintError`` if its id exists or a reference is missing."""
+        self._execute(self._insert_sql, self.to_row(model))
+        return model
+
+    def create_many(self, models: Iterable[M]) -> int:
+        """Insert many models in one transaction (all or none); returns how many."""
+        rows = map(self.to_row, models)
+        with atomic(self.conn):
+            try:
+                cursor = self.conn.executemany(self._insert_sql, rows)
+            except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
+                raise _error(exc, self.table) from exc
+        return cursor.rowcount
+
+    def get(self, id: str) -> M | None:
+        """The model with ``id`` (any case), or ``None``."""
+        row = self._execute(f"{self._select_sql} WHERE id = ?", (id.lower(),)).fetchone()
+        return None if row is None else self.from_row(row)
+
+    def list(self, *, limit: int = 100, offset: int = 0, **filters: Any) -> builtins.list[M]:
+        """Rows matching all ``filters`` (column = value), newest first."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must be >= 0")
+        where, params = self._where(filters)
+        # rowid breaks ties between equal timestamps: later insert = newer.
+        sql = f"{self._select_sql}{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        rows = self._execute(sql, [*params, limit, offset]).fetchall()
+        return [self.from_row(row) for row in rows]
+
+    def count(self, **filters: Any) -> int:
+        """How many rows match all ``filters``."""
+        where, params = self._where(filters)
+        sql = f"SELECT count(*) FROM {self.table}{where}"  # noqa: S608 (whitelisted identifiers)
+        return int(self._execute(sql, params).fetchone()[0])
+
+    def update(self, model: M) -> M | None:
+        """Write every field of ``model`` over its row (``updated_at`` moves to now, when the
+        table has it); returns the stored model, or ``None`` when no row has that id."""
+        if self._has_updated_at:
+            model = model.model_copy(update={"updated_at": utc_now()})
+        id_, *rest = self.to_row(model)
+        cursor = self._execute(self._update_sql, [*rest, id_])
+        return model if cursor.rowcount else None
+
+    def delete(self, id: str) -> bool:
+        """Delete the row with ``id`` (its children go with it, by cascade); True if one was."""
+        sql = f"DELETE FROM {self.table} WHERE id = ?"  # noqa: S608 (whitelisted identifier)
+        return self._execute(sql, (id.lower(),)).rowcount > 0
+
+
+class OrchestratorAgentRepository(Repository[OrchestratorAgent]):
+    """The ``orchestrator_agents`` table."""
+
+    table = "orchestrator_agents"
+    model = OrchestratorAgent
+    filters = frozenset({"name", "status"})
+
+    def get_or_create(self, name: str) -> OrchestratorAgent:
+        """The orchestrator agent called ``name``, created (``active``) if missing."""
+        found = self.list(name=name, limit=1)
+        if found:
+            return found[0]
+        candidate = OrchestratorAgent(name=name)  # validate before taking the write lock
+        with atomic(self.conn):
+            found = self.list(name=name, limit=1)  # another process may have just created it
+            return found[0] if found else self.create(candidate)
+
+
+class AgentRepository(Repository[Agent]):
+    """The ``agents`` table: one row per run."""
+
+    table = "agents"
+    model = Agent
+    filters = frozenset({"orchestrator_agent_id", "session_id", "status"})
+
+
+class PromptRepository(Repository[Prompt]):
+    """The ``prompts`` table."""
+
+    table = "prompts"
+    model = Prompt
+    filters = frozenset({"agent_id", "status"})
+
+
+class AgentLogRepository(Repository[AgentLog]):
+    """The ``agent_logs`` table."""
+
+    table = "agent_logs"
+    model = AgentLog
+    filters = frozenset({"agent_id", "log_type"})
+
+
+class SystemLogRepository(Repository[SystemLog]):
+    """The ``system_logs`` table."""
+
+    table = "system_logs"
+    model = SystemLog
+    filters = frozenset({"log_level", "source"})
+
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "MIGRATIONS",
+    "SCHEMA_PATH",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "AgentLogRepository",
+    "AgentRepository",
+    "ConstraintError",
+    "DatabaseError",
+    "Migration",
+    "OrchestratorAgentRepository",
+    "PromptRepository",
+    "Repository",
+    "SchemaVersionError",
+    "SystemLogRepository",
+    "atomic",
+    "connect",
+    "database_file",
+    "init_schema",
+    "schema_version",
+    "split_statements",
+]

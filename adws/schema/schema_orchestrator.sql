@@ -1,0 +1,96 @@
+-- Orchestrator run log: the current SQLite schema, written as numbered migrations.
+--
+-- adw_database.init_schema reads this file. A new database runs every section below in one
+-- transaction; a database at version N runs the sections after N, each in its own transaction
+-- that also sets PRAGMA user_version. To change the schema, append a section
+-- "-- migration <N+1>: <why>" and raise SCHEMA_VERSION in adw_database.py; never edit an old one.
+--
+-- Conventions: ids are canonical lower-case UUID text; timestamps are fixed-width ISO 8601 text
+-- (YYYY-MM-DDTHH:MM:SS.ffffff+00:00), so text order is time order; metadata is a JSON object as
+-- text or NULL. The CHECKs mirror the validation in orch_database_models.py so that rows written
+-- by other tools obey the same rules.
+
+-- migration 1: tables and constraints
+
+CREATE TABLE orchestrator_agents (
+    id          TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
+    description TEXT,
+    status      TEXT NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'inactive', 'archived')),
+    metadata    TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+
+CREATE TABLE agents (
+    id                    TEXT PRIMARY KEY NOT NULL,
+    orchestrator_agent_id TEXT NOT NULL
+                          REFERENCES orchestrator_agents (id) ON DELETE CASCADE,
+    session_id            TEXT NOT NULL CHECK (length(session_id) > 0),
+    name                  TEXT,
+    model                 TEXT,
+    status                TEXT NOT NULL DEFAULT 'pending'
+                          CHECK (status IN ('pending', 'running', 'completed', 'failed')),
+    created_at            TEXT NOT NULL,
+    started_at            TEXT,
+    completed_at          TEXT,
+    metadata              TEXT
+);
+
+CREATE TABLE prompts (
+    id            TEXT PRIMARY KEY NOT NULL,
+    agent_id      TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    content       TEXT NOT NULL,
+    response      TEXT,
+    status        TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'running', 'completed', 'failed')),
+    tokens_input  INTEGER NOT NULL DEFAULT 0 CHECK (tokens_input >= 0),
+    tokens_output INTEGER NOT NULL DEFAULT 0 CHECK (tokens_output >= 0),
+    cost_usd      REAL NOT NULL DEFAULT 0.0 CHECK (cost_usd >= 0.0),
+    created_at    TEXT NOT NULL,
+    completed_at  TEXT
+);
+
+CREATE TABLE agent_logs (
+    id         TEXT PRIMARY KEY NOT NULL,
+    agent_id   TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    log_type   TEXT NOT NULL CHECK (log_type IN ('step_start', 'step_end', 'event', 'error')),
+    message    TEXT NOT NULL,
+    metadata   TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE system_logs (
+    id         TEXT PRIMARY KEY NOT NULL,
+    log_level  TEXT NOT NULL
+               CHECK (log_level IN ('debug', 'info', 'warning', 'error', 'critical')),
+    message    TEXT NOT NULL,
+    source     TEXT,
+    metadata   TEXT,
+    created_at TEXT NOT NULL
+);
+
+-- migration 2: indexes for the queries the repositories run
+-- Every list() is "WHERE <filters> ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?" and every
+-- count() is "WHERE <filters>"; an index on (filter column, created_at) answers both without a
+-- sort. The child-side foreign-key indexes also make ON DELETE CASCADE a lookup, not a scan.
+
+-- AgentRepository.list(): the most recent runs (what a status command shows first).
+CREATE INDEX idx_agents_created ON agents (created_at);
+-- AgentRepository.list/count(orchestrator_agent_id=...); cascade from orchestrator_agents.
+CREATE INDEX idx_agents_orchestrator_created ON agents (orchestrator_agent_id, created_at);
+-- AgentRepository.list/count(status=...), e.g. the runs still "running".
+CREATE INDEX idx_agents_status_created ON agents (status, created_at);
+-- AgentRepository.list/count(session_id=...): the runs of one Claude session.
+CREATE INDEX idx_agents_session_created ON agents (session_id, created_at);
+-- PromptRepository.list/count(agent_id=...); cascade from agents.
+CREATE INDEX idx_prompts_agent_created ON prompts (agent_id, created_at);
+-- AgentLogRepository.list(agent_id=..., limit=50): the latest logs of one run; cascade from agents.
+CREATE INDEX idx_agent_logs_agent_created ON agent_logs (agent_id, created_at);
+-- AgentLogRepository.list/count(log_type='error'): recent errors across all runs.
+CREATE INDEX idx_agent_logs_type_created ON agent_logs (log_type, created_at);
+-- SystemLogRepository.list(): the tail of the system log, newest first.
+CREATE INDEX idx_system_logs_created ON system_logs (created_at);
+-- SystemLogRepository.list/count(log_level=...): recent warnings and errors.
+CREATE INDEX idx_system_logs_level_created ON system_logs (log_level, created_at);
