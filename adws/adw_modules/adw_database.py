@@ -329,10 +329,10 @@ class Repository(Generic[M]):
 
     _columns: ClassVar[tuple[str, ...]]
     _uuid_columns: ClassVar[frozenset[str]]
-    _json_columns: ClassVar[tuple[str, ...]]
     _has_updated_at: ClassVar[bool]
     _values: ClassVar[itemgetter[Any]]
     _converters: ClassVar[tuple[tuple[int, Callable[[Any], Any]], ...]]
+    _decoders: ClassVar[tuple[tuple[int, Callable[[Any], Any]], ...]]
     _insert_sql: ClassVar[str]
     _select_sql: ClassVar[str]
     _update_sql: ClassVar[str]
@@ -348,14 +348,19 @@ class Repository(Generic[M]):
             raise TypeError(f"{cls.__name__}: id must come first and filters must be columns")
         kinds = {name: _column_kind(field) for name, field in fields.items()}
         convert = {"time": format_timestamp, "json": _encode_json}
+        # fromisoformat gives datetime.UTC for "+00:00", which the models accept without work;
+        # pydantic's own text parsing would need a tz conversion per timestamp.
+        decode = {"time": datetime.fromisoformat, "json": json.loads}
         cls._columns = columns
         cls._uuid_columns = frozenset(c for c in columns if kinds[c] == "uuid")
-        cls._json_columns = tuple(c for c in columns if kinds[c] == "json")
         cls._has_updated_at = "updated_at" in columns
         # itemgetter pulls every field value out of the model's __dict__ in one C call.
         cls._values = itemgetter(*columns)
         cls._converters = tuple(
             (i, convert[kinds[c]]) for i, c in enumerate(columns) if kinds[c] in convert
+        )
+        cls._decoders = tuple(
+            (i, decode[kinds[c]]) for i, c in enumerate(columns) if kinds[c] in decode
         )
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
@@ -390,14 +395,15 @@ class Repository(Generic[M]):
 
     def from_row(self, row: Row) -> M:
         """The model for a row selected in column order (validated: the file may be foreign)."""
-        data = dict(zip(self._columns, row, strict=True))
+        values = list(row)
         try:
-            for name in self._json_columns:
-                if data[name] is not None:
-                    data[name] = json.loads(data[name])
-            return self.model.model_validate(data)
-        except (ValueError, ValidationError) as exc:
-            raise DatabaseError(f"{self.table}: row {data['id']!r} is invalid: {exc}") from exc
+            for index, decode in self._decoders:
+                value = values[index]
+                if value is not None:
+                    values[index] = decode(value)
+            return self.model.model_validate(dict(zip(self._columns, values, strict=True)))
+        except (TypeError, ValueError, ValidationError) as exc:
+            raise DatabaseError(f"{self.table}: row {row[0]!r} is invalid: {exc}") from exc
 
     # -- helpers -------------------------------------------------------------------------------
 

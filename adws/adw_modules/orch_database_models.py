@@ -15,7 +15,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import (
@@ -43,6 +43,8 @@ SQLITE_MAX_INT: Final = 2**63 - 1
 # Deep enough for any real metadata, shallow enough to stop self-referencing structures early.
 MAX_METADATA_DEPTH: Final = 64
 
+_ZERO: Final = timedelta(0)
+_SCALARS: Final = frozenset({str, int, bool, type(None)})
 _UUID_RE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
@@ -74,7 +76,10 @@ def format_timestamp(value: datetime) -> str:
 def _to_utc(value: datetime) -> datetime:
     if value.tzinfo is UTC:
         return value
-    if value.utcoffset() is None:  # naive (or a tzinfo that declines to answer): taken as UTC
+    offset = value.utcoffset()
+    # Naive (or a tzinfo that declines to answer) is taken as UTC; a zero offset (pydantic's own
+    # UTC tzinfo when it parses text) only needs relabelling, which is cheaper than astimezone.
+    if offset is None or offset == _ZERO:
         return value.replace(tzinfo=UTC)
     try:
         return value.astimezone(UTC)
@@ -97,7 +102,7 @@ def _one_of(label: str, allowed: tuple[str, ...]) -> Callable[[object], object]:
 def _json_value(value: object, path: str, depth: int) -> object:
     """A plain-JSON copy of ``value`` (tuples become lists), or ``ValueError`` naming ``path``."""
     kind = type(value)
-    if value is None or kind is str or kind is int or kind is bool:
+    if kind in _SCALARS:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -114,7 +119,10 @@ def _json_value(value: object, path: str, depth: int) -> object:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValueError(f"metadata{path} has key {key!r}; JSON object keys are strings")
-            copy[str.__str__(key)] = _json_value(item, f"{path}[{key!r}]", depth + 1)
+            # Exact scalars are by far the common case: skip the call (this runs on every write).
+            copy[str.__str__(key)] = (
+                item if type(item) in _SCALARS else _json_value(item, f"{path}[{key!r}]", depth + 1)
+            )
         return copy
     if isinstance(value, list | tuple):
         return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]

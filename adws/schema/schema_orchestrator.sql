@@ -86,10 +86,10 @@ CREATE INDEX idx_agents_status_created ON agents (status, created_at);
 CREATE INDEX idx_agents_session_created ON agents (session_id, created_at);
 -- PromptRepository.list/count(agent_id=...); cascade from agents.
 CREATE INDEX idx_prompts_agent_created ON prompts (agent_id, created_at);
--- AgentLogRepository.list(agent_id=..., limit=50): the latest logs of one run; cascade from agents.
+-- AgentLogRepository.list(agent_id=..., limit=50): the latest logs of one run (also with
+-- log_type=...); cascade from agents. agent_logs is the hot write table, one commit per event,
+-- so it deliberately has no further index: each one adds a page write to every commit.
 CREATE INDEX idx_agent_logs_agent_created ON agent_logs (agent_id, created_at);
--- AgentLogRepository.list/count(log_type='error'): recent errors across all runs.
-CREATE INDEX idx_agent_logs_type_created ON agent_logs (log_type, created_at);
 -- SystemLogRepository.list(): the tail of the system log, newest first.
 CREATE INDEX idx_system_logs_created ON system_logs (created_at);
 -- SystemLogRepository.list/count(log_level=...): recent warnings and errors.
