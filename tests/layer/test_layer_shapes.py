@@ -1,0 +1,266 @@
+"""The generated agentic layer has the documented shapes, for every stack (no subprocess but ruff).
+
+The Claude Code facts these checks encode (hook events, seconds timeouts, exit code 2, tool names,
+frontmatter keys, 0-based positional arguments) are listed with their sources in
+specs/agentic-layer.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import STACKS, config_for, rendered, write_project
+
+from tac_bootstrap_cli.render import BASE_MODULES, templates_root
+
+HOOK_EVENTS = {
+    "PreToolUse": "pre_tool_use",
+    "PostToolUse": "post_tool_use",
+    "UserPromptSubmit": "user_prompt_submit",
+    "Notification": "notification",
+    "Stop": "stop",
+    "SubagentStop": "subagent_stop",
+    "PreCompact": "pre_compact",
+    "SessionStart": "session_start",
+    "SessionEnd": "session_end",
+}
+# Tools that exist in today's Claude Code and that the layer may name (see the spec for the list
+# checked). SlashCommand is gone, Task was renamed Agent, MultiEdit/LS/NotebookRead/TodoRead are
+# no longer listed: none of them may appear.
+LAYER_TOOLS = {"Read", "Write", "Edit", "Glob", "Grep", "Bash", "WebFetch", "WebSearch"}
+REMOVED_TOOLS = {"SlashCommand", "Task", "MultiEdit", "LS", "NotebookRead", "TodoRead"}
+COMMANDS = {
+    "prime", "feature", "bug", "chore", "implement", "test", "review", "document",
+    "commit", "pull_request", "classify_issue",
+}  # fmt: skip
+AGENTS = {"planner", "builder", "reviewer", "docs-writer"}
+COMMAND_KEYS = {"description", "argument-hint", "allowed-tools", "model", "disable-model-invocation"}
+AGENT_KEYS = {"name", "description", "tools", "model", "color", "permissionMode"}
+RULE = re.compile(r"^[A-Z][A-Za-z]+(\(.+\))?$")
+PEP723 = re.compile(r"(?ms)^# /// script\n(.*?)^# ///$")
+WORKFLOWS = ["plan", "build", "test", "review", "document", "plan_build", "sdlc"]
+ALL_STACKS = sorted(STACKS)
+
+
+def text(stack: str, rel: str) -> str:
+    """One rendered file as text."""
+    return rendered(stack)[rel].content.decode("utf-8")
+
+
+def frontmatter(source: str) -> tuple[dict[str, Any], str]:
+    """The YAML frontmatter (must be a mapping) and the body of a Markdown file."""
+    match = re.match(r"^---\n(.*?)\n---\n(.*)$", source, re.S)
+    assert match, "missing --- frontmatter ---"
+    data = yaml.safe_load(match.group(1))
+    assert isinstance(data, dict)
+    return data, match.group(2)
+
+
+def tools_of(value: str) -> list[str]:
+    """Tool names in an ``allowed-tools``/``tools`` value (``Bash(x:*)`` -> ``Bash``)."""
+    names = []
+    for item in re.split(r",\s*(?![^()]*\))", value):
+        names.append(item.strip().split("(", 1)[0])
+    return names
+
+
+def check_settings(data: dict[str, Any], files: set[str]) -> None:
+    """A small schema check of .claude/settings.json, as the docs describe it."""
+    assert set(data) == {"$schema", "permissions", "hooks"}
+    assert data["$schema"] == "https://json.schemastore.org/claude-code-settings.json"
+    perms = data["permissions"]
+    assert set(perms) <= {"allow", "ask", "deny", "defaultMode", "additionalDirectories"}
+    for key in ("allow", "ask", "deny"):
+        assert isinstance(perms[key], list) and perms[key]
+        for rule in perms[key]:
+            assert isinstance(rule, str) and RULE.match(rule), rule
+            assert rule.split("(", 1)[0] in LAYER_TOOLS, rule
+    assert set(data["hooks"]) == set(HOOK_EVENTS)
+    for event, entries in data["hooks"].items():
+        assert re.fullmatch(r"(?:[A-Z][a-z]+)+", event)  # PascalCase
+        assert isinstance(entries, list) and len(entries) == 1
+        entry = entries[0]
+        assert set(entry) <= {"matcher", "hooks"}
+        if "matcher" in entry:
+            assert isinstance(entry["matcher"], str)
+        for hook in entry["hooks"]:
+            assert set(hook) == {"type", "command", "timeout"}
+            assert hook["type"] == "command"
+            # Seconds: an int a human would pick, never a millisecond count.
+            assert isinstance(hook["timeout"], int) and 1 <= hook["timeout"] <= 120
+            command = hook["command"]
+            script = f".claude/hooks/{HOOK_EVENTS[event]}.py"
+            assert f'uv run --quiet --script "$CLAUDE_PROJECT_DIR"/{script}' in command
+            assert script in files
+            assert "|| true" not in command and "|| exit 0" not in command
+            assert not re.search(r"\b(pip|npm|npx|pnpm|yarn|go run|poetry|python3? )\b.*hook", command)
+            assert re.search(r"exit (\d)", command).group(1) == ("2" if event == "PreToolUse" else "1")
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_settings_json_is_strict_json_with_the_documented_shape(stack: str) -> None:
+    files = rendered(stack)
+    data = json.loads(text(stack, ".claude/settings.json"))
+    check_settings(data, set(files))
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_permissions_fit_the_stack(stack: str) -> None:
+    perms = json.loads(text(stack, ".claude/settings.json"))["permissions"]
+    commands = config_for(stack).commands
+    for command in (commands.test, commands.lint, commands.run):
+        assert f"Bash({command}:*)" in perms["allow"]
+    assert f"Bash({commands.install}:*)" in perms["ask"]
+    assert {"Read(./.env)", "Read(./.env.*)", "Bash(rm -rf /:*)", "Bash(git push --force:*)"} <= set(
+        perms["deny"]
+    )
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_every_json_file_parses(stack: str) -> None:
+    json_files = [rel for rel in rendered(stack) if rel.endswith(".json")]
+    assert ".claude/settings.json" in json_files
+    for rel in json_files:
+        json.loads(text(stack, rel))
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_commands_have_valid_frontmatter_and_use_arguments(stack: str) -> None:
+    files = rendered(stack)
+    found = {Path(rel).stem for rel in files if rel.startswith(".claude/commands/")}
+    assert found >= COMMANDS
+    for name in found:
+        data, body = frontmatter(text(stack, f".claude/commands/{name}.md"))
+        assert set(data) <= COMMAND_KEYS, name
+        assert isinstance(data["description"], str) and data["description"].strip()
+        assert isinstance(data["argument-hint"], str)
+        tools = tools_of(data["allowed-tools"])
+        assert set(tools) <= LAYER_TOOLS and not set(tools) & REMOVED_TOOLS, (name, tools)
+        assert "$ARGUMENTS" in body, name
+        # Positional arguments are 0-based today; $1 in an old template means the second word.
+        assert not re.search(r"\$\d|\$ARGUMENTS\[", body), name
+    commands = config_for(stack).commands
+    assert commands.test in text(stack, ".claude/commands/test.md")
+    assert commands.lint in text(stack, ".claude/commands/implement.md")
+    assert commands.run in text(stack, ".claude/commands/prime.md")
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_agents_have_valid_frontmatter(stack: str) -> None:
+    files = rendered(stack)
+    found = {Path(rel).stem for rel in files if rel.startswith(".claude/agents/")}
+    assert found >= AGENTS
+    for name in found:
+        data, body = frontmatter(text(stack, f".claude/agents/{name}.md"))
+        assert set(data) <= AGENT_KEYS and {"name", "description", "tools", "model"} <= set(data)
+        assert data["name"] == name and re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", name)
+        assert isinstance(data["description"], str) and data["description"].strip()
+        assert set(tools_of(data["tools"])) <= LAYER_TOOLS
+        assert data["model"] in {"sonnet", "opus", "haiku", "inherit"}
+        assert body.strip()
+
+
+def test_agent_model_follows_config_and_falls_back_to_inherit() -> None:
+    from tac_bootstrap_cli.render import render_project
+
+    config = config_for("go")
+    config.agent.model = "opus"
+    files = render_project(config.template_context())
+    assert frontmatter(files[".claude/agents/builder.md"].content.decode())[0]["model"] == "opus"
+    config.agent.model = "claude-custom-model"
+    files = render_project(config.template_context())
+    assert frontmatter(files[".claude/agents/builder.md"].content.decode())[0]["model"] == "inherit"
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_hooks_and_workflows_are_pep723_uv_scripts(stack: str) -> None:
+    files = rendered(stack)
+    scripts = [f".claude/hooks/{name}.py" for name in HOOK_EVENTS.values()]
+    scripts += [f"adws/adw_{name}.py" for name in WORKFLOWS]
+    scripts += ["adws/adw_status.py", "adws/adw_triggers/trigger_cron.py"]
+    for rel in scripts:
+        source = text(stack, rel)
+        assert source.startswith("#!/usr/bin/env -S uv run --script\n"), rel
+        meta = tomllib.loads(
+            "\n".join(line[2:] for line in PEP723.search(source).group(1).splitlines())
+        )
+        assert meta["requires-python"] == ">=3.11"
+        assert any(dep.startswith("pydantic") for dep in meta["dependencies"])
+        assert files[rel].executable, rel
+        assert 'if __name__ == "__main__":' in source
+    assert "sys.stdin" in text(stack, ".claude/hooks/_hook_support.py")
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_every_python_file_compiles(stack: str) -> None:
+    for rel, file in rendered(stack).items():
+        if rel.endswith(".py"):
+            compile(file.content, rel, "exec")
+
+
+@pytest.mark.parametrize("stack", ["python-uv", "go", "hostile-name"])
+def test_every_python_file_passes_ruff(stack: str, tmp_path: Path) -> None:
+    root = write_project(tmp_path, stack)
+    rules = "E4,E7,E9,F,W,B,UP,SIM,I"  # ruff's defaults plus common extras
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", rules,
+         "--target-version", "py311", str(root)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_python_in_templates_is_never_jinja() -> None:
+    """Python sources are copied verbatim, so no answer can break their syntax or quoting."""
+    assert not list(templates_root().rglob("*.py.j2"))
+
+
+def test_base_modules_are_the_generators_own() -> None:
+    import adws
+
+    generator = Path(adws.__file__).resolve().parent.parent
+    files = rendered("go")
+    for rel in BASE_MODULES:
+        assert files[rel].content == (generator / rel).read_bytes()
+        assert not (templates_root() / rel).exists()  # never duplicated in templates/
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_gitignore_and_readme_blocks(stack: str) -> None:
+    gitignore = text(stack, ".gitignore")
+    assert "/agents/" in gitignore.splitlines()
+    readme = text(stack, "README.md")
+    assert "uv" in readme and "adw_plan_build.py" in readme and "cd adws && uv run pytest" in readme
+    assert config_for(stack).commands.test in readme
+
+
+def test_gitignore_covers_a_database_outside_agents() -> None:
+    from tac_bootstrap_cli.render import render_project
+
+    config = config_for("go")
+    config.database.path = "data/run.db"
+    files = render_project(config.template_context())
+    lines = files[".gitignore"].content.decode().splitlines()
+    assert {"/data/run.db", "/data/run.db-wal", "/agents/"} <= set(lines)
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_layer_folders_and_suite_exist(stack: str) -> None:
+    files = set(rendered(stack))
+    expected = {
+        "adws/adw_modules/agent.py", "adws/adw_modules/state.py", "adws/adw_modules/git_ops.py",
+        "adws/adw_modules/workflow_ops.py", "adws/adw_modules/data_types.py",
+        "adws/adw_modules/utils.py", "adws/adw_tests/fake_claude.py", "adws/adw_tests/conftest.py",
+        "adws/pyproject.toml", "specs/README.md", "specs/inbox/.gitkeep", "ai_docs/README.md",
+        "app_docs/README.md",
+    }  # fmt: skip
+    assert expected <= files
+    assert rendered(stack)["adws/adw_tests/fake_claude.py"].executable
