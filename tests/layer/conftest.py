@@ -66,7 +66,11 @@ def write_project(dest: Path, stack: str, *, delay_seconds: float | None = 0) ->
 
 def run_env(**extra: str) -> dict[str, str]:
     """The environment for running generated scripts: the real uv cache, no inherited overrides."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TAC_DB_PATH", "ADW_AGENT_ID", "VIRTUAL_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TAC_DB_PATH", "ADW_AGENT_ID", "VIRTUAL_ENV")
+    }
     if UV_CACHE_DIR:
         env["UV_CACHE_DIR"] = UV_CACHE_DIR
     env.update(extra)

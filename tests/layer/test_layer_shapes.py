@@ -42,7 +42,13 @@ COMMANDS = {
     "commit", "pull_request", "classify_issue",
 }  # fmt: skip
 AGENTS = {"planner", "builder", "reviewer", "docs-writer"}
-COMMAND_KEYS = {"description", "argument-hint", "allowed-tools", "model", "disable-model-invocation"}
+COMMAND_KEYS = {
+    "description",
+    "argument-hint",
+    "allowed-tools",
+    "model",
+    "disable-model-invocation",
+}
 AGENT_KEYS = {"name", "description", "tools", "model", "color", "permissionMode"}
 RULE = re.compile(r"^[A-Z][A-Za-z]+(\(.+\))?$")
 PEP723 = re.compile(r"(?ms)^# /// script\n(.*?)^# ///$")
@@ -101,8 +107,12 @@ def check_settings(data: dict[str, Any], files: set[str]) -> None:
             assert f'uv run --quiet --script "$CLAUDE_PROJECT_DIR"/{script}' in command
             assert script in files
             assert "|| true" not in command and "|| exit 0" not in command
-            assert not re.search(r"\b(pip|npm|npx|pnpm|yarn|go run|poetry|python3? )\b.*hook", command)
-            assert re.search(r"exit (\d)", command).group(1) == ("2" if event == "PreToolUse" else "1")
+            assert not re.search(
+                r"\b(pip|npm|npx|pnpm|yarn|go run|poetry|python3? )\b.*hook", command
+            )
+            assert re.search(r"exit (\d)", command).group(1) == (
+                "2" if event == "PreToolUse" else "1"
+            )
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
@@ -119,9 +129,12 @@ def test_permissions_fit_the_stack(stack: str) -> None:
     for command in (commands.test, commands.lint, commands.run):
         assert f"Bash({command}:*)" in perms["allow"]
     assert f"Bash({commands.install}:*)" in perms["ask"]
-    assert {"Read(./.env)", "Read(./.env.*)", "Bash(rm -rf /:*)", "Bash(git push --force:*)"} <= set(
-        perms["deny"]
-    )
+    assert {
+        "Read(./.env)",
+        "Read(./.env.*)",
+        "Bash(rm -rf /:*)",
+        "Bash(git push --force:*)",
+    } <= set(perms["deny"])
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
