@@ -54,7 +54,7 @@ from .orch_database_models import (
 SCHEMA_VERSION: Final = 2
 SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "schema" / "schema_orchestrator.sql"
 BUSY_TIMEOUT_S: Final = 10.0
-SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+MIN_PAGE_SIZE: Final = 512
 TABLES: Final = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
 
 _IDENTIFIER = re.compile(r"[a-z_]+")
@@ -140,17 +140,25 @@ def database_file(conn: sqlite3.Connection) -> str:
     return "<closed database>"
 
 
-def _check_existing_file(file: Path) -> None:
-    """Refuse a file that is not SQLite before SQLite opens it, so it is never modified."""
+def _prepare_path(file: Path) -> None:
+    """Create the parent folders. The file itself is never opened here: closing any descriptor
+    of a database file drops every POSIX lock this process holds on it, including the locks of
+    connections already open, which lets other processes checkpoint under them (corruption)."""
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        with file.open("rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise DatabaseError(f"cannot open database {file}: {exc}") from exc
+    try:
+        size = file.stat().st_size
     except FileNotFoundError:
         return  # a new database; SQLite creates it
     except OSError as exc:
         raise DatabaseError(f"cannot open database {file}: {exc}") from exc
-    if head and head != SQLITE_MAGIC:  # an empty file is a valid, empty database
+    if file.is_dir():
+        raise DatabaseError(f"cannot open database {file}: it is a folder")
+    # A database is empty or at least one 512-byte page. SQLite itself takes a shorter file for
+    # an empty database and would write over it; a longer foreign file fails its header check.
+    if 0 < size < MIN_PAGE_SIZE:
         raise DatabaseError(f"{file} is not a SQLite database")
 
 
@@ -179,7 +187,7 @@ def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Conn
         raise DatabaseError("empty database path")
     in_memory = name == ":memory:"
     if not in_memory:
-        _check_existing_file(Path(path))
+        _prepare_path(Path(path))
     try:
         conn = sqlite3.connect(
             name,
@@ -193,12 +201,15 @@ def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Conn
         conn.execute("PRAGMA foreign_keys = ON")
         # NORMAL in WAL mode: a commit survives a crash of the process, only not a power loss.
         conn.execute("PRAGMA synchronous = NORMAL")
-        # Reading the version also makes SQLite read the header, so a corrupt file fails here.
+        # Reading the version makes SQLite read the header: a file that is not a database
+        # fails here, before anything could write to it.
         # A file from a newer schema is left exactly as it is: init_schema will refuse it.
         if not in_memory and schema_version(conn) <= SCHEMA_VERSION:
             _enable_wal(conn)
     except (sqlite3.Error, DatabaseError) as exc:
         conn.close()
+        if "not a database" in str(exc):  # SQLite read the header and stopped: nothing written
+            raise DatabaseError(f"{name} is not a SQLite database") from exc
         raise DatabaseError(f"cannot open database {name}: {exc}") from exc
     return conn
 

@@ -84,7 +84,12 @@ def test_connect_in_memory() -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b"hello, I am a text file\n" * 50, b"SQLite format 2\x00" + b"\x00" * 100, b"x"],
+    [
+        b"hello, I am a text file\n" * 50,
+        b"SQLite format 2\x00" + b"\x00" * 1000,
+        b"x",  # SQLite alone would take a file this short for an empty database
+        b"SQLite format 3\x00" + b"\x00" * 100,  # a header without a page
+    ],
 )
 def test_not_a_database_is_refused_and_untouched(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "notes.db"
