@@ -28,6 +28,18 @@ if (
 
 ADWS = Path(__file__).resolve().parents[1]
 ROOT = ADWS.parent
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Collect this suite from adws/ (``cd adws && uv run pytest``) or when named explicitly,
+    never as a side effect of the application's own ``pytest`` at the project root."""
+    if config.rootpath.resolve() == ADWS or any(
+        "adw_tests" in str(arg) for arg in config.args
+    ):
+        return None
+    return True
+
+
 _IGNORE = shutil.ignore_patterns(
     ".venv", "__pycache__", ".pytest_cache", "*.pyc", "uv.lock"
 )

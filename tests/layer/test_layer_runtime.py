@@ -1,0 +1,231 @@
+"""The generated layer runs: hook commands as Claude Code runs them, the generated test suite, and
+the issue's end-to-end scenario (init, git init, plan_build with a fake claude, the guard hook).
+
+These start `uv run --script` environments (cached by uv after the first run), so they are slow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import rendered, run_env, write_project
+
+pytestmark = pytest.mark.slow
+
+SESSION = "5d1f9a7e-2c3b-4d5e-8f90-a1b2c3d4e5f6"
+BENIGN: dict[str, dict[str, Any]] = {
+    "PreToolUse": {"tool_name": "Bash", "tool_input": {"command": "ls -la"}},
+    "PostToolUse": {"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_response": {}},
+    "UserPromptSubmit": {"prompt": "hello"},
+    "Notification": {"message": "Claude is waiting for your input"},
+    "Stop": {"stop_hook_active": False},
+    "SubagentStop": {"stop_hook_active": False},
+    "PreCompact": {"trigger": "auto", "custom_instructions": ""},
+    "SessionStart": {"source": "startup"},
+    "SessionEnd": {"reason": "other"},
+}
+
+
+def event(name: str, root: Path, **fields: Any) -> str:
+    """A hook event as Claude Code sends it on stdin."""
+    base = {
+        "session_id": SESSION,
+        "transcript_path": str(root / "transcript.jsonl"),
+        "cwd": str(root),
+        "permission_mode": "default",
+        "hook_event_name": name,
+    }
+    return json.dumps({**base, **BENIGN[name], **fields})
+
+
+def settings_commands(root: Path) -> dict[str, str]:
+    """Event name -> the shell command .claude/settings.json registers for it."""
+    data = json.loads((root / ".claude" / "settings.json").read_text())
+    return {name: entries[0]["hooks"][0]["command"] for name, entries in data["hooks"].items()}
+
+
+def run_hook_command(
+    command: str, root: Path, stdin: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a hook command the way Claude Code does: a shell, $CLAUDE_PROJECT_DIR set."""
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=root,
+        input=stdin,
+        env=run_env(CLAUDE_PROJECT_DIR=str(root), **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Query a run-log database."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("stack", ["go", "python-uv"])
+def test_every_settings_hook_command_runs_and_the_guard_blocks(
+    stack: str, tmp_path: Path, uv: str
+) -> None:
+    root = write_project(tmp_path / "project", stack)
+    # A broken project environment must not matter: hooks run with --script, not the project.
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\ndependencies = ["no-such-package-tac-xyz==9"]\n'
+    )
+    commands = settings_commands(root)
+    for name, command in commands.items():
+        proc = run_hook_command(command, root, event(name, root))
+        assert proc.returncode == 0, (name, proc.stderr)
+    db = root / "agents" / "orchestrator.db"
+    logged = [m for (m,) in rows(db, "SELECT message FROM agent_logs")]
+    assert sorted(m.split(":")[0] for m in logged) == sorted(commands)
+    blocked = run_hook_command(
+        commands["PreToolUse"],
+        root,
+        event("PreToolUse", root, tool_input={"command": "rm -rf /"}),
+    )
+    assert blocked.returncode == 2, blocked.stderr  # the shell command keeps the hook's exit 2
+    assert "BLOCKED" in blocked.stderr
+
+
+def test_without_uv_the_guard_fails_closed_and_others_report(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "project", "go")
+    bare_path = "/usr/bin:/bin"
+    assert not any(Path(d, "uv").exists() for d in bare_path.split(":"))
+    commands = settings_commands(root)
+    guard = run_hook_command(
+        commands["PreToolUse"], root, event("PreToolUse", root), PATH=bare_path
+    )
+    assert guard.returncode == 2
+    assert "needs uv" in guard.stderr
+    stop = run_hook_command(commands["Stop"], root, event("Stop", root), PATH=bare_path)
+    assert stop.returncode == 1 and "needs uv" in stop.stderr
+
+
+def test_generated_suite_passes_in_a_python_uv_project(tmp_path: Path, uv: str) -> None:
+    root = write_project(tmp_path / "project", "python-uv")
+    proc = subprocess.run(
+        [uv, "run", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=root / "adws",
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout
+
+
+def _cli_has_init() -> bool:
+    import typer
+
+    from tac_bootstrap_cli.cli import app
+
+    return "init" in getattr(typer.main.get_command(app), "commands", {})
+
+
+def init_demo(tmp_path: Path) -> Path:
+    """`tac-bootstrap init demo --yes` when the CLI has it, else the same files from the engine."""
+    if _cli_has_init():
+        proc = subprocess.run(
+            [sys.executable, "-m", "tac_bootstrap_cli", "init", "demo", "--yes"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        root = tmp_path / "demo"
+    else:
+        root = write_project(tmp_path / "demo", "python-uv", delay_seconds=None)
+    config_file = root / "config.yml"
+    config = yaml.safe_load(config_file.read_text())
+    assert config["workflows"]["on_failure"]["retries"] == 2  # the documented default
+    config["workflows"]["on_failure"]["delay_seconds"] = 0  # keep the retry test fast
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    return root
+
+
+def test_end_to_end_scenario(tmp_path: Path, uv: str) -> None:
+    root = init_demo(tmp_path)
+    assert {".claude/settings.json", "adws/adw_plan_build.py"} <= set(rendered("python-uv"))
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    fake = root / "adws" / "adw_tests" / "fake_claude.py"
+    assert os.access(fake, os.X_OK)
+    env = run_env(CLAUDE_CODE_PATH=str(fake))
+
+    def workflow(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [uv, "run", "adws/adw_plan_build.py", *args],
+            cwd=root,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    ok = workflow("Add a health endpoint")
+    assert ok.returncode == 0, ok.stderr
+    db = root / "agents" / "orchestrator.db"
+    agents = rows(
+        db,
+        "SELECT a.id, a.name, a.status FROM agents a JOIN orchestrator_agents o"
+        " ON o.id = a.orchestrator_agent_id WHERE o.name = 'adw' ORDER BY a.created_at",
+    )
+    assert [(name, status) for _, name, status in agents] == [
+        ("planner", "completed"),
+        ("builder", "completed"),
+    ]
+    for agent_id, _, _ in agents:
+        assert rows(
+            db,
+            "SELECT tokens_input, tokens_output, cost_usd FROM prompts WHERE agent_id = ?",
+            agent_id,
+        ) == [(1200, 340, 0.0123)]
+        types = {
+            t for (t,) in rows(db, "SELECT log_type FROM agent_logs WHERE agent_id = ?", agent_id)
+        }
+        assert {"step_start", "step_end", "event"} <= types
+    assert list((root / "specs").glob("*-add-a-health-endpoint.md"))
+
+    failing = workflow("Add a metrics endpoint", FAKE_CLAUDE_FAIL="1")
+    assert failing.returncode != 0
+    (failed_id,) = rows(db, "SELECT id FROM agents WHERE status = 'failed'")[0]
+    assert rows(db, "SELECT count(*) FROM prompts WHERE agent_id = ?", failed_id) == [(3,)]
+    assert rows(
+        db, "SELECT count(*) FROM agent_logs WHERE agent_id = ? AND log_type = 'error'", failed_id
+    ) == [(1,)]
+
+    hook = root / ".claude" / "hooks" / "pre_tool_use.py"
+    before = rows(db, "SELECT count(*) FROM agent_logs")[0][0]
+
+    def pipe(command: str) -> subprocess.CompletedProcess[str]:
+        payload = event("PreToolUse", root, tool_input={"command": command})
+        return subprocess.run(
+            [str(hook)], cwd=root, input=payload, env=env, capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+
+    assert pipe("rm -rf /").returncode == 2
+    harmless = pipe("ls -la")
+    assert harmless.returncode == 0, harmless.stderr
+    assert rows(db, "SELECT count(*) FROM agent_logs")[0][0] == before + 2  # blocked one too
+    assert shutil.which("git")
