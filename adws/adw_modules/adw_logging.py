@@ -28,6 +28,7 @@ from typing import Any, Final, Literal, TypeVar
 from .adw_database import (
     AgentLogRepository,
     AgentRepository,
+    DatabaseError,
     OrchestratorAgentRepository,
     PromptRepository,
     SystemLogRepository,
@@ -43,7 +44,6 @@ from .orch_database_models import (
     Prompt,
     RunStatus,
     SystemLog,
-    format_timestamp,
     new_id,
     utc_now,
 )
@@ -102,8 +102,9 @@ class _FailSafe:
         if self.healthy:
             self.healthy = False
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line, always
-            sys.stderr.write(f"tac-bootstrap: {self.what} disabled ({self.target}): {reason}\n")
-            sys.stderr.flush()
+            with suppress(Exception):  # a closed or broken stderr must not break the caller
+                sys.stderr.write(f"tac-bootstrap: {self.what} disabled ({self.target}): {reason}\n")
+                sys.stderr.flush()
 
 
 class AgentRun:
@@ -155,9 +156,6 @@ class AgentRun:
             self._safe.failed(exc)
             return
         self._conn, self._agent = conn, agent
-        self._logs = AgentLogRepository(conn)
-        self._agents = AgentRepository(conn)
-        self._prompts = PromptRepository(conn)
 
     @property
     def agent_id(self) -> str | None:
@@ -183,7 +181,7 @@ class AgentRun:
 
     def _log(self, log_type: LogType, message: str, metadata: Mapping[str, object] | None) -> None:
         self._write(
-            lambda _, agent: self._logs.create(
+            lambda conn, agent: AgentLogRepository(conn).create(
                 AgentLog(
                     agent_id=agent.id,
                     log_type=log_type,
@@ -194,7 +192,7 @@ class AgentRun:
         )
 
     @contextmanager
-    def step(self, name: str, **meta: object) -> Iterator[None]:
+    def step(self, name: str, /, **meta: object) -> Iterator[None]:
         """Log ``step_start``, run the block, log ``step_end`` with ``duration_ms`` and
         ``status`` (``failed`` plus the error if the block raised; the exception propagates)."""
         self._log("step_start", name, meta)
@@ -206,11 +204,11 @@ class AgentRun:
             raise
         self._log("step_end", name, {**meta, **_ended(started, "completed")})
 
-    def event(self, message: str, **meta: object) -> None:
+    def event(self, message: str, /, **meta: object) -> None:
         """Log an ``event``; keyword arguments become its metadata."""
         self._log("event", message, meta)
 
-    def error(self, message: str, **meta: object) -> None:
+    def error(self, message: str, /, **meta: object) -> None:
         """Log an ``error``; keyword arguments become its metadata."""
         self._log("error", message, meta)
 
@@ -244,7 +242,7 @@ class AgentRun:
                 created_at=now,
                 completed_at=now if status in ("completed", "failed") else None,
             )
-            return self._prompts.create(record)
+            return PromptRepository(conn).create(record)
 
         record = self._write(write)
         if record is not None and metadata:
@@ -253,19 +251,23 @@ class AgentRun:
 
     def set_metadata(self, **meta: object) -> None:
         """Merge ``meta`` into the run's metadata (``agents.metadata``)."""
-        self._write(lambda _, agent: self._update_agent(agent, meta))
+        self._write(lambda conn, agent: self._update_agent(conn, agent, meta))
 
     def _update_agent(
-        self, agent: Agent, meta: Mapping[str, object], **fields: object
-    ) -> Agent | None:
+        self,
+        conn: sqlite3.Connection,
+        agent: Agent,
+        meta: Mapping[str, object],
+        **fields: object,
+    ) -> Agent:
         changes: dict[str, Any] = dict(fields)
         if meta:
             changes["metadata"] = {**(agent.metadata or {}), **(_metadata(meta) or {})}
         # model_validate of the merged dict validates the new values like any new record.
-        updated = Agent.model_validate({**agent.__dict__, **changes})
-        stored = self._agents.update(updated)
-        if stored is not None:
-            self._agent = stored
+        stored = AgentRepository(conn).update(Agent.model_validate({**agent.__dict__, **changes}))
+        if stored is None:
+            raise DatabaseError(f"agents: the row of this run ({agent.id}) was deleted")
+        self._agent = stored
         return stored
 
     def finish(self, status: Literal["completed", "failed"] = "completed", **meta: object) -> None:
@@ -273,7 +275,9 @@ class AgentRun:
         if status not in ("completed", "failed"):
             raise ValueError(f"finish() takes 'completed' or 'failed', not {status!r}")
         self._write(
-            lambda _, agent: self._update_agent(agent, meta, status=status, completed_at=utc_now())
+            lambda conn, agent: self._update_agent(
+                conn, agent, meta, status=status, completed_at=utc_now()
+            )
         )
         with self._lock:
             self._close()
@@ -439,7 +443,6 @@ __all__ = [
     "DEFAULT_ORCHESTRATOR",
     "AgentRun",
     "SystemLogHandler",
-    "format_timestamp",
     "jsonable",
     "start_run",
 ]

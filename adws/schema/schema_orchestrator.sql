@@ -8,13 +8,14 @@
 -- Conventions: ids are canonical lower-case UUID text; timestamps are fixed-width ISO 8601 text
 -- (YYYY-MM-DDTHH:MM:SS.ffffff+00:00), so text order is time order; metadata is a JSON object as
 -- text or NULL. The CHECKs mirror the validation in orch_database_models.py so that rows written
--- by other tools obey the same rules.
+-- by other tools obey the same rules. Emptiness is tested with <> '', never length(): length()
+-- of TEXT stops at the first NUL character, which the models allow.
 
 -- migration 1: tables and constraints
 
 CREATE TABLE orchestrator_agents (
     id          TEXT PRIMARY KEY NOT NULL,
-    name        TEXT NOT NULL UNIQUE CHECK (length(trim(name)) > 0),
+    name        TEXT NOT NULL UNIQUE CHECK (trim(name) <> ''),
     description TEXT,
     status      TEXT NOT NULL DEFAULT 'active'
                 CHECK (status IN ('active', 'inactive', 'archived')),
@@ -27,7 +28,7 @@ CREATE TABLE agents (
     id                    TEXT PRIMARY KEY NOT NULL,
     orchestrator_agent_id TEXT NOT NULL
                           REFERENCES orchestrator_agents (id) ON DELETE CASCADE,
-    session_id            TEXT NOT NULL CHECK (length(session_id) > 0),
+    session_id            TEXT NOT NULL CHECK (session_id <> ''),
     name                  TEXT,
     model                 TEXT,
     status                TEXT NOT NULL DEFAULT 'pending'

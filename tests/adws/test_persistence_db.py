@@ -425,3 +425,12 @@ def test_atomic_holds_the_write_lock(db_path: Path, conn: sqlite3.Connection) ->
     other.execute("BEGIN IMMEDIATE")
     other.execute("ROLLBACK")
     other.close()
+
+
+def test_text_with_nul_characters_round_trips(conn: sqlite3.Connection) -> None:
+    """SQLite's length() stops at NUL, so a CHECK written with it would reject these."""
+    parent = OrchestratorAgentRepository(conn).create(OrchestratorAgent(name="\x00planner"))
+    run = Agent(orchestrator_agent_id=parent.id, session_id="\x00", name="a\x00b")
+    AgentRepository(conn).create(run)
+    assert AgentRepository(conn).get(run.id) == run
+    assert OrchestratorAgentRepository(conn).get(parent.id) == parent

@@ -283,7 +283,8 @@ def test_strict_mode_raises_mid_run(db_path: Path, reader: Reader) -> None:
     with pytest.raises(DatabaseError, match="agent_logs"):
         run.event("after")
     assert run.healthy  # strict never disables
-    run.finish()
+    with pytest.raises(DatabaseError, match="was deleted"):
+        run.finish()
 
 
 def test_bad_value_in_strict_and_lenient_mode(
