@@ -36,7 +36,9 @@ def is_repo(root: Path | None = None) -> bool:
 def current_branch(root: Path | None = None) -> str | None:
     """The checked-out branch (also on a repository without commits), or None."""
     proc = _git(["symbolic-ref", "--short", "HEAD"], root)
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    if proc.returncode != 0:  # detached HEAD
+        return None
+    return proc.stdout.strip() or None
 
 
 def ensure_branch(name: str, root: Path | None = None) -> tuple[bool, str]:

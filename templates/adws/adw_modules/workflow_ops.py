@@ -359,7 +359,7 @@ def parse_args(workflow: str, argv: Sequence[str] | None) -> argparse.Namespace:
     """``"<task text>" | --issue-file PATH [--adw-id ID]``; exits 2 on a usage error."""
     parser = argparse.ArgumentParser(
         prog=f"adw_{workflow}.py",
-        description=f"Run the {workflow} workflow (see adws/README in the project README).",
+        description=f"Run the {workflow} workflow (see the Agentic layer section of README.md).",
     )
     parser.add_argument("task", nargs="?", help="the task, as text")
     parser.add_argument(
