@@ -10,6 +10,9 @@ import pytest
 
 Tree = Mapping[str, Union[str, bytes, "Tree"]]
 
+# Golden trees are generated projects (with their own tests and conftest): data, not our tests.
+collect_ignore_glob = ["golden/*"]
+
 
 def make_tree(root: Path, tree: Tree) -> Path:
     """Build files under ``root`` from a dict: str/bytes values are files, dict values are folders."""
@@ -25,6 +28,22 @@ def make_tree(root: Path, tree: Tree) -> Path:
             else:
                 path.write_text(content, encoding="utf-8")
     return root
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden`` rewrites golden files (tests/golden/, the fast help text) from output."""
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden files from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run was started with ``--update-golden``."""
+    return bool(request.config.getoption("--update-golden"))
 
 
 @pytest.fixture(autouse=True)

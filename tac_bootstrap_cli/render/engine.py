@@ -12,8 +12,10 @@ Conventions of ``templates/`` (documented in docs/architecture.md):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -21,7 +23,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
+from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.errors import TacError, UnsafePathError
 from tac_bootstrap_cli.render.filters import FILTERS
 
@@ -72,26 +76,75 @@ def _adws_root() -> Path:
     return Path(adws.__file__).resolve().parent.parent
 
 
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates in the user cache dir; an unusable cache only costs speed, never a run."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def cache_dir() -> Path | None:
+    """Where compiled templates are kept (``TAC_BOOTSTRAP_CACHE_DIR`` overrides the user cache dir);
+    None when caching is off (``TAC_BOOTSTRAP_NO_CACHE``)."""
+    if os.environ.get("TAC_BOOTSTRAP_NO_CACHE"):
+        return None
+    override = os.environ.get("TAC_BOOTSTRAP_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_cache_dir
+
+    tag = f"{__version__}-py{sys.version_info.major}{sys.version_info.minor}"
+    return Path(user_cache_dir("tac-bootstrap", appauthor=False)) / "templates" / tag
+
+
+def _bytecode_cache(directory: Path | None) -> jinja2.BytecodeCache | None:
+    if directory is None:
+        return None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # read-only home, for example: render without a cache
+    return _QuietBytecodeCache(str(directory))
+
+
 @cache
-def _environment(root: Path) -> jinja2.Environment:
+def _environment(root: Path, bytecode_dir: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        # Templates are compiled once per machine, not on every run (source hash checked on load).
+        bytecode_cache=_bytecode_cache(bytecode_dir),
     )
     env.filters.update(FILTERS)
     return env
 
 
+def _has_jinja_syntax(source: bytes) -> bool:
+    """False for a ``.j2`` file that renders to itself, which is then copied instead of rendered."""
+    # Jinja normalizes CRLF, so a file with \r is rendered to keep output identical either way.
+    return any(tok in source for tok in (b"{{", b"{%", b"{#", b"\r"))
+
+
+# Tool caches that appear when someone runs a linter or tests inside templates/: never templates.
+IGNORED_DIRS = frozenset(
+    {"__pycache__", ".ruff_cache", ".mypy_cache", ".pytest_cache", ".hypothesis", ".git"}
+)
+
+
 def _iter_template_files(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
         for name in sorted(filenames):
-            if name == "__pycache__" or name.endswith((".pyc", ".pyo")):
+            if name.endswith((".pyc", ".pyo")) or name == ".DS_Store":
                 continue
             yield Path(dirpath) / name
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
 
 
 def _safe_output_path(rendered: str, template: str) -> str | None:
@@ -106,11 +159,15 @@ def _safe_output_path(rendered: str, template: str) -> str | None:
 
 
 def render_project(
-    context: Mapping[str, Any], *, templates_dir: Path | None = None
+    context: Mapping[str, Any],
+    *,
+    templates_dir: Path | None = None,
+    base_modules: bool = True,
+    cached: bool = True,
 ) -> dict[str, RenderedFile]:
     """Render every template (and the base modules) for ``context``; returns files sorted by path."""
     root = (templates_dir or templates_root()).resolve()
-    env = _environment(root)
+    env = _environment(root, cache_dir() if cached else None)
     files: dict[str, RenderedFile] = {}
     for file in _iter_template_files(root):
         rel = file.relative_to(root).as_posix()
@@ -122,18 +179,48 @@ def render_project(
             out_path = _safe_output_path(out_rel, rel)
             if out_path is None:
                 continue
-            if is_template:
-                text = env.get_template(rel).render(context)
-                content = text.encode("utf-8")
-            else:
-                content = file.read_bytes()
+            content = file.read_bytes()
+            if is_template and _has_jinja_syntax(content):
+                content = env.get_template(rel).render(context).encode("utf-8")
         except jinja2.TemplateError as exc:
-            line = getattr(exc, "lineno", None)
+            line = getattr(exc, "lineno", None) or _template_line(exc, file)
             where = f"{rel}:{line}" if line else rel
             raise TemplateRenderError(f"template {where}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise TemplateRenderError(f"template {rel}: not UTF-8 text ({exc.reason})") from exc
         mode = EXECUTABLE if file.stat().st_mode & stat.S_IXUSR else REGULAR
         files[out_path] = RenderedFile(content, mode, rel)
-    adws_root = _adws_root()
-    for rel in BASE_MODULES:
-        files[rel] = RenderedFile((adws_root / rel).read_bytes(), REGULAR, f"adws package: {rel}")
+    if base_modules:
+        files.update(base_module_files())
     return dict(sorted(files.items()))
+
+
+def _template_line(exc: BaseException, file: Path) -> int | None:
+    """The template line a runtime error (e.g. an undefined variable) happened on.
+
+    Jinja2 rewrites tracebacks so that frames of template code carry the template's file name
+    and line; syntax errors carry ``lineno`` themselves.
+    """
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == str(file):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def base_module_files() -> dict[str, RenderedFile]:
+    """The base modules copied from the installed ``adws`` package; a missing one is an error."""
+    adws_root = _adws_root()
+    files = {}
+    for rel in BASE_MODULES:
+        try:
+            content = (adws_root / rel).read_bytes()
+        except FileNotFoundError:
+            raise TemplateRenderError(
+                f"base module {rel} is missing from the adws package at {adws_root}",
+                hint="reinstall tac-bootstrap",
+            ) from None
+        files[rel] = RenderedFile(content, REGULAR, f"adws package: {rel}")
+    return files

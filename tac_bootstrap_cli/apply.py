@@ -1,0 +1,223 @@
+"""Put a Plan on disk without ever leaving a partial file or writing outside the target.
+
+Two strategies:
+- ``apply_staged`` (``init`` of a new project): everything goes into a hidden staging folder beside
+  the target, which is renamed into place at the end; any exception or Ctrl-C removes it, so there
+  is either no project or a whole one.
+- ``apply_in_place`` (``add-agentic``, ``render``): each file is written to a temporary file in its
+  own folder and renamed over the old one. Ctrl-C is deferred to the end of the current file; the
+  manifest is saved for what was written, so a rerun converges.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from tac_bootstrap_cli.errors import TacError, UnsafePathError
+from tac_bootstrap_cli.manifest import MANIFEST_PATH
+from tac_bootstrap_cli.plan import FileAction, Plan
+
+EXIT_INTERRUPTED = 130
+STAGING_MARK = ".tac-bootstrap-staging-"
+_STALE_SECONDS = 60  # a staging folder younger than this may belong to a concurrent init
+
+OnFile = Callable[[FileAction], None]
+
+
+class Interrupted(TacError):
+    """Ctrl-C stopped an in-place apply between two files; a rerun completes the job."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+@dataclass
+class ApplyReport:
+    """What reached the disk."""
+
+    written: list[str] = field(default_factory=list)
+    manifest_written: bool = False
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, before any file is written.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def _mode_for(executable: bool, existing: int | None) -> int:
+    """Keep the permissions of a file being replaced; add exec bits when the template has them."""
+    base = existing if existing is not None else (0o666 & ~_UMASK)
+    if executable:
+        base |= 0o111 & ~_UMASK
+    return base & 0o7777
+
+
+def _check_parent(root: Path, parent: Path) -> None:
+    """Refuse a folder whose real location is outside ``root`` (a symlink swapped in meanwhile)."""
+    if not Path(os.path.realpath(parent)).is_relative_to(root):
+        raise UnsafePathError(f"{parent} leads outside {root}; nothing written there")
+
+
+def _make_parents(root: Path, rel: str) -> Path:
+    parent = (root / rel).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _check_parent(root, parent)
+    return parent
+
+
+def write_atomic(root: Path, rel: str, content: bytes, executable: bool = False) -> None:
+    """Write ``root/rel`` through a temporary file in the same folder and ``os.replace``."""
+    parent = _make_parents(root, rel)
+    target = root / rel
+    try:
+        st = target.lstat()
+        existing = None if target.is_symlink() else st.st_mode & 0o7777
+    except FileNotFoundError:
+        existing = None
+    mode = _mode_for(executable, existing)
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tac-tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            os.fchmod(fh.fileno(), mode)
+        Path(tmp).replace(target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+class _Flag:
+    hit = False
+
+
+@contextlib.contextmanager
+def _deferred_sigint() -> Iterator[_Flag]:
+    """While active, a first Ctrl-C only sets a flag; a second one interrupts at once."""
+    flag = _Flag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if flag.hit:
+            raise KeyboardInterrupt
+        flag.hit = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def apply_in_place(
+    plan: Plan, *, on_file: OnFile | None = None, command: str = "render"
+) -> ApplyReport:
+    """Write the plan's files one by one into an existing folder; save the manifest at the end."""
+    root = plan.root
+    report = ApplyReport()
+    writes = plan.writes()
+    ok = False
+    with _deferred_sigint() as flag:
+        try:
+            for fa in writes:
+                if flag.hit:
+                    raise Interrupted(
+                        f"interrupted after {len(report.written)} of {len(writes)} files",
+                        hint=f"rerun `tac-bootstrap {command}` to complete the job",
+                    )
+                assert fa.content is not None
+                write_atomic(root, fa.path, fa.content, fa.executable)
+                report.written.append(fa.path)
+                if on_file is not None:
+                    on_file(fa)
+            ok = True
+        finally:
+            # Even after a failure, record what was written: a rerun then sees those files as ours.
+            try:
+                report.manifest_written = _save_manifest(plan, root, report.written)
+            except OSError:
+                if ok:
+                    raise
+    return report
+
+
+def _save_manifest(plan: Plan, root: Path, written: list[str]) -> bool:
+    manifest = plan.next_manifest(written)
+    if plan.previous is not None and manifest.same_content(plan.previous):
+        return False  # nothing new to record: leave the file (and its mtime) alone
+    write_atomic(root, MANIFEST_PATH, manifest.to_json().encode("utf-8"))
+    return True
+
+
+def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
+    """Build the whole project in a staging folder beside ``plan.root``, then rename it into place."""
+    target = plan.root
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise TacError(f"{target} is not an empty folder; nothing written")
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(parent, target.name)
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}{STAGING_MARK}"))
+    report = ApplyReport()
+    made: set[str] = set()
+    base = str(staging)
+    try:
+        for fa in plan.writes():
+            assert fa.content is not None
+            folder, _, _ = fa.path.rpartition("/")
+            if folder and folder not in made:
+                Path(base, folder).mkdir(parents=True, exist_ok=True)
+                made.add(folder)
+            # O_EXCL: the staging folder is ours alone; the mode passes through the umask.
+            mode = 0o777 if fa.executable else 0o666
+            fd = os.open(f"{base}/{fa.path}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(fa.content)
+            report.written.append(fa.path)
+            if on_file is not None:
+                on_file(fa)
+        manifest = plan.next_manifest(report.written).to_json().encode("utf-8")
+        (staging / MANIFEST_PATH).parent.mkdir(parents=True, exist_ok=True)
+        (staging / MANIFEST_PATH).write_bytes(manifest)
+        staging.chmod(0o777 & ~_UMASK)  # mkdtemp made it private; a project folder is not
+        _rename_into_place(staging, target)
+        report.manifest_written = True
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def _rename_into_place(staging: Path, target: Path) -> None:
+    try:
+        staging.replace(target)  # POSIX: atomically replaces an empty folder, fails otherwise
+    except OSError:
+        if not target.is_dir() or any(target.iterdir()):
+            raise
+        target.rmdir()  # platforms that cannot rename over an empty folder
+        staging.replace(target)
+
+
+def _remove_stale_staging(parent: Path, name: str) -> None:
+    """Remove staging folders a killed ``init`` of the same name left behind."""
+    now = time.time()
+    for old in parent.glob(f".{name}{STAGING_MARK}*"):
+        with contextlib.suppress(OSError):
+            if old.is_dir() and not old.is_symlink() and now - old.stat().st_mtime > _STALE_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,266 @@
+"""Compare what should be written with what is on disk and in the manifest: a Plan of FileActions.
+
+Pure decision logic: reads the disk, writes nothing. ``--dry-run`` shows a Plan; ``apply`` runs one.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from tac_bootstrap_cli.blocks import (
+    MANAGED_FILES,
+    BrokenMarkers,
+    block_body,
+    find_block,
+    merge_block,
+)
+from tac_bootstrap_cli.manifest import Entry, Kind, Manifest, now_iso, sha256
+
+
+class Action(StrEnum):
+    """What happens to one output path."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    KEEP = "keep-user-edit"
+    CONFLICT = "conflict"
+    OBSOLETE = "obsolete"
+
+
+WRITING = frozenset({Action.CREATE, Action.UPDATE})
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One file the templates want: full content, or the managed-block body for ``kind="block"``."""
+
+    path: str
+    content: bytes
+    executable: bool = False
+    kind: Kind = "file"
+
+
+@dataclass(frozen=True)
+class FileAction:
+    """The decision for one path, why, and for writes the exact bytes that will land on disk."""
+
+    path: str
+    action: Action
+    reason: str
+    kind: Kind = "file"
+    content: bytes | None = None  # final file bytes, set for create/update
+    executable: bool = False
+    record: str | None = None  # hash the manifest records once this is on disk
+
+    @property
+    def writes(self) -> bool:
+        """True for create and update."""
+        return self.action in WRITING
+
+    @property
+    def size(self) -> int:
+        """Bytes that will be written (0 when nothing is)."""
+        return len(self.content) if self.content is not None and self.writes else 0
+
+
+@dataclass
+class Plan:
+    """Every output path of one run with its action, plus what the manifest knew before."""
+
+    root: Path
+    actions: list[FileAction]
+    previous: Manifest | None
+    template_version: str
+    retained: dict[str, Entry] = field(default_factory=dict)  # manifest entries kept as they are
+
+    def counts(self) -> dict[Action, int]:
+        """Number of paths per action, in the order of ``Action``."""
+        found = Counter(a.action for a in self.actions)
+        return {action: found[action] for action in Action if found[action]}
+
+    def writes(self) -> list[FileAction]:
+        """The actions that write a file, in path order."""
+        return [a for a in self.actions if a.writes]
+
+    def listed(self) -> list[FileAction]:
+        """Actions a user must hear about: kept edits, conflicts and obsolete files."""
+        return [
+            a for a in self.actions if a.action in (Action.KEEP, Action.CONFLICT, Action.OBSOLETE)
+        ]
+
+    @property
+    def changes(self) -> int:
+        """How many files this plan writes."""
+        return len(self.writes())
+
+    def next_manifest(self, written: Iterable[str]) -> Manifest:
+        """The manifest after ``written`` paths reached the disk (all writes, or fewer if stopped)."""
+        done = set(written)
+        old = self.previous.files if self.previous else {}
+        files: dict[str, Entry] = dict(self.retained)
+        for fa in self.actions:
+            if (fa.action is Action.UNCHANGED or fa.path in done) and fa.record is not None:
+                files[fa.path] = Entry(fa.record, fa.kind)
+            elif fa.path in old:
+                files[fa.path] = old[fa.path]
+        return Manifest(self.template_version, now_iso(), files)
+
+
+def compute_plan(
+    root: Path,
+    desired: Iterable[Desired],
+    previous: Manifest | None,
+    *,
+    template_version: str,
+    force: bool = False,
+    inputs: Iterable[str] = (),
+) -> Plan:
+    """Decide an action for every desired file (and for files generated before but not now).
+
+    ``inputs`` are paths the run reads rather than writes (``config.yml`` for ``render``): they are
+    neither planned nor reported obsolete, and their manifest entries stay as they were.
+    """
+    root = root.resolve()
+    old = previous.files if previous else {}
+    actions = [_decide(root, d, old.get(d.path), force) for d in desired]
+    wanted = {d.path for d in desired}
+    skip = set(inputs)
+    retained = {p: e for p, e in old.items() if p in skip}
+    for path, entry in sorted(old.items()):
+        if path in wanted or path in skip:
+            continue
+        if (root / path).is_file():
+            actions.append(
+                FileAction(
+                    path,
+                    Action.OBSOLETE,
+                    "no longer generated for these answers; left in place",
+                    entry.kind,
+                )
+            )
+        # else: gone from disk and from the templates; forget it
+    actions.sort(key=lambda a: a.path)
+    return Plan(root, actions, previous, template_version, retained)
+
+
+def _decide(root: Path, want: Desired, entry: Entry | None, force: bool) -> FileAction:
+    blocked = path_problem(root, want.path)
+    if blocked is not None:
+        reason, forceable = blocked
+        if not (force and forceable):
+            return FileAction(want.path, Action.CONFLICT, reason, want.kind)
+        # A symlink as the file itself: replace the link with a regular file, never follow it.
+        fresh = _decide_file(want, None, None, 0, force) if want.kind == "file" else None
+        fresh = fresh or _decide_block(want, None, None, force)
+        return replace(fresh, action=Action.UPDATE, reason="symlink replaced by a file (--force)")
+    path = root / want.path
+    try:
+        current: bytes | None = path.read_bytes()
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        current, mode = None, 0
+    except OSError as exc:
+        return FileAction(want.path, Action.CONFLICT, f"cannot read: {exc.strerror}", want.kind)
+    if want.kind == "block":
+        return _decide_block(want, entry, current, force)
+    return _decide_file(want, entry, current, mode, force)
+
+
+def _decide_file(
+    want: Desired, entry: Entry | None, current: bytes | None, mode: int, force: bool
+) -> FileAction:
+    record = sha256(want.content)
+
+    def act(action: Action, reason: str) -> FileAction:
+        content = want.content if action in WRITING else None
+        return FileAction(want.path, action, reason, "file", content, want.executable, record)
+
+    if current is None:
+        return act(Action.CREATE, "was generated before, then deleted" if entry else "new file")
+    if current == want.content:
+        if want.executable and not mode & stat.S_IXUSR:
+            return act(Action.UPDATE, "executable bit missing")
+        return act(Action.UNCHANGED, "same content")
+    if entry is None:
+        if force:
+            return act(Action.UPDATE, "existed before tac-bootstrap; overwritten (--force)")
+        return act(Action.CONFLICT, "existed before tac-bootstrap; kept (use --force to replace)")
+    if sha256(current) == entry.sha256:
+        return act(Action.UPDATE, "new template output; file not edited since generated")
+    if force:
+        return act(Action.UPDATE, "edited since generated; overwritten (--force)")
+    return act(Action.KEEP, "edited since generated; kept (use --force to replace)")
+
+
+def _decide_block(
+    want: Desired, entry: Entry | None, current: bytes | None, force: bool
+) -> FileAction:
+    markers = MANAGED_FILES[want.path]
+    body = block_body(want.content.decode("utf-8"))
+    record = sha256(body.encode("utf-8"))
+
+    def act(action: Action, reason: str, text: str | None = None) -> FileAction:
+        content = text.encode("utf-8") if text is not None else None
+        return FileAction(want.path, action, reason, "block", content, want.executable, record)
+
+    if any(line.strip() in markers for line in body.split("\n")):
+        return act(Action.CONFLICT, "template output contains the managed-block marker lines")
+    if current is None:
+        return act(Action.CREATE, "new file (managed block)", merge_block(None, body, markers))
+    try:
+        text = current.decode("utf-8")
+        found = find_block(text, markers)
+    except UnicodeDecodeError:
+        return act(Action.CONFLICT, "not UTF-8 text; managed block not added")
+    except BrokenMarkers as exc:
+        return act(Action.CONFLICT, f"broken managed-block markers: {exc}")
+    if found is None:
+        if entry is not None and not force:
+            return act(Action.KEEP, "managed block removed by the user; kept (use --force)")
+        return act(Action.UPDATE, "managed block appended", merge_block(text, body, markers))
+    if found.body == body:
+        return act(Action.UNCHANGED, "same managed block")
+    merged = merge_block(text, body, markers)
+    if entry is not None and sha256(found.body.encode("utf-8")) == entry.sha256:
+        return act(Action.UPDATE, "new managed block; block not edited since generated", merged)
+    if force:
+        return act(Action.UPDATE, "managed block edited; replaced (--force)", merged)
+    why = "managed block edited since generated" if entry else "managed block not in the manifest"
+    return act(Action.KEEP if entry else Action.CONFLICT, f"{why}; kept (use --force)")
+
+
+def path_problem(root: Path, rel: str) -> tuple[str, bool] | None:
+    """Why ``rel`` cannot be written safely under the resolved ``root``, and whether --force may.
+
+    A folder on the way that is a symlink leading outside ``root`` (or a file) blocks the path for
+    good; a symlink as the file itself blocks it unless forced (the link is replaced, not followed).
+    """
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return (f"unsafe path {rel!r}", False)
+    current = root
+    for i, part in enumerate(parts[:-1]):
+        current = current / part
+        shown = "/".join(parts[: i + 1])
+        if current.is_symlink():
+            target = Path(os.path.realpath(current))
+            if not target.is_relative_to(root):
+                return (f"{shown} is a symlink leading outside the project; not followed", False)
+            current = target
+        if not current.exists():
+            return None  # nothing deeper exists yet: apply creates real folders
+        if not current.is_dir():
+            return (f"{shown} is a file where a folder is needed", False)
+    final = current / parts[-1]
+    if final.is_symlink():
+        return ("is a symlink; not followed (use --force to replace the link)", True)
+    if final.is_dir():
+        return ("is a folder where a file is needed", False)
+    return None

@@ -1,0 +1,193 @@
+"""Applying a plan: atomic per file, all-or-nothing for init, interrupts that a rerun completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+from pathlib import Path
+
+import pytest
+
+from tac_bootstrap_cli.apply import (
+    STAGING_MARK,
+    Interrupted,
+    apply_in_place,
+    apply_staged,
+    write_atomic,
+)
+from tac_bootstrap_cli.errors import UnsafePathError
+from tac_bootstrap_cli.manifest import MANIFEST_PATH, load_manifest
+from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan
+
+FILES = [Desired(f"d{i % 2}/f{i}.txt", f"content {i}\n".encode()) for i in range(6)]
+
+
+def plan_for(root: Path, desired: list[Desired] = FILES) -> Plan:
+    return compute_plan(root, desired, load_manifest(root), template_version="t")
+
+
+def all_files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+class Boom(Exception):
+    pass
+
+
+def fail_after(n: int) -> object:
+    seen: list[str] = []
+
+    def on_file(fa: FileAction) -> None:
+        seen.append(fa.path)
+        if len(seen) == n:
+            raise Boom(f"injected after {n} files")
+
+    return on_file
+
+
+def test_in_place_writes_files_and_manifest(tmp_path: Path) -> None:
+    report = apply_in_place(plan_for(tmp_path))
+    assert len(report.written) == 6 and report.manifest_written
+    assert all_files(tmp_path) == {d.path for d in FILES} | {MANIFEST_PATH}
+    manifest = load_manifest(tmp_path)
+    assert manifest is not None and set(manifest.files) == {d.path for d in FILES}
+
+
+def test_rerun_touches_nothing(tmp_path: Path) -> None:
+    apply_in_place(plan_for(tmp_path))
+    before = {p: (tmp_path / p).stat().st_mtime_ns for p in all_files(tmp_path)}
+    again = plan_for(tmp_path)
+    assert again.counts() == {Action.UNCHANGED: 6}
+    report = apply_in_place(again)
+    assert report.written == [] and not report.manifest_written
+    assert {p: (tmp_path / p).stat().st_mtime_ns for p in all_files(tmp_path)} == before
+
+
+def test_failure_after_third_file_leaves_no_partial_file_and_rerun_converges(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(Boom):
+        apply_in_place(plan_for(tmp_path), on_file=fail_after(3))  # type: ignore[arg-type]
+    written = all_files(tmp_path) - {MANIFEST_PATH}
+    assert len(written) == 3
+    for path in written:  # each file is whole
+        assert (tmp_path / path).read_bytes() == next(d.content for d in FILES if d.path == path)
+    assert not [p for p in all_files(tmp_path) if p.endswith(".tac-tmp")]
+    manifest = load_manifest(tmp_path)  # what was written is recorded as ours
+    assert manifest is not None and set(manifest.files) == written
+    rerun = plan_for(tmp_path)
+    assert rerun.counts() == {Action.CREATE: 3, Action.UNCHANGED: 3}
+    apply_in_place(rerun)
+    assert plan_for(tmp_path).counts() == {Action.UNCHANGED: 6}
+
+
+def test_failure_inside_a_write_removes_its_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"n": 0}
+    real_replace = Path.replace
+
+    def flaky_replace(self: Path, target: str | os.PathLike[str]) -> Path:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full (injected)")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", flaky_replace)
+    with pytest.raises(OSError, match="injected"):
+        apply_in_place(plan_for(tmp_path))
+    assert len(all_files(tmp_path) - {MANIFEST_PATH}) == 2
+    assert not [p for p in all_files(tmp_path) if ".tac-tmp" in p]
+
+
+def test_ctrl_c_finishes_the_current_file_then_stops(tmp_path: Path) -> None:
+    ordered = sorted(d.path for d in FILES)
+
+    def on_file(fa: FileAction) -> None:
+        if fa.path == ordered[1]:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag
+
+    with pytest.raises(Interrupted) as info:
+        apply_in_place(plan_for(tmp_path), on_file=on_file, command="add-agentic")
+    assert info.value.exit_code == 130
+    assert "rerun `tac-bootstrap add-agentic`" in str(info.value)
+    assert all_files(tmp_path) - {MANIFEST_PATH} == set(ordered[:2])
+    manifest = load_manifest(tmp_path)
+    assert manifest is not None and set(manifest.files) == set(ordered[:2])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_permissions_of_replaced_files_are_kept_and_exec_bits_added(tmp_path: Path) -> None:
+    target = tmp_path / "a.sh"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    write_atomic(tmp_path, "a.sh", b"new", executable=True)
+    mode = stat.S_IMODE(target.stat().st_mode)
+    assert mode & 0o640 == 0o640 and mode & stat.S_IXUSR
+    assert target.read_bytes() == b"new"
+
+
+def test_write_through_a_symlink_leading_out_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "sub").symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        write_atomic(root.resolve(), "sub/x.txt", b"x")
+    assert list(outside.iterdir()) == []
+
+
+# --- staged (init) -------------------------------------------------------------------------------
+
+
+def test_staged_builds_the_whole_project(tmp_path: Path) -> None:
+    target = tmp_path / "proj"
+    report = apply_staged(plan_for(target))
+    assert report.manifest_written
+    assert all_files(target) == {d.path for d in FILES} | {MANIFEST_PATH}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
+def test_staged_failure_leaves_nothing(tmp_path: Path, error: type[BaseException]) -> None:
+    target = tmp_path / "proj"
+
+    def on_file(fa: FileAction, seen: list[str] = []) -> None:  # noqa: B006
+        seen.append(fa.path)
+        if len(seen) == 3:
+            raise error("injected")
+
+    with pytest.raises(error):
+        apply_staged(plan_for(target), on_file=on_file)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_staged_into_an_existing_empty_folder(tmp_path: Path) -> None:
+    target = tmp_path / "proj"
+    target.mkdir()
+    apply_staged(plan_for(target))
+    assert len(all_files(target)) == 7
+
+
+def test_stale_staging_folders_are_cleaned(tmp_path: Path) -> None:
+    stale = tmp_path / f".proj{STAGING_MARK}old"
+    stale.mkdir()
+    (stale / "partial.txt").write_text("x")
+    os.utime(stale, (0, 0))
+    apply_staged(plan_for(tmp_path / "proj"))
+    assert not stale.exists()
+
+
+def test_executable_bit_is_written(tmp_path: Path) -> None:
+    target = tmp_path / "proj"
+    apply_staged(plan_for(target, [Desired("hook.py", b"x", executable=True)]))
+    assert (target / "hook.py").stat().st_mode & stat.S_IXUSR

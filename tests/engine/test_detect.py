@@ -1,0 +1,154 @@
+"""Stack detection from the files of existing projects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tac_bootstrap_cli.detect import detect
+
+
+def pkg(
+    deps: dict[str, str] | None = None, scripts: dict[str, str] | None = None, **kw: Any
+) -> str:
+    return json.dumps({"name": "x", "dependencies": deps or {}, "scripts": scripts or {}, **kw})
+
+
+CASES: list[tuple[str, dict[str, Any], tuple[str, str, str]]] = [
+    (
+        "uv fastapi",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["fastapi>=0.110", "uvicorn"]\n'
+            '[dependency-groups]\ndev = ["pytest", "ruff"]\n',
+            "uv.lock": "",
+        },
+        ("python", "fastapi", "uv"),
+    ),
+    (
+        "poetry django",
+        {
+            "pyproject.toml": '[tool.poetry]\nname = "site"\n[tool.poetry.dependencies]\nDjango = "^5"\n',
+            "poetry.lock": "",
+            "manage.py": "",
+        },
+        ("python", "django", "poetry"),
+    ),
+    (
+        "pip flask",
+        {
+            "requirements.txt": "Flask==3.0  # web\n-r other.txt\n",
+            "requirements-dev.txt": "pytest\n",
+        },
+        ("python", "flask", "pip"),
+    ),
+    ("pipenv", {"Pipfile": '[packages]\nrequests = "*"\n'}, ("python", "none", "pipenv")),
+    (
+        "pnpm next",
+        {
+            "package.json": pkg({"next": "14", "react": "18"}, {"dev": "next dev", "lint": "x"}),
+            "pnpm-lock.yaml": "",
+            "tsconfig.json": "{}",
+        },
+        ("typescript", "nextjs", "pnpm"),
+    ),
+    (
+        "yarn react js",
+        {"package.json": pkg({"react": "18"}), "yarn.lock": ""},
+        ("javascript", "react", "yarn"),
+    ),
+    (
+        "bun express",
+        {"package.json": pkg({"express": "4"}, {"start": "node ."}), "bun.lockb": b"\0"},
+        ("javascript", "express", "bun"),
+    ),
+    (
+        "npm declared pm",
+        {"package.json": pkg(packageManager="pnpm@9.1.0")},
+        ("javascript", "none", "pnpm"),
+    ),
+    ("npm lock", {"package.json": pkg(), "package-lock.json": "{}"}, ("javascript", "none", "npm")),
+    ("go", {"go.mod": "module x\n", "cmd": {"srv": {"main.go": ""}}}, ("go", "none", "go")),
+    ("rust", {"Cargo.toml": "[package]\nname='x'\n"}, ("rust", "none", "cargo")),
+]
+
+
+@pytest.mark.parametrize(("case", "files", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_detects_stack(
+    tree: Callable[..., Path], case: str, files: dict[str, Any], expected: tuple[str, str, str]
+) -> None:
+    d = detect(tree(files))
+    assert (d.language, d.framework, d.package_manager) == expected
+    assert d.evidence
+
+
+def test_nothing_known(tree: Callable[..., Path]) -> None:
+    assert not detect(tree({"notes.txt": "hi"})).found
+
+
+def test_python_commands_follow_the_tools_in_use(tree: Callable[..., Path]) -> None:
+    root = tree(
+        {
+            "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["fastapi"]\n'
+            '[tool.ruff]\nline-length = 100\n[tool.pytest.ini_options]\naddopts = "-q"\n',
+            "uv.lock": "",
+            "app": {"main.py": "from fastapi import FastAPI\n\napi = FastAPI()\n"},
+        }
+    )
+    d = detect(root)
+    assert d.commands["test"] == "uv run pytest"
+    assert d.commands["lint"] == "uv run ruff check ."
+    assert d.commands["run"] == "uv run uvicorn app.main:api --reload"
+
+
+def test_node_commands_come_from_scripts(tree: Callable[..., Path]) -> None:
+    root = tree(
+        {
+            "package.json": pkg(
+                {"next": "14"},
+                {"dev": "next dev", "lint": "next lint", "test": "vitest", "format": "prettier"},
+            ),
+            "pnpm-lock.yaml": "",
+        }
+    )
+    assert detect(root).commands == {
+        "test": "pnpm test",
+        "lint": "pnpm run lint",
+        "format": "pnpm run format",
+        "run": "pnpm run dev",
+    }
+
+
+def test_npm_placeholder_test_script_is_ignored(tree: Callable[..., Path]) -> None:
+    root = tree(
+        {"package.json": pkg(scripts={"test": 'echo "Error: no test specified" && exit 1'})}
+    )
+    assert "test" not in detect(root).commands
+
+
+def test_go_run_command_points_at_cmd(tree: Callable[..., Path]) -> None:
+    root = tree({"go.mod": "module x\n", ".golangci.yml": "", "cmd": {"api": {"main.go": ""}}})
+    assert detect(root).commands == {"lint": "golangci-lint run", "run": "go run ./cmd/api"}
+
+
+def test_application_stack_wins_over_tooling(tree: Callable[..., Path]) -> None:
+    # A Django site with a package.json only for frontend tooling is a Python project.
+    root = tree(
+        {
+            "requirements.txt": "django\n",
+            "manage.py": "",
+            "package.json": pkg({"tailwindcss": "3"}),
+        }
+    )
+    d = detect(root)
+    assert (d.language, d.framework) == ("python", "django")
+    assert d.others == ["javascript"]
+
+
+def test_malformed_manifests_do_not_crash(tree: Callable[..., Path]) -> None:
+    root = tree({"pyproject.toml": "[project\nbroken", "package.json": "{not json"})
+    d = detect(root)
+    assert d.found
