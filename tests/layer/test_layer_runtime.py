@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import rendered, run_env, write_project
+from layer_support import rendered, run_env, write_project
 
 pytestmark = pytest.mark.slow
 
