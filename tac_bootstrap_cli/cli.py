@@ -1,75 +1,57 @@
-"""Command line of tac-bootstrap: parse arguments, call the core, hand results to ``ui``.
+"""Entry point of the ``tac-bootstrap`` script: a fast path for help/version, then the Typer app.
 
-Startup time matters (``--help`` must cost little more than importing Typer), so this module
-imports nothing heavy at module level: Rich, Jinja2 and Pydantic are imported inside commands.
+Startup time matters: ``tac-bootstrap --help`` and ``--version`` are answered from a text kept
+equal to Typer's output by a test (``tests/cli/test_help.py``), so they import only this module.
+Everything else goes to the Typer app in ``commands.py``, which imports heavy modules lazily.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
-
-import typer
+from typing import Any
 
 from tac_bootstrap_cli import __version__
+from tac_bootstrap_cli._helptext import ROOT_HELP
 from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_USAGE, TacError
 
-_EPILOG = "Exit codes: 0 success, 1 failure, 2 usage error (bad option, answer or config file)."
-
-app = typer.Typer(
-    name="tac-bootstrap",
-    help="Add an agentic layer (Claude Code + AI Developer Workflows) to a software project.",
-    epilog=_EPILOG,
-    # Plain help output: Rich-formatted help would import Rich on every --help.
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    no_args_is_help=True,
-    add_completion=False,
-)
-
-_state = {"debug": False}
+EXIT_INTERRUPTED = 130
 
 
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"tac-bootstrap {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            callback=_version_callback,
-            is_eager=True,
-            help="Print the version and exit.",
-        ),
-    ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-) -> None:
-    """Add an agentic layer (Claude Code + AI Developer Workflows) to a software project."""
-    _state["debug"] = debug
+def _fast_path(args: list[str]) -> bool:
+    """Answer ``--help`` / ``--version`` without importing Typer; True when answered."""
+    if args == ["--help"]:
+        sys.stdout.write(ROOT_HELP)
+        return True
+    if args == ["--version"]:
+        sys.stdout.write(f"tac-bootstrap {__version__}\n")
+        return True
+    return False
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``tac-bootstrap`` script: run the app and map errors to exit codes."""
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and exit with its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if _fast_path(args):
+        sys.exit(0)
     debug = "--debug" in args
     try:
+        from tac_bootstrap_cli.commands import app, state
+
+        state["argv"] = args
         app(args=args, prog_name="tac-bootstrap", standalone_mode=True)
-    except TacError as exc:
+    except TacError as exc:  # raised outside a command (commands map their own errors)
         if debug:
             raise
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        if debug:
+            raise
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except SystemExit:
         raise
-    except Exception as exc:  # the one place an unexpected error becomes a one-line message
+    except Exception as exc:  # the last place an unexpected error becomes a one-line message
         if debug:
             raise
         sys.stderr.write(
@@ -78,4 +60,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-__all__ = ["EXIT_USAGE", "app", "main"]
+def __getattr__(name: str) -> Any:
+    """``cli.app`` stays importable (tests, embedding) without making every start import Typer."""
+    if name == "app":
+        from tac_bootstrap_cli.commands import app
+
+        return app
+    raise AttributeError(name)
+
+
+__all__ = ["EXIT_USAGE", "main"]

@@ -1,0 +1,328 @@
+"""The Typer commands: parse arguments, call ``scaffold``/``history``, hand results to ``ui``.
+
+Heavy modules (Rich via ``ui``, Jinja2 and Pydantic via ``scaffold``) are imported inside the
+commands, so building the app (for ``--help``) costs little more than importing Typer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tac_bootstrap_cli import __version__
+from tac_bootstrap_cli.errors import EXIT_FAILURE, TacError
+
+if TYPE_CHECKING:
+    from tac_bootstrap_cli.scaffold import Answers, Hooks, Result
+
+EPILOG = (
+    "Exit codes: 0 success, 1 failure, 2 usage error (bad option, answer or config file),"
+    " 130 interrupted (rerun to complete)."
+)
+HELP = "Add an agentic layer (Claude Code + AI Developer Workflows) to a software project."
+# A fixed help width keeps help text identical on every terminal (and the fast path exact).
+CONTEXT = {"terminal_width": 80, "max_content_width": 80}
+
+app = typer.Typer(
+    name="tac-bootstrap",
+    help=HELP,
+    epilog=EPILOG,
+    # Plain help output: Rich-formatted help would import Rich on every --help.
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings=CONTEXT,
+)
+runs_app = typer.Typer(
+    help="The generator's own history of runs.",
+    rich_markup_mode=None,
+    invoke_without_command=True,
+    context_settings=CONTEXT,
+)
+app.add_typer(runs_app, name="runs")
+
+state: dict[str, Any] = {"debug": False, "argv": None}
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"tac-bootstrap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(epilog=EPILOG)
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Add an agentic layer (Claude Code + AI Developer Workflows) to a software project."""
+    state["debug"] = debug
+
+
+# --- shared options ----------------------------------------------------------------------------
+
+Language = Annotated[
+    str | None,
+    typer.Option(
+        "--language", "-l", help="python, typescript, javascript, go or rust (default: detected)."
+    ),
+]
+Framework = Annotated[
+    str | None,
+    typer.Option(
+        "--framework",
+        help="fastapi, django, flask, nextjs, react, express or none (default: detected).",
+    ),
+]
+PackageManager = Annotated[
+    str | None,
+    typer.Option(
+        "--package-manager", help="uv, poetry, pip, pipenv, npm, pnpm, yarn, bun, go, cargo."
+    ),
+]
+Yes = Annotated[
+    bool,
+    typer.Option(
+        "--yes", "-y", help="Take the defaults, ask nothing (implied without a terminal)."
+    ),
+]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")]
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Overwrite files the user changed or that existed before."),
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+
+
+@contextlib.contextmanager
+def _guard(debug: bool) -> Iterator[None]:
+    """Map errors to one line on stderr and an exit code; ``--debug`` shows the traceback."""
+    debug = debug or bool(state["debug"])
+    try:
+        yield
+    except TacError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.stderr.write("interrupted; nothing more was written\n")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as exc:  # unexpected: still one line, unless --debug
+        if debug:
+            raise
+        sys.stderr.write(
+            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n"
+        )
+        raise typer.Exit(EXIT_FAILURE) from None
+
+
+def _argv(command: str, params: dict[str, Any]) -> list[str]:
+    """The command line for the history: the real one from ``main``, else rebuilt from params."""
+    if state["argv"] is not None:
+        return ["tac-bootstrap", *state["argv"]]
+    rebuilt = ["tac-bootstrap", command]
+    for key, value in params.items():
+        if value is None or value is False:
+            continue
+        rebuilt.append(f"--{key.replace('_', '-')}" + ("" if value is True else f"={value}"))
+    return rebuilt
+
+
+def _interactive(yes: bool) -> bool:
+    return not yes and stdin_is_tty()
+
+
+def stdin_is_tty() -> bool:
+    """True when a person can answer questions (a separate function so tests can pretend)."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _hooks(interactive: bool, dry_run: bool) -> Hooks:
+    from tac_bootstrap_cli import ui
+    from tac_bootstrap_cli.scaffold import Hooks
+
+    hooks = Hooks()
+    if interactive:
+        hooks.ask_stack = ui.ask_stack
+        hooks.ask_commands = ui.ask_commands
+    if dry_run:
+        hooks.on_plan = lambda plan: ui.show_plan(plan, title=f"{plan.root} (dry run)")
+    return hooks
+
+
+def _answers(
+    name: str | None, language: str | None, framework: str | None, package_manager: str | None
+) -> Answers:
+    from tac_bootstrap_cli.scaffold import Answers
+
+    return Answers(name, language, framework, package_manager)
+
+
+def _finish(result: Result) -> None:
+    from tac_bootstrap_cli import ui
+
+    ui.show_result(result)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Project name; the folder DIR/NAME is created.")
+    ],
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-o", help="Where to create the project (default: here)."),
+    ] = None,
+    language: Language = None,
+    framework: Framework = None,
+    package_manager: PackageManager = None,
+    yes: Yes = False,
+    dry_run: DryRun = False,
+    force: Force = False,
+    debug: Debug = False,
+) -> None:
+    """Create DIR/NAME with the agentic layer (all or nothing)."""
+    with _guard(debug):
+        from tac_bootstrap_cli import scaffold
+        from tac_bootstrap_cli.history import RunRecorder
+
+        argv = _argv("init", {"name": name, **_params(locals())})
+        with RunRecorder("init", argv, dry_run=dry_run) as rec:
+            result = scaffold.init_project(
+                name,
+                output_dir,
+                answers=_answers(name, language, framework, package_manager),
+                force=force,
+                dry_run=dry_run,
+                hooks=_hooks(_interactive(yes), dry_run),
+                recorder=rec,
+            )
+        _finish(result)
+
+
+@app.command("add-agentic")
+def add_agentic(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The existing project (default: here).")
+    ] = Path(),
+    name: Annotated[
+        str | None, typer.Option("--name", help="Project name (default: the folder's name).")
+    ] = None,
+    language: Language = None,
+    framework: Framework = None,
+    package_manager: PackageManager = None,
+    yes: Yes = False,
+    dry_run: DryRun = False,
+    force: Force = False,
+    debug: Debug = False,
+) -> None:
+    """Add the layer to an existing project (stack detected)."""
+    with _guard(debug):
+        from tac_bootstrap_cli import scaffold
+        from tac_bootstrap_cli.history import RunRecorder
+
+        argv = _argv("add-agentic", {"path": str(path), **_params(locals())})
+        with RunRecorder("add-agentic", argv, dry_run=dry_run) as rec:
+            result = scaffold.add_agentic(
+                path,
+                answers=_answers(name, language, framework, package_manager),
+                force=force,
+                dry_run=dry_run,
+                hooks=_hooks(_interactive(yes), dry_run),
+                recorder=rec,
+            )
+        _finish(result)
+
+
+@app.command()
+def render(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The project holding config.yml (default: here).")
+    ] = Path(),
+    yes: Yes = False,
+    dry_run: DryRun = False,
+    force: Force = False,
+    debug: Debug = False,
+) -> None:
+    """Render again from PATH/config.yml (which is not changed)."""
+    with _guard(debug):
+        from tac_bootstrap_cli import scaffold
+        from tac_bootstrap_cli.history import RunRecorder
+
+        argv = _argv("render", {"path": str(path), **_params(locals())})
+        with RunRecorder("render", argv, dry_run=dry_run) as rec:
+            result = scaffold.render_again(
+                path, force=force, dry_run=dry_run, hooks=_hooks(False, dry_run), recorder=rec
+            )
+        _finish(result)
+
+
+def _params(local: dict[str, Any]) -> dict[str, Any]:
+    keep = ("output_dir", "language", "framework", "package_manager", "yes", "dry_run", "force")
+    return {
+        k: (str(local[k]) if isinstance(local[k], Path) else local[k]) for k in keep if k in local
+    }
+
+
+@runs_app.callback()
+def runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to list.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    debug: Debug = False,
+) -> None:
+    """List recent runs of tac-bootstrap (time, command, target, status, files, duration)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _guard(debug):
+        from tac_bootstrap_cli import history, ui
+
+        found = history.list_runs(limit)
+        if as_json:
+            ui.print_json([r.as_dict() for r in found])
+        else:
+            ui.show_runs(found)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[
+        str, typer.Argument(metavar="RUN_ID", help="A run id (or a unique prefix of one).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Show one run: command line, answers, summary, logs."""
+    with _guard(debug):
+        from tac_bootstrap_cli import history, ui
+
+        detail = history.show_run(run_id)
+        if as_json:
+            ui.print_json(detail.as_dict())
+        else:
+            ui.show_run(detail)

@@ -1,0 +1,180 @@
+"""``add-agentic`` and ``render`` on existing projects: detection, user files, edits, symlinks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tac_bootstrap_cli.manifest import MANIFEST_PATH
+
+from .conftest import Run, snapshot
+
+FASTAPI_PROJECT = {
+    "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["fastapi", "uvicorn"]\n'
+    '[dependency-groups]\ndev = ["pytest", "ruff"]\n',
+    "uv.lock": "",
+    "app": {"main.py": "from fastapi import FastAPI\napp = FastAPI()\n"},
+    "README.md": "# Shop\n\nOur shop.\n",
+    ".gitignore": "__pycache__/\n.venv",
+}
+
+
+def test_detected_stack_and_commands_reach_config(
+    cli: Run, tree: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tree(FASTAPI_PROJECT, name="shop")
+    monkeypatch.chdir(project)
+    result = cli("add-agentic")
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((project / "config.yml").read_text())
+    assert config["project"] == {
+        "name": "shop",
+        "language": "python",
+        "framework": "fastapi",
+        "package_manager": "uv",
+    }
+    assert config["commands"]["run"] == "uv run uvicorn app.main:app --reload"
+    assert config["commands"]["lint"] == "uv run ruff check ."
+    # the detected commands reach the rendered layer too
+    rendered = "".join(
+        p.read_text()
+        for p in (project / ".claude").rglob("*")
+        if p.is_file() and p.suffix in (".md", ".json")
+    )
+    assert "uv run pytest" in rendered
+
+
+def test_users_readme_and_gitignore_are_merged_not_replaced(
+    cli: Run, tree: Callable[..., Path]
+) -> None:
+    project = tree(FASTAPI_PROJECT, name="shop")
+    assert cli("add-agentic", project).exit_code == 0
+    readme = (project / "README.md").read_text()
+    assert readme.startswith("# Shop\n\nOur shop.\n")
+    assert "<!-- >>> tac-bootstrap >>> -->" in readme
+    gitignore = (project / ".gitignore").read_text()
+    assert gitignore.startswith("__pycache__/\n.venv\n")
+    assert "# >>> tac-bootstrap >>>" in gitignore
+    # the user edits their part; a rerun keeps it and changes nothing
+    (project / "README.md").write_text("# Shop v2\n" + readme.split("\n", 1)[1])
+    before = snapshot(project)
+    again = cli("add-agentic", project)
+    assert again.exit_code == 0, again.output
+    assert "wrote 0 files" in again.stdout
+    assert snapshot(project) == before
+
+
+def test_user_edit_is_kept_and_listed_then_forced(cli: Run, tree: Callable[..., Path]) -> None:
+    project = tree(FASTAPI_PROJECT, name="shop")
+    assert cli("add-agentic", project).exit_code == 0
+    settings = project / ".claude" / "settings.json"
+    edited = settings.read_text().replace("{", '{"mine": true,', 1)
+    settings.write_text(edited)
+    result = cli("add-agentic", project, "--framework", "django")
+    assert result.exit_code == 0, result.output
+    assert settings.read_text() == edited
+    assert "keep-user-edit" in result.stderr and ".claude/settings.json" in result.stderr
+    forced = cli("add-agentic", project, "--force")
+    assert forced.exit_code == 0
+    assert "mine" not in settings.read_text()
+
+
+def test_files_that_existed_before_are_conflicts(cli: Run, tree: Callable[..., Path]) -> None:
+    project = tree({**FASTAPI_PROJECT, ".claude": {"settings.json": '{"theirs": 1}'}}, name="shop")
+    result = cli("add-agentic", project)
+    assert result.exit_code == 0
+    assert json.loads((project / ".claude" / "settings.json").read_text()) == {"theirs": 1}
+    assert "conflict" in result.stderr
+    manifest = json.loads((project / MANIFEST_PATH).read_text())
+    assert ".claude/settings.json" not in manifest["files"]
+
+
+def test_symlink_leading_outside_is_not_followed_even_with_force(
+    cli: Run, tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    outside = tmp_path / "dotfiles"
+    outside.mkdir()
+    project = tree(FASTAPI_PROJECT, name="shop")
+    (project / ".claude").symlink_to(outside)
+    for extra in ([], ["--force"]):
+        result = cli("add-agentic", project, *extra)
+        assert result.exit_code == 0, result.output
+        assert list(outside.iterdir()) == []
+        assert "symlink leading outside" in result.stderr
+
+
+def test_dry_run_writes_nothing(cli: Run, tree: Callable[..., Path]) -> None:
+    project = tree(FASTAPI_PROJECT, name="shop")
+    before = snapshot(project)
+    result = cli("add-agentic", project, "--dry-run")
+    assert result.exit_code == 0
+    assert "Plan:" in result.stdout and "create" in result.stdout
+    assert snapshot(project) == before
+
+
+def test_not_a_folder_is_a_usage_error(cli: Run, tmp_path: Path) -> None:
+    result = cli("add-agentic", tmp_path / "missing")
+    assert result.exit_code == 2 and "is not a folder" in result.stderr
+
+
+def test_folder_name_that_is_no_project_name_asks_for_name(cli: Run, tmp_path: Path) -> None:
+    odd = tmp_path / "123"
+    odd.mkdir()
+    result = cli("add-agentic", odd)
+    assert result.exit_code == 2 and "--name" in result.stderr
+    assert cli("add-agentic", odd, "--name", "numbers").exit_code == 0
+
+
+# --- render ----------------------------------------------------------------------------------------
+
+
+def test_render_applies_an_edited_config_and_never_writes_it(
+    cli: Run, tree: Callable[..., Path]
+) -> None:
+    project = tree(FASTAPI_PROJECT, name="shop")
+    assert cli("add-agentic", project).exit_code == 0
+    config = project / "config.yml"
+    text = config.read_text().replace("test: uv run pytest", "test: uv run pytest -x --ff")
+    config.write_text(text + "# my note\n")
+    result = cli("render", project)
+    assert result.exit_code == 0, result.output
+    assert "update" in result.stdout
+    assert config.read_text() == text + "# my note\n"
+    rendered = "".join(p.read_text() for p in (project / ".claude").rglob("*.md") if p.is_file())
+    assert "uv run pytest -x --ff" in rendered
+    before = snapshot(project)
+    again = cli("render", project)
+    assert again.exit_code == 0 and "wrote 0 files" in again.stdout
+    assert snapshot(project) == before
+
+
+def test_malformed_config_names_file_line_and_key(cli: Run, tree: Callable[..., Path]) -> None:
+    project = tree(FASTAPI_PROJECT, name="shop")
+    assert cli("add-agentic", project).exit_code == 0
+    config = project / "config.yml"
+    lines = config.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("retries:"))
+    lines[index] = "    retries: many"
+    config.write_text("\n".join(lines) + "\n")
+    result = cli("render", project)
+    assert result.exit_code == 2
+    assert f"config.yml:{index + 1}: workflows.on_failure.retries:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_render_without_config_is_a_usage_error(cli: Run, tmp_path: Path) -> None:
+    result = cli("render", tmp_path)
+    assert result.exit_code == 2 and "config.yml: not found" in result.stderr
+
+
+def test_render_after_deleting_a_file_recreates_it(cli: Run, tree: Callable[..., Path]) -> None:
+    project = tree(FASTAPI_PROJECT, name="shop")
+    assert cli("add-agentic", project).exit_code == 0
+    (project / "specs" / "README.md").unlink()
+    result = cli("render", project)
+    assert result.exit_code == 0
+    assert (project / "specs" / "README.md").is_file()
