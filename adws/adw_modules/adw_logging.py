@@ -407,18 +407,25 @@ class SystemLogHandler(logging.Handler):
         if not self._safe.healthy:
             return
         try:
-            meta: dict[str, object] = {
-                "logger": record.name,
-                "module": record.module,
-                "function": record.funcName,
-                "line": record.lineno,
-                "process": record.process,
-                "thread": record.threadName,
-            }
+            message = self.format(record)
+        except Exception:
+            # A bad format string is the caller's bug in one record, not a broken database:
+            # report it the standard logging way and keep the handler on.
+            self.handleError(record)
+            return
+        meta = {
+            "logger": record.name,
+            "module": record.module,
+            "function": record.funcName,
+            "line": record.lineno,
+            "process": record.process,
+            "thread": record.threadName,
+        }
+        try:
             self._repository().create(
                 SystemLog(
                     log_level=_level_name(record.levelno),
-                    message=self.format(record),
+                    message=message,
                     source=self.source or record.name,
                     metadata=_metadata(meta),
                     created_at=datetime.fromtimestamp(record.created, UTC),

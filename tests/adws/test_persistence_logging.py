@@ -368,3 +368,20 @@ def test_handler_failure_policy(
     logger.addHandler(SystemLogHandler(notes, strict=True))
     with pytest.raises(DatabaseError, match="not a SQLite database"):
         logger.error("three")
+
+
+def test_bad_format_string_does_not_disable_the_handler(
+    db_path: Path, reader: Reader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = SystemLogHandler(db_path)
+
+    def record(msg: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord("app", logging.INFO, __file__, 1, msg, args, None)
+
+    # Straight to the handler: pytest's own capture handlers would raise on the bad record.
+    handler.handle(record("%d files", "three"))  # the caller's bug: reported on stderr
+    handler.handle(record("still logging"))
+    handler.close()
+    assert handler.healthy
+    assert [r.message for r in SystemLogRepository(reader()).list()] == ["still logging"]
+    assert "Logging error" in capsys.readouterr().err
