@@ -1,0 +1,197 @@
+"""Python source text in ``ruff format`` style: literals, and bracketed expressions that fit 88 columns.
+
+The generator does not run a formatter. It emits each bracketed expression on one line when it fits,
+and otherwise one item per line with a trailing comma (a "magic trailing comma", which the formatter
+keeps as is). Statements that cannot be laid out that way are kept on one line with ``# fmt: skip``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+LINE = 88
+FMT_SKIP = "  # fmt: skip"
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def py_str(text: str) -> str:
+    """A string literal: double quotes unless single quotes need fewer escapes (as ruff prefers)."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = [quote]
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch == quote:
+            out.append("\\" + ch)
+        elif not ch.isprintable():
+            code = ord(ch)
+            if code <= 0xFF:
+                out.append(f"\\x{code:02x}")
+            elif code <= 0xFFFF:
+                out.append(f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    out.append(quote)
+    return "".join(out)
+
+
+def py_float(value: float) -> str:
+    """A float literal that reads back exactly (``repr``); finite values only."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite float: {value!r}")
+    return repr(float(value))
+
+
+def py_number(value: int | float) -> str:
+    """An int or float literal."""
+    return py_float(value) if isinstance(value, float) else str(int(value))
+
+
+@dataclass
+class Group:
+    """A bracketed, comma-separated expression: ``head item, item tail`` (e.g. ``f(`` ... ``)``)."""
+
+    head: str
+    items: list[Expr] = field(default_factory=list)
+    tail: str = ")"
+    one_tuple: bool = False  # a one-item tuple keeps its comma: ``(x,)``
+
+
+@dataclass
+class Pre:
+    """An expression with text before it: a keyword argument ``name=value`` or a dict item."""
+
+    prefix: str
+    expr: Expr
+
+
+Expr = str | Group | Pre
+
+
+def call(func: str, *args: Expr, **kwargs: Expr) -> Group:
+    """``func(args..., key=value...)``."""
+    items: list[Expr] = list(args)
+    items.extend(Pre(f"{key}=", value) for key, value in kwargs.items())
+    return Group(func + "(", items, ")")
+
+
+def flat(expr: Expr) -> str:
+    """The one-line text of an expression."""
+    if isinstance(expr, str):
+        return expr
+    if isinstance(expr, Pre):
+        return expr.prefix + flat(expr.expr)
+    inner = ", ".join(flat(item) for item in expr.items)
+    if expr.one_tuple and len(expr.items) == 1:
+        inner += ","
+    return expr.head + inner + expr.tail
+
+
+def layout(expr: Expr, indent: int, prefix: str = "", suffix: str = "") -> list[str]:
+    """Lines of ``prefix + expr + suffix`` at ``indent``: flat if it fits, else exploded."""
+    pad = " " * indent
+    one = pad + prefix + flat(expr) + suffix
+    if len(one) <= LINE:
+        return [one]
+    if isinstance(expr, Pre):
+        return layout(expr.expr, indent, prefix + expr.prefix, suffix)
+    if isinstance(expr, str) or not expr.items:
+        return [one]
+    lines = [pad + prefix + expr.head]
+    for item in expr.items:
+        lines.extend(layout(item, indent + 4, "", ","))
+    lines.append(pad + expr.tail + suffix)
+    return lines
+
+
+def statement(expr: Expr, indent: int, prefix: str = "", suffix: str = "") -> list[str]:
+    """Like ``layout``, but a statement whose first line is still too long stays whole, unformatted."""
+    lines = layout(expr, indent, prefix, suffix)
+    if len(lines) > 1 and len(lines[0]) > LINE:
+        return [" " * indent + prefix + flat(expr) + suffix + FMT_SKIP]
+    return lines
+
+
+def simple(text: str, indent: int) -> list[str]:
+    """A one-line statement, marked ``# fmt: skip`` when it is too long for the formatter to leave."""
+    line = " " * indent + text
+    return [line if len(line) <= LINE else line + FMT_SKIP]
+
+
+def assign_string(target: str, text: str, indent: int) -> list[str]:
+    """``target = "text"``, split into implicitly concatenated parts when too long (at spaces)."""
+    pad = " " * indent
+    literal = py_str(text)
+    one = f"{pad}{target} = {literal}"
+    if len(one) <= LINE:
+        return [one]
+    inner = " " * (indent + 4)
+    if len(inner) + len(literal) <= LINE:
+        return [f"{pad}{target} = (", inner + literal, pad + ")"]
+    width = LINE - len(inner) - 3
+    parts: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        piece = word if not current else current + " " + word
+        if current and len(py_str(piece + " ")) > width:
+            parts.append(current + " ")
+            current = word
+        else:
+            current = piece
+    parts.append(current)
+    return [f"{pad}{target} = (", *(inner + py_str(p) for p in parts), pad + ")"]
+
+
+def py_literal(value: Any) -> Expr:
+    """A JSON-like Python literal (None, bool, int, float, str, list, dict) as an expression."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int | float):
+        return py_number(value)
+    if isinstance(value, str):
+        return py_str(value)
+    if isinstance(value, list):
+        return Group("[", [py_literal(v) for v in value], "]")
+    if isinstance(value, dict):
+        return Group("{", [Pre(f"{py_str(k)}: ", py_literal(v)) for k, v in value.items()], "}")
+    raise TypeError(f"not a JSON-like value: {value!r}")
+
+
+def py_datetime(value: datetime.datetime, module: str = "datetime") -> str:
+    """``datetime.datetime(Y, M, D, h, m, s, us, tzinfo=datetime.UTC)`` for an aware UTC value."""
+    parts = [value.year, value.month, value.day, value.hour, value.minute, value.second]
+    args = ", ".join(str(p) for p in parts)
+    if value.microsecond:
+        args += f", {value.microsecond}"
+    return f"{module}.datetime({args}, tzinfo={module}.UTC)"
+
+
+def py_date(value: datetime.date, module: str = "datetime") -> str:
+    """``datetime.date(Y, M, D)``."""
+    return f"{module}.date({value.year}, {value.month}, {value.day})"
+
+
+def py_uuid(value: uuid.UUID, name: str = "UUID") -> str:
+    """``UUID("...")`` in canonical lower-case form."""
+    return f'{name}("{value}")'
+
+
+def docstring(text: str | None, fallback: str) -> str:
+    """A one-line docstring body: whitespace collapsed, no quotes or backslashes to trip on."""
+    body = " ".join((text or "").split()) or fallback
+    body = body.replace("\\", "/").replace('"', "'")
+    if body[-1] not in ".!?":
+        body += "."
+    return '"""' + body + '"""'
+
+
+def comment(text: str) -> str:
+    """One line of comment text (newlines collapsed)."""
+    return " ".join(text.split())

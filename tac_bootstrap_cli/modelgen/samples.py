@@ -1,0 +1,342 @@
+"""Example values for the generated tests: valid and distinct per field, and invalid ones per constraint.
+
+Everything here is deterministic (fixed seeds), so regenerating gives the same tests.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import math
+import random
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tac_bootstrap_cli.modelgen.spec import INT64_MAX, INT64_MIN, FieldSpec
+
+# How many distinct values a field offers when its domain allows (records per test stay below).
+SAMPLES = 6
+_NAMESPACE = uuid.UUID("5b0c1f2e-7d3a-4c55-9a61-0d6f3c8e2b47")
+_BASE_TIME = datetime.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=datetime.UTC)
+_JSON_SAMPLES: tuple[Any, ...] = (
+    {"n": 0, "tags": ["a", "é"], "nested": {"ok": True, "ratio": 0.25, "none": None}},
+    [1, "two", 3.5, False, None],
+    "text",
+    42,
+    {"n": 4},
+    [],
+)
+_NOT_A_VALUE = "__not_a_value__"
+
+# re's own parser (the one re.compile uses): the examples follow exactly the syntax it accepts.
+_parser: Any = importlib.import_module("re._parser")
+
+
+def valid_values(field: FieldSpec) -> list[Any]:
+    """Up to SAMPLES distinct valid values of a (non-ref) field, in a fixed order; empty if none found."""
+    kind = field.value_type
+    if kind in ("str", "text"):
+        return _strings(field)
+    if kind == "int":
+        return _ints(field)
+    if kind == "float":
+        return _floats(field)
+    if kind == "bool":
+        return [True, False]
+    if field.type == "enum":
+        return list(field.values[:SAMPLES])
+    if kind == "uuid":
+        return [uuid.uuid5(_NAMESPACE, f"{field.name}.{j}") for j in range(SAMPLES)]
+    if kind == "datetime":
+        return [_BASE_TIME + datetime.timedelta(days=j, seconds=j) for j in range(SAMPLES)]
+    if kind == "date":
+        return [_BASE_TIME.date() + datetime.timedelta(days=j) for j in range(SAMPLES)]
+    if kind == "json":
+        return list(_JSON_SAMPLES)
+    raise ValueError(f"no samples for a {kind} field")
+
+
+def _length_ok(field: FieldSpec, text: str) -> bool:
+    if field.min_length is not None and len(text) < field.min_length:
+        return False
+    return field.max_length is None or len(text) <= field.max_length
+
+
+def _strings(field: FieldSpec) -> list[str]:
+    if field.pattern is not None:
+        return regex_examples(field.pattern, field, SAMPLES)
+    found: list[str] = []
+    prefix = ("s3cr3t-" if field.secret else "") + field.name.replace("_", "-")[:24] + "-"
+    for j in range(SAMPLES):
+        digits = str(j)
+        text = prefix + digits
+        if field.min_length is not None and len(text) < field.min_length:
+            text = prefix + "x" * (field.min_length - len(text)) + digits
+        if field.max_length is not None and len(text) > field.max_length:
+            text = text[len(text) - field.max_length :]
+        if _length_ok(field, text) and text not in found:
+            found.append(text)
+    return found
+
+
+def _int_range(field: FieldSpec) -> tuple[int, int]:
+    low = INT64_MIN
+    high = INT64_MAX
+    if field.ge is not None:
+        low = math.ceil(field.ge)
+    if field.gt is not None:
+        low = math.floor(field.gt) + 1
+    if field.le is not None:
+        high = math.floor(field.le)
+    if field.lt is not None:
+        high = math.ceil(field.lt) - 1
+    return low, high
+
+
+def _ints(field: FieldSpec) -> list[int]:
+    low, high = _int_range(field)
+    has_low = field.ge is not None or field.gt is not None
+    has_high = field.le is not None or field.lt is not None
+    if has_low:
+        start = low
+    elif has_high:
+        start = max(low, high - SAMPLES + 1)
+    else:
+        start = 1
+    return [v for v in range(start, start + SAMPLES) if low <= v <= high]
+
+
+def _float_ok(field: FieldSpec, value: float) -> bool:
+    return math.isfinite(value) and all(
+        bound is None or test
+        for bound, test in (
+            (field.ge, field.ge is not None and value >= field.ge),
+            (field.gt, field.gt is not None and value > field.gt),
+            (field.le, field.le is not None and value <= field.le),
+            (field.lt, field.lt is not None and value < field.lt),
+        )
+    )
+
+
+def _floats(field: FieldSpec) -> list[float]:
+    low = field.ge if field.ge is not None else field.gt
+    high = field.le if field.le is not None else field.lt
+    if low is not None and high is not None:
+        if low == high:
+            candidates = [float(low)]
+        else:
+            step = (high - low) / (SAMPLES + 1)
+            candidates = [float(low + step * (j + 1)) for j in range(SAMPLES)]
+    elif low is not None:
+        candidates = [float(low) + 0.5 + j for j in range(SAMPLES)]
+    elif high is not None:
+        candidates = [float(high) - 0.5 - j for j in range(SAMPLES)]
+    else:
+        candidates = [0.5 + j for j in range(SAMPLES)]
+    found: list[float] = []
+    for value in candidates:
+        if _float_ok(field, value) and value not in found:
+            found.append(value)
+    return found
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A value that must be refused, and whether the database refuses it too (a CHECK)."""
+
+    field: str
+    value: Any  # a Python value; ``Repeat`` for long strings
+    database: bool  # True when a CHECK constraint (not only Pydantic) refuses it
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """The string ``char * count`` (written as that expression in the tests)."""
+
+    char: str
+    count: int
+
+
+def invalid_values(field: FieldSpec) -> list[Invalid]:
+    """Values that break the field's constraints (one per constraint kind), plus a wrong type."""
+    found: list[Invalid] = []
+    kind = field.value_type
+    name = field.name
+    if field.type == "enum":
+        value = _NOT_A_VALUE
+        while value in field.values:
+            value += "_"
+        found.append(Invalid(name, value, True))
+    elif kind == "bool":
+        found.append(Invalid(name, "maybe", False))
+        found.append(Invalid(name, 2, True))
+    elif kind in ("int", "float"):
+        found.extend(_out_of_bounds(field))
+        found.append(Invalid(name, "not a number", False))
+    elif kind in ("str", "text") and not field.is_ref:
+        if field.max_length is not None:
+            found.append(Invalid(name, Repeat("x", field.max_length + 1), True))
+        if field.min_length:
+            found.append(Invalid(name, Repeat("x", field.min_length - 1), True))
+        if field.pattern is not None:
+            bad = regex_counterexample(field.pattern, field)
+            if bad is not None:
+                found.append(Invalid(name, bad, False))
+    elif kind == "uuid":
+        found.append(Invalid(name, "not-a-uuid", False))
+    elif kind == "datetime":
+        found.append(Invalid(name, "not a datetime", False))
+    elif kind == "date":
+        found.append(Invalid(name, "not a date", False))
+    return found
+
+
+def _out_of_bounds(field: FieldSpec) -> list[Invalid]:
+    found: list[Invalid] = []
+    is_int = field.value_type == "int"
+    if field.ge is not None:
+        found.append(Invalid(field.name, field.ge - 1 if is_int else field.ge - 1.0, True))
+    elif field.gt is not None:
+        found.append(Invalid(field.name, field.gt, True))
+    if field.le is not None:
+        found.append(Invalid(field.name, field.le + 1 if is_int else field.le + 1.0, True))
+    elif field.lt is not None:
+        found.append(Invalid(field.name, field.lt, True))
+    return [i for i in found if not is_int or INT64_MIN <= i.value <= INT64_MAX]
+
+
+# --- regex examples ---------------------------------------------------------------------------------
+
+
+class _GiveUp(Exception):
+    """The pattern uses something the example generator cannot produce."""
+
+
+_CATEGORY_CHARS = {
+    "CATEGORY_DIGIT": "0123456789",
+    "CATEGORY_NOT_DIGIT": "aZ_-x",
+    "CATEGORY_SPACE": " ",
+    "CATEGORY_NOT_SPACE": "aZ0_-",
+    "CATEGORY_WORD": "aZ0_b",
+    "CATEGORY_NOT_WORD": "- .!",
+}
+_PRINTABLE = "abcxyzABCXYZ0123456789_- .!@"
+
+
+class _Examples:
+    """Builds one string matching a parsed pattern; ``rng`` picks among the choices."""
+
+    def __init__(self, rng: random.Random, minimal: bool, stretch: int) -> None:
+        self.rng = rng
+        self.minimal = minimal
+        self.stretch = stretch
+        self.groups: dict[int, str] = {}
+
+    def pick(self, options: str | list[Any]) -> Any:
+        if not options:
+            raise _GiveUp
+        return options[0] if self.minimal else self.rng.choice(options)
+
+    def emit(self, items: Any) -> str:
+        return "".join(self.item(op, av) for op, av in items)
+
+    def item(self, op: Any, av: Any) -> str:
+        name = str(op)
+        if name == "LITERAL":
+            return chr(av)
+        if name == "NOT_LITERAL":
+            return str(self.pick([c for c in _PRINTABLE if ord(c) != av]))
+        if name == "ANY":
+            return str(self.pick(_PRINTABLE))
+        if name == "IN":
+            return self.char_in(av)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, sub = av
+            high = low + 50 if high == _parser.MAXREPEAT else high
+            if self.minimal:
+                count = low
+            elif self.stretch and high > low:
+                count = min(high, max(low, self.stretch))
+            else:
+                count = self.rng.randint(low, min(high, low + 3))
+            return "".join(self.emit(sub) for _ in range(count))
+        if name == "SUBPATTERN":
+            group, _add, _del, sub = av
+            text = self.emit(sub)
+            if group is not None:
+                self.groups[group] = text
+            return text
+        if name == "ATOMIC_GROUP":
+            return self.emit(av)
+        if name == "BRANCH":
+            return self.emit(self.pick(list(av[1])))
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            return ""
+        if name == "GROUPREF":
+            return self.groups.get(av, "")
+        if name == "GROUPREF_EXISTS":
+            group, yes, no = av
+            if group in self.groups:
+                return self.emit(yes)
+            return self.emit(no) if no is not None else ""
+        raise _GiveUp
+
+    def char_in(self, items: Any) -> str:
+        negate = False
+        chars: list[str] = []
+        for op, av in items:
+            name = str(op)
+            if name == "NEGATE":
+                negate = True
+            elif name == "LITERAL":
+                chars.append(chr(av))
+            elif name == "RANGE":
+                low, high = av
+                chars.extend(chr(c) for c in sorted({low, (low + high) // 2, high}))
+            elif name == "CATEGORY":
+                chars.extend(_CATEGORY_CHARS.get(str(av), ""))
+        if negate:
+            # Membership must be tested with the whole class, not the sampled characters.
+            pattern = re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
+            chars = [c for c in _PRINTABLE if not pattern.match(c)] if chars else list(_PRINTABLE)
+        return str(self.pick(chars))
+
+
+def regex_examples(pattern: str, field: FieldSpec, want: int) -> list[str]:
+    """Up to ``want`` distinct strings that ``re.search`` finds the pattern in and fit the lengths."""
+    compiled = re.compile(pattern)
+    try:
+        parsed = _parser.parse(pattern)
+    except Exception:  # the spec already compiled it; anything odd here just means no examples
+        return []
+    stretch = field.min_length or 0
+    found: list[str] = []
+    for variant in range(300):
+        rng = random.Random(variant)
+        maker = _Examples(rng, minimal=variant == 0, stretch=stretch if variant % 3 == 2 else 0)
+        try:
+            text = maker.emit(parsed)
+        except (_GiveUp, RecursionError, ValueError):
+            continue
+        if text in found or not _length_ok(field, text) or compiled.search(text) is None:
+            continue
+        if "\x00" in text:
+            continue
+        found.append(text)
+        if len(found) >= want:
+            break
+    return found
+
+
+def regex_counterexample(pattern: str, field: FieldSpec) -> str | None:
+    """A string the pattern is not found in (one that fits the lengths when possible), or None."""
+    compiled = re.compile(pattern)
+    length = max(field.min_length or 1, 1)
+    candidates = ["!" * length, " " * length, "~" * length, "0" * length, "a" * length, "", "!"]
+    misses = [c for c in candidates if compiled.search(c) is None]
+    fitting = [c for c in misses if _length_ok(field, c)]
+    if fitting:
+        return fitting[0]
+    return misses[0] if misses else None
