@@ -17,9 +17,9 @@ from tac_bootstrap_cli.modelgen.pyfmt import (
     Expr,
     Group,
     Pre,
+    annotated,
     call,
     docstring,
-    flat,
     py_literal,
     py_number,
     py_str,
@@ -185,38 +185,35 @@ def _record_class(entity: EntitySpec) -> list[str]:
     lines = _class_head(entity.name, "_Model", doc)
     lines.append("")
     for field in entity.fields:
-        lines.extend(simple(f"{field.name}: {annotation(entity, field)}", 4))
+        lines.extend(annotated(field.name, annotation(entity, field), None, 4))
     return lines
 
 
-def default_expr(entity: EntitySpec, field: FieldSpec) -> str | None:
-    """The default of a field in ECreate as source text, or None when the field is required."""
+def default_expr(entity: EntitySpec, field: FieldSpec) -> Expr | None:
+    """The default of a field in ECreate as an expression, or None when the field is required."""
     if field.primary_key and field.value_type == "uuid":
-        return "Field(default_factory=uuid4)"
+        return call("Field", default_factory="uuid4")
     default = field.default
     if default is None:
         return "None" if field.nullable else None
+    factories = {"uuid4": "uuid4", "empty_object": "dict", "empty_array": "list"}
     if default.kind == "now":
         factory = "utc_today" if field.value_type == "date" else "utc_now"
-        return f"Field(default_factory={factory})"
-    if default.kind == "uuid4":
-        return "Field(default_factory=uuid4)"
-    if default.kind == "empty_object":
-        return "Field(default_factory=dict)"
-    if default.kind == "empty_array":
-        return "Field(default_factory=list)"
+        return call("Field", default_factory=factory)
+    if default.kind in factories:
+        return call("Field", default_factory=factories[default.kind])
     return literal(entity, field, default.value)
 
 
-def literal(entity: EntitySpec, field: FieldSpec, value: object) -> str:
-    """A value of the field's Python type as source text (in models.py's namespace)."""
+def literal(entity: EntitySpec, field: FieldSpec, value: object) -> Expr:
+    """A value of the field's Python type as an expression (in models.py's namespace)."""
     kind = field.value_type
     if value is None:
         return "None"
     if field.type == "enum":
         return f"{type_name(entity, field)}.{naming.enum_member(str(value))}"
     if field.secret:
-        return f"SecretStr({py_str(str(value))})"
+        return call("SecretStr", py_str(str(value)))
     if kind in ("str", "text"):
         return py_str(str(value))
     if kind in ("int", "float"):
@@ -225,14 +222,14 @@ def literal(entity: EntitySpec, field: FieldSpec, value: object) -> str:
     if kind == "bool":
         return repr(bool(value))
     if kind == "uuid":
-        return f'UUID("{value}")'
+        return call("UUID", f'"{value}"')
     if kind == "datetime":
         assert isinstance(value, datetime.datetime)
-        return f'DateTime.fromisoformat("{value.isoformat(timespec="microseconds")}")'
+        return call("DateTime.fromisoformat", f'"{value.isoformat(timespec="microseconds")}"')
     if kind == "date":
         assert isinstance(value, datetime.date)
-        return f"Date({value.year}, {value.month}, {value.day})"
-    return flat(py_literal(value))
+        return call("Date", str(value.year), str(value.month), str(value.day))
+    return py_literal(value)
 
 
 def _create_class(entity: EntitySpec) -> list[str]:
@@ -242,9 +239,8 @@ def _create_class(entity: EntitySpec) -> list[str]:
     if fields:
         lines.append("")
     for field in fields:
-        text = f"{field.name}: {annotation(entity, field)}"
         default = default_expr(entity, field)
-        lines.extend(simple(text if default is None else f"{text} = {default}", 4))
+        lines.extend(annotated(field.name, annotation(entity, field), default, 4))
     return lines
 
 
@@ -261,7 +257,7 @@ def _update_class(entity: EntitySpec) -> list[str]:
             statement(call("frozenset", names), 4, "_not_nullable: ClassVar[frozenset[str]] = ")
         )
     for field in fields:
-        lines.extend(simple(f"{field.name}: {annotation(entity, field, optional=True)} = None", 4))
+        lines.extend(annotated(field.name, annotation(entity, field, optional=True), "None", 4))
     return lines
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tac_bootstrap_cli.modelgen import naming
-from tac_bootstrap_cli.modelgen.common import Origin, create_fields, quote_ident, update_fields
+from tac_bootstrap_cli.modelgen.common import Origin, quote_ident
 from tac_bootstrap_cli.modelgen.emit_models import import_from
 from tac_bootstrap_cli.modelgen.pyfmt import (
     Expr,
@@ -359,6 +359,12 @@ def _row_value(field: FieldSpec) -> Expr:
     return value if name == "_same" else call(name, value)
 
 
+def _method(name: str, params: list[str], returns: str) -> list[str]:
+    """A method header at class level, one parameter per line when too long."""
+    items: list[Expr] = list(params)
+    return statement(Group(f"def {name}(", items, f") -> {returns}:"), 4)
+
+
 def _repository(spec: ModelSpec, entity: EntitySpec) -> list[str]:
     e = entity.name
     pk = entity.pk
@@ -368,17 +374,11 @@ def _repository(spec: ModelSpec, entity: EntitySpec) -> list[str]:
     insert_cols = ", ".join(quote_ident(f.name) for f in inserted)
     marks = ", ".join("?" for _ in inserted)
     table = quote_ident(entity.table)
-    lines = [
-        "",
-        "",
-        f"class {e}Repository(_Repository[{e}, {e}Create, {e}Update, {key_type}]):",
-        "    "
-        + docstring(None, f"Create, read, update and delete {e} records (table {entity.table})"),
-        "",
-    ]
-    head = f"class {e}Repository(_Repository[{e}, {e}Create, {e}Update, {key_type}]):"
-    if len(head) > 88:
-        lines[2] = head + "  # fmt: skip"
+    base = Group("_Repository[", [e, f"{e}Create", f"{e}Update", key_type], "]")
+    lines = ["", ""]
+    lines.extend(statement(Group(f"class {e}Repository(", [base], "):"), 0))
+    about = f"Create, read, update and delete {e} records (table {entity.table})"
+    lines.extend(["    " + docstring(None, about), ""])
     lines.extend(assign_string("table", entity.table, 4))
     lines.extend(assign_string("_key", pk.name, 4))
     column_names = Group("(", [py_str(f.name) for f in entity.fields], ")", one_tuple=True)
@@ -395,12 +395,12 @@ def _repository(spec: ModelSpec, entity: EntitySpec) -> list[str]:
     lines.extend(assign_string("_select", f"SELECT {columns} FROM {table}", 4))  # noqa: S608
     # _row: the column values of an insert, in _insert's order.
     lines.append("")
-    lines.append(f"    def _row(self, data: {e}Create, now: str) -> tuple[Any, ...]:")
+    lines.extend(_method("_row", ["self", f"data: {e}Create", "now: str"], "tuple[Any, ...]"))
     values = Group("(", [_row_value(f) for f in inserted], ")", one_tuple=True)
     lines.extend(statement(values, 8, "return "))
     # _record: a fetched row as the record model.
     lines.append("")
-    lines.append(f"    def _record(self, row: Any) -> {e}:")
+    lines.extend(_method("_record", ["self", "row: Any"], e))
     items: list[Expr] = []
     for index, field in enumerate(entity.fields):
         value: Expr = f"row[{index}]"
@@ -409,14 +409,10 @@ def _repository(spec: ModelSpec, entity: EntitySpec) -> list[str]:
         items.append(Pre(f"{py_str(field.name)}: ", value))
     lines.extend(statement(call(f"{e}.model_validate", Group("{", items, "}")), 8, "return "))
     lines.append("")
-    signature = (
-        f"    def _created_key(self, data: {e}Create, cursor: sqlite3.Cursor) -> {key_type}:"
-    )
-    lines.append(signature if len(signature) <= 88 else signature + "  # fmt: skip")
+    params = ["self", f"data: {e}Create", "cursor: sqlite3.Cursor"]
+    lines.extend(_method("_created_key", params, key_type))
     if pk.value_type == "int":
         lines.append("        return _lastrowid(cursor)")
     else:
         lines.append(f"        return data.{pk.name}")
-    assert all(f in create_fields(entity) or f.auto_now or f.primary_key for f in inserted)
-    assert update_fields(entity) is not None
     return lines

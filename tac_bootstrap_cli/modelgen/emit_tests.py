@@ -336,9 +336,8 @@ def _factory(plan: _Plan, ctx: _Context) -> list[str]:
         lines.append("")
         lines.extend(simple(f"def new_{entity.snake}(self) -> {e}:", 4))
         lines.append("        " + docstring(None, f"A new stored {e}"))
-        lines.extend(
-            simple(f"return {e}Repository(self.conn).create(self.data_{entity.snake}())", 8)
-        )
+        lines.extend(simple(f"repo = {e}Repository(self.conn)", 8))
+        lines.extend(simple(f"return repo.create(self.data_{entity.snake}())", 8))
         if entity in targets:
             lines.append("")
             lines.extend(simple(f"def shared_{entity.snake}(self) -> {e}:", 4))
@@ -404,6 +403,15 @@ class _EntityTests:
             self.ctx.std.add("UUID")
             return "UUID(int=0)"
         return py_str("no-such-key")
+
+    def copy_data(self, updates: str | list[tuple[str, str]]) -> None:
+        """``data = make.data_e()`` then ``data = data.model_copy(update=...)``."""
+        self.out(f"data = make.data_{self.s}()")
+        if isinstance(updates, str):
+            update: Expr = updates
+        else:
+            update = Group("{", [Pre(f"{py_str(k)}: ", v) for k, v in updates], "}")
+        self.stmt(call("data.model_copy", Pre("update=", update)), "data = ")
 
     def raises_constraint(self, call_text: str, kind: str, table: str, column: str | None) -> None:
         self.ctx.package.add("ConstraintError")
@@ -640,20 +648,17 @@ class _EntityTests:
         count = 2 if two else 1
         if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
             return
-        items = ", ".join(f"make.data_{self.s}()" for _ in range(count))
+        items = Group("[", [f"make.data_{self.s}()" for _ in range(count)], "]")
         self.out(f"repo = {self.repo}(conn)")
-        self.out(f"assert repo.create_many([{items}]) == {count}")
+        self.stmt(items, "items = ")
+        self.out(f"assert repo.create_many(items) == {count}")
         self.out(f"assert repo.count() == {count}")
         bad = self.violation()
         if bad is not None and self.fits(*self.data(count + 2)) is None:
             field_name, value = bad
-            self.stmt(
-                call(
-                    f"make.data_{self.s}().model_copy",
-                    Pre("update=", f"{{{py_str(field_name)}: {value}}}"),
-                ),
-                "bad = ",
-            )
+            self.out(f"bad = make.data_{self.s}()")
+            update = Group("{", [Pre(f"{py_str(field_name)}: ", value)], "}")
+            self.stmt(call("bad.model_copy", Pre("update=", update)), "bad = ")
             self.ctx.package.add("ConstraintError")
             self.out("with pytest.raises(ConstraintError):")
             self.out(f"repo.create_many([make.data_{self.s}(), bad])", 8)
@@ -707,7 +712,7 @@ class _EntityTests:
         params = "conn: sqlite3.Connection, make: Factory, field: str, value: Any"
         self.define(name, params)
         self.out("# model_copy skips validation, so the value reaches SQLite's CHECK constraint.")
-        self.out(f"data = make.data_{self.s}().model_copy(update={{field: value}})")
+        self.copy_data("{field: value}")
         self.raises_constraint(f"{self.repo}(conn).create(data)", "check", self.entity.table, None)
         self.out("assert caught.value.column == field")
 
@@ -727,7 +732,7 @@ class _EntityTests:
         if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
             return
         self.out("# model_copy skips validation, so None reaches SQLite's NOT NULL constraint.")
-        self.out(f"data = make.data_{self.s}().model_copy(update={{{py_str(f.name)}: None}})")
+        self.copy_data([(f.name, "None")])
         self.raises_constraint(
             f"{self.repo}(conn).create(data)", "not_null", self.entity.table, f.name
         )
@@ -751,7 +756,8 @@ class _EntityTests:
         self.out(f"repo = {self.repo}(conn)")
         self.out(f"first = repo.create(make.data_{self.s}())")
         self.out("same = {name: getattr(first, name) for name in fields}")
-        self.out(f"second = make.data_{self.s}().model_copy(update=same)")
+        self.out(f"second = make.data_{self.s}()")
+        self.out("second = second.model_copy(update=same)")
         self.raises_constraint("repo.create(second)", "unique", self.entity.table, None)
         self.out("assert set(caught.value.columns) == set(fields)")
 
@@ -765,9 +771,7 @@ class _EntityTests:
             self.fits(*self.data()),
         ):
             missing = self.missing_key(f)
-            self.out(
-                f"data = make.data_{self.s}().model_copy(update={{{py_str(f.name)}: {missing}}})"
-            )
+            self.copy_data([(f.name, missing)])
             self.raises_constraint(
                 f"{self.repo}(conn).create(data)", "foreign_key", self.entity.table, None
             )
@@ -780,9 +784,7 @@ class _EntityTests:
         tpk = target.pk.name
         self.out(f"repo = {self.repo}(conn)")
         self.out(f"parent = make.new_{target.snake}()")
-        self.out(
-            f"data = make.data_{self.s}().model_copy(update={{{py_str(f.name)}: parent.{tpk}}})"
-        )
+        self.copy_data([(f.name, f"parent.{tpk}")])
         self.out("child = repo.create(data)")
         delete = f"{target.name}Repository(conn).delete(parent.{tpk})"
         if f.on_delete == "cascade":

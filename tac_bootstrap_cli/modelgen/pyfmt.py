@@ -119,6 +119,30 @@ def statement(expr: Expr, indent: int, prefix: str = "", suffix: str = "") -> li
     return lines
 
 
+def annotated(target: str, annotation: str, value: Expr | None, indent: int) -> list[str]:
+    """``target: annotation = value`` laid out the way ruff format does for these shapes."""
+    pad = " " * indent
+    inner = " " * (indent + 4)
+    head = f"{target}: {annotation}"
+    if value is None:
+        if len(pad + head) <= LINE:
+            return [pad + head]
+        if len(inner + annotation) <= LINE:
+            return [f"{pad}{target}: (", inner + annotation, pad + ")"]
+        return [pad + head + FMT_SKIP]
+    text = flat(value)
+    one = f"{pad}{head} = {text}"
+    if len(one) <= LINE:
+        return [one]
+    # A call (or literal) is split at its brackets, unless the annotation is a union: then,
+    # like any other value, it moves inside parentheses on its own line.
+    if isinstance(value, Group) and " | " not in annotation:
+        return statement(value, indent, f"{head} = ")
+    if len(f"{pad}{head} = (") <= LINE and len(inner + text) <= LINE:
+        return [f"{pad}{head} = (", inner + text, pad + ")"]
+    return [one + FMT_SKIP]
+
+
 def simple(text: str, indent: int) -> list[str]:
     """A one-line statement, marked ``# fmt: skip`` when it is too long for the formatter to leave."""
     line = " " * indent + text
