@@ -187,8 +187,12 @@ def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
             # O_EXCL: the staging folder is ours alone; the mode passes through the umask.
             mode = 0o777 if fa.executable else 0o666
             fd = os.open(f"{base}/{fa.path}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(fa.content)
+            try:
+                view = memoryview(fa.content)
+                while view:  # os.write may write less than asked
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             report.written.append(fa.path)
             if on_file is not None:
                 on_file(fa)

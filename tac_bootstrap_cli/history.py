@@ -132,7 +132,7 @@ class RunRecorder(NullRecorder):
 
     @contextmanager
     def step(self, name: str, **meta: object) -> Iterator[dict[str, object]]:
-        """A step_start/step_end pair around the block; the yielded dict is logged as a result."""
+        """A step_start/step_end pair around the block; the yielded dict goes to the run's metadata."""
         result: dict[str, object] = {}
         if not self.active:
             yield result
@@ -141,8 +141,8 @@ class RunRecorder(NullRecorder):
         with self._run.step(name, **meta):
             yield result
             self.flush()  # file actions land inside their step
-        if result:
-            self._run.event(f"{name} result", step=name, **result)
+        if result:  # kept in the run's metadata: one write at the end, not one more log row
+            self._meta[name] = dict(result)
 
     def file_action(self, fa: FileAction, *, written: bool) -> None:
         """An AgentLog ``event`` per file (path, action, bytes, reason), queued for ``flush``."""

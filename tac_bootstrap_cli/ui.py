@@ -37,7 +37,7 @@ def out() -> Console:
     """The stdout console (created on first use, so tests that swap sys.stdout see it)."""
     global _out
     if _out is None or _out.file is not sys.stdout:
-        _out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+        _out = Console(file=sys.stdout, highlight=False, soft_wrap=True, emoji=False)
     return _out
 
 
@@ -45,7 +45,7 @@ def err() -> Console:
     """The stderr console for warnings."""
     global _err
     if _err is None or _err.file is not sys.stderr:
-        _err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        _err = Console(file=sys.stderr, highlight=False, soft_wrap=True, emoji=False)
     return _err
 
 

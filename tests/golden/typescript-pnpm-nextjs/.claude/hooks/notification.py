@@ -1,0 +1,13 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["pydantic>=2.7", "pyyaml>=6.0"]
+# ///
+"""Notification hook: record what Claude Code notified the user about."""
+
+from __future__ import annotations
+
+import _hook_support as hooks
+
+if __name__ == "__main__":
+    hooks.run("Notification")

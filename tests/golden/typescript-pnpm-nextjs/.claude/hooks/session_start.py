@@ -1,0 +1,15 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["pydantic>=2.7", "pyyaml>=6.0"]
+# ///
+"""SessionStart hook: record the start (startup, resume, clear, compact) of a Claude session.
+
+It prints nothing: on SessionStart, stdout would be added to Claude's context."""
+
+from __future__ import annotations
+
+import _hook_support as hooks
+
+if __name__ == "__main__":
+    hooks.run("SessionStart")

@@ -1,0 +1,138 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["pydantic>=2.7", "pyyaml>=6.0"]
+# ///
+"""Recent ADW runs from the run-log database: phases, status, tokens and cost.
+
+Usage: uv run adws/adw_status.py [--limit N] [--adw-id ID] [--json]
+With --adw-id, the phase logs of that run are listed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from typing import Any
+
+from adw_modules.adw_database import (
+    AgentLogRepository,
+    AgentRepository,
+    OrchestratorAgentRepository,
+    PromptRepository,
+    connect,
+    init_schema,
+)
+from adw_modules.utils import ORCHESTRATOR, db_path
+
+
+def collect(limit: int, adw_id: str | None) -> list[dict[str, Any]]:
+    """The latest ``limit`` ADW runs (newest first), each with its phases and totals."""
+    path = db_path()
+    if not path.exists():
+        return []
+    conn = connect(path)
+    try:
+        init_schema(conn)
+        parent = OrchestratorAgentRepository(conn).list(name=ORCHESTRATOR, limit=1)
+        if not parent:
+            return []
+        agents = AgentRepository(conn).list(
+            orchestrator_agent_id=parent[0].id, limit=max(limit, 1) * 10
+        )
+        prompts = PromptRepository(conn)
+        logs = AgentLogRepository(conn)
+        runs: dict[str, dict[str, Any]] = {}
+        phases: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for agent in agents:
+            meta = agent.metadata or {}
+            run_id = str(meta.get("adw_id") or "?")
+            if adw_id and run_id != adw_id:
+                continue
+            agent_prompts = prompts.list(agent_id=agent.id, limit=1000)
+            phase = {
+                "phase": meta.get("phase"),
+                "agent": agent.name,
+                "agent_id": agent.id,
+                "status": agent.status,
+                "prompts": len(agent_prompts),
+                "tokens_input": sum(p.tokens_input for p in agent_prompts),
+                "tokens_output": sum(p.tokens_output for p in agent_prompts),
+                "cost_usd": round(sum(p.cost_usd for p in agent_prompts), 6),
+                "started_at": agent.created_at.isoformat(timespec="seconds"),
+            }
+            if adw_id:
+                phase["logs"] = [
+                    f"{log.created_at.isoformat(timespec='seconds')} {log.log_type}: {log.message}"
+                    for log in reversed(logs.list(agent_id=agent.id, limit=200))
+                ]
+            phases[run_id].append(phase)
+            runs.setdefault(
+                run_id, {"adw_id": run_id, "workflow": meta.get("workflow")}
+            )
+        result = []
+        for run_id, run in list(runs.items())[:limit]:
+            items = list(reversed(phases[run_id]))  # oldest phase first
+            statuses = {p["status"] for p in items}
+            run.update(
+                status="failed"
+                if "failed" in statuses
+                else "running"
+                if "running" in statuses
+                else "completed",
+                started_at=items[0]["started_at"],
+                tokens_input=sum(p["tokens_input"] for p in items),
+                tokens_output=sum(p["tokens_output"] for p in items),
+                cost_usd=round(sum(p["cost_usd"] for p in items), 6),
+                phases=items,
+            )
+            result.append(run)
+        return result
+    finally:
+        conn.close()
+
+
+def render(runs: list[dict[str, Any]]) -> str:
+    """A plain-text table of the runs and their phases."""
+    if not runs:
+        return f"no ADW runs recorded yet in {db_path()}"
+    lines = [
+        f"{'ADW':<9} {'workflow':<11} {'phase':<9} {'agent':<12} {'status':<10} {'tokens in/out':>15} {'cost':>9}  started"
+    ]
+    for run in runs:
+        lines.append(
+            f"{run['adw_id']:<9} {run['workflow']!s:<11} {'(all)':<9} {'':<12} {run['status']:<10} "
+            f"{run['tokens_input']:>7}/{run['tokens_output']:<7} {run['cost_usd']:>9.4f}  {run['started_at']}"
+        )
+        for phase in run["phases"]:
+            lines.append(
+                f"{'':<9} {'':<11} {phase['phase']!s:<9} {phase['agent']!s:<12} {phase['status']:<10} "
+                f"{phase['tokens_input']:>7}/{phase['tokens_output']:<7} {phase['cost_usd']:>9.4f}  {phase['started_at']}"
+            )
+            for entry in phase.get("logs", []):
+                lines.append(f"{'':<22}{entry}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the recent runs; exit 0 (also when nothing was recorded yet)."""
+    parser = argparse.ArgumentParser(
+        prog="adw_status.py", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--limit", type=int, default=10, help="how many runs to show (default 10)"
+    )
+    parser.add_argument("--adw-id", help="show one run with its logs")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON instead of a table"
+    )
+    args = parser.parse_args(argv)
+    runs = collect(args.limit, args.adw_id)
+    print(json.dumps(runs, indent=2) if args.json else render(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
