@@ -93,7 +93,10 @@ def write_atomic(root: Path, rel: str, content: bytes, executable: bool = False)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content)
-            os.fchmod(fh.fileno(), mode)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), mode)
+        if not hasattr(os, "fchmod"):  # Windows: only the read-only bit exists anyway
+            Path(tmp).chmod(mode)
         Path(tmp).replace(target)
     except BaseException:
         with contextlib.suppress(OSError):
