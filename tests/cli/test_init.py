@@ -224,3 +224,25 @@ def test_generated_files_keep_executable_bits(cli: Run, tmp_path: Path) -> None:
             out = tmp_path / "app" / src.relative_to(templates).as_posix().removesuffix(".j2")
             if out.exists():
                 assert os.access(out, os.X_OK), out
+
+
+def test_ctrl_c_during_init_leaves_no_project(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tac_bootstrap_cli import apply
+
+    real_open = os.open
+    calls = {"n": 0}
+
+    def open_then_ctrl_c(path: str, flags: int, mode: int = 0o777, **kw: object) -> int:
+        if "staging" in str(path) and flags & os.O_CREAT:  # a file written into the staging dir
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt
+        return real_open(path, flags, mode, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(apply.os, "open", open_then_ctrl_c)
+    result = cli("init", "app", "-o", tmp_path)
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
