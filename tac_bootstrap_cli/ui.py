@@ -81,7 +81,8 @@ def show_plan(plan: Plan, *, title: str) -> None:
     for fa in plan.actions:
         p = PurePosixPath(fa.path)
         style = _STYLE[fa.action]
-        reason = "" if fa.action is Action.UNCHANGED else f" [dim]({escape(fa.reason)})[/]"
+        quiet = fa.action is Action.UNCHANGED or fa.reason == "new file"
+        reason = "" if quiet else f" [dim]({escape(fa.reason)})[/]"
         folder(p.parent).add(f"[{style}]{fa.action.value:<14}[/] {escape(p.name)}{reason}")
     out().print(tree)
     out().print(f"Plan: {counts_line(plan)}")
