@@ -174,13 +174,14 @@ def show_runs(runs: list[RunSummary]) -> None:
         return
     table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
     for col in ("id", "time", "command", "status", "files", "duration"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("target", overflow="fold")
+        # the command may wrap ("add-agentic --dry-run"); the target keeps room to stay readable
+        table.add_column(col, no_wrap=col != "command", overflow="fold")
+    table.add_column("target", overflow="fold", min_width=24)
     for r in runs:
         status = {"completed": "green", "failed": "red"}.get(r.status, "yellow")
         table.add_row(
             r.id[:8],
-            r.started_at[:16].replace("T", " "),
+            r.started_at[5:16].replace("T", " "),  # MM-DD HH:MM: the year is rarely news
             escape(r.command + (" --dry-run" if r.dry_run else "")),
             f"[{status}]{r.status}[/]",
             "-" if r.files_changed is None else str(r.files_changed),
