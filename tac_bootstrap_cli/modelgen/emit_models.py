@@ -278,7 +278,7 @@ def emit_init(spec: ModelSpec, origin: Origin) -> str:
     lines.extend(import_from(".models", model_names))
     lines.extend(import_from(".repository", repo_names))
     lines.append("")
-    everything = sorted([*model_names, *repo_names], key=naming.import_key)
+    everything = sorted([*model_names, *repo_names], key=naming.all_key)
     lines.extend(statement(Group("[", [py_str(n) for n in everything], "]"), 0, "__all__ = "))
     return "\n".join(lines) + "\n"
 

@@ -19,8 +19,8 @@ _WORD_BOUNDARY = (
 )
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
-# PascalCase names imported or defined by the generated modules: an entity (or an enum derived from
-# a field) with one of these names would shadow it.
+# PascalCase names imported or defined by the generated modules (models, repository, tests): an
+# entity (or a type derived from a field) with one of these names would shadow it.
 RESERVED_CLASS_NAMES = frozenset(
     {
         "AfterValidator",
@@ -31,20 +31,25 @@ RESERVED_CLASS_NAMES = frozenset(
         "ClassVar",
         "ConfigDict",
         "ConstraintError",
+        "CreateT",
         "Date",
         "DateTime",
+        "Factory",
         "Field",
         "Generic",
         "Int64",
         "Iterable",
         "Iterator",
         "JsonValue",
+        "KeyT",
         "Path",
+        "RecordT",
         "SecretStr",
         "Self",
         "StrEnum",
         "TypeVar",
         "UUID",
+        "UpdateT",
         "UtcDateTime",
         "ValidationError",
     }
@@ -168,12 +173,17 @@ def _natord(text: str) -> tuple[tuple[int, int, str], ...]:
     )
 
 
-def import_key(name: str) -> tuple[object, ...]:
-    """Sort key of ruff's isort order for imported members and ``__all__``: CONSTANTS, Classes, others."""
+def _member_group(name: str) -> int:
     if len(name) > 1 and name.isupper():
-        group = 0
-    elif name[:1].isupper():
-        group = 1
-    else:
-        group = 2
-    return (group, _natord(name.lower()), _natord(name))
+        return 0  # CONSTANT
+    return 1 if name[:1].isupper() else 2  # Class, then everything else
+
+
+def import_key(name: str) -> tuple[object, ...]:
+    """Sort key of ruff's isort order of imported names: CONSTANTS, Classes, others; case-folded."""
+    return (_member_group(name), _natord(name.lower()), _natord(name))
+
+
+def all_key(name: str) -> tuple[object, ...]:
+    """Sort key of ruff's RUF022 order of ``__all__``: like imports, but case-sensitive."""
+    return (_member_group(name), _natord(name))

@@ -134,9 +134,9 @@ def annotated(target: str, annotation: str, value: Expr | None, indent: int) -> 
     one = f"{pad}{head} = {text}"
     if len(one) <= LINE:
         return [one]
-    # A call (or literal) is split at its brackets, unless the annotation is a union: then,
-    # like any other value, it moves inside parentheses on its own line.
-    if isinstance(value, Group) and " | " not in annotation:
+    # A call (or literal) is split at its brackets when its opening line fits; otherwise, like
+    # any other value, it moves inside parentheses on a line of its own.
+    if isinstance(value, Group) and len(f"{pad}{head} = {value.head}") <= LINE:
         return statement(value, indent, f"{head} = ")
     if len(f"{pad}{head} = (") <= LINE and len(inner + text) <= LINE:
         return [f"{pad}{head} = (", inner + text, pad + ")"]

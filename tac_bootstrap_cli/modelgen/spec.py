@@ -738,6 +738,10 @@ class _Validator:
         min_length, max_length = raw.get("min_length"), raw.get("max_length")
         if min_length is not None and max_length is not None and min_length > max_length:
             self.problems.add(raw.nodes["max_length"], "max_length is smaller than min_length")
+        if raw.get("auto_now") and raw.get("nullable"):
+            self.problems.add(
+                raw.nodes["nullable"], "an auto_now field is always set; it cannot be nullable"
+            )
         if raw.get("auto_now") and raw.default_node is not None:
             ok, value = self.read.value(raw.default_node)
             if ok and value != "now":
@@ -894,36 +898,52 @@ class _Validator:
 
     def _check_collisions(self, raw: list[_RawEntity]) -> None:
         """Generated class names, snake_case forms and table names must all be distinct."""
+        entities = {e.name: e for e in raw}
         owners: dict[str, str] = {}
 
-        def claim(name: str, owner: str, node: Node) -> None:
-            if name in owners:
+        def claim(name: str, owner: str, node: Node, rename: str) -> None:
+            """Take ``name`` for ``owner`` (reported at ``node``, ``rename`` says how to fix)."""
+            if name in entities and owner != f"entity {name}":
+                # A derived name equal to an entity's name: the entity is the one to rename.
+                self.problems.add(
+                    entities[name].key,
+                    f"entity name {name!r} is also the name of {owner}; "
+                    f"rename the entity (e.g. {name + 'Record'!r})",
+                )
+            elif name in owners:
                 self.problems.add(
                     node,
-                    f"{owner} would be named {name}, which is already {owners[name]}; rename it",
+                    f"{owner} would be named {name}, which is already {owners[name]}; {rename}",
                 )
             elif name in naming.RESERVED_CLASS_NAMES:
                 self.problems.add(
-                    node, f"{owner} would be named {name}, a name the generated code imports"
+                    node,
+                    f"{owner} would be named {name}, a name the generated code imports; {rename}",
                 )
             else:
                 owners[name] = owner
 
         for entity in raw:
-            claim(entity.name, f"entity {entity.name}", entity.key)
+            owners[entity.name] = f"entity {entity.name}"
         for entity in raw:
             for suffix, what in (
                 ("Create", "create model"),
                 ("Update", "update model"),
                 ("Repository", "repository"),
             ):
-                claim(entity.name + suffix, f"the {what} of {entity.name}", entity.key)
+                claim(
+                    entity.name + suffix,
+                    f"the {what} of {entity.name}",
+                    entity.key,
+                    f"rename entity {entity.name}",
+                )
             for raw_field in entity.fields:
                 if _needs_type_name(raw_field):
                     claim(
                         entity.name + naming.pascal_case(raw_field.name),
                         f"the type of {entity.name}.{raw_field.name}",
                         raw_field.key,
+                        f"rename the field (e.g. {raw_field.name + '_value'!r})",
                     )
         snakes: dict[str, _RawEntity] = {}
         tables: dict[str, _RawEntity] = {}
