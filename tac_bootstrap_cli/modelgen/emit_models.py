@@ -32,6 +32,8 @@ _PREAMBLE = '''
 
 def as_utc(value: datetime.datetime) -> datetime.datetime:
     """Take a naive datetime as UTC and convert an aware one to UTC."""
+    if value.tzinfo is datetime.UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=datetime.UTC)
     try:

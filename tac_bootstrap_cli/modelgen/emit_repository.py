@@ -113,7 +113,9 @@ def _same(value: Any) -> Any:
 def _timestamp(value: Any) -> Any:
     """A datetime as fixed-width UTC text: microseconds and +00:00 always."""
     if isinstance(value, datetime.datetime):
-        return as_utc(value).isoformat(timespec="microseconds")
+        if value.tzinfo is not datetime.UTC:  # validated values already are UTC
+            value = as_utc(value)
+        return value.isoformat(timespec="microseconds")
     return value
 
 

@@ -59,6 +59,8 @@ class _Plan:
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+        self._unique_sets: dict[str, list[tuple[str, ...]]] = {}
+        self._demands: dict[str, tuple[Counter[str], frozenset[str]]] = {}
         self.values: dict[str, dict[str, list[Any]]] = {}
         for entity in spec.entities:
             self.values[entity.name] = {
@@ -70,6 +72,8 @@ class _Plan:
 
     def unique_sets(self, entity: EntitySpec) -> list[tuple[str, ...]]:
         """Minimal unique sets: the key (unless int), unique fields, composites not implied by others."""
+        if entity.name in self._unique_sets:
+            return self._unique_sets[entity.name]
         sets: list[tuple[str, ...]] = []
         if entity.pk.value_type != "int":
             sets.append((entity.pk.name,))
@@ -77,7 +81,7 @@ class _Plan:
         sets.extend(entity.unique)
         # A set containing another is implied by it: a record that differs on the smaller one
         # differs on the larger one too.
-        return [
+        minimal = [
             columns
             for index, columns in enumerate(sets)
             if not any(
@@ -85,10 +89,29 @@ class _Plan:
                 for other_index, other in enumerate(sets)
             )
         ]
+        self._unique_sets[entity.name] = minimal
+        return minimal
 
     def fresh_parent(self, entity: EntitySpec, ref: FieldSpec) -> bool:
         """True when each record needs its own parent (the ref is part of a unique set)."""
         return any(ref.name in columns for columns in self.unique_sets(entity))
+
+    def _demand(self, name: str) -> tuple[Counter[str], frozenset[str]]:
+        """Records one ``data(name)`` call makes fresh, and the entities it needs shared ones of."""
+        if name not in self._demands:
+            entity = self.spec.entity(name)
+            fresh: Counter[str] = Counter({name: 1})
+            shared: set[str] = set()
+            for f in entity.fields:
+                if f.is_ref and not f.nullable and f.to is not None:
+                    if self.fresh_parent(entity, f):
+                        more, needs = self._demand(f.to)
+                        fresh.update(more)
+                        shared.update(needs)
+                    else:
+                        shared.add(f.to)
+            self._demands[name] = (fresh, frozenset(shared))
+        return self._demands[name]
 
     def size(self, entity: EntitySpec, name: str) -> int:
         """How many distinct values the factory gives a field (for uniqueness)."""
@@ -128,28 +151,24 @@ class _Plan:
     def simulate(self, calls: list[tuple[str, str]]) -> str | None:
         """Replay factory calls ("data"/"new"/"shared", entity); why they cannot all succeed, or None."""
         counts: Counter[str] = Counter()
-        shared: set[str] = set()
-
-        def data(entity: EntitySpec) -> None:
-            counts[entity.name] += 1
-            for f in entity.fields:
-                if f.is_ref and not f.nullable and f.to is not None:
-                    target = self.spec.entity(f.to)
-                    if self.fresh_parent(entity, f):
-                        data(target)
-                    elif target.name not in shared:
-                        shared.add(target.name)
-                        data(target)
-
+        created: set[str] = set()
+        pending: list[str] = []
         for kind, name in calls:
-            entity = self.spec.entity(name)
             if kind == "shared":
-                if name not in shared:
-                    shared.add(name)
-                    data(entity)
-            else:
-                data(entity)
-        for name, count in counts.items():
+                pending.append(name)
+                continue
+            fresh, needs = self._demand(name)
+            counts.update(fresh)
+            pending.extend(needs)
+        while pending:  # each shared parent is made once, with its own (fresh and shared) parents
+            name = pending.pop()
+            if name in created:
+                continue
+            created.add(name)
+            fresh, needs = self._demand(name)
+            counts.update(fresh)
+            pending.extend(needs)
+        for name, count in sorted(counts.items()):
             if count > self.capacity[name]:
                 if self.capacity[name] == 0:
                     return f"no valid example values could be derived for {name}"

@@ -22,6 +22,8 @@ _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 def py_str(text: str) -> str:
     """A string literal: double quotes unless single quotes need fewer escapes (as ruff prefers)."""
     quote = "'" if text.count('"') > text.count("'") else '"'
+    if quote not in text and "\\" not in text and text.isprintable():
+        return quote + text + quote  # the common case: nothing to escape
     out = [quote]
     for ch in text:
         if ch in _ESCAPES:
@@ -162,13 +164,16 @@ def assign_string(target: str, text: str, indent: int) -> list[str]:
     width = LINE - len(inner) - 3
     parts: list[str] = []
     current = ""
+    size = 0  # len(py_str(current)) - 2, kept up to date word by word
     for word in text.split(" "):
-        piece = word if not current else current + " " + word
-        if current and len(py_str(piece + " ")) > width:
+        word_size = len(py_str(word)) - 2
+        if current and size + 1 + word_size + 1 > width:
             parts.append(current + " ")
-            current = word
+            current, size = word, word_size
         else:
-            current = piece
+            current, size = (
+                (current + " " + word, size + 1 + word_size) if current else (word, word_size)
+            )
     parts.append(current)
     return [f"{pad}{target} = (", *(inner + py_str(p) for p in parts), pad + ")"]
 

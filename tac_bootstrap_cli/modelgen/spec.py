@@ -205,7 +205,7 @@ def _line(node: Node) -> int:
 class _Reader:
     """Turns nodes into Python values, reporting wrong shapes instead of raising."""
 
-    def __init__(self, loader: yaml.SafeLoader, problems: _Problems) -> None:
+    def __init__(self, loader: Any, problems: _Problems) -> None:
         self._loader = loader
         self.problems = problems
 
@@ -341,7 +341,9 @@ class _RawEntity:
 def parse_spec(text: str, source: str) -> ModelSpec:
     """Validate the YAML ``text`` of a spec; ``source`` names it in messages (``SPEC:line:col``)."""
     problems = _Problems(source)
-    loader = yaml.SafeLoader(text)
+    # libyaml's parser is ~10x faster on big specs; both keep line and column on every node.
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -366,7 +368,7 @@ def parse_spec(text: str, source: str) -> ModelSpec:
 class _Validator:
     """Walks the node tree once, then cross-checks entities; all problems go to ``problems``."""
 
-    def __init__(self, loader: yaml.SafeLoader, problems: _Problems) -> None:
+    def __init__(self, loader: Any, problems: _Problems) -> None:
         self.read = _Reader(loader, problems)
         self.problems = problems
 
