@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from tac_bootstrap_cli.bases import BASES_PATH, encode_bases
 from tac_bootstrap_cli.errors import TacError, UnsafePathError
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
-from tac_bootstrap_cli.plan import FileAction, Plan
+from tac_bootstrap_cli.plan import Action, FileAction, Plan
 
 EXIT_INTERRUPTED = 130
 STAGING_MARK = ".tac-bootstrap-staging-"
@@ -144,8 +145,11 @@ def apply_in_place(
                         f"interrupted after {len(report.written)} of {len(writes)} files",
                         hint=f"rerun `tac-bootstrap {command}` to complete the job",
                     )
-                assert fa.content is not None
-                write_atomic(root, fa.path, fa.content, fa.executable)
+                if fa.action is Action.DELETE and fa.content is None:
+                    remove_file(root, fa.path)
+                else:
+                    assert fa.content is not None
+                    write_atomic(root, fa.path, fa.content, fa.executable)
                 report.written.append(fa.path)
                 if on_file is not None:
                     on_file(fa)
@@ -160,8 +164,30 @@ def apply_in_place(
     return report
 
 
+def remove_file(root: Path, rel: str) -> None:
+    """Unlink ``root/rel`` (never through a folder leading outside ``root``); drop emptied folders."""
+    target = root / rel
+    _check_parent(root, target.parent)
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    folder = target.parent
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()  # only succeeds when empty
+        except OSError:
+            break
+        folder = folder.parent
+
+
 def _save_manifest(plan: Plan, root: Path, written: list[str]) -> bool:
     manifest = plan.next_manifest(written)
+    bases = encode_bases(plan.next_bases(manifest))
+    try:
+        same_bases = (root / BASES_PATH).read_bytes() == bases
+    except OSError:
+        same_bases = False
+    if not same_bases:  # first: a manifest never names a hash whose base is not on disk
+        write_atomic(root, BASES_PATH, bases)
     if plan.previous is not None and manifest.same_content(plan.previous):
         return False  # nothing new to record: leave the file (and its mtime) alone
     write_atomic(root, MANIFEST_PATH, manifest.to_json().encode("utf-8"))
@@ -199,9 +225,10 @@ def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
             report.written.append(fa.path)
             if on_file is not None:
                 on_file(fa)
-        manifest = plan.next_manifest(report.written).to_json().encode("utf-8")
+        manifest = plan.next_manifest(report.written)
         (staging / MANIFEST_PATH).parent.mkdir(parents=True, exist_ok=True)
-        (staging / MANIFEST_PATH).write_bytes(manifest)
+        (staging / BASES_PATH).write_bytes(encode_bases(plan.next_bases(manifest)))
+        (staging / MANIFEST_PATH).write_bytes(manifest.to_json().encode("utf-8"))
         staging.chmod(0o777 & ~_UMASK)  # mkdtemp made it private; a project folder is not
         _rename_into_place(staging, target)
         report.manifest_written = True

@@ -6,6 +6,7 @@ template variable comes from it, and Jinja2's ``StrictUndefined`` turns any othe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -124,7 +125,10 @@ class ProjectConfig(_Section):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    templates: str | None = None  # a team template overlay directory (absolute path)
+    templates: str | None = None  # team templates folder (absolute, or relative to the project)
+    answers: dict[str, Any] = Field(
+        default_factory=dict
+    )  # answers to the team templates' questions
 
     @model_validator(mode="after")
     def _fill_commands(self) -> ProjectConfig:
@@ -145,8 +149,11 @@ class ProjectConfig(_Section):
 
 def dump_config(config: ProjectConfig) -> str:
     """``config.yml`` text for ``config``: stable key order, a header saying how to apply edits."""
+    data = config.model_dump(mode="json", exclude_none=True)
+    if not data.get("answers"):
+        data.pop("answers", None)  # only projects with team-template questions carry the section
     body = yaml.safe_dump(
-        config.model_dump(mode="json", exclude_none=True),
+        data,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,
@@ -171,6 +178,7 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
         raise ConfigError(
             source, "expected a mapping of settings (project:, commands:, ...)", line=1
         )
+    data = migrate_config_data(data, source)
     try:
         return ProjectConfig.model_validate(data)
     except ValidationError as exc:
@@ -178,6 +186,50 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
         loc = tuple(err["loc"])
         key = ".".join(str(part) for part in loc) or None
         raise ConfigError(source, _message(err), line=_line_of(node, loc), key=key) from None
+
+
+# Built-in answer migrations: CONFIG_MIGRATIONS[n] takes config.yml data of version n to n + 1
+# (renamed keys, new keys computed from old ones). They run on the raw data before validation, so a
+# user's value is carried to its new place instead of being replaced by a default.
+ConfigMigration = Callable[[dict[str, Any]], dict[str, Any]]
+CONFIG_MIGRATIONS: dict[int, ConfigMigration] = {}
+
+
+def migrate_config_data(data: dict[str, Any], source: str = CONFIG_FILE) -> dict[str, Any]:
+    """Bring raw ``config.yml`` data to ``CONFIG_VERSION`` (a newer version is an error)."""
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return data  # validation reports it with its line
+    if version > CONFIG_VERSION:
+        raise ConfigError(
+            source,
+            f"version {version} is newer than this tac-bootstrap understands ({CONFIG_VERSION})",
+            key="version",
+            hint="upgrade tac-bootstrap",
+        )
+    while version < CONFIG_VERSION and version in CONFIG_MIGRATIONS:
+        data = CONFIG_MIGRATIONS[version](dict(data))
+        version += 1
+        data["version"] = version
+    return data
+
+
+def rewrite_config_text(text: str, old: ProjectConfig, new: ProjectConfig) -> tuple[str, bool]:
+    """``config.yml`` text with the answers changed from ``old`` to ``new``, keeping the user's
+    comments and layout: the change ``dump(old) -> dump(new)`` is merged into ``text`` (3-way).
+    Returns (text, merged); when the merge does not give exactly ``new``, the plain dump of ``new``
+    with ``merged=False``."""
+    from tac_bootstrap_cli.merge import merge_text
+
+    fresh = dump_config(new)
+    result = merge_text(dump_config(old), text, fresh)
+    if result.clean:
+        try:
+            if parse_config(result.text) == new:
+                return result.text, True
+        except ConfigError:
+            pass
+    return fresh, False
 
 
 def load_config(project_dir: Path) -> ProjectConfig:

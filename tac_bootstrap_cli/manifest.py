@@ -1,7 +1,9 @@
 """The manifest: what tac-bootstrap last wrote into a project, so later runs can tell user edits.
 
-Lives at ``.tac-bootstrap/manifest.json``. The directory is reserved for the generator's own state
-(issue 6 adds compressed pristine bases beside the manifest for 3-way merges).
+Lives at ``.tac-bootstrap/manifest.json``. The directory is reserved for the generator's own state:
+the pristine content behind each hash is kept beside it in ``bases.json.gz`` (see ``bases.py``) so
+``upgrade`` can 3-way merge. Format 2 adds ``overlay_version`` (the team templates' version);
+format 1 manifests are still read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tac_bootstrap_cli.errors import TacError
 
 STATE_DIR = ".tac-bootstrap"
 MANIFEST_PATH = f"{STATE_DIR}/manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 Kind = Literal["file", "block"]
 
@@ -42,16 +44,22 @@ class Manifest:
     template_version: str = ""
     generated_at: str = ""
     files: dict[str, Entry] = field(default_factory=dict)
+    overlay_version: str | None = None  # the team overlay's declared version, if one was used
 
     def same_content(self, other: Manifest) -> bool:
-        """True when both record the same version and hashes (timestamps aside)."""
-        return self.template_version == other.template_version and self.files == other.files
+        """True when both record the same versions and hashes (timestamps aside)."""
+        return (
+            self.template_version == other.template_version
+            and self.overlay_version == other.overlay_version
+            and self.files == other.files
+        )
 
     def to_json(self) -> str:
         """Stable JSON text (sorted paths) so the file diffs well under version control."""
         data: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "template_version": self.template_version,
+            **({"overlay_version": self.overlay_version} if self.overlay_version else {}),
             "generated_at": self.generated_at,
             "files": {
                 path: {"sha256": e.sha256, "kind": e.kind} for path, e in sorted(self.files.items())
@@ -86,7 +94,13 @@ def parse_manifest(text: str, source: str = MANIFEST_PATH) -> Manifest:
             f"{source}: unreadable manifest: {exc}",
             hint="delete it to treat every existing file as the user's",
         ) from None
-    return Manifest(str(data.get("template_version", "")), str(data.get("generated_at", "")), files)
+    overlay = data.get("overlay_version")
+    return Manifest(
+        str(data.get("template_version", "")),
+        str(data.get("generated_at", "")),
+        files,
+        str(overlay) if overlay else None,
+    )
 
 
 def load_manifest(root: Path) -> Manifest | None:

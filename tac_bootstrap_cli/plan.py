@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from tac_bootstrap_cli.bases import select_bases
 from tac_bootstrap_cli.blocks import (
     MANAGED_FILES,
     BrokenMarkers,
@@ -24,7 +25,7 @@ from tac_bootstrap_cli.manifest import Entry, Kind, Manifest, now_iso, sha256
 
 
 class Action(StrEnum):
-    """What happens to one output path."""
+    """What happens to one output path (the last five only come from ``upgrade``)."""
 
     CREATE = "create"
     UPDATE = "update"
@@ -32,9 +33,25 @@ class Action(StrEnum):
     KEEP = "keep-user-edit"
     CONFLICT = "conflict"
     OBSOLETE = "obsolete"
+    MERGE = "merge"  # the user's edits and the template's changes combined
+    MERGE_CONFLICT = "merge-conflict"  # written with conflict markers
+    DELETE = "delete"  # dropped by the new version, never edited: removed
+    KEEP_REMOVED = "keep-removed"  # dropped by the new version but edited: kept, no longer ours
+    USER_DELETED = "user-deleted"  # generated before, deleted by the user: stays deleted
 
 
-WRITING = frozenset({Action.CREATE, Action.UPDATE})
+WRITING = frozenset({Action.CREATE, Action.UPDATE, Action.MERGE, Action.MERGE_CONFLICT})
+CHANGING = WRITING | {Action.DELETE}
+LISTED = frozenset(
+    {
+        Action.KEEP,
+        Action.CONFLICT,
+        Action.OBSOLETE,
+        Action.MERGE_CONFLICT,
+        Action.KEEP_REMOVED,
+        Action.USER_DELETED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -49,20 +66,29 @@ class Desired:
 
 @dataclass(frozen=True)
 class FileAction:
-    """The decision for one path, why, and for writes the exact bytes that will land on disk."""
+    """The decision for one path, why, and for writes the exact bytes that will land on disk.
+
+    ``base`` is the pristine template output whose hash is ``record``: what the manifest and the
+    bases archive remember once this action is done (the whole file, or the managed block's body).
+    A ``delete`` with ``content`` rewrites the file without its managed block; without, unlinks it.
+    """
 
     path: str
     action: Action
     reason: str
     kind: Kind = "file"
-    content: bytes | None = None  # final file bytes, set for create/update
+    content: bytes | None = None  # final file bytes, set for writes
     executable: bool = False
     record: str | None = None  # hash the manifest records once this is on disk
+    base: bytes | None = None  # the content behind ``record``
+    before: bytes | None = None  # what was on disk (upgrade keeps it for diffs and git stages)
+    conflicts: int = 0  # conflict regions written (merge-conflict)
+    stages: tuple[bytes, bytes, bytes] | None = None  # base/ours/theirs whole files, for git
 
     @property
     def writes(self) -> bool:
-        """True for create and update."""
-        return self.action in WRITING
+        """True when this action changes the disk (create, update, merge, delete)."""
+        return self.action in CHANGING
 
     @property
     def size(self) -> int:
@@ -79,6 +105,8 @@ class Plan:
     previous: Manifest | None
     template_version: str
     retained: dict[str, Entry] = field(default_factory=dict)  # manifest entries kept as they are
+    previous_bases: dict[str, bytes] = field(default_factory=dict)  # the recorded bases
+    overlay_version: str | None = None
 
     def counts(self) -> dict[Action, int]:
         """Number of paths per action, in the order of ``Action``."""
@@ -86,14 +114,12 @@ class Plan:
         return {action: found[action] for action in Action if found[action]}
 
     def writes(self) -> list[FileAction]:
-        """The actions that write a file, in path order."""
+        """The actions that change the disk (write or delete a file), in path order."""
         return [a for a in self.actions if a.writes]
 
     def listed(self) -> list[FileAction]:
-        """Actions a user must hear about: kept edits, conflicts and obsolete files."""
-        return [
-            a for a in self.actions if a.action in (Action.KEEP, Action.CONFLICT, Action.OBSOLETE)
-        ]
+        """Actions a user must hear about: kept edits, conflicts, obsolete and removed files."""
+        return [a for a in self.actions if a.action in LISTED]
 
     @property
     def changes(self) -> int:
@@ -106,11 +132,19 @@ class Plan:
         old = self.previous.files if self.previous else {}
         files: dict[str, Entry] = dict(self.retained)
         for fa in self.actions:
+            if fa.action is Action.KEEP_REMOVED or (fa.action is Action.DELETE and fa.path in done):
+                continue  # no longer generated: the file (if any) is the user's now
             if (fa.action is Action.UNCHANGED or fa.path in done) and fa.record is not None:
                 files[fa.path] = Entry(fa.record, fa.kind)
             elif fa.path in old:
                 files[fa.path] = old[fa.path]
-        return Manifest(self.template_version, now_iso(), files)
+        return Manifest(self.template_version, now_iso(), files, self.overlay_version)
+
+    def next_bases(self, manifest: Manifest) -> dict[str, bytes]:
+        """The pristine content behind every hash ``manifest`` records (as far as it is known)."""
+        fresh = {fa.record: fa.base for fa in self.actions if fa.record and fa.base is not None}
+        wanted = {e.sha256 for e in manifest.files.values()}
+        return select_bases(wanted, fresh, self.previous_bases)
 
 
 def compute_plan(
@@ -121,6 +155,8 @@ def compute_plan(
     template_version: str,
     force: bool = False,
     inputs: Iterable[str] = (),
+    previous_bases: dict[str, bytes] | None = None,
+    overlay_version: str | None = None,
 ) -> Plan:
     """Decide an action for every desired file (and for files generated before but not now).
 
@@ -147,7 +183,15 @@ def compute_plan(
             )
         # else: gone from disk and from the templates; forget it
     actions.sort(key=lambda a: a.path)
-    return Plan(root, actions, previous, template_version, retained)
+    return Plan(
+        root,
+        actions,
+        previous,
+        template_version,
+        retained,
+        dict(previous_bases or {}),
+        overlay_version,
+    )
 
 
 def _decide(root: Path, want: Desired, entry: Entry | None, force: bool) -> FileAction:
@@ -180,7 +224,9 @@ def _decide_file(
 
     def act(action: Action, reason: str) -> FileAction:
         content = want.content if action in WRITING else None
-        return FileAction(want.path, action, reason, "file", content, want.executable, record)
+        return FileAction(
+            want.path, action, reason, "file", content, want.executable, record, want.content
+        )
 
     if current is None:
         return act(Action.CREATE, "was generated before, then deleted" if entry else "new file")
@@ -204,11 +250,14 @@ def _decide_block(
 ) -> FileAction:
     markers = MANAGED_FILES[want.path]
     body = block_body(want.content.decode("utf-8"))
-    record = sha256(body.encode("utf-8"))
+    pristine = body.encode("utf-8")
+    record = sha256(pristine)
 
     def act(action: Action, reason: str, text: str | None = None) -> FileAction:
         content = text.encode("utf-8") if text is not None else None
-        return FileAction(want.path, action, reason, "block", content, want.executable, record)
+        return FileAction(
+            want.path, action, reason, "block", content, want.executable, record, pristine
+        )
 
     if any(line.strip() in markers for line in body.split("\n")):
         return act(Action.CONFLICT, "template output contains the managed-block marker lines")

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.apply import apply_in_place, apply_staged
+from tac_bootstrap_cli.bases import load_bases
 from tac_bootstrap_cli.blocks import MANAGED_FILES
 from tac_bootstrap_cli.config import (
     CONFIG_FILE,
@@ -26,13 +27,21 @@ from tac_bootstrap_cli.config import (
     dump_config,
     load_config,
     parse_config,
+    rewrite_config_text,
 )
 from tac_bootstrap_cli.detect import Detection, detect
 from tac_bootstrap_cli.errors import ConflictError, TacError, UsageError, ValidationFailed
 from tac_bootstrap_cli.history import NullRecorder, Recorder
-from tac_bootstrap_cli.manifest import STATE_DIR, Manifest, load_manifest
+from tac_bootstrap_cli.manifest import STATE_DIR, Manifest, load_manifest, sha256
 from tac_bootstrap_cli.names import validate_project_name
-from tac_bootstrap_cli.plan import Desired, FileAction, Plan, compute_plan
+from tac_bootstrap_cli.overlay import (
+    Overlay,
+    load_overlay,
+    migrate_answers,
+    remembered,
+    resolve_templates,
+)
+from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan, path_problem
 from tac_bootstrap_cli.render import TemplateRenderError, render_project
 from tac_bootstrap_cli.stacks import LANGUAGES, default_commands
 
@@ -85,6 +94,7 @@ class Result:
     dry_run: bool
     written: list[str] = field(default_factory=list)
     detection: Detection | None = None
+    notes: list[str] = field(default_factory=list)  # answers migrated, templates remembered...
 
     @property
     def summary(self) -> str:
@@ -108,8 +118,13 @@ def init_project(
     hooks: Hooks | None = None,
     recorder: Recorder | None = None,
     templates_dir: Path | None = None,
+    overlay: Path | None = None,
 ) -> Result:
-    """Create ``output_dir/name`` with the agentic layer (all or nothing)."""
+    """Create ``output_dir/name`` with the agentic layer (all or nothing).
+
+    ``overlay`` is a team templates folder (remembered in ``config.yml``); ``templates_dir``
+    replaces the built-in templates altogether (for tests).
+    """
     rec = recorder or NullRecorder()
     hooks = hooks or Hooks()
     validate_project_name(name)  # before anything else: a bad name never reaches the disk
@@ -129,7 +144,8 @@ def init_project(
         )
     with rec.step("answers"):
         config = _settle(given, existing, None, hooks, rec)
-    return _generate(
+        config, team, notes = with_overlay(config, overlay, target)
+    result = _generate(
         "init",
         target,
         config,
@@ -141,7 +157,10 @@ def init_project(
         recorder=rec,
         templates_dir=templates_dir,
         write_config=True,
+        overlay=team,
     )
+    result.notes = notes
+    return result
 
 
 def add_agentic(
@@ -153,6 +172,7 @@ def add_agentic(
     hooks: Hooks | None = None,
     recorder: Recorder | None = None,
     templates_dir: Path | None = None,
+    overlay: Path | None = None,
 ) -> Result:
     """Add the agentic layer to the existing project at ``path``, detecting its stack."""
     rec = recorder or NullRecorder()
@@ -177,6 +197,7 @@ def add_agentic(
         given = _with_name(given, _name_from_folder(target))
     with rec.step("answers"):
         config = _settle(given, existing, detection, hooks, rec)
+        config, team, notes = with_overlay(config, overlay, target)
     result = _generate(
         "add-agentic",
         target,
@@ -189,8 +210,10 @@ def add_agentic(
         recorder=rec,
         templates_dir=templates_dir,
         write_config=True,
+        overlay=team,
     )
     result.detection = detection
+    result.notes = notes
     return result
 
 
@@ -202,8 +225,14 @@ def render_again(
     hooks: Hooks | None = None,
     recorder: Recorder | None = None,
     templates_dir: Path | None = None,
+    overlay: Path | None = None,
 ) -> Result:
-    """Render the layer again from ``path/config.yml`` (which is read, never written)."""
+    """Render the layer again from ``path/config.yml``.
+
+    The config file is read, not written, except that a new ``overlay`` is remembered in it (that
+    one key changes; comments and layout stay). Answers to new team-template questions are used
+    with their defaults without being written (``upgrade`` records them).
+    """
     rec = recorder or NullRecorder()
     target = Path(path if path is not None else ".").absolute()
     rec.set_metadata(target=str(target), dry_run=dry_run)
@@ -211,8 +240,16 @@ def render_again(
         raise UsageError(f"{target} is not a folder")
     with rec.step("config"):
         config = load_config(target)
+        remembered_before = config.templates
+        config, team, notes = with_overlay(config, overlay, target)
     rec.note_answers(_answers_of(config).as_dict())
-    return _generate(
+    extra: list[FileAction] = []
+    if config.templates != remembered_before:
+        old = load_config(target)
+        new = old.model_copy(update={"templates": config.templates})
+        action = config_rewrite(target, old, new, "team templates remembered")
+        extra = [action] if action is not None else []
+    result = _generate(
         "render",
         target,
         config,
@@ -224,14 +261,24 @@ def render_again(
         recorder=rec,
         templates_dir=templates_dir,
         write_config=False,
+        overlay=team,
+        extra=extra,
     )
+    result.notes = notes
+    return result
 
 
 def desired_files(
-    config: ProjectConfig, *, templates_dir: Path | None = None, write_config: bool = True
+    config: ProjectConfig,
+    *,
+    templates_dir: Path | None = None,
+    write_config: bool = True,
+    overlay: Path | None = None,
 ) -> list[Desired]:
     """Everything the templates (and the engine) want in the project for ``config``, in memory."""
-    rendered = render_project(config.template_context(), templates_dir=templates_dir)
+    rendered = render_project(
+        config.template_context(), templates_dir=templates_dir, overlay=overlay
+    )
     desired = []
     for path, rf in rendered.items():
         if path in (CONFIG_FILE, STATE_DIR) or path.startswith(STATE_DIR + "/"):
@@ -263,9 +310,16 @@ def _generate(
     recorder: Recorder,
     templates_dir: Path | None,
     write_config: bool,
+    overlay: Overlay | None = None,
+    extra: list[FileAction] | None = None,
 ) -> Result:
     with recorder.step("render") as step:
-        desired = desired_files(config, templates_dir=templates_dir, write_config=write_config)
+        desired = desired_files(
+            config,
+            templates_dir=templates_dir,
+            write_config=write_config,
+            overlay=overlay.path if overlay is not None else None,
+        )
         step.update(files=len(desired))
     with recorder.step("plan") as step:
         plan = compute_plan(
@@ -275,7 +329,11 @@ def _generate(
             template_version=__version__,
             force=force,
             inputs=() if write_config else (CONFIG_FILE,),
+            previous_bases=_previous_bases(target, manifest, recorder),
+            overlay_version=overlay.version if overlay is not None else None,
         )
+        if extra:
+            plan.actions = sorted([*plan.actions, *extra], key=lambda a: a.path)
         step.update(**{a.value: n for a, n in plan.counts().items()})
     result = Result(command, target, config, plan, dry_run)
     if hooks.on_plan is not None:
@@ -305,6 +363,73 @@ def _generate(
         done = plan.changes if dry_run else len(result.written)
         recorder.set_metadata(files_changed=done, files=len(plan.actions))
         recorder.set_summary(result.summary)
+
+
+def with_overlay(
+    config: ProjectConfig, given: Path | None, target: Path
+) -> tuple[ProjectConfig, Overlay | None, list[str]]:
+    """The team overlay to use (``given``, else the one ``config.yml`` remembers), the config that
+    remembers it, with the overlay's questions applied to the answers, and notes on what changed."""
+    notes: list[str] = []
+    path: Path | None
+    if given is not None:
+        path = Path(given).expanduser().absolute()
+        value = remembered(path, target)
+        if value != config.templates:
+            notes.append(f"team templates {value} remembered in {CONFIG_FILE}")
+            config = config.model_copy(update={"templates": value})
+    else:
+        path = resolve_templates(config.templates, target)
+    if path is None:
+        return config, None, notes
+    overlay = load_overlay(path)
+    config, migrated = migrate_answers(config, overlay)
+    return config, overlay, notes + migrated
+
+
+def config_rewrite(
+    target: Path, old: ProjectConfig, new: ProjectConfig, reason: str
+) -> FileAction | None:
+    """The write that takes ``config.yml`` from ``old`` to ``new`` answers, keeping the user's
+    comments where a merge can; None when the answers are the same."""
+    if new == old:
+        return None
+    path = target / CONFIG_FILE
+    blocked = path_problem(target.resolve(), CONFIG_FILE)
+    if blocked is not None:
+        return FileAction(CONFIG_FILE, Action.CONFLICT, f"{reason}, but not written: {blocked[0]}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = dump_config(old)
+    new_text, merged = rewrite_config_text(text, old, new)
+    if not merged:
+        reason += "; rewritten from the answers (your comments in it were not kept)"
+    content = new_text.encode("utf-8")
+    return FileAction(
+        CONFIG_FILE,
+        Action.UPDATE,
+        reason,
+        "file",
+        content,
+        False,
+        sha256(content),
+        content,
+        text.encode("utf-8"),
+    )
+
+
+def _previous_bases(
+    target: Path, manifest: Manifest | None, recorder: Recorder
+) -> dict[str, bytes]:
+    """The recorded bases (kept for files this run leaves alone); a damaged archive only warns."""
+    if manifest is None:
+        return {}
+    try:
+        return load_bases(target)
+    except TacError as exc:
+        recorder.warning(f"{exc}; bases of files not written now are dropped")
+        return {}
 
 
 def _in_place(command: str) -> Callable[..., Any]:

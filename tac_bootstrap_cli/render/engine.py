@@ -7,7 +7,10 @@ Conventions of ``templates/`` (documented in docs/architecture.md):
   is how a file is made conditional on the answers;
 - the executable bit of a template file is kept;
 - the base modules listed in ``BASE_MODULES`` are not templates: they are taken from the installed
-  ``adws`` package itself, so generated projects get byte-identical copies and there is one source.
+  ``adws`` package itself, so generated projects get byte-identical copies and there is one source;
+- a team overlay (``overlay=``) mirrors the tree: a file at the same template path replaces the
+  built-in one (``x.md`` and ``x.md.j2`` are the same path), a new file is added, ``P.skip`` removes
+  built-in ``P`` (or ``P.j2``, or a base module), and ``tac-template.yml`` at its root is metadata.
 """
 
 from __future__ import annotations
@@ -113,9 +116,10 @@ def _bytecode_cache(directory: Path | None) -> jinja2.BytecodeCache | None:
 
 
 @cache
-def _environment(root: Path, bytecode_dir: Path | None) -> jinja2.Environment:
+def _environment(roots: tuple[Path, ...], bytecode_dir: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        # The overlay (when there is one) comes first: its templates and includes win.
+        loader=jinja2.FileSystemLoader([str(r) for r in roots]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -158,19 +162,63 @@ def _safe_output_path(rendered: str, template: str) -> str | None:
     return path.as_posix()
 
 
+OVERLAY_META = "tac-template.yml"
+SKIP_SUFFIX = ".skip"
+
+
+def _key(rel: str) -> str:
+    """Template path without ``.j2``: the overlay replaces a built-in at the same key."""
+    return rel[: -len(TEMPLATE_SUFFIX)] if rel.endswith(TEMPLATE_SUFFIX) else rel
+
+
+def template_sources(
+    root: Path, overlay: Path | None = None
+) -> tuple[list[tuple[str, Path]], set[str]]:
+    """The template files to render as ``(template path, file)`` in path order, after applying the
+    overlay, and the keys the overlay skips (which may name base modules too)."""
+    sources: dict[str, tuple[str, Path]] = {}
+    for file in _iter_template_files(root):
+        rel = _rel(file, root)
+        sources[_key(rel)] = (rel, file)
+    skipped: set[str] = set()
+    if overlay is not None:
+        for file in _iter_template_files(overlay):
+            rel = _rel(file, overlay)
+            if rel == OVERLAY_META:
+                continue
+            if rel.endswith(SKIP_SUFFIX):
+                key = _key(rel[: -len(SKIP_SUFFIX)])
+                sources.pop(key, None)
+                skipped.add(key)
+                continue
+            sources[_key(rel)] = (rel, file)
+    return sorted(sources.values()), skipped
+
+
+def _rel(file: Path, root: Path) -> str:
+    return file.relative_to(root).as_posix()
+
+
 def render_project(
     context: Mapping[str, Any],
     *,
     templates_dir: Path | None = None,
+    overlay: Path | None = None,
     base_modules: bool = True,
     cached: bool = True,
 ) -> dict[str, RenderedFile]:
-    """Render every template (and the base modules) for ``context``; returns files sorted by path."""
+    """Render every template (and the base modules) for ``context``; returns files sorted by path.
+
+    ``templates_dir`` replaces the built-in templates (tests); ``overlay`` is a team template
+    folder laid over them.
+    """
     root = (templates_dir or templates_root()).resolve()
-    env = _environment(root, cache_dir() if cached else None)
+    top = overlay.resolve() if overlay is not None else None
+    roots = (top, root) if top is not None else (root,)
+    env = _environment(roots, cache_dir() if cached else None)
     files: dict[str, RenderedFile] = {}
-    for file in _iter_template_files(root):
-        rel = file.relative_to(root).as_posix()
+    sources, skipped = template_sources(root, top)
+    for rel, file in sources:
         is_template = rel.endswith(TEMPLATE_SUFFIX)
         out_rel = rel[: -len(TEMPLATE_SUFFIX)] if is_template else rel
         try:
@@ -191,7 +239,9 @@ def render_project(
         mode = EXECUTABLE if file.stat().st_mode & stat.S_IXUSR else REGULAR
         files[out_path] = RenderedFile(content, mode, rel)
     if base_modules:
-        files.update(base_module_files())
+        for path, rf in base_module_files().items():
+            if path not in skipped and path not in files:  # an overlay's own copy wins
+                files[path] = rf
     return dict(sorted(files.items()))
 
 

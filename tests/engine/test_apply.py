@@ -16,10 +16,12 @@ from tac_bootstrap_cli.apply import (
     apply_staged,
     write_atomic,
 )
+from tac_bootstrap_cli.bases import BASES_PATH
 from tac_bootstrap_cli.errors import UnsafePathError
 from tac_bootstrap_cli.manifest import MANIFEST_PATH, load_manifest
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan
 
+STATE = {MANIFEST_PATH, BASES_PATH}
 FILES = [Desired(f"d{i % 2}/f{i}.txt", f"content {i}\n".encode()) for i in range(6)]
 
 
@@ -49,7 +51,7 @@ def fail_after(n: int) -> object:
 def test_in_place_writes_files_and_manifest(tmp_path: Path) -> None:
     report = apply_in_place(plan_for(tmp_path))
     assert len(report.written) == 6 and report.manifest_written
-    assert all_files(tmp_path) == {d.path for d in FILES} | {MANIFEST_PATH}
+    assert all_files(tmp_path) == {d.path for d in FILES} | STATE
     manifest = load_manifest(tmp_path)
     assert manifest is not None and set(manifest.files) == {d.path for d in FILES}
 
@@ -69,7 +71,7 @@ def test_failure_after_third_file_leaves_no_partial_file_and_rerun_converges(
 ) -> None:
     with pytest.raises(Boom):
         apply_in_place(plan_for(tmp_path), on_file=fail_after(3))  # type: ignore[arg-type]
-    written = all_files(tmp_path) - {MANIFEST_PATH}
+    written = all_files(tmp_path) - STATE
     assert len(written) == 3
     for path in written:  # each file is whole
         assert (tmp_path / path).read_bytes() == next(d.content for d in FILES if d.path == path)
@@ -97,7 +99,7 @@ def test_failure_inside_a_write_removes_its_temporary_file(
     monkeypatch.setattr(Path, "replace", flaky_replace)
     with pytest.raises(OSError, match="injected"):
         apply_in_place(plan_for(tmp_path))
-    assert len(all_files(tmp_path) - {MANIFEST_PATH}) == 2
+    assert len(all_files(tmp_path) - STATE) == 2
     assert not [p for p in all_files(tmp_path) if ".tac-tmp" in p]
 
 
@@ -112,7 +114,7 @@ def test_ctrl_c_finishes_the_current_file_then_stops(tmp_path: Path) -> None:
         apply_in_place(plan_for(tmp_path), on_file=on_file, command="add-agentic")
     assert info.value.exit_code == 130
     assert "rerun `tac-bootstrap add-agentic`" in str(info.value)
-    assert all_files(tmp_path) - {MANIFEST_PATH} == set(ordered[:2])
+    assert all_files(tmp_path) - STATE == set(ordered[:2])
     manifest = load_manifest(tmp_path)
     assert manifest is not None and set(manifest.files) == set(ordered[:2])
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -146,7 +148,7 @@ def test_staged_builds_the_whole_project(tmp_path: Path) -> None:
     target = tmp_path / "proj"
     report = apply_staged(plan_for(target))
     assert report.manifest_written
-    assert all_files(target) == {d.path for d in FILES} | {MANIFEST_PATH}
+    assert all_files(target) == {d.path for d in FILES} | STATE
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
     assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~_umask()
 
@@ -175,7 +177,7 @@ def test_staged_into_an_existing_empty_folder(tmp_path: Path) -> None:
     target = tmp_path / "proj"
     target.mkdir()
     apply_staged(plan_for(target))
-    assert len(all_files(target)) == 7
+    assert len(all_files(target)) == 8  # 6 files, manifest, bases
 
 
 def test_stale_staging_folders_are_cleaned(tmp_path: Path) -> None:
