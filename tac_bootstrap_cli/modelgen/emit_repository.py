@@ -393,6 +393,8 @@ def _repository(spec: ModelSpec, entity: EntitySpec) -> list[str]:
         lines.extend(statement(group, 4, "_auto_now = "))
     # Text for the generated file, from validated and quoted identifiers only.
     insert = f"INSERT INTO {table} ({insert_cols}) VALUES ({marks})"  # noqa: S608
+    if not inserted:  # only an SQLite-assigned key: nothing to give
+        insert = f"INSERT INTO {table} DEFAULT VALUES"
     lines.extend(assign_string("_insert", insert, 4))
     lines.extend(assign_string("_select", f"SELECT {columns} FROM {table}", 4))  # noqa: S608
     # _row: the column values of an insert, in _insert's order.

@@ -484,7 +484,6 @@ class _EntityTests:
                 "could be derived for a required field."
             )
             return self.lines
-        self.ctx.package.update([self.e + "Update"])
         self.defaults()
         self.round_trip()
         self.list_filter_order()
@@ -647,6 +646,7 @@ class _EntityTests:
         name = f"test_{self.s}_update_one_field"
         if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
             return
+        self.ctx.package.add(self.e + "Update")
         pk = self.pk.name
         auto_now = [f.name for f in self.entity.fields if f.auto_now]
         choice = self.update_choice()
@@ -749,6 +749,7 @@ class _EntityTests:
         self.out("data[field] = value")
         self.out("with pytest.raises(ValidationError):")
         self.out(f"{self.e}Create.model_validate(data)", 8)
+        self.ctx.package.add(self.e + "Update")
         self.out(f"if field in {self.e}Update.model_fields:")
         self.out("with pytest.raises(ValidationError):", 8)
         self.out(f"{self.e}Update.model_validate({{field: value}})", 12)
