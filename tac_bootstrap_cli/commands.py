@@ -106,6 +106,14 @@ Force = Annotated[
     typer.Option("--force", help="Overwrite files the user changed or that existed before."),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+Templates = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates",
+        metavar="DIR",
+        help="Team templates laid over the built-in ones (remembered in config.yml).",
+    ),
+]
 
 
 @contextlib.contextmanager
@@ -204,6 +212,7 @@ def init(
     yes: Yes = False,
     dry_run: DryRun = False,
     force: Force = False,
+    templates: Templates = None,
     debug: Debug = False,
 ) -> None:
     """Create DIR/NAME with the agentic layer (all or nothing)."""
@@ -221,6 +230,7 @@ def init(
                 dry_run=dry_run,
                 hooks=_hooks(_interactive(yes), dry_run),
                 recorder=rec,
+                overlay=templates,
             )
         _finish(result)
 
@@ -239,6 +249,7 @@ def add_agentic(
     yes: Yes = False,
     dry_run: DryRun = False,
     force: Force = False,
+    templates: Templates = None,
     debug: Debug = False,
 ) -> None:
     """Add the layer to an existing project (stack detected)."""
@@ -255,6 +266,7 @@ def add_agentic(
                 dry_run=dry_run,
                 hooks=_hooks(_interactive(yes), dry_run),
                 recorder=rec,
+                overlay=templates,
             )
         _finish(result)
 
@@ -267,6 +279,7 @@ def render(
     yes: Yes = False,
     dry_run: DryRun = False,
     force: Force = False,
+    templates: Templates = None,
     debug: Debug = False,
 ) -> None:
     """Render again from PATH/config.yml (which is not changed)."""
@@ -277,13 +290,27 @@ def render(
         argv = _argv("render", {"path": str(path), **_params(locals())})
         with RunRecorder("render", argv, dry_run=dry_run) as rec:
             result = scaffold.render_again(
-                path, force=force, dry_run=dry_run, hooks=_hooks(False, dry_run), recorder=rec
+                path,
+                force=force,
+                dry_run=dry_run,
+                hooks=_hooks(False, dry_run),
+                recorder=rec,
+                overlay=templates,
             )
         _finish(result)
 
 
 def _params(local: dict[str, Any]) -> dict[str, Any]:
-    keep = ("output_dir", "language", "framework", "package_manager", "yes", "dry_run", "force")
+    keep = (
+        "output_dir",
+        "language",
+        "framework",
+        "package_manager",
+        "yes",
+        "dry_run",
+        "force",
+        "templates",
+    )
     return {
         k: (str(local[k]) if isinstance(local[k], Path) else local[k]) for k in keep if k in local
     }

@@ -217,12 +217,13 @@ def migrate_config_data(data: dict[str, Any], source: str = CONFIG_FILE) -> dict
 def rewrite_config_text(text: str, old: ProjectConfig, new: ProjectConfig) -> tuple[str, bool]:
     """``config.yml`` text with the answers changed from ``old`` to ``new``, keeping the user's
     comments and layout: the change ``dump(old) -> dump(new)`` is merged into ``text`` (3-way).
-    Returns (text, merged); when the merge does not give exactly ``new``, the plain dump of ``new``
-    with ``merged=False``."""
+    Both sides adding lines at the same place (a key appended after the user's last comment) keep
+    both. Returns (text, merged); when the result does not parse to exactly ``new``, the plain dump
+    of ``new`` with ``merged=False``."""
     from tac_bootstrap_cli.merge import merge_text
 
     fresh = dump_config(new)
-    result = merge_text(dump_config(old), text, fresh)
+    result = merge_text(dump_config(old), text, fresh, union_insertions=True)
     if result.clean:
         try:
             if parse_config(result.text) == new:

@@ -110,13 +110,20 @@ def merge_lines(
     *,
     ours_label: str = "yours",
     theirs_label: str = "theirs",
+    union_insertions: bool = False,
 ) -> tuple[list[str], int]:
-    """Merge line lists; conflicts become git-style marker regions. Returns (lines, conflicts)."""
+    """Merge line lists; conflicts become git-style marker regions. Returns (lines, conflicts).
+
+    ``union_insertions``: where both sides only inserted lines at the same place, keep ours then
+    theirs instead of a conflict (for files whose caller checks the result, such as config.yml).
+    """
     out: list[str] = []
     conflicts = 0
     eol = "\r\n" if any(line.endswith("\r\n") for line in ours[:50]) else "\n"
     for chunk in diff3_chunks(base, ours, theirs):
         resolved = chunk.resolved
+        if resolved is None and union_insertions and not chunk.base:
+            resolved = chunk.ours + chunk.theirs
         if resolved is not None:
             out.extend(resolved)
             continue
@@ -150,7 +157,13 @@ def _terminated(lines: list[str], eol: str) -> list[str]:
 
 
 def merge_text(
-    base: str, ours: str, theirs: str, *, ours_label: str = "yours", theirs_label: str = "theirs"
+    base: str,
+    ours: str,
+    theirs: str,
+    *,
+    ours_label: str = "yours",
+    theirs_label: str = "theirs",
+    union_insertions: bool = False,
 ) -> MergeResult:
     """Three-way merge of texts; overlapping changes become conflict marker regions."""
     if ours == theirs or theirs == base:
@@ -163,6 +176,7 @@ def merge_text(
         split_lines(theirs),
         ours_label=ours_label,
         theirs_label=theirs_label,
+        union_insertions=union_insertions,
     )
     return MergeResult("".join(lines), conflicts)
 

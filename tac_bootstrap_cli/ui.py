@@ -102,6 +102,8 @@ def show_listed(actions: Iterable[FileAction]) -> None:
 
 def show_result(result: Result) -> None:
     """What a command did (or, for a dry run, would do), and what the user should do next."""
+    for note in result.notes:
+        out().print(f"[dim]note:[/] {escape(note)}")
     show_listed(result.plan.listed())
     if result.dry_run:
         out().print("[bold]Dry run:[/] nothing was written.")

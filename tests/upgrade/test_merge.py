@@ -242,3 +242,9 @@ def test_json_edits_to_different_keys_both_apply(
 ) -> None:
     ours, theirs = {**base, **mine}, {**base, **template}
     assert merge_json(base, ours, theirs) == {**base, **mine, **template}
+
+
+def test_union_of_insertions_when_asked() -> None:
+    ours, theirs = BASE + "mine\n", BASE + "template\n"
+    assert merge_text(BASE, ours, theirs).conflicts == 1
+    assert merge_text(BASE, ours, theirs, union_insertions=True).text == BASE + "mine\ntemplate\n"
