@@ -7,9 +7,7 @@ keeps as is). Statements that cannot be laid out that way are kept on one line w
 
 from __future__ import annotations
 
-import datetime
 import math
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,28 +191,10 @@ def py_literal(value: Any) -> Expr:
     raise TypeError(f"not a JSON-like value: {value!r}")
 
 
-def py_datetime(value: datetime.datetime, module: str = "datetime") -> str:
-    """``datetime.datetime(Y, M, D, h, m, s, us, tzinfo=datetime.UTC)`` for an aware UTC value."""
-    parts = [value.year, value.month, value.day, value.hour, value.minute, value.second]
-    args = ", ".join(str(p) for p in parts)
-    if value.microsecond:
-        args += f", {value.microsecond}"
-    return f"{module}.datetime({args}, tzinfo={module}.UTC)"
-
-
-def py_date(value: datetime.date, module: str = "datetime") -> str:
-    """``datetime.date(Y, M, D)``."""
-    return f"{module}.date({value.year}, {value.month}, {value.day})"
-
-
-def py_uuid(value: uuid.UUID, name: str = "UUID") -> str:
-    """``UUID("...")`` in canonical lower-case form."""
-    return f'{name}("{value}")'
-
-
 def docstring(text: str | None, fallback: str) -> str:
     """A one-line docstring body: whitespace collapsed, no quotes or backslashes to trip on."""
-    body = " ".join((text or "").split()) or fallback
+    printable = "".join(ch if ch.isprintable() else " " for ch in text or "")
+    body = " ".join(printable.split()) or fallback
     body = body.replace("\\", "/").replace('"', "'")
     if body[-1] not in ".!?":
         body += "."
@@ -222,5 +202,5 @@ def docstring(text: str | None, fallback: str) -> str:
 
 
 def comment(text: str) -> str:
-    """One line of comment text (newlines collapsed)."""
-    return " ".join(text.split())
+    """One line of comment text (newlines and other control characters collapsed)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
