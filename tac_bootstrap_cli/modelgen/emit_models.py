@@ -235,7 +235,7 @@ def literal(entity: EntitySpec, field: FieldSpec, value: object) -> Expr:
 
 
 def _create_class(entity: EntitySpec) -> list[str]:
-    doc = docstring(None, f"What a caller supplies to create a {entity.name}")
+    doc = docstring(None, f"What a caller gives to create a new {entity.name} record")
     lines = _class_head(entity.name + "Create", "_Model", doc)
     fields = create_fields(entity)
     if fields:
@@ -247,7 +247,9 @@ def _create_class(entity: EntitySpec) -> list[str]:
 
 
 def _update_class(entity: EntitySpec) -> list[str]:
-    doc = docstring(None, f"Changes to a {entity.name}: only the fields set explicitly are written")
+    doc = docstring(
+        None, f"Changes to one {entity.name} record: only the fields set explicitly are written"
+    )
     lines = _class_head(entity.name + "Update", "_UpdateModel", doc)
     fields = update_fields(entity)
     not_nullable = [f.name for f in fields if not f.nullable and f.value_type != "json"]
