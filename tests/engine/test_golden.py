@@ -1,24 +1,29 @@
 """Golden trees: the full rendered layer for representative answers, byte for byte.
 
 Refresh after an intended template change with ``uv run pytest --update-golden`` and review the diff.
-The base modules are left out (they are checked byte-identical to ``adws/`` elsewhere).
+Each golden tree holds ``_index.txt`` (every output path with its mode and sha256) and the content of
+the files that rendering shapes (``.j2`` templates, managed blocks, ``config.yml``). Files copied
+verbatim from ``templates/`` are pinned by their hash only: their golden copy is the template
+itself, and keeping a second copy per case would only be noise in every review. The base modules
+are left out (they are checked byte-identical to ``adws/`` elsewhere).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import shutil
-import stat
 from pathlib import Path
 
 import pytest
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.plan import Desired, compute_plan
-from tac_bootstrap_cli.render import BASE_MODULES
+from tac_bootstrap_cli.render import BASE_MODULES, templates_root
 from tac_bootstrap_cli.scaffold import Answers, build_config, desired_files
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+INDEX = "_index.txt"
 
 CASES = {
     "python-uv-fastapi": Answers("demo-api", "python", "fastapi", "uv"),
@@ -40,21 +45,42 @@ def rendered(answers: Answers) -> dict[str, Desired]:
     }
 
 
-def on_disk(root: Path) -> dict[str, tuple[bytes, bool]]:
-    return {
-        p.relative_to(root).as_posix(): (p.read_bytes(), bool(p.stat().st_mode & stat.S_IXUSR))
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+def is_verbatim(path: str, content: bytes) -> bool:
+    """True when ``path`` is a byte-for-byte copy of a plain (non-``.j2``) template file."""
+    source = templates_root() / path
+    return source.is_file() and source.read_bytes() == content
+
+
+def index_of(files: dict[str, Desired]) -> str:
+    """One line per output file: mode, sha256 and path (the shape of the whole tree)."""
+    lines = []
+    for path, d in sorted(files.items()):
+        mode = "755" if d.executable else "644"
+        lines.append(f"{mode} {hashlib.sha256(d.content).hexdigest()} {path}\n")
+    return "".join(lines)
 
 
 def write_golden(root: Path, files: dict[str, Desired]) -> None:
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    (root / INDEX).write_text(index_of(files), encoding="utf-8")
     for path, d in files.items():
+        if is_verbatim(path, d.content):
+            continue
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(d.content)
-        target.chmod(0o755 if d.executable else 0o644)
+
+
+def _diff(path: str, want: bytes, got: bytes) -> str:
+    return "".join(
+        difflib.unified_diff(
+            want.decode("utf-8", "replace").splitlines(keepends=True),
+            got.decode("utf-8", "replace").splitlines(keepends=True),
+            f"golden/{path}",
+            f"rendered/{path}",
+        )
+    )
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -65,20 +91,23 @@ def test_rendered_layer_matches_golden(case: str, update_golden: bool) -> None:
         write_golden(root, files)
         return
     hint = f"golden tree {root} differs: review, then `uv run pytest --update-golden`"
-    assert root.is_dir(), hint
-    golden = on_disk(root)
-    actual = {path: (d.content, d.executable) for path, d in files.items()}
-    assert sorted(actual) == sorted(golden), hint
-    for path, (content, executable) in actual.items():
-        want, want_exec = golden[path]
-        if content != want:
-            diff = "".join(
-                difflib.unified_diff(
-                    want.decode("utf-8", "replace").splitlines(keepends=True),
-                    content.decode("utf-8", "replace").splitlines(keepends=True),
-                    f"golden/{path}",
-                    f"rendered/{path}",
-                )
-            )
-            pytest.fail(f"{hint}\n{diff[:4000]}")
-        assert executable == want_exec, f"{path}: executable bit differs; {hint}"
+    assert (root / INDEX).is_file(), hint
+    for path, d in files.items():  # content first: a readable diff beats a hash mismatch
+        golden_file = root / path
+        if golden_file.is_file() and golden_file.read_bytes() != d.content:
+            pytest.fail(f"{hint}\n{_diff(path, golden_file.read_bytes(), d.content)[:4000]}")
+    want = (root / INDEX).read_text(encoding="utf-8").splitlines(keepends=True)
+    got = index_of(files).splitlines(keepends=True)
+    assert got == want, f"{hint}\n" + "".join(difflib.unified_diff(want, got, INDEX, "rendered"))
+    stored = {
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != INDEX
+    }
+    assert stored <= set(files), f"stale golden files {sorted(stored - set(files))}; {hint}"
+
+
+def test_golden_keeps_only_rendered_files() -> None:
+    """Verbatim template copies are pinned by hash, not stored again."""
+    files = rendered(CASES["go"])
+    verbatim = [p for p, d in files.items() if is_verbatim(p, d.content)]
+    assert verbatim, "expected plain template files that are copied as they are"
+    assert not any((GOLDEN / "go" / p).exists() for p in verbatim)
