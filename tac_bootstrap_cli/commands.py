@@ -300,6 +300,49 @@ def render(
         _finish(result)
 
 
+UPGRADE_EPILOG = (
+    "Exit codes: 0 upgraded with no conflict left, 1 conflicts remain (listed, with how to"
+    " resolve them) or failure, 2 usage error, 130 interrupted (rerun to complete)."
+)
+
+
+@app.command(epilog=UPGRADE_EPILOG)
+def upgrade(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
+    ] = Path(),
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the plan (and diffs with --diff); write nothing."),
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Show a unified diff for each file that changes.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Go on although the git work tree has uncommitted changes."),
+    ] = False,
+    templates: Templates = None,
+    debug: Debug = False,
+) -> None:
+    """Bring the project to the installed templates, merging your edits (3-way)."""
+    with _guard(debug):
+        from tac_bootstrap_cli import ui
+        from tac_bootstrap_cli import upgrade as upgrading
+        from tac_bootstrap_cli.history import RunRecorder
+        from tac_bootstrap_cli.scaffold import Hooks
+
+        argv = _argv("upgrade", {"path": str(path), **_params(locals()), "diff": diff})
+        hooks = Hooks(on_plan=lambda plan: ui.show_upgrade_plan(plan, diff=diff, dry_run=dry_run))
+        with RunRecorder("upgrade", argv, dry_run=dry_run) as rec:
+            result = upgrading.upgrade(
+                path, dry_run=dry_run, force=force, overlay=templates, hooks=hooks, recorder=rec
+            )
+        ui.show_upgrade_result(result)
+    if result.conflicts:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 def _params(local: dict[str, Any]) -> dict[str, Any]:
     keep = (
         "output_dir",

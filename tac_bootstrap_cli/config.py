@@ -6,6 +6,7 @@ template variable comes from it, and Jinja2's ``StrictUndefined`` turns any othe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -224,13 +225,64 @@ def rewrite_config_text(text: str, old: ProjectConfig, new: ProjectConfig) -> tu
 
     fresh = dump_config(new)
     result = merge_text(dump_config(old), text, fresh, union_insertions=True)
-    if result.clean:
+    candidates = [result.text] if result.clean else []
+    candidates.append(_replace_sections(text, _dumpable(old), _dumpable(new)))
+    for candidate in candidates:
         try:
-            if parse_config(result.text) == new:
-                return result.text, True
+            if parse_config(candidate) == new:
+                return candidate, True
         except ConfigError:
             pass
     return fresh, False
+
+
+def _dumpable(config: ProjectConfig) -> dict[str, Any]:
+    data = config.model_dump(mode="json", exclude_none=True)
+    if not data.get("answers"):
+        data.pop("answers", None)
+    return data
+
+
+_TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*):")
+
+
+def _replace_sections(text: str, old: dict[str, Any], new: dict[str, Any]) -> str:
+    """``text`` with each changed top-level section (its key line and indented lines) replaced by
+    the dump of its new value; comments and blank lines between sections stay where they are."""
+    lines = text.split("\n")
+    out: list[str] = []
+    seen: set[str] = set()
+    last_section_end = 0
+    i = 0
+    while i < len(lines):
+        match = _TOP_KEY.match(lines[i])
+        if match is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        key = match.group(1)
+        end = i + 1
+        while end < len(lines) and lines[end][:1] in (" ", "\t", "-"):
+            end += 1
+        seen.add(key)
+        if key not in new:
+            pass  # the section is gone
+        elif old.get(key) == new[key]:
+            out.extend(lines[i:end])
+        else:
+            out.extend(_dump_key(key, new[key]))
+        last_section_end = len(out)
+        i = end
+    added = [line for key in new if key not in seen for line in _dump_key(key, new[key])]
+    out[last_section_end:last_section_end] = added
+    return "\n".join(out)
+
+
+def _dump_key(key: str, value: Any) -> list[str]:
+    body = yaml.safe_dump(
+        {key: value}, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    return body.rstrip("\n").split("\n")
 
 
 def load_config(project_dir: Path) -> ProjectConfig:

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +20,9 @@ from tac_bootstrap_cli.plan import Action, FileAction, Plan
 from tac_bootstrap_cli.scaffold import COMMAND_NAMES, Answers, Result
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES
 
+if TYPE_CHECKING:
+    from tac_bootstrap_cli.upgrade import UpgradeResult
+
 _STYLE = {
     Action.CREATE: "green",
     Action.UPDATE: "yellow",
@@ -27,6 +30,11 @@ _STYLE = {
     Action.KEEP: "magenta",
     Action.CONFLICT: "red",
     Action.OBSOLETE: "cyan",
+    Action.MERGE: "blue",
+    Action.MERGE_CONFLICT: "bold red",
+    Action.DELETE: "red",
+    Action.KEEP_REMOVED: "magenta",
+    Action.USER_DELETED: "magenta",
 }
 
 _out: Console | None = None
@@ -68,7 +76,7 @@ def counts_line(plan: Plan) -> str:
     return ", ".join(parts) or "nothing to do"
 
 
-def show_plan(plan: Plan, *, title: str) -> None:
+def show_plan(plan: Plan, *, title: str, hide_unchanged: bool = False) -> None:
     """The whole plan as a tree of folders with each file's action and reason, then the counts."""
     tree = Tree(f"[bold]{escape(title)}[/]")
     folders: dict[PurePosixPath, Tree] = {PurePosixPath("."): tree}
@@ -79,6 +87,8 @@ def show_plan(plan: Plan, *, title: str) -> None:
         return folders[path]
 
     for fa in plan.actions:
+        if hide_unchanged and fa.action is Action.UNCHANGED:
+            continue
         p = PurePosixPath(fa.path)
         style = _STYLE[fa.action]
         quiet = fa.action is Action.UNCHANGED or fa.reason == "new file"
@@ -121,6 +131,101 @@ def _shell_word(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+# --- upgrade -----------------------------------------------------------------------------------
+
+
+def show_upgrade_plan(plan: Plan, *, diff: bool = False, dry_run: bool = False) -> None:
+    """Before anything is written: every file that changes or needs attention (one line each, so
+    long reasons are never cut), and the counts."""
+    out().print(f"[bold]Upgrade plan for {escape(str(plan.root))}{' (dry run)' * dry_run}:[/]")
+    for fa in plan.actions:
+        if fa.action is not Action.UNCHANGED:
+            out().print(
+                f"  [{_STYLE[fa.action]}]{fa.action.value:<14}[/] {escape(fa.path)}:"
+                f" {escape(fa.reason)}"
+            )
+    out().print(f"Plan: {counts_line(plan)}")
+    if diff:
+        show_diffs(plan)
+
+
+def show_diffs(plan: Plan) -> None:
+    """A unified diff (disk -> result) for each file the plan writes or deletes."""
+    import difflib
+
+    for fa in plan.actions:
+        if not fa.writes:
+            continue
+        before = fa.before or b""
+        after = fa.content or b""
+        try:
+            a, b = before.decode("utf-8"), after.decode("utf-8")
+        except UnicodeDecodeError:
+            out().print(f"[bold]{escape(fa.path)}[/]: binary file differs")
+            continue
+        lines = difflib.unified_diff(
+            a.splitlines(keepends=True),
+            b.splitlines(keepends=True),
+            fromfile=f"a/{fa.path}" if fa.before is not None else "/dev/null",
+            tofile=f"b/{fa.path}" if fa.content is not None else "/dev/null",
+        )
+        for line in lines:
+            text = escape(line.rstrip("\n"))
+            style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+            out().print(f"[{style}]{text}[/]" if style else text)
+
+
+def show_upgrade_result(result: UpgradeResult) -> None:
+    """Notes, the files that need a person, conflicts with how to resolve them, then the outcome."""
+    for note in result.notes:
+        out().print(f"[dim]note:[/] {escape(note)}")
+    if result.dirty and not result.dry_run:
+        warn(f"went on with {len(result.dirty)} uncommitted change(s) in the work tree (--force)")
+    show_listed(fa for fa in result.plan.listed() if not fa.conflicts)
+    if result.renames:
+        actions = {fa.path: fa.action for fa in result.plan.actions}
+        err().print("[bold]Renamed by the new version[/] (the old file goes only if unedited):")
+        for old, new in result.renames.items():
+            fate = "kept: edited by you" if actions.get(old) is Action.KEEP_REMOVED else "removed"
+            err().print(f"  {escape(old)} -> {escape(new)} ({fate})")
+    conflicts = result.conflicts
+    if conflicts:
+        err().print(f"[bold red]Conflicts ({len(conflicts)} files):[/]")
+        for fa in conflicts:
+            err().print(f"  [red]{fa.conflicts:>3}[/] in {escape(fa.path)}")
+        how = (
+            "edit each file, keep what you want between <<<<<<< yours / ======= / >>>>>>>"
+            " and delete the markers"
+        )
+        if result.git_root is not None:
+            how += ", then `git add <file>` (git status lists them as both modified)"
+        err().print(f"To resolve: {escape(how)}; then run `tac-bootstrap doctor`.")
+    db = result.database
+    if db is not None:
+        if db.done:
+            out().print(
+                f"Database {escape(str(db.path))}: schema v{db.from_version} -> v{db.to_version}"
+                f" (backup: {escape(str(db.backup))})"
+            )
+        else:
+            out().print(
+                f"Database {escape(str(db.path))}: would migrate schema v{db.from_version} ->"
+                f" v{db.to_version} (after a backup copy)"
+            )
+    versions = f"{result.from_version or '?'} -> {result.to_version}"
+    if result.from_overlay or result.to_overlay:
+        versions += f", team templates {result.from_overlay or '-'} -> {result.to_overlay or '-'}"
+    if result.dry_run:
+        out().print(f"[bold]Dry run[/] ({escape(versions)}): nothing was written.")
+        return
+    n = len(result.written)
+    state = f"[red]{len(conflicts)} with conflicts[/]" if conflicts else "[green]no conflicts[/]"
+    out().print(
+        f"[bold green]Upgraded[/] {escape(str(result.target))} ({escape(versions)}): changed {n}"
+        f" file{'s' * (n != 1)} ({counts_line(result.plan)}); {state}."
+    )
 
 
 # --- questions ---------------------------------------------------------------------------------
