@@ -343,6 +343,32 @@ def upgrade(
         raise typer.Exit(EXIT_FAILURE)
 
 
+@app.command(epilog="Exit codes: 0 healthy (warnings allowed), 1 problems remain, 2 usage error.")
+def doctor(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
+    ] = Path(),
+    fix: Annotated[
+        bool,
+        typer.Option("--fix", help="Repair what can be repaired without touching your edits."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Check the agentic layer's health; each problem with a one-line remedy."""
+    with _guard(debug):
+        from tac_bootstrap_cli import ui
+        from tac_bootstrap_cli.doctor import run_doctor
+
+        report = run_doctor(path, fix=fix)
+        if as_json:
+            ui.print_json(report.as_dict())
+        else:
+            ui.show_doctor(report)
+    if not report.healthy:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 def _params(local: dict[str, Any]) -> dict[str, Any]:
     keep = (
         "output_dir",

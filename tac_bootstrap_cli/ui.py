@@ -21,6 +21,7 @@ from tac_bootstrap_cli.scaffold import COMMAND_NAMES, Answers, Result
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES
 
 if TYPE_CHECKING:
+    from tac_bootstrap_cli.doctor import DoctorReport
     from tac_bootstrap_cli.upgrade import UpgradeResult
 
 _STYLE = {
@@ -226,6 +227,39 @@ def show_upgrade_result(result: UpgradeResult) -> None:
         f"[bold green]Upgraded[/] {escape(str(result.target))} ({escape(versions)}): changed {n}"
         f" file{'s' * (n != 1)} ({counts_line(result.plan)}); {state}."
     )
+
+
+# --- doctor ------------------------------------------------------------------------------------
+
+_CHECK_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
+
+
+def show_doctor(report: DoctorReport) -> None:
+    """One line per finding (status, name, message) with its remedy, then the verdict."""
+    for line in report.fixed:
+        out().print(f"[green]fixed:[/] {escape(line)}")
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    for col in ("status", "check"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("finding", overflow="fold")
+    for check in report.checks:
+        style = _CHECK_STYLE[check.status]
+        text = escape(check.message)
+        if check.remedy and check.status != "ok":
+            text += f"\n[dim]-> {escape(check.remedy)}[/]"
+        table.add_row(f"[{style}]{check.status}[/]", escape(check.name), text)
+    out().print(table)
+    fails = sum(c.status == "fail" for c in report.checks)
+    warns = sum(c.status == "warn" for c in report.checks)
+    fixable = sum(c.status == "fail" and c.fixable for c in report.checks)
+    if report.healthy:
+        extra = f" ({warns} warning{'s' * (warns != 1)})" if warns else ""
+        out().print(f"[bold green]Healthy[/]{extra}: {escape(str(report.root))}")
+    else:
+        hint = f"; {fixable} can be repaired with --fix" if fixable else ""
+        out().print(
+            f"[bold red]{fails} problem{'s' * (fails != 1)}[/]{hint}: {escape(str(report.root))}"
+        )
 
 
 # --- questions ---------------------------------------------------------------------------------

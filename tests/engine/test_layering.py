@@ -15,6 +15,14 @@ CORE = (
     "tac_bootstrap_cli.history",
     "tac_bootstrap_cli.config",
     "tac_bootstrap_cli.render",
+    "tac_bootstrap_cli.bases",
+    "tac_bootstrap_cli.merge",
+    "tac_bootstrap_cli.overlay",
+    "tac_bootstrap_cli.upgrade",
+    "tac_bootstrap_cli.gitutil",
+    "tac_bootstrap_cli.projectdb",
+    "tac_bootstrap_cli.claude_facts",
+    "tac_bootstrap_cli.doctor",
 )
 
 

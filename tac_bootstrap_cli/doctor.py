@@ -1,0 +1,814 @@
+"""``doctor``: is a generated project's agentic layer healthy? Checks as plain functions.
+
+Each check returns ``Check``s (name, status ok|warn|fail, one-line message, one-line remedy,
+whether ``--fix`` can repair it). Repairs never touch what a user edited: they restore missing
+generated files (from the recorded base, else from the current rendering), put back executable
+bits, record missing bases of unedited files, and migrate the database schema (after a backup).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import yaml
+
+from tac_bootstrap_cli import claude_facts as facts
+from tac_bootstrap_cli.apply import write_atomic
+from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, has_bases, load_bases
+from tac_bootstrap_cli.blocks import MANAGED_FILES, BrokenMarkers, find_block, merge_block
+from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, load_config
+from tac_bootstrap_cli.errors import TacError, UsageError
+from tac_bootstrap_cli.manifest import Manifest, load_manifest, sha256
+from tac_bootstrap_cli.plan import Desired, path_problem
+from tac_bootstrap_cli.projectdb import inspect_db, migrate_db, project_db_path
+
+Status = Literal["ok", "warn", "fail"]
+SETTINGS = ".claude/settings.json"
+HOOKS_DIR = ".claude/hooks"
+HOOK_SCRIPT = re.compile(r"\.claude/hooks/[\w./-]+\.(?:py|sh)")
+
+
+@dataclass
+class Check:
+    """One finding: ``status`` and a one-line ``message``; ``remedy`` says what to do."""
+
+    name: str
+    status: Status
+    message: str
+    remedy: str = ""
+    fixable: bool = False
+    fix: Callable[[], list[str]] | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "message": self.message,
+            "remedy": self.remedy,
+            "fixable": self.fixable,
+        }
+
+
+def ok(name: str, message: str) -> Check:
+    """A passing check."""
+    return Check(name, "ok", message)
+
+
+@dataclass
+class Project:
+    """What the checks look at, read once."""
+
+    root: Path
+    config: ProjectConfig | None
+    config_error: str | None
+    manifest: Manifest | None
+    manifest_error: str | None
+    bases: dict[str, bytes]
+    rendered: dict[str, Desired] | None  # what the current templates make of the answers
+
+    def generated(self, path: str) -> Desired | None:
+        """The current rendering of ``path``, if the answers could be rendered."""
+        return self.rendered.get(path) if self.rendered is not None else None
+
+
+def load_project(root: Path) -> Project:
+    """Read config, manifest, bases and (when possible) render the layer in memory."""
+    config = manifest = None
+    config_error = manifest_error = None
+    try:
+        config = load_config(root)
+    except TacError as exc:
+        config_error = str(exc)
+    try:
+        manifest = load_manifest(root)
+    except TacError as exc:
+        manifest_error = str(exc)
+    try:
+        bases = load_bases(root)
+    except TacError:
+        bases = {}
+    rendered = None
+    if config is not None:
+        from tac_bootstrap_cli.scaffold import desired_files, with_overlay
+
+        try:
+            cfg, team, _ = with_overlay(config, None, root)
+            desired = desired_files(
+                cfg, write_config=False, overlay=team.path if team is not None else None
+            )
+            rendered = {d.path: d for d in desired}
+        except TacError:
+            rendered = None  # the config check or the overlay reports it
+    return Project(root, config, config_error, manifest, manifest_error, bases, rendered)
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def check_config(p: Project) -> Iterator[Check]:
+    """``config.yml`` parses and validates."""
+    if p.config is not None:
+        yield ok("config", f"{CONFIG_FILE} valid")
+    else:
+        yield Check(
+            "config",
+            "fail",
+            p.config_error or f"{CONFIG_FILE} unreadable",
+            f"fix {CONFIG_FILE} at the line named (or restore it from version control)",
+        )
+
+
+def check_manifest(p: Project) -> Iterator[Check]:
+    """The manifest exists and parses; bases are recorded."""
+    if p.manifest is None:
+        yield Check(
+            "manifest",
+            "fail",
+            p.manifest_error or ".tac-bootstrap/manifest.json missing",
+            "run `tac-bootstrap render` (existing files are kept and the manifest is written)",
+        )
+        return
+    yield ok("manifest", f"{len(p.manifest.files)} generated files recorded")
+    missing = [path for path, e in p.manifest.files.items() if e.sha256 not in p.bases]
+    if has_bases(p.root) and not missing:
+        yield ok("bases", "pristine bases recorded for every generated file")
+    else:
+        restorable = _unedited_bases(p)
+        yield Check(
+            "bases",
+            "warn",
+            f"no pristine base recorded for {len(missing)} of {len(p.manifest.files)} files:"
+            " upgrade cannot merge your edits in those",
+            "`tac-bootstrap doctor --fix` records the bases of files you did not edit",
+            fixable=bool(restorable),
+            fix=(lambda: _record_bases(p, restorable)) if restorable else None,
+        )
+
+
+def _unedited_bases(p: Project) -> dict[str, bytes]:
+    """Content of manifest entries whose file (or block) on disk still has the recorded hash."""
+    out: dict[str, bytes] = {}
+    assert p.manifest is not None
+    for path, entry in p.manifest.files.items():
+        if entry.sha256 in p.bases:
+            continue
+        current = _current(p.root, path, entry.kind)
+        if current is not None and sha256(current) == entry.sha256:
+            out[entry.sha256] = current
+    return out
+
+
+def _record_bases(p: Project, found: dict[str, bytes]) -> list[str]:
+    assert p.manifest is not None
+    wanted = {e.sha256 for e in p.manifest.files.values()}
+    bases = {k: v for k, v in {**p.bases, **found}.items() if k in wanted}
+    write_atomic(p.root.resolve(), BASES_PATH, encode_bases(bases))
+    return [f"recorded the bases of {len(found)} unedited files"]
+
+
+def _current(root: Path, path: str, kind: str) -> bytes | None:
+    """The file's bytes, or its managed block's body; None when missing or unreadable."""
+    try:
+        data = (root / path).read_bytes()
+    except OSError:
+        return None
+    if kind != "block":
+        return data
+    try:
+        found = find_block(data.decode("utf-8"), MANAGED_FILES[path])
+    except (UnicodeDecodeError, BrokenMarkers, KeyError):
+        return None
+    return found.body.encode("utf-8") if found is not None else None
+
+
+def check_files(p: Project) -> Iterator[Check]:
+    """Generated files missing (repairable) or modified (kept by every command: information)."""
+    if p.manifest is None:
+        return
+    missing: list[str] = []
+    modified: list[str] = []
+    for path, entry in sorted(p.manifest.files.items()):
+        current = _current(p.root, path, entry.kind)
+        if current is None:
+            missing.append(path)
+        elif sha256(current) != entry.sha256:
+            modified.append(path)
+    if missing:
+        restorable = [m for m in missing if _restored(p, m) is not None]
+        yield Check(
+            "files",
+            "fail",
+            f"{len(missing)} generated file(s) missing: {_some(missing)}",
+            "`tac-bootstrap doctor --fix` restores them"
+            if restorable
+            else "`tac-bootstrap render` writes them again",
+            fixable=bool(restorable),
+            fix=(lambda: _restore(p, restorable)) if restorable else None,
+        )
+    else:
+        yield ok("files", f"all {len(p.manifest.files)} generated files present")
+    if modified:
+        yield Check(
+            "files.modified",
+            "warn",
+            f"{len(modified)} generated file(s) edited since generated: {_some(modified)}",
+            "nothing to do: edits are kept by render and merged by upgrade",
+        )
+
+
+def _some(paths: list[str], n: int = 4) -> str:
+    return ", ".join(paths[:n]) + (f" and {len(paths) - n} more" if len(paths) > n else "")
+
+
+def _restored(p: Project, path: str) -> tuple[bytes, bool] | None:
+    """(content to write, executable) for a missing generated path; None when unknown."""
+    assert p.manifest is not None
+    entry = p.manifest.files[path]
+    want = p.generated(path)
+    executable = want.executable if want is not None else False
+    body = p.bases.get(entry.sha256)  # exactly what was generated; else today's rendering
+    if body is None and want is not None:
+        body = want.content
+    if body is None:
+        return None
+    if entry.kind == "block":
+        try:
+            existing = (p.root / path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            existing = None
+        except (OSError, UnicodeDecodeError):
+            return None
+        try:
+            return merge_block(existing, body.decode("utf-8"), MANAGED_FILES[path]).encode(), False
+        except (BrokenMarkers, UnicodeDecodeError):
+            return None
+    return body, executable
+
+
+def _restore(p: Project, paths: list[str]) -> list[str]:
+    root = p.root.resolve()
+    done = []
+    for path in paths:
+        found = _restored(p, path)
+        if found is None or path_problem(root, path) is not None:
+            continue
+        write_atomic(root, path, *found)
+        done.append(f"restored {path}")
+    return done
+
+
+def check_settings(p: Project) -> Iterator[Check]:
+    """``.claude/settings.json``: valid JSON, and none of the known mistakes."""
+    path = p.root / SETTINGS
+    if not path.is_file():
+        yield Check("settings", "fail", f"{SETTINGS} missing", "run `tac-bootstrap doctor --fix`")
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = f":{exc.lineno}:{exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        yield Check(
+            "settings",
+            "fail",
+            f"{SETTINGS}{where}: not valid JSON ({exc})",
+            "fix the syntax (conflict markers from an upgrade? resolve them)",
+        )
+        return
+    if not isinstance(data, dict):
+        yield Check("settings", "fail", f"{SETTINGS}: not a JSON object", "restore it")
+        return
+    problems = list(_settings_problems(data))
+    if not problems:
+        yield ok("settings", f"{SETTINGS} valid")
+    yield from problems
+
+
+def _settings_problems(data: dict[str, Any]) -> Iterator[Check]:
+    hooks = data.get("hooks", {})
+    if not isinstance(hooks, dict):
+        yield Check("settings.hooks", "fail", "`hooks` is not an object", "see the hooks reference")
+        hooks = {}
+    by_lower = {e.lower(): e for e in facts.HOOK_EVENTS}
+    for event, entries in hooks.items():
+        if event not in facts.HOOK_EVENTS:
+            right = by_lower.get(event.lower())
+            if right is not None:
+                yield Check(
+                    "settings.hooks",
+                    "fail",
+                    f"hook event {event!r} is miscased: Claude Code never runs it",
+                    f"rename it to {right!r}",
+                )
+            elif event[:1].isupper() and event.isalnum():
+                yield Check(
+                    "settings.hooks",
+                    "warn",
+                    f"hook event {event!r} is unknown to this tac-bootstrap",
+                    "check the name against the Claude Code hooks reference",
+                )
+            else:
+                yield Check(
+                    "settings.hooks",
+                    "fail",
+                    f"hook event {event!r} is not a hook event",
+                    "use a PascalCase event such as PreToolUse",
+                )
+        if not isinstance(entries, list):
+            yield Check("settings.hooks", "fail", f"hooks.{event} is not a list", "wrap it in [ ]")
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            if "matcher" in entry and not isinstance(entry["matcher"], str):
+                yield Check(
+                    "settings.hooks",
+                    "fail",
+                    f"hooks.{event}: matcher {entry['matcher']!r} is not a string",
+                    'write it as a string: "Bash", "Edit|Write" or "*"',
+                )
+            for hook in entry.get("hooks", []) if isinstance(entry.get("hooks"), list) else []:
+                if isinstance(hook, dict):
+                    yield from _hook_problems(event, hook)
+    yield from _permission_problems(data.get("permissions"))
+
+
+def _hook_problems(event: str, hook: dict[str, Any]) -> Iterator[Check]:
+    timeout = hook.get("timeout")
+    if timeout is not None:
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool):
+            yield Check(
+                "settings.hooks",
+                "fail",
+                f"hooks.{event}: timeout {timeout!r} is not a number",
+                "give seconds as a number, e.g. 60",
+            )
+        elif timeout >= facts.MILLISECOND_TIMEOUT:
+            yield Check(
+                "settings.hooks",
+                "fail",
+                f"hooks.{event}: timeout {timeout} looks like milliseconds; Claude Code reads"
+                " seconds",
+                f"use {max(1, int(timeout) // 1000)} (seconds)",
+            )
+    command = hook.get("command")
+    if not isinstance(command, str):
+        return
+    if facts.unquoted_project_dir(command):
+        yield Check(
+            "settings.hooks",
+            "fail",
+            f"hooks.{event}: $CLAUDE_PROJECT_DIR is not inside double quotes (a path with a"
+            " space breaks the hook)",
+            'write "$CLAUDE_PROJECT_DIR"/.claude/hooks/…',
+        )
+    if event in facts.BLOCKING_EVENTS and facts.SWALLOWED_EXIT.search(command):
+        yield Check(
+            "settings.hooks",
+            "fail",
+            f"hooks.{event}: the command ends in `|| true`/`exit 0`, which turns the blocking exit"
+            " code 2 into success: the hook can never block",
+            "remove the `|| true`",
+        )
+
+
+def _permission_problems(perms: Any) -> Iterator[Check]:
+    if perms is None:
+        return
+    if not isinstance(perms, dict):
+        yield Check("settings.permissions", "fail", "`permissions` is not an object", "fix it")
+        return
+    for key in ("allow", "ask", "deny"):
+        rules = perms.get(key, [])
+        if not isinstance(rules, list):
+            yield Check(
+                "settings.permissions", "fail", f"permissions.{key} is not a list", "fix it"
+            )
+            continue
+        for rule in rules:
+            if not isinstance(rule, str):
+                yield Check(
+                    "settings.permissions",
+                    "fail",
+                    f"permissions.{key}: rule {rule!r} is not a string",
+                    "fix it",
+                )
+                continue
+            yield from _tool_problem(
+                "settings.permissions", f"permissions.{key}", facts.tool_of(rule)
+            )
+
+
+def _tool_problem(name: str, where: str, tool: str) -> Iterator[Check]:
+    if tool in facts.REMOVED_TOOLS:
+        yield Check(
+            name, "fail", f"{where}: tool {tool!r} no longer exists", facts.REMOVED_TOOLS[tool]
+        )
+    elif tool in facts.RENAMED_TOOLS:
+        yield Check(
+            name,
+            "warn",
+            f"{where}: tool {tool!r} was renamed",
+            f"use {facts.RENAMED_TOOLS[tool]!r}",
+        )
+    elif tool not in facts.TOOLS and not tool.startswith("mcp__"):
+        yield Check(
+            name,
+            "warn",
+            f"{where}: tool {tool!r} is unknown to this tac-bootstrap",
+            "check the name against the Claude Code tools reference",
+        )
+
+
+def check_hooks(p: Project) -> Iterator[Check]:
+    """Hook scripts named by settings and in .claude/hooks: present, executable, compiling."""
+    scripts: set[str] = set()
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+        data = json.loads((p.root / SETTINGS).read_text(encoding="utf-8"))
+        for entries in data.get("hooks", {}).values():
+            for entry in entries:
+                for hook in entry.get("hooks", []):
+                    scripts.update(HOOK_SCRIPT.findall(str(hook.get("command", ""))))
+    hooks_dir = p.root / HOOKS_DIR
+    if hooks_dir.is_dir():
+        scripts.update(
+            f"{HOOKS_DIR}/{f.relative_to(hooks_dir).as_posix()}" for f in hooks_dir.rglob("*.py")
+        )
+    missing, not_exec, broken = [], [], []
+    for rel in sorted(scripts):
+        path = p.root / rel
+        if not path.is_file():
+            missing.append(rel)
+            continue
+        want = p.generated(rel)
+        if want is not None and want.executable and not path.stat().st_mode & stat.S_IXUSR:
+            not_exec.append(rel)
+        if rel.endswith(".py"):
+            try:
+                compile(path.read_bytes(), rel, "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                broken.append(f"{rel}:{exc.lineno}: {exc.msg}")
+            except ValueError as exc:  # NUL bytes
+                broken.append(f"{rel}: {exc}")
+    if missing:
+        restorable = [m for m in missing if p.manifest is not None and m in p.manifest.files]
+        restorable = [m for m in restorable if _restored(p, m) is not None]
+        yield Check(
+            "hooks",
+            "fail",
+            f"hook script(s) missing: {_some(missing)}",
+            "`tac-bootstrap doctor --fix` restores generated ones"
+            if restorable
+            else "create them or remove the hook from settings.json",
+            fixable=bool(restorable),
+            fix=(lambda: _restore(p, restorable)) if restorable else None,
+        )
+    if not_exec:
+        yield Check(
+            "hooks",
+            "fail",
+            f"hook script(s) not executable: {_some(not_exec)}",
+            "`tac-bootstrap doctor --fix` (or chmod +x)",
+            fixable=True,
+            fix=lambda: _chmod_x(p.root, not_exec),
+        )
+    if broken:
+        yield Check(
+            "hooks",
+            "fail",
+            f"hook script(s) do not compile: {_some(broken, 2)}",
+            "fix the syntax error (conflict markers from an upgrade? resolve them)",
+        )
+    if not (missing or not_exec or broken):
+        yield ok("hooks", f"{len(scripts)} hook scripts present and compiling")
+
+
+def _chmod_x(root: Path, paths: list[str]) -> list[str]:
+    mask = os.umask(0)
+    os.umask(mask)
+    done = []
+    for rel in paths:
+        path = root / rel
+        if path.is_symlink():
+            continue
+        path.chmod(path.stat().st_mode | (0o111 & ~mask))
+        done.append(f"made {rel} executable")
+    return done
+
+
+def _frontmatter(text: str) -> tuple[dict[str, Any] | None, str, str | None]:
+    """(frontmatter mapping or None when absent, body, error)."""
+    if not text.startswith("---\n"):
+        return None, text, None
+    end = text.find("\n---", 3)
+    if end == -1:
+        return None, text, "frontmatter not closed by a --- line"
+    raw, body = text[4:end], text[end + 4 :].lstrip("\n")
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        return None, body, f"frontmatter is not valid YAML ({str(exc).splitlines()[0]})"
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return None, body, "frontmatter is not a mapping of keys"
+    return data, body, None
+
+
+def check_commands_and_agents(p: Project) -> Iterator[Check]:
+    """Slash commands and sub-agents: frontmatter, tool names, no positional $1."""
+    for kind, folder in (("commands", ".claude/commands"), ("agents", ".claude/agents")):
+        base = p.root / folder
+        files = sorted(base.rglob("*.md")) if base.is_dir() else []
+        problems: list[Check] = []
+        for file in files:
+            rel = file.relative_to(p.root).as_posix()
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(Check(kind, "fail", f"{rel}: unreadable ({exc})", "fix the file"))
+                continue
+            problems.extend(_markdown_problems(kind, rel, text))
+        if not problems:
+            yield ok(kind, f"{len(files)} {kind} valid")
+        yield from problems
+
+
+def _markdown_problems(kind: str, rel: str, text: str) -> Iterator[Check]:
+    data, body, error = _frontmatter(text)
+    if error is not None:
+        yield Check(kind, "fail", f"{rel}: {error}", "fix the --- frontmatter --- block")
+        return
+    known = facts.COMMAND_KEYS if kind == "commands" else facts.AGENT_KEYS
+    data = data or {}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        yield Check(
+            kind,
+            "warn",
+            f"{rel}: unknown frontmatter key(s) {', '.join(unknown)}",
+            f"known keys: {', '.join(sorted(known))}",
+        )
+    tools_key = "allowed-tools" if kind == "commands" else "tools"
+    tools = data.get(tools_key)
+    if tools is not None:
+        names = facts.split_tools(tools) if isinstance(tools, str) else [str(t) for t in tools]
+        for tool in names:
+            yield from _tool_problem(kind, f"{rel}: {tools_key}", tool)
+    if kind == "commands":
+        if facts.POSITIONAL_ARGUMENT.search(body):
+            yield Check(
+                kind,
+                "fail",
+                f"{rel}: uses a positional argument like $1 (0-based now: $0 is the first)",
+                "use $ARGUMENTS for the whole argument string",
+            )
+        return
+    name, description = data.get("name"), data.get("description")
+    if not isinstance(name, str) or not facts.AGENT_NAME.match(name):
+        yield Check(
+            kind, "fail", f"{rel}: name {name!r} missing or invalid", "lower-case letters and -"
+        )
+    if not isinstance(description, str) or not description.strip():
+        yield Check(kind, "fail", f"{rel}: description missing", "say when to use the agent")
+    model = data.get("model")
+    if model is not None and model not in facts.AGENT_MODELS:
+        yield Check(
+            kind,
+            "warn",
+            f"{rel}: model {model!r} is not one of {', '.join(sorted(facts.AGENT_MODELS))}",
+            "use an alias or inherit",
+        )
+
+
+def check_database(p: Project) -> Iterator[Check]:
+    """The project database opens, passes ``integrity_check`` and has the current schema."""
+    path = project_db_path(p.root, p.config)
+    status = inspect_db(path)
+    shown = _shown(p.root, path)
+    if not status.exists:
+        yield ok("database", f"{shown} not created yet (created on first use)")
+    elif status.error is not None:
+        yield Check(
+            "database",
+            "fail",
+            f"{shown} does not open: {status.error}",
+            "move the file aside; the layer creates a new one",
+        )
+    elif status.integrity != "ok":
+        yield Check(
+            "database",
+            "fail",
+            f"{shown} integrity_check: {status.integrity}",
+            "restore it from a backup or move it aside (the layer creates a new one)",
+        )
+    elif status.newer:
+        yield Check(
+            "database",
+            "fail",
+            f"{shown} schema v{status.version} is newer than this tac-bootstrap knows",
+            "upgrade tac-bootstrap",
+        )
+    elif status.outdated:
+        yield Check(
+            "database",
+            "fail",
+            f"{shown} schema v{status.version} is out of date",
+            "`tac-bootstrap doctor --fix` (or `upgrade`) backs it up and migrates it",
+            fixable=True,
+            fix=lambda: _migrate(path),
+        )
+    else:
+        yield ok("database", f"{shown} healthy (schema v{status.version})")
+
+
+def _migrate(path: Path) -> list[str]:
+    migration = migrate_db(path)
+    if migration is None:
+        return []
+    return [
+        f"migrated {path.name} from schema v{migration.from_version} to v{migration.to_version}"
+        f" (backup {migration.backup.name if migration.backup else '-'})"
+    ]
+
+
+def _shown(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def check_tools(p: Project) -> Iterator[Check]:
+    """``uv`` (hooks and workflows run through it) and the agent CLI on PATH."""
+    if shutil.which("uv") is None:
+        yield Check(
+            "tools.uv",
+            "fail",
+            "uv not found on PATH: every hook and workflow runs through it",
+            "install uv: https://docs.astral.sh/uv/ (or python3 -m pip install uv)",
+        )
+    else:
+        yield ok("tools.uv", "uv found")
+    explicit = os.environ.get("CLAUDE_CODE_PATH")
+    cli = explicit or (p.config.agent.cli if p.config is not None else "claude")
+    found = (
+        Path(explicit).is_file() and os.access(explicit, os.X_OK)
+        if explicit
+        else shutil.which(cli) is not None
+    )
+    if found:
+        yield ok("tools.agent", f"agent CLI {cli} found")
+    else:
+        yield Check(
+            "tools.agent",
+            "warn",
+            f"agent CLI {cli!r} not found"
+            + (" (CLAUDE_CODE_PATH)" if explicit else " on PATH")
+            + ": the ADW workflows cannot run",
+            "install Claude Code (npm install -g @anthropic-ai/claude-code) or set"
+            " CLAUDE_CODE_PATH",
+        )
+
+
+def _ignored(patterns: list[str], path: str, is_dir: bool) -> bool:
+    """A small .gitignore matcher: is ``path`` (or a folder above it) ignored by ``patterns``?"""
+    parts = PurePosixPath(path).parts
+    ignored = False
+    for raw in patterns:
+        negate = raw.startswith("!")
+        pattern = raw[1:] if negate else raw
+        dir_only = pattern.endswith("/")
+        pattern = pattern.strip("/") if "/" in pattern.rstrip("/") else pattern.rstrip("/")
+        anchored = "/" in pattern
+        pattern = pattern.lstrip("/")
+        for depth in range(1, len(parts) + 1):
+            candidate = "/".join(parts[:depth])
+            candidate_is_dir = depth < len(parts) or is_dir
+            if dir_only and not candidate_is_dir:
+                continue
+            target = candidate if anchored else parts[depth - 1]
+            if fnmatchcase(target, pattern) or (
+                pattern.endswith("/**") and candidate.startswith(pattern[:-3])
+            ):
+                ignored = not negate
+                break
+    return ignored
+
+
+def check_gitignore(p: Project) -> Iterator[Check]:
+    """``.gitignore`` keeps ``agents/`` and the database out of version control."""
+    path = p.root / ".gitignore"
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        lines = None
+    except (OSError, UnicodeDecodeError) as exc:
+        yield Check("gitignore", "fail", f".gitignore unreadable: {exc}", "fix it")
+        return
+    patterns = [
+        line.strip() for line in lines or [] if line.strip() and not line.lstrip().startswith("#")
+    ]
+    db = project_db_path(p.root, p.config)
+    uncovered = []
+    if not _ignored(patterns, "agents", True):
+        uncovered.append("agents/")
+    try:
+        db_rel = db.relative_to(p.root).as_posix()
+    except ValueError:
+        db_rel = None  # outside the project: not ours to ignore
+    if db_rel is not None and not _ignored(patterns, db_rel, False):
+        uncovered.append(db_rel)
+    if not uncovered:
+        yield ok("gitignore", ".gitignore covers agents/ and the database")
+        return
+    block_missing = lines is None or _current(p.root, ".gitignore", "block") is None
+    restorable = (
+        block_missing
+        and p.manifest is not None
+        and ".gitignore" in p.manifest.files
+        and _restored(p, ".gitignore") is not None
+    )
+    yield Check(
+        "gitignore",
+        "fail",
+        f".gitignore does not ignore {', '.join(uncovered)} (run logs and the database would be"
+        " committed)",
+        "`tac-bootstrap doctor --fix` restores the managed block"
+        if restorable
+        else f"add {', '.join('/' + u for u in uncovered)} to .gitignore",
+        fixable=restorable,
+        fix=(lambda: _restore(p, [".gitignore"])) if restorable else None,
+    )
+
+
+CHECKS = (
+    check_config,
+    check_manifest,
+    check_files,
+    check_settings,
+    check_hooks,
+    check_commands_and_agents,
+    check_database,
+    check_tools,
+    check_gitignore,
+)
+
+
+def diagnose(root: Path) -> list[Check]:
+    """Every check's findings for the project at ``root``."""
+    project = load_project(root)
+    return [c for check in CHECKS for c in check(project)]
+
+
+@dataclass
+class DoctorReport:
+    """The findings (after repairs, with ``--fix``) and what the repairs changed."""
+
+    root: Path
+    checks: list[Check]
+    fixed: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        """True when no check fails (warnings allowed)."""
+        return all(c.status != "fail" for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "project": str(self.root),
+            "healthy": self.healthy,
+            "checks": [c.as_dict() for c in self.checks],
+            "fixed": list(self.fixed),
+        }
+
+
+def run_doctor(path: Path | None = None, *, fix: bool = False) -> DoctorReport:
+    """Check the project at ``path``; with ``fix``, repair what can be repaired, then check again."""
+    root = Path(path if path is not None else ".").absolute()
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a folder")
+    checks = diagnose(root)
+    fixed: list[str] = []
+    if fix:
+        for check in checks:
+            if check.status != "ok" and check.fix is not None:
+                try:
+                    done = check.fix()
+                except (OSError, TacError) as exc:
+                    done = [f"could not repair {check.name}: {exc}"]
+                fixed.extend(d for d in done if d not in fixed)
+        if fixed:
+            checks = diagnose(root)
+    return DoctorReport(root, checks, fixed)
