@@ -206,11 +206,14 @@ def check_files(p: Project) -> Iterator[Check]:
             modified.append(path)
     if missing:
         restorable = [m for m in missing if _restored(p, m) is not None]
+        # A warning: upgrade keeps a file the user deleted deleted, so this may be on purpose;
+        # the files the layer cannot work without (settings, hook scripts, .gitignore block,
+        # config) fail in their own checks.
         yield Check(
             "files",
-            "fail",
+            "warn",
             f"{len(missing)} generated file(s) missing: {_some(missing)}",
-            "`tac-bootstrap doctor --fix` restores them"
+            "`tac-bootstrap doctor --fix` restores them (ignore this if you deleted them on purpose)"
             if restorable
             else "`tac-bootstrap render` writes them again",
             fixable=bool(restorable),

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from tac_bootstrap_cli import __version__
+from tac_bootstrap_cli import config as config_module
 from tac_bootstrap_cli.apply import apply_in_place
 from tac_bootstrap_cli.bases import has_bases, load_bases
 from tac_bootstrap_cli.blocks import (
@@ -30,13 +31,7 @@ from tac_bootstrap_cli.blocks import (
     find_block,
     merge_block,
 )
-from tac_bootstrap_cli.config import (
-    CONFIG_FILE,
-    CONFIG_VERSION,
-    ProjectConfig,
-    dump_config,
-    load_config,
-)
+from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, dump_config, load_config
 from tac_bootstrap_cli.errors import ConflictError, TacError, UsageError
 from tac_bootstrap_cli.gitutil import GitError, Unmerged, dirty_paths, repo_root, stage_conflicts
 from tac_bootstrap_cli.history import NullRecorder, Recorder
@@ -623,15 +618,16 @@ def _config_action(target: Path, old: ProjectConfig, new: ProjectConfig) -> File
     """The ``config.yml`` write of an upgrade: new answers merged into the user's file, or the
     file brought to the current format (built-in migrations ran while it was read)."""
     path = target / CONFIG_FILE
+    current = config_module.CONFIG_VERSION
     with contextlib.suppress(OSError, UnicodeDecodeError, yaml.YAMLError):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        version = raw.get("version", CONFIG_VERSION) if isinstance(raw, dict) else CONFIG_VERSION
-        if isinstance(version, int) and version < CONFIG_VERSION:
+        version = raw.get("version", current) if isinstance(raw, dict) else current
+        if isinstance(version, int) and version < current:
             content = dump_config(new).encode("utf-8")
             return FileAction(
                 CONFIG_FILE,
                 Action.UPDATE,
-                f"answers moved from format {version} to {CONFIG_VERSION}",
+                f"answers moved from format {version} to {current}",
                 "file",
                 content,
                 False,

@@ -75,8 +75,6 @@ def test_each_planted_defect_is_reported(cli: Run, project: Path) -> None:
         "hook script(s) missing: .claude/hooks/stop.py",
         "not executable: .claude/hooks/notification.py",
         "do not compile: .claude/hooks/session_end.py:1",
-        "generated file(s) missing",
-        "ai_docs/README.md",
         "bug.md: frontmatter is not valid YAML",
         "chore.md: uses a positional argument like $1",
         "builder.md: name None missing or invalid",

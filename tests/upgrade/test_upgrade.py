@@ -344,3 +344,65 @@ def test_not_a_generated_project_is_a_usage_error(cli: Run, tmp_path: Path, remo
     result = cli("upgrade", project)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_project_in_a_subfolder_of_a_repository(cli: Run, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    v1 = make_overlay(tmp_path / "v1", {"notes.md": TEN})
+    v2 = make_overlay(tmp_path / "v2", {"notes.md": TEN.replace("line 3\n", "line 3 v2\n")})
+    assert cli("init", "app", "-o", repo / "services", "--templates", v1).exit_code == 0
+    project = repo / "services/app"
+    (repo / "other.txt").write_text("outside the project\n")
+    git_commit_all(repo)
+    (project / "notes.md").write_text(TEN.replace("line 3\n", "line 3 mine\n"))
+    (repo / "other.txt").write_text("dirty, but outside the project\n")
+    git(repo, "add", "services/app/notes.md")
+    git(repo, "commit", "-q", "-m", "edit")
+    result = cli("upgrade", project, "--templates", v2)  # other.txt is not the project's
+    assert result.exit_code == 1, result.output
+    status = git(repo, "status", "--porcelain")
+    assert "UU services/app/notes.md" in status
+    stages = git(repo, "ls-files", "-u", "--", "services/app/notes.md").splitlines()
+    assert [line.split()[2] for line in stages] == ["1", "2", "3"]
+    base = git(repo, "show", ":1:services/app/notes.md")
+    theirs = git(repo, "show", ":3:services/app/notes.md")
+    assert base == TEN and theirs == TEN.replace("line 3\n", "line 3 v2\n")
+
+
+def test_managed_block_dropped_by_the_new_version(cli: Run, tmp_path: Path) -> None:
+    v1 = make_overlay(tmp_path / "v1", {"notes.md": "n\n"})
+    v2 = make_overlay(tmp_path / "v2", {"notes.md": "n\n", "README.md.j2.skip": ""})
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "README.md").write_text("# Mine\n")
+    assert cli("add-agentic", project, "--templates", v1).exit_code == 0
+    assert "tac-bootstrap >>>" in (project / "README.md").read_text()
+    result = cli("upgrade", project, "--templates", v2)
+    assert result.exit_code == 0, result.output
+    assert (project / "README.md").read_text() == "# Mine\n"  # the block went, the user's text not
+
+
+def test_builtin_config_migration_carries_a_renamed_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tac_bootstrap_cli import config
+
+    project = scaffold.init_project("app", tmp_path).target
+    path = project / "config.yml"
+    # a config.yml of "format 1" where the agent CLI was called `command`
+    path.write_text(path.read_text().replace("  cli: claude\n", "  command: my-claude\n"))
+
+    def v1_to_v2(data: dict[str, object]) -> dict[str, object]:
+        agent = dict(data.get("agent") or {})  # type: ignore[call-overload]
+        if "command" in agent:
+            agent["cli"] = agent.pop("command")
+        return {**data, "agent": agent}
+
+    monkeypatch.setattr(config, "CONFIG_VERSION", 2)
+    monkeypatch.setattr(config, "CONFIG_MIGRATIONS", {1: v1_to_v2})
+    result = upgrade(project)
+    assert {fa.path: fa.action.value for fa in result.plan.actions}["config.yml"] == "update"
+    data = yaml.safe_load(path.read_text())
+    assert data["version"] == 2 and data["agent"]["cli"] == "my-claude"  # not the default
+    again = upgrade(project)
+    assert again.plan.changes == 0
