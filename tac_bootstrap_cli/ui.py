@@ -22,6 +22,7 @@ from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES
 
 if TYPE_CHECKING:
     from tac_bootstrap_cli.doctor import DoctorReport
+    from tac_bootstrap_cli.modelgen import GenerateResult
     from tac_bootstrap_cli.upgrade import UpgradeResult
 
 _STYLE = {
@@ -263,6 +264,19 @@ def show_doctor(report: DoctorReport) -> None:
 
 
 # --- questions ---------------------------------------------------------------------------------
+
+
+def show_generated(result: GenerateResult) -> None:
+    """Files ``generate models`` wrote (or would write), changed ones marked."""
+    changed = set(result.changed)
+    for path in result.files:
+        mark = "[green]changed[/]  " if path in changed else "[dim]unchanged[/]"
+        out().print(f"  {mark} {escape(str(path))}")
+    verb = "would change" if result.dry_run else "changed"
+    out().print(
+        f"[bold]{'Dry run' if result.dry_run else 'Done'}:[/] {escape(result.module)}:"
+        f" {len(changed)} {verb}, {len(result.files) - len(changed)} unchanged."
+    )
 
 
 def ask_stack(proposal: Answers, detection: Detection | None) -> Answers:
