@@ -46,11 +46,27 @@ class Chunk(Generic[T]):
 
 
 def _matches(a: Sequence[T], b: Sequence[T]) -> dict[int, int]:
-    """Index in ``a`` -> index in ``b`` of every element the two have in common (monotone)."""
-    out: dict[int, int] = {}
-    for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
-        for k in range(block.size):
-            out[block.a + k] = block.b + k
+    """Index in ``a`` -> index in ``b`` of every element the two have in common (monotone).
+
+    The common head and tail are matched directly (most of a file, usually); SequenceMatcher
+    only aligns the middle, which keeps merges of long files cheap.
+    """
+    n = min(len(a), len(b))
+    head = 0
+    while head < n and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < n - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    out = {i: i for i in range(head)}
+    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    if middle_a and middle_b:
+        matcher = SequenceMatcher(None, middle_a, middle_b, autojunk=False)
+        for block in matcher.get_matching_blocks():
+            for k in range(block.size):
+                out[head + block.a + k] = head + block.b + k
+    for k in range(tail):
+        out[len(a) - tail + k] = len(b) - tail + k
     return out
 
 
