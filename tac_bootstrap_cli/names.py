@@ -10,6 +10,9 @@ import unicodedata
 from tac_bootstrap_cli.errors import UsageError
 
 MAX_NAME_LENGTH = 100
+# File systems cap a name at 255 bytes; ``init`` builds the project in a sibling folder named
+# ``.<name>.tac-bootstrap-staging-<random>``, which needs about 32 bytes more than the name.
+MAX_NAME_BYTES = 200
 _NON_WORD = re.compile(r"[^\w]+")
 
 
@@ -28,6 +31,12 @@ def validate_project_name(name: str) -> str:
         raise UsageError(
             f"project name {shown[:40]}... is {len(name)} characters long",
             hint=f"use at most {MAX_NAME_LENGTH}",
+        )
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise UsageError(
+            f"project name {shown[:40]}... takes {size} bytes as a file name",
+            hint=f"use at most {MAX_NAME_BYTES} bytes (non-ASCII letters take 2-4 each)",
         )
     separators = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
     if any(sep in name for sep in separators) or name in (".", "..") or ".." in name:

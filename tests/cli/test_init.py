@@ -88,6 +88,12 @@ def test_init_into_an_empty_existing_folder(cli: Run, tmp_path: Path) -> None:
     assert (tmp_path / "my-app" / "config.yml").is_file()
 
 
+def test_longest_non_ascii_name_still_scaffolds(cli: Run, tmp_path: Path) -> None:
+    name = "é" * 100  # 200 bytes: the most a name may take
+    assert cli("init", "-o", tmp_path, "--yes", "--", name).exit_code == 0
+    assert (tmp_path / name / "config.yml").is_file()
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -100,6 +106,7 @@ def test_init_into_an_empty_existing_folder(cli: Run, tmp_path: Path) -> None:
         ".hidden",
         "-rf",
         "x" * 101,
+        "中" * 80,  # 80 characters but 240 bytes: too long for a file name with its staging suffix
         "1abc",
         "class",
         "é/",
