@@ -20,6 +20,24 @@ from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
 
 CONFIG_FILE = "config.yml"
+# One cron field: lists of '*', numbers or ranges, each with an optional step (no names: the
+# trigger's matcher reads numbers only).
+_CRON_PART = re.compile(r"(?:\*|(\d+)(?:-(\d+))?)(?:/([1-9]\d*))?")
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+
+
+def _cron_field_ok(field: str, low: int, high: int) -> bool:
+    """True for a cron field the generated trigger understands (numbers within low..high)."""
+    for part in field.split(","):
+        match = _CRON_PART.fullmatch(part)
+        if match is None:
+            return False
+        numbers = [int(n) for n in match.group(1, 2) if n is not None]
+        if not all(low <= n <= high for n in numbers):
+            return False
+    return True
+
+
 CONFIG_VERSION = 1
 DEFAULT_DB_PATH = "agents/orchestrator.db"
 
@@ -99,6 +117,21 @@ class WorkflowSettings(_Section):
 
     on_failure: OnFailure = Field(default_factory=OnFailure)
     cron: str = "*/5 * * * *"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not all(
+            _cron_field_ok(f, low, high)
+            for f, (low, high) in zip(fields, _CRON_RANGES, strict=False)
+        ):
+            raise ValueError(
+                f"{value!r} is not a cron schedule of five fields"
+                " (minute hour day-of-month month day-of-week), e.g. '*/5 * * * *'"
+            )
+        return value
+
     default_workflow: Literal["plan_build", "sdlc"] = "plan_build"
 
 
@@ -165,16 +198,29 @@ def dump_config(config: ProjectConfig) -> str:
     )
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader without YAML's implicit timestamps: no setting is a date, so ``model: 2024-02-30``
+    stays the text the user typed instead of failing inside the YAML parser."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
     """Parse ``config.yml`` text; errors name the file, the line and the key."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_ConfigLoader)
+        data = yaml.load(text, Loader=_ConfigLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(source, f"invalid YAML: {problem}", line=line) from None
+    except RecursionError:
+        raise ConfigError(source, "values are nested too deeply to be settings") from None
     if not isinstance(data, dict):
         raise ConfigError(
             source, "expected a mapping of settings (project:, commands:, ...)", line=1
@@ -296,6 +342,8 @@ def load_config(project_dir: Path) -> ProjectConfig:
         ) from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "is not UTF-8 text") from None
+    except OSError as exc:  # a folder of that name, no permission, ...
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror or exc}") from None
     return parse_config(text, str(path))
 
 
