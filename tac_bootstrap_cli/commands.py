@@ -139,6 +139,11 @@ def _guard(debug: bool) -> Iterator[None]:
             raise
         sys.stderr.write("interrupted; nothing more was written\n")
         raise typer.Exit(130) from None
+    except EOFError:  # Ctrl-D at a question: the user cancelled before anything was written
+        if debug:
+            raise
+        sys.stderr.write("cancelled: input ended before every question was answered\n")
+        raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:  # unexpected: still one line, unless --debug
@@ -430,7 +435,9 @@ def generate_models(
 @runs_app.callback()
 def runs(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to list.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many runs to list.")
+    ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     debug: Debug = False,
 ) -> None:

@@ -212,6 +212,19 @@ def test_prompts_with_a_terminal(cli: Run, tmp_path: Path, monkeypatch: pytest.M
     assert config["commands"]["install"] == "pnpm install"
 
 
+def test_input_ending_mid_questions_cancels_cleanly(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tac_bootstrap_cli import commands
+
+    monkeypatch.setattr(commands, "stdin_is_tty", lambda: True)
+    result = cli("init", "web", "-o", tmp_path, input="python\n")  # then Ctrl-D
+    assert result.exit_code == 130, result.output
+    assert "cancelled" in result.stderr
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_yes_asks_nothing_even_with_a_terminal(
     cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
