@@ -238,6 +238,10 @@ def test_upgrade_without_git_and_without_conflicts(cli: Run, tmp_path: Path) -> 
         "line 10\n", "line 10 mine\n"
     )
     assert "team templates 1 -> -" in result.stdout  # v2 declares no version
+    before = snapshot(project)
+    again = cli("upgrade", project)
+    assert again.exit_code == 0 and "changed 0 files" in again.stdout
+    assert snapshot(project) == before  # nothing rewritten, not even the manifest or the bases
 
 
 def test_simulated_builtin_template_change(tmp_path: Path) -> None:
