@@ -145,11 +145,18 @@ def apply_in_place(
                         f"interrupted after {len(report.written)} of {len(writes)} files",
                         hint=f"rerun `tac-bootstrap {command}` to complete the job",
                     )
-                if fa.action is Action.DELETE and fa.content is None:
-                    remove_file(root, fa.path)
-                else:
-                    assert fa.content is not None
-                    write_atomic(root, fa.path, fa.content, fa.executable)
+                try:
+                    if fa.action is Action.DELETE and fa.content is None:
+                        remove_file(root, fa.path)
+                    else:
+                        assert fa.content is not None
+                        write_atomic(root, fa.path, fa.content, fa.executable)
+                except OSError as exc:  # permissions, a full disk...: say which file, and how on
+                    raise TacError(
+                        f"cannot write {root / fa.path}: {exc.strerror or exc}",
+                        hint=f"{len(report.written)} of {len(writes)} files written; fix the"
+                        f" cause, then rerun `tac-bootstrap {command}` to complete the job",
+                    ) from exc
                 report.written.append(fa.path)
                 if on_file is not None:
                     on_file(fa)
@@ -200,9 +207,15 @@ def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise TacError(f"{target} is not an empty folder; nothing written")
     parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(parent, target.name)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}{STAGING_MARK}"))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(parent, target.name)
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}{STAGING_MARK}"))
+    except OSError as exc:
+        raise TacError(
+            f"cannot create the project in {parent}: {exc.strerror or exc}",
+            hint="choose a writable folder with --output-dir",
+        ) from exc
     report = ApplyReport()
     made: set[str] = set()
     base = str(staging)
@@ -232,6 +245,11 @@ def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
         staging.chmod(0o777 & ~_UMASK)  # mkdtemp made it private; a project folder is not
         _rename_into_place(staging, target)
         report.manifest_written = True
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise TacError(
+            f"cannot create the project {target}: {exc.strerror or exc}; nothing was written"
+        ) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

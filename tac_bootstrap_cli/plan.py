@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
-from tac_bootstrap_cli.bases import select_bases
+from tac_bootstrap_cli.bases import BASES_PATH, select_bases
 from tac_bootstrap_cli.blocks import (
     MANAGED_FILES,
     BrokenMarkers,
@@ -21,7 +21,8 @@ from tac_bootstrap_cli.blocks import (
     find_block,
     merge_block,
 )
-from tac_bootstrap_cli.manifest import Entry, Kind, Manifest, now_iso, sha256
+from tac_bootstrap_cli.errors import UnsafePathError
+from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, Kind, Manifest, now_iso, sha256
 
 
 class Action(StrEnum):
@@ -164,6 +165,15 @@ def compute_plan(
     neither planned nor reported obsolete, and their manifest entries stay as they were.
     """
     root = root.resolve()
+    for record in (MANIFEST_PATH, BASES_PATH):
+        # Checked before any file is planned: finding out after writing the layer would leave
+        # a project whose files have no record of being ours.
+        problem = path_problem(root, record)
+        if problem is not None and not (force and problem[1]):
+            raise UnsafePathError(
+                f"{root / record}: {problem[0]}; tac-bootstrap keeps its records there",
+                hint="move it away, then rerun (nothing was written)",
+            )
     old = previous.files if previous else {}
     actions = [_decide(root, d, old.get(d.path), force) for d in desired]
     wanted = {d.path for d in desired}

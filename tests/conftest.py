@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Union
 
@@ -82,3 +86,38 @@ class TreeFactory:
     def __call__(self, spec: Tree, name: str | None = None) -> Path:
         self._count += 1
         return make_tree(self._base / (name or f"tree{self._count}"), spec)
+
+
+Freeze = Callable[[Path], None]
+
+
+@pytest.fixture
+def freeze() -> Iterator[Freeze]:
+    """``freeze(path)`` makes a file or folder unwritable, even for root (chattr +i), and undoes
+    it afterwards; skips the test where neither permissions nor chattr can do that."""
+    frozen: list[tuple[Path, int]] = []
+
+    def _freeze(path: Path) -> None:
+        mode = path.stat().st_mode
+        if os.geteuid() == 0:
+            chattr = shutil.which("chattr")
+            if chattr is None or subprocess.run([chattr, "+i", str(path)]).returncode != 0:
+                pytest.skip("running as root without a working chattr: cannot make read-only")
+        else:
+            path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        frozen.append((path, mode))
+        try:  # prove it, so the test cannot pass for the wrong reason
+            if path.is_dir():
+                (path / ".probe").touch()
+            else:
+                with path.open("ab"):
+                    pass
+        except PermissionError:
+            return
+        pytest.skip(f"{path} stays writable here")
+
+    yield _freeze
+    for path, mode in reversed(frozen):
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=False)
+        path.chmod(mode)

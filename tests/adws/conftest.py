@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
-import stat
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,38 +39,3 @@ def agent(conn: sqlite3.Connection) -> Agent:
     """A stored run under a stored orchestrator agent, for rows that need a parent."""
     parent = OrchestratorAgentRepository(conn).get_or_create("planner")
     return AgentRepository(conn).create(Agent(orchestrator_agent_id=parent.id, session_id="s-1"))
-
-
-Freeze = Callable[[Path], None]
-
-
-@pytest.fixture
-def freeze() -> Iterator[Freeze]:
-    """``freeze(path)`` makes a file or folder unwritable, even for root (chattr +i), and undoes
-    it afterwards; skips the test where neither permissions nor chattr can do that."""
-    frozen: list[tuple[Path, int]] = []
-
-    def _freeze(path: Path) -> None:
-        mode = path.stat().st_mode
-        if os.geteuid() == 0:
-            chattr = shutil.which("chattr")
-            if chattr is None or subprocess.run([chattr, "+i", str(path)]).returncode != 0:
-                pytest.skip("running as root without a working chattr: cannot make read-only")
-        else:
-            path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-        frozen.append((path, mode))
-        try:  # prove it, so the test cannot pass for the wrong reason
-            if path.is_dir():
-                (path / ".probe").touch()
-            else:
-                with path.open("ab"):
-                    pass
-        except PermissionError:
-            return
-        pytest.skip(f"{path} stays writable here")
-
-    yield _freeze
-    for path, mode in reversed(frozen):
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(path)], check=False)
-        path.chmod(mode)

@@ -178,3 +178,30 @@ def test_render_after_deleting_a_file_recreates_it(cli: Run, tree: Callable[...,
     result = cli("render", project)
     assert result.exit_code == 0
     assert (project / "specs" / "README.md").is_file()
+
+
+def test_records_folder_leading_outside_stops_before_any_write(
+    cli: Run, tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    project = tree(FASTAPI_PROJECT, name="linked")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / ".tac-bootstrap").symlink_to(outside)
+    before = snapshot(project)
+    result = cli("add-agentic", project, "--yes")
+    assert result.exit_code == 1, result.output
+    assert ".tac-bootstrap" in result.stderr and "nothing was written" in result.stderr
+    assert snapshot(project) == before
+    assert list(outside.iterdir()) == []
+
+
+def test_unwritable_folder_names_the_file_and_how_to_finish(
+    cli: Run, tree: Callable[..., Path], freeze: Callable[[Path], None]
+) -> None:
+    project = tree({**FASTAPI_PROJECT, ".claude": {}}, name="frozen")
+    freeze(project / ".claude")
+    result = cli("add-agentic", project, "--yes")
+    assert result.exit_code == 1, result.output
+    assert "unexpected" not in result.stderr
+    assert f"cannot write {project / '.claude'}" in result.stderr
+    assert "rerun `tac-bootstrap add-agentic`" in result.stderr
