@@ -132,7 +132,6 @@ def init_project(
     target = (base / name).absolute()
     rec.set_metadata(target=str(target), dry_run=dry_run)
     given = _with_name(answers, name)
-    existing = _existing_config(target)
     manifest = load_manifest(target) if target.is_dir() else None
     fresh = not target.exists() or (target.is_dir() and not any(target.iterdir()))
     if target.exists() and not target.is_dir():
@@ -142,6 +141,8 @@ def init_project(
             f"{target} exists and is not empty",
             hint="choose another name or --output-dir, or use --force to add the layer in place",
         )
+    # A config.yml is ours only when our manifest lists it; someone else's is not our input.
+    existing = _existing_config(target, ours=manifest is not None and CONFIG_FILE in manifest.files)
     with rec.step("answers"):
         config = _settle(given, existing, None, hooks, rec)
         config, team, notes = with_overlay(config, overlay, target)

@@ -266,3 +266,17 @@ def test_ctrl_c_during_init_leaves_no_project(
     assert result.exit_code == 130
     assert "interrupted" in result.stderr and "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_non_empty_folder_with_a_foreign_config_is_refused_then_adopted_with_force(
+    cli: Run, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ex"
+    folder.mkdir()
+    (folder / "config.yml").write_text("foo: 1\n")
+    refused = cli("init", "ex", "-o", tmp_path, "--yes")
+    assert refused.exit_code == 1, refused.output
+    assert "exists and is not empty" in refused.stderr
+    forced = cli("init", "ex", "-o", tmp_path, "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (folder / ".claude" / "settings.json").is_file()
