@@ -27,9 +27,30 @@ def python_literal(value: Any) -> str:
     return repr(value)
 
 
+_MODEL_ALIASES = frozenset({"sonnet", "opus", "haiku", "inherit"})
+
+
+def agent_model(value: Any) -> str:
+    """A sub-agent's ``model:`` value: an alias or Claude model id, else ``inherit`` with a comment.
+
+    Claude Code rejects any other value, so a config.yml model such as ``gpt-4o`` must not reach
+    the frontmatter; the comment says why it was replaced (never silently).
+    """
+    model = str(value)
+    is_id = model.startswith("claude-") or "anthropic.claude-" in model
+    if (model in _MODEL_ALIASES or is_id) and model.strip() == model and " " not in model:
+        return to_yaml_scalar(model)
+    return (
+        f"inherit  # config.yml agent.model {to_json(model)} is not a Claude Code model alias"
+        " (sonnet, opus, haiku) or id (claude-...); the ADW workflows still pass it to"
+        " `claude --model`"
+    )
+
+
 FILTERS = {
     "tojson": to_json,
     "yaml": to_yaml_scalar,
     "shquote": shell_quote,
     "pyrepr": python_literal,
+    "agent_model": agent_model,
 }

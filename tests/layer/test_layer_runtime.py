@@ -21,6 +21,7 @@ from layer_support import rendered, run_env, write_project
 
 pytestmark = pytest.mark.slow
 
+BASH = shutil.which("bash") or "/bin/bash"
 SESSION = "5d1f9a7e-2c3b-4d5e-8f90-a1b2c3d4e5f6"
 BENIGN: dict[str, dict[str, Any]] = {
     "PreToolUse": {"tool_name": "Bash", "tool_input": {"command": "ls -la"}},
@@ -58,7 +59,7 @@ def run_hook_command(
 ) -> subprocess.CompletedProcess[str]:
     """Run a hook command the way Claude Code does: a shell, $CLAUDE_PROJECT_DIR set."""
     return subprocess.run(
-        ["bash", "-c", command],
+        [BASH, "-c", command],
         cwd=root,
         input=stdin,
         env=run_env(CLAUDE_PROJECT_DIR=str(root), **env),
@@ -103,18 +104,105 @@ def test_every_settings_hook_command_runs_and_the_guard_blocks(
     assert "BLOCKED" in blocked.stderr
 
 
-def test_without_uv_the_guard_fails_closed_and_others_report(tmp_path: Path) -> None:
+def fake_bin(folder: Path, **scripts: str) -> Path:
+    """A folder of executables (name -> shell body) to put first on PATH."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in scripts.items():
+        path = folder / name
+        path.write_text(f"#!{BASH}\n{body}\n")
+        path.chmod(0o755)
+    return folder
+
+
+# The system python3 of a user, without pydantic/PyYAML: the guard must hand recording to uv.
+BARE_PYTHON = f'exec {sys.executable} -S "$@"'
+UV_BROKEN = "echo 'error: Failed to initialize cache at /proc/nocache' >&2; exit 2"
+
+
+def test_a_failing_uv_never_blocks_and_the_guard_still_decides(tmp_path: Path) -> None:
+    """uv exits 2 on its own errors; only the guard's own decision may reach Claude Code as 2."""
     root = write_project(tmp_path / "project", "go")
-    bare_path = "/usr/bin:/bin"
+    bin_dir = fake_bin(tmp_path / "bin", uv=UV_BROKEN, python3=BARE_PYTHON)
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    commands = settings_commands(root)
+    for name, command in commands.items():
+        if name == "PreToolUse":
+            continue
+        proc = run_hook_command(command, root, event(name, root), PATH=path)
+        assert proc.returncode == 1, (name, proc.stderr)  # a non-blocking error, message shown
+        assert "Failed to initialize cache" in proc.stderr
+    guard = commands["PreToolUse"]
+    blocked = run_hook_command(
+        guard, root, event("PreToolUse", root, tool_input={"command": "rm -rf /"}), PATH=path
+    )
+    assert blocked.returncode == 2 and "BLOCKED" in blocked.stderr
+    assert "not recorded (uv exited 2)" in blocked.stderr
+    allowed = run_hook_command(guard, root, event("PreToolUse", root), PATH=path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "not recorded (uv exited 2)" in allowed.stderr
+
+
+def test_an_unwritable_uv_cache_never_blocks(tmp_path: Path, uv: str) -> None:
+    root = write_project(tmp_path / "project", "go")
+    commands = settings_commands(root)
+    broken = {"UV_CACHE_DIR": "/proc/nocache"}
+    for name in ("UserPromptSubmit", "Stop", "SubagentStop"):
+        proc = run_hook_command(commands[name], root, event(name, root), **broken)
+        assert proc.returncode == 1, (name, proc.stderr)
+    payload = event("PreToolUse", root, tool_input={"command": "sudo -u root rm -rf /"})
+    assert run_hook_command(commands["PreToolUse"], root, payload, **broken).returncode == 2
+    ok = run_hook_command(commands["PreToolUse"], root, event("PreToolUse", root), **broken)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_the_guard_under_a_bare_python3_records_through_uv(tmp_path: Path, uv: str) -> None:
+    root = write_project(tmp_path / "project", "go")
+    bin_dir = fake_bin(tmp_path / "bin", python3=BARE_PYTHON)
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    guard = settings_commands(root)["PreToolUse"]
+    ok = run_hook_command(guard, root, event("PreToolUse", root), PATH=path)
+    assert ok.returncode == 0 and ok.stdout == "", ok.stderr
+    payload = event("PreToolUse", root, tool_input={"command": "rm -rf ../project"})
+    blocked = run_hook_command(guard, root, payload, PATH=path)
+    assert blocked.returncode == 2 and "BLOCKED" in blocked.stderr
+    db = root / "agents" / "orchestrator.db"
+    logged = rows(db, "SELECT message, metadata FROM agent_logs ORDER BY created_at")
+    assert [m for m, _ in logged] == [
+        "PreToolUse: Bash ls -la",
+        "PreToolUse: Bash rm -rf ../project",
+    ]
+    assert json.loads(logged[1][1])["blocked"] is True
+
+
+def test_without_uv_the_guard_still_works_and_others_report(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "project", "go")
+    bin_dir = fake_bin(tmp_path / "bin", python3=BARE_PYTHON)
+    bare_path = f"{bin_dir}:/usr/bin:/bin"
     assert not any(Path(d, "uv").exists() for d in bare_path.split(":"))
     commands = settings_commands(root)
-    guard = run_hook_command(
-        commands["PreToolUse"], root, event("PreToolUse", root), PATH=bare_path
-    )
-    assert guard.returncode == 2
-    assert "needs uv" in guard.stderr
+    payload = event("PreToolUse", root, tool_input={"command": "rm -rf /"})
+    guard = run_hook_command(commands["PreToolUse"], root, payload, PATH=bare_path)
+    assert guard.returncode == 2 and "BLOCKED" in guard.stderr
+    ok = run_hook_command(commands["PreToolUse"], root, event("PreToolUse", root), PATH=bare_path)
+    assert ok.returncode == 0 and "uv not found" in ok.stderr
     stop = run_hook_command(commands["Stop"], root, event("Stop", root), PATH=bare_path)
     assert stop.returncode == 1 and "needs uv" in stop.stderr
+
+
+def test_the_guard_fails_closed_when_it_cannot_run(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "project", "go")
+    guard = settings_commands(root)["PreToolUse"]
+    # A python3 that dies before deciding (e.g. macOS's stub without the developer tools).
+    broken = fake_bin(
+        tmp_path / "broken", python3="echo 'xcrun: error: invalid developer path' >&2; exit 1"
+    )
+    proc = run_hook_command(guard, root, event("PreToolUse", root), PATH=str(broken))
+    assert proc.returncode == 2
+    assert "could not run with python3 (exit 1)" in proc.stderr
+    # Neither python3 nor uv: nothing can check the command, so it does not run.
+    empty = fake_bin(tmp_path / "empty")
+    proc = run_hook_command(guard, root, event("PreToolUse", root), PATH=str(empty))
+    assert proc.returncode == 2 and "needs python3 or uv" in proc.stderr
 
 
 def test_generated_suite_passes_in_a_python_uv_project(tmp_path: Path, uv: str) -> None:

@@ -1,7 +1,9 @@
 """What every hook of this project shares: read the event, decide, record it, exit.
 
 Claude Code runs each hook as ``uv run --script .claude/hooks/<event>.py`` with the event as JSON
-on stdin. The contract kept here for all of them:
+on stdin; the PreToolUse guard runs with the system ``python3`` instead (its rules need only the
+standard library, so they work even when uv cannot start) and hands the event to
+``uv run --script <hook> --record`` for the database. The contract kept here for all of them:
 
 - exit 2 (reason on stderr) only when a hook really blocks; Claude Code feeds the reason to Claude;
 - invalid JSON on stdin, a missing module or an unwritable database never blocks: one note on
@@ -14,13 +16,21 @@ on stdin. The contract kept here for all of them:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:  # only for annotations: this module must import on any Python 3
+    from collections.abc import Callable
+
+    Decide = Callable[[dict[str, Any]], "str | None"]
 
 # .claude/hooks/_hook_support.py -> the project root is two folders up.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -32,8 +42,17 @@ SESSION_AGENT_NAME = "claude-session"
 # Fields that already have a column, or that only repeat the event name.
 _NOT_METADATA = {"session_id", "hook_event_name"}
 _SESSION_NAMESPACE = uuid.UUID("6f1c2a4e-2b1d-4c2e-9a8f-7d3b5e0c1a90")
-
-Decide = Callable[[dict[str, Any]], "str | None"]
+# `<hook>.py --record`: the event (and the decision) arrive as JSON on stdin, only to be recorded.
+RECORD_FLAG = "--record"
+# Under the hook's 60 s timeout; the very first run of uv may resolve pydantic first.
+RECORD_TIMEOUT_S = 45
+MIN_PYTHON = (3, 11)
+# `database:` then `  path: <simple value>`, as config.yml is written, is read without PyYAML
+# (~60 ms of imports per hook); anything fancier goes through the YAML parser.
+_DB_PATH = re.compile(
+    r"path:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([\w][\w./-]*))[ \t]*(?:#.*)?"
+)
+_YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}
 
 
 def note(message: str) -> None:
@@ -128,7 +147,7 @@ def record(
         db, models, utils = _base_modules()
         message, metadata = describe(event_name, event)
         metadata.update(extra or {})
-        conn = db.connect(utils.db_path(PROJECT_ROOT))
+        conn = db.connect(database_path(utils))
         try:
             db.init_schema(conn)
             session_id = str(event.get("session_id") or "unknown-session")
@@ -153,6 +172,119 @@ def record(
         return None
 
 
+def fast_db_setting(text: str) -> str | None:
+    """``database.path`` of a plainly written config.yml, or None when YAML must decide."""
+    lines = text.splitlines()
+    starts = [
+        i
+        for i, line in enumerate(lines)
+        if re.fullmatch(r"database:[ \t]*(#.*)?", line)
+    ]
+    if len(starts) != 1:
+        return None
+    found: list[str] = []
+    indent = None
+    for line in lines[starts[0] + 1 :]:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            break  # the next top-level key
+        body = line.lstrip(" ")
+        depth = len(line) - len(body)
+        indent = depth if indent is None else indent
+        if depth != indent or "\t" in line[:depth]:
+            if depth < indent or "\t" in line[:depth]:
+                return None  # odd indentation: let YAML read it
+            continue  # a nested mapping below a sibling key
+        if body.startswith("path:"):
+            match = _DB_PATH.fullmatch(body)
+            if match is None:
+                return None
+            single, double, plain = match.groups()
+            if plain and (
+                plain.lower() in _YAML_WORDS
+                or not re.search(r"[/.]", plain)
+                or _is_number(plain)
+            ):
+                return None  # YAML reads a null, a bool or a number here
+            found.append(
+                single
+                if single is not None
+                else double
+                if double is not None
+                else plain
+            )
+    return found[0] if len(found) == 1 else None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def database_path(utils: Any) -> Path:
+    """The run-log database, as ``utils.db_path`` finds it, without PyYAML when it can."""
+    if not os.environ.get("TAC_DB_PATH"):
+        try:
+            text = (PROJECT_ROOT / utils.CONFIG_FILE).read_text(encoding="utf-8")
+        except OSError:
+            text = None
+        value = fast_db_setting(text) if text is not None else None
+        if value is not None:
+            return utils.db_path(PROJECT_ROOT, {"database": {"path": value}})
+    return utils.db_path(PROJECT_ROOT)
+
+
+def can_record_here() -> bool:
+    """True when this interpreter has the base modules' dependencies (the uv script env has)."""
+    return all(
+        importlib.util.find_spec(name) is not None for name in ("pydantic", "yaml")
+    )
+
+
+def record_with_uv(
+    event_name: str, event: dict[str, Any], extra: dict[str, Any] | None
+) -> None:
+    """Record through ``uv run --script <this hook> --record``; a failure is only a note."""
+    uv = shutil.which("uv")
+    if uv is None:
+        note(
+            f"{event_name} event not recorded (uv not found: https://docs.astral.sh/uv/)"
+        )
+        return
+    script = str(Path(sys.argv[0]).resolve())
+    try:
+        proc = subprocess.run(
+            [uv, "run", "--quiet", "--script", script, RECORD_FLAG],
+            input=json.dumps({"event": event, "extra": extra}),
+            stdout=subprocess.DEVNULL,  # hook stdout can mean something to Claude Code
+            text=True,
+            timeout=RECORD_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        note(f"{event_name} event not recorded ({type(exc).__name__}: {exc})")
+        return
+    if proc.returncode != 0:
+        note(f"{event_name} event not recorded (uv exited {proc.returncode})")
+
+
+def relaunch_with_uv(script: str, event_name: str) -> NoReturn:
+    """Run ``script`` under uv's Python (this one is older than MIN_PYTHON); block without uv."""
+    uv = shutil.which("uv")
+    if uv is None:
+        print(
+            f"tac-bootstrap hook: {event_name} needs Python >= "
+            f"{'.'.join(map(str, MIN_PYTHON))} or uv (https://docs.astral.sh/uv/); blocking",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_BLOCK)
+    os.execv(uv, [uv, "run", "--quiet", "--script", script])
+
+
 def _finish_session(db: Any, models: Any, conn: Any, agent_id: str) -> None:
     agents = db.AgentRepository(conn)
     agent = agents.get(agent_id)
@@ -169,7 +301,18 @@ def _finish_session(db: Any, models: Any, conn: Any, agent_id: str) -> None:
 
 
 def run(event_name: str, decide: Decide | None = None) -> NoReturn:
-    """The whole life of a hook: read, decide (block or not), record, exit with the right code."""
+    """The whole life of a hook: read, decide (block or not), record, exit with the right code.
+
+    Never exits with 2 unless ``decide`` returned a reason, so hooks without a ``decide`` can
+    never block Claude (Stop/SubagentStop cannot keep it from stopping)."""
+    if RECORD_FLAG in sys.argv[1:]:
+        payload = read_event()
+        if payload is not None and isinstance(payload.get("event"), dict):
+            extra = payload.get("extra")
+            record(
+                event_name, payload["event"], extra if isinstance(extra, dict) else None
+            )
+        sys.exit(EXIT_OK)
     event = read_event()
     if event is None:
         sys.exit(EXIT_OK)
@@ -183,9 +326,11 @@ def run(event_name: str, decide: Decide | None = None) -> NoReturn:
             note(
                 f"{event_name} check failed ({type(exc).__name__}: {exc}); not blocking"
             )
-    record(
-        event_name, event, {"blocked": True, "block_reason": reason} if reason else None
-    )
+    extra = {"blocked": True, "block_reason": reason} if reason else None
+    if can_record_here():
+        record(event_name, event, extra)
+    else:  # the stdlib-only guard under the system python3
+        record_with_uv(event_name, event, extra)
     if reason:
         print(reason, file=sys.stderr)
         sys.exit(EXIT_BLOCK)

@@ -11,17 +11,25 @@ Blocked (exit 2, reason on stderr, which Claude Code hands to Claude):
   ``.template``/``.dist``), through Read/Write/Edit/NotebookEdit/Grep/Glob or a shell command;
 - ``git push --force`` (``-f``, ``--force-with-lease``, ``+ref``) to ``main`` or ``master``;
 - ``chmod -R 777``.
-The rules use only the standard library, so a broken database never disables them.
+Wrappers (``sudo -u root``, ``env -u X``, ``nice -n 10``, ``timeout 5``, ``nohup``...), shells
+(``bash -ec '...'``, ``sh -c -- '...'``, ``eval``) and ``cd`` earlier in the line are seen through;
+relative and ``$VAR`` targets are resolved against the event's ``cwd``.
+
+The rules use only the standard library: ``.claude/settings.json`` runs this file with the system
+``python3`` (no uv, no dependencies, so neither a broken uv nor a broken database disables them)
+and the event is then recorded through ``uv run --script`` (see ``_hook_support.run``).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 import _hook_support as hooks
 
@@ -30,24 +38,94 @@ SAFE_ENV_SUFFIXES = (".example", ".sample", ".template", ".dist")
 FILE_TOOLS = {"Read", "Write", "Edit", "MultiEdit", "NotebookEdit"}
 SEARCH_TOOLS = {"Grep", "Glob"}
 SHELLS = {"sh", "bash", "zsh", "dash", "ksh"}
-# Words that run the command after them: `sudo rm -rf /` is still `rm -rf /`.
-WRAPPERS = {
-    "sudo",
-    "doas",
-    "command",
-    "builtin",
-    "exec",
-    "nohup",
-    "time",
-    "nice",
-    "env",
-    "xargs",
+
+
+class Wrapper(NamedTuple):
+    """A command that runs the command after it: ``sudo -u root rm -rf /`` is ``rm -rf /``."""
+
+    short: str = ""  # short options that take an argument (``-u root``, ``-uroot``, ``-iu root``)
+    long: frozenset[str] = frozenset()  # long options that take a separate argument
+    positionals: int = 0  # words before the command (timeout's duration, flock's file)
+
+
+WRAPPERS: dict[str, Wrapper] = {
+    "sudo": Wrapper(
+        "CDghpRrTtUu",
+        frozenset(
+            {
+                "close-from",
+                "chdir",
+                "group",
+                "host",
+                "prompt",
+                "chroot",
+                "role",
+                "type",
+                "command-timeout",
+                "other-user",
+                "user",
+            }
+        ),
+    ),
+    "doas": Wrapper("Cu"),
+    "env": Wrapper("CSu", frozenset({"chdir", "split-string", "unset"})),
+    "nice": Wrapper("n", frozenset({"adjustment"})),
+    "timeout": Wrapper("ks", frozenset({"kill-after", "signal"}), positionals=1),
+    "ionice": Wrapper(
+        "cnpPtu", frozenset({"class", "classdata", "pid", "pgid", "uid"})
+    ),
+    "stdbuf": Wrapper("eio", frozenset({"error", "input", "output"})),
+    "time": Wrapper("fo", frozenset({"format", "output"})),
+    "exec": Wrapper("a"),
+    "xargs": Wrapper(
+        "adEILnPs",
+        frozenset(
+            {
+                "arg-file",
+                "delimiter",
+                "eof",
+                "replace",
+                "max-lines",
+                "max-args",
+                "max-procs",
+                "max-chars",
+                "process-slot-var",
+            }
+        ),
+    ),
+    "flock": Wrapper("Ew", frozenset({"conflict-exit-code", "timeout", "wait"}), 1),
+    "chrt": Wrapper("T", frozenset({"sched-runtime"}), positionals=1),
+    "taskset": Wrapper("", positionals=1),
+    "watch": Wrapper("n", frozenset({"interval"})),
+    "nohup": Wrapper(),
+    "setsid": Wrapper(),
+    "command": Wrapper(),
+    "builtin": Wrapper(),
+    "unbuffer": Wrapper(),
 }
 OPERATORS = {";", "&", "&&", "|", "||", "(", ")", ";;", "|&", "!", "{", "}"}
 REDIRECTS = {">", ">>", "<", "<<", "<<<", ">|", "&>", "&>>", "2>", "2>>"}
 WORLD_WRITABLE = {"777", "0777", "a+rwx", "ugo+rwx", "a=rwx", "ugo=rwx"}
+# git's own options before the subcommand that take a separate argument (`git -C dir push`).
+GIT_OPTIONS_WITH_ARGUMENT = {
+    "-C",
+    "-c",
+    "--git-dir",
+    "--work-tree",
+    "--namespace",
+    "--config-env",
+}
+# git push options that take a separate argument (`git push -o ci.skip origin main`).
+PUSH_OPTIONS_WITH_ARGUMENT = {
+    "-o",
+    "--push-option",
+    "--repo",
+    "--receive-pack",
+    "--exec",
+}
 _ENV_NAME = re.compile(r"\.env(\..+)?")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*")
+_GLOB = re.compile(r"[*?\[]")
 
 
 def is_env_file(path: str) -> bool:
@@ -56,21 +134,25 @@ def is_env_file(path: str) -> bool:
     return bool(_ENV_NAME.fullmatch(name)) and not name.endswith(SAFE_ENV_SUFFIXES)
 
 
+def split_words(line: str) -> list[str]:
+    """Shell words of one line, operators as words of their own; quotes removed."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:  # unbalanced quotes: fall back to plain words, still checked
+        return line.replace(";", " ; ").replace("|", " | ").replace("&", " & ").split()
+
+
 def split_commands(command: str) -> list[list[str]]:
     """The simple commands of a shell line, as word lists (operators, subshells, newlines split)."""
     commands: list[list[str]] = []
+    # `$(pwd)` would split into a subshell of its own: it is the working folder, as `$PWD`.
+    command = re.sub(r"\$\(\s*pwd\s*\)|`\s*pwd\s*`", "$PWD", command)
     for line in command.splitlines() or [""]:
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
-        lexer.whitespace_split = True
-        lexer.commenters = ""
-        try:
-            words = list(lexer)
-        except ValueError:  # unbalanced quotes: fall back to plain words, still checked
-            words = (
-                line.replace(";", " ; ").replace("|", " | ").replace("&", " & ").split()
-            )
         current: list[str] = []
-        for word in words:
+        for word in split_words(line):
             word = word.strip("`")
             if word in OPERATORS or word == "$":
                 if current:
@@ -83,52 +165,130 @@ def split_commands(command: str) -> list[list[str]]:
     return commands
 
 
+def _skip_options(words: list[str], wrapper: Wrapper, name: str) -> list[str]:
+    """``words`` (after the wrapper's name) without the wrapper's options and their arguments."""
+    while words:
+        word = words[0]
+        if word == "--":
+            return words[1:]
+        if word.startswith("--"):
+            words = words[1:]
+            if "=" not in word and word[2:] in wrapper.long and words:
+                words = words[1:]
+            continue
+        if word.startswith("-") and len(word) > 1:
+            words = words[1:]
+            for i, letter in enumerate(word[1:], start=2):
+                if letter not in wrapper.short:
+                    continue
+                value = word[i:]
+                if not value and words:
+                    value, words = words[0], words[1:]
+                if (
+                    name == "env" and letter == "S"
+                ):  # env -S 'rm -rf /' splits its argument
+                    words = split_words(value) + words
+                break
+            continue
+        if name == "env" and _ASSIGNMENT.fullmatch(word):
+            words = words[1:]
+            continue
+        break
+    return words[wrapper.positionals :]
+
+
 def _unwrap(words: list[str]) -> list[str]:
     """Drop ``sudo``/``env``-style wrappers, their options and ``VAR=value`` prefixes."""
     while words:
-        head = PurePosixPath(words[0]).name
-        if head in WRAPPERS or _ASSIGNMENT.fullmatch(words[0]):
+        if _ASSIGNMENT.fullmatch(words[0]):
             words = words[1:]
-            while words and words[0].startswith("-") and head in WRAPPERS:
-                words = words[1:]
             continue
-        break
+        name = PurePosixPath(words[0]).name
+        wrapper = WRAPPERS.get(name)
+        if wrapper is None:
+            break
+        words = _skip_options(words[1:], wrapper, name)
     return words
 
 
-def _is_protected_target(target: str, root: Path) -> bool:
-    text = target.replace("${HOME}", "$HOME").replace(
-        "${CLAUDE_PROJECT_DIR}", "$CLAUDE_PROJECT_DIR"
+def shell_command_string(args: list[str]) -> str | None:
+    """The command string of ``sh -c``/``bash -ec``/``bash -o pipefail -c --`` style calls."""
+    has_c = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg.startswith("--"):
+            i += 2 if arg in ("--rcfile", "--init-file") else 1
+        elif arg[:1] in "-+" and len(arg) > 1:
+            has_c = has_c or "c" in arg[1:]
+            i += 2 if arg[-1] in "oO" else 1  # -o pipefail, -euo pipefail
+        else:
+            break
+    return args[i] if has_c and i < len(args) else None
+
+
+def _expand(target: str, root: Path, cwd: str) -> str:
+    """``target`` with ``~``, ``$HOME``, ``$CLAUDE_PROJECT_DIR``, ``$PWD`` and env vars expanded."""
+    text = re.sub(r"\$\{(\w+)\}", r"$\1", target)
+    text = re.sub(r"\$CLAUDE_PROJECT_DIR\b", lambda _: str(root), text)
+    text = re.sub(r"\$PWD\b", lambda _: cwd, text)
+    if text == "~" or text.startswith("~/"):
+        text = os.path.expanduser("~") + text[1:]
+    return os.path.expandvars(text)
+
+
+def _normalize(path: str) -> set[str]:
+    """The absolute path as written and with symlinks of its folders resolved."""
+    norm = posixpath.normpath(path)
+    norm = "/" + norm.lstrip("/") if norm.startswith("//") else norm
+    parent, name = posixpath.split(norm)
+    real = (
+        posixpath.join(os.path.realpath(parent), name)
+        if name
+        else os.path.realpath(norm)
     )
-    # `/*`, `~/`, `./.` all mean the folder itself: strip trailing globs, dots and slashes.
-    stripped = re.sub(r"(/\*|/\.|/)+$", "", text)
-    if stripped in {
-        "",
-        "~",
-        "$HOME",
-        "*",
-        ".*",
-        "$CLAUDE_PROJECT_DIR",
-        "$PWD",
-        "$(pwd)",
-    }:
-        return True
-    if set(stripped) <= {".", "/"}:  # ., .., ../.. : the project or a parent of it
-        return True
-    if stripped.startswith(("/", "~", "$HOME")):
-        expanded = os.path.expanduser(stripped.replace("$HOME", "~", 1))
-        resolved = os.path.normpath(expanded)
-        protected = {
-            "/",
-            os.path.normpath(os.path.expanduser("~")),
-            os.path.normpath(str(root)),
-        }
-        return resolved in protected
-    return False
+    return {norm, real}
 
 
-def check_rm(args: list[str], root: Path) -> str | None:
-    """A reason when ``rm`` is recursive and aims at /, ~, $HOME, *, . or the project root."""
+def _protected_paths(root: Path) -> set[str]:
+    """``/``, the home folder, the project root, and every folder holding one of them."""
+    protected = {"/"}
+    for base in (str(root), os.path.expanduser("~")):
+        for path in _normalize(base):
+            protected.add(path)
+            protected.update(str(parent) for parent in PurePosixPath(path).parents)
+    return protected
+
+
+def _is_protected_target(target: str, root: Path, cwd: str) -> bool:
+    literal = re.sub(r"(/\*|/\.|/)+$", "", target.replace("${HOME}", "$HOME"))
+    if literal in {"~", "$HOME", "*", ".*"} or set(literal) <= {".", "/"}:
+        return True  # `rm -rf *`, `.`, `..` anywhere are never meant
+    path = _expand(target, root, cwd)
+    if "$" in path:  # an unknown variable: nothing to resolve it against
+        return False
+    parts = PurePosixPath(path).parts
+    # `dir/*`, `dir/.*`, `~/*`: deleting everything in a folder is deleting the folder.
+    glob_at = next((i for i, part in enumerate(parts) if _GLOB.search(part)), None)
+    if glob_at is not None:
+        if any(_GLOB.search(part) for part in parts[glob_at + 1 :]) or parts[
+            glob_at
+        ] not in (
+            "*",
+            ".*",
+        ):
+            return False
+        parts = parts[:glob_at]
+    folder = str(PurePosixPath(*parts)) if parts else "."
+    absolute = folder if folder.startswith("/") else posixpath.join(cwd, folder)
+    return bool(_normalize(absolute) & _protected_paths(root))
+
+
+def check_rm(args: list[str], root: Path, cwd: str) -> str | None:
+    """A reason when ``rm`` is recursive and aims at /, ~, $HOME, *, the project or a parent."""
     recursive = False
     targets: list[str] = []
     options_done = False
@@ -143,15 +303,15 @@ def check_rm(args: list[str], root: Path) -> str | None:
             targets.append(arg)
     if recursive:
         for target in targets:
-            if _is_protected_target(target, root):
+            if _is_protected_target(target, root, cwd):
                 return f"recursive rm of {target!r} would delete the system, the home folder or the project"
     return None
 
 
-def _current_branch(cwd: str) -> str | None:
+def _git(args: list[str], cwd: str) -> str | None:
     try:
         proc = subprocess.run(
-            ["git", "symbolic-ref", "--short", "HEAD"],
+            ["git", *args],
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -160,16 +320,38 @@ def _current_branch(cwd: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return proc.stdout.strip() or None
+    return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def check_git_push(args: list[str], cwd: str) -> str | None:
+def current_branch(cwd: str) -> str | None:
+    """The checked-out branch in ``cwd`` (best effort; None when detached or not a repository)."""
+    branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], cwd)
+    if branch is None:  # a repository without commits yet
+        branch = _git(["symbolic-ref", "--short", "HEAD"], cwd)
+    return None if branch in (None, "", "HEAD") else branch
+
+
+def check_git(args: list[str], cwd: str) -> str | None:
     """A reason when ``git push`` forces (``-f``, ``--force*``, ``+ref``) onto main or master."""
-    if "push" not in args:
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        if args[i] == "-C" and i + 1 < len(args):
+            cwd = os.path.join(cwd, os.path.expanduser(args[i + 1]))
+        i += 2 if args[i] in GIT_OPTIONS_WITH_ARGUMENT else 1
+    if i >= len(args) or args[i] != "push":
         return None
-    rest = args[args.index("push") + 1 :]
-    options = [a for a in rest if a.startswith("-")]
-    positional = [a for a in rest if not a.startswith("-")]
+    options: list[str] = []
+    positional: list[str] = []
+    rest = iter(args[i + 1 :])
+    for arg in rest:
+        if arg == "--":
+            positional.extend(rest)
+        elif arg.startswith("-"):
+            options.append(arg)
+            if arg in PUSH_OPTIONS_WITH_ARGUMENT:
+                next(rest, None)
+        else:
+            positional.append(arg)
     refspecs = positional[1:]  # the first positional word is the remote
     force = any(
         a == "--force"
@@ -184,9 +366,13 @@ def check_git_push(args: list[str], cwd: str) -> str | None:
     targets = {
         r.lstrip("+").split(":")[-1].removeprefix("refs/heads/") for r in refspecs
     }
-    if not refspecs:
-        current = _current_branch(cwd)
-        targets = {current} if current else set()
+    if not refspecs or targets & {"HEAD", "@"}:
+        # `git push -f` and `git push -f origin HEAD` push the checked-out branch.
+        targets.discard("HEAD")
+        targets.discard("@")
+        branch = current_branch(cwd)
+        if branch:
+            targets.add(branch)
     hit = sorted(targets & PROTECTED_BRANCHES)
     if hit:
         return f"force push to {hit[0]} rewrites shared history; push a branch and open a pull request"
@@ -213,23 +399,20 @@ def check_shell(command: str, root: Path, cwd: str, depth: int = 0) -> str | Non
             continue
         name = PurePosixPath(words[0]).name
         args = words[1:]
+        reason = None
         if name in SHELLS | {"eval"} and depth < 3:
-            inner = (
-                args[args.index("-c") + 1]
-                if "-c" in args[:-1]
-                else " ".join(args)
-                if name == "eval"
-                else ""
-            )
+            inner = " ".join(args) if name == "eval" else shell_command_string(args)
             reason = check_shell(inner, root, cwd, depth + 1) if inner else None
+        elif name == "cd":  # `cd .. && rm -rf project`: later commands run there
+            target = args[-1] if args and args[-1] != "-" else ("~" if not args else "")
+            if target:
+                cwd = posixpath.join(cwd, _expand(target, root, cwd))
         elif name == "rm":
-            reason = check_rm(args, root)
+            reason = check_rm(args, root, cwd)
         elif name == "git":
-            reason = check_git_push(args, cwd)
+            reason = check_git(args, cwd)
         elif name == "chmod":
             reason = check_chmod(args)
-        else:
-            reason = None
         if reason:
             return reason
         for word in words:
@@ -267,4 +450,6 @@ def check(event: dict[str, Any]) -> str | None:
 
 
 if __name__ == "__main__":
+    if sys.version_info[:2] < hooks.MIN_PYTHON:  # an old system python3: use uv's
+        hooks.relaunch_with_uv(__file__, "PreToolUse")
     hooks.run("PreToolUse", check)

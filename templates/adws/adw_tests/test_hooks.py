@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -48,6 +49,16 @@ BLOCKED_COMMANDS = [
     "git push --force-with-lease origin main",
     "chmod -R 777 .",
     "chmod -R 777 /var/www",
+    # Wrappers with option arguments, and shells with grouped options, are seen through.
+    "sudo -u root rm -rf /",
+    "sudo -iu root rm -rf /",
+    "nice -n 10 rm -rf /",
+    "env -u X rm -rf /",
+    "timeout 5 rm -rf /",
+    "nohup rm -rf /",
+    "bash -ec 'rm -rf /'",
+    "sh -lc 'rm -rf /'",
+    "bash -c -- 'rm -rf /'",
 ]
 
 ALLOWED_COMMANDS = [
@@ -63,6 +74,9 @@ ALLOWED_COMMANDS = [
     "chmod -R 755 dist",
     "python -m venv .venv",
     "echo 'rm is a command'",
+    "rm -rf ./build",
+    "git push origin main",
+    "timeout 5 rm -rf tmp",
 ]
 
 
@@ -84,6 +98,34 @@ def test_pre_tool_use_blocks_rm_of_the_project_root(project: Project) -> None:
         "pre_tool_use", tool_event("Bash", command=f"rm -rf {project.root}")
     )
     assert proc.returncode == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    ['rm -rf "$CLAUDE_PROJECT_DIR"', "rm -rf ../{name}", "cd .. && rm -rf {name}"],
+)
+def test_pre_tool_use_resolves_targets_against_the_event_cwd(
+    project: Project, command: str
+) -> None:
+    event = tool_event("Bash", command=command.format(name=project.root.name))
+    event["cwd"] = str(project.root)
+    assert project.hook("pre_tool_use", event).returncode == 2
+
+
+@pytest.mark.parametrize(
+    "push", ["git push -f origin HEAD", "git push --force origin HEAD"]
+)
+def test_pre_tool_use_blocks_force_push_of_head_on_main(
+    project: Project, push: str
+) -> None:
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project.root, check=True)
+    event = tool_event("Bash", command=push)
+    event["cwd"] = str(project.root)
+    assert project.hook("pre_tool_use", event).returncode == 2
+    subprocess.run(
+        ["git", "checkout", "-q", "-b", "feature-x"], cwd=project.root, check=True
+    )
+    assert project.hook("pre_tool_use", event).returncode == 0
 
 
 @pytest.mark.parametrize("tool", ["Read", "Write", "Edit"])
