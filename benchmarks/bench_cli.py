@@ -111,22 +111,32 @@ def _worker(kind: str, out: Path) -> None:
     print(f"{(time.perf_counter() - start) * 1000:.3f}")
 
 
-def _work(kind: str, env: dict[str, str], base: Path, runs: int) -> float:
-    """Median in-process time (s) of one kind of work, each sample in a fresh process."""
-    times = []
+def _sample(kind: str, env: dict[str, str], out: Path) -> float:
+    """One in-process time (s) of ``kind``'s work, in a fresh process."""
+    done = subprocess.run(
+        [PY, __file__, "--worker", kind, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    shutil.rmtree(out.parent, ignore_errors=True)
+    return float(done.stdout.split()[-1]) / 1000
+
+
+def _work(env: dict[str, str], base: Path, runs: int) -> tuple[float, float]:
+    """Median in-process times (s) of the naive floor and of ours, each sample a fresh process.
+
+    Samples alternate (naive, ours, naive, ...) so that both meet the same machine: on a shared
+    disk the write time of the same files drifts by 2x within seconds.
+    """
+    times: dict[str, list[float]] = {"naive": [], "ours": []}
     for i in range(runs + 1):
-        out = base / f"{kind}-{i}" / "bench"
-        done = subprocess.run(
-            [PY, __file__, "--worker", kind, str(out)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        if i:  # the first run warms the template cache (ours) and the OS caches (both)
-            times.append(float(done.stdout.split()[-1]) / 1000)
-        shutil.rmtree(out.parent, ignore_errors=True)
-    return statistics.median(times)
+        for kind in times:
+            seconds = _sample(kind, env, base / f"{kind}-{i}" / "bench")
+            if i:  # the first round warms the template cache (ours) and the OS caches (both)
+                times[kind].append(seconds)
+    return statistics.median(times["naive"]), statistics.median(times["ours"])
 
 
 def main() -> None:
@@ -167,8 +177,7 @@ def main() -> None:
             f"   {init_help / py_typer:5.2f}x typer (through Typer; no target)"
         )
         print()
-        naive = _work("naive", env, base, runs)
-        ours = _work("ours", env, base, runs)
+        naive, ours = _work(env, base, runs)
         root = templates_root()
         files = [p for p in root.rglob("*") if p.is_file() and not IGNORED_DIRS & set(p.parts)]
         j2 = sum(1 for p in files if p.name.endswith(".j2"))
@@ -182,8 +191,7 @@ def main() -> None:
             # Same comparison with the output in memory: what remains is template work, not disk.
             mem = Path(tempfile.mkdtemp(prefix="bench-cli-", dir=shm))
             try:
-                naive_mem = _work("naive", env, mem, runs)
-                ours_mem = _work("ours", env, mem, runs)
+                naive_mem, ours_mem = _work(env, mem, runs)
             finally:
                 shutil.rmtree(mem, ignore_errors=True)
             print(

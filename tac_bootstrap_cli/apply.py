@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from tac_bootstrap_cli.bases import BASES_PATH, encode_bases
+from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, encode_bases_in_background
 from tac_bootstrap_cli.errors import TacError, UnsafePathError
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
@@ -219,8 +219,12 @@ def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
     report = ApplyReport()
     made: set[str] = set()
     base = str(staging)
+    writes = list(plan.writes())
+    # All or nothing: the manifest names every write, and its bases compress while files land.
+    manifest = plan.next_manifest([fa.path for fa in writes])
+    bases = encode_bases_in_background(plan.next_bases(manifest))
     try:
-        for fa in plan.writes():
+        for fa in writes:
             assert fa.content is not None
             folder, _, _ = fa.path.rpartition("/")
             if folder and folder not in made:
@@ -238,9 +242,8 @@ def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
             report.written.append(fa.path)
             if on_file is not None:
                 on_file(fa)
-        manifest = plan.next_manifest(report.written)
         (staging / MANIFEST_PATH).parent.mkdir(parents=True, exist_ok=True)
-        (staging / BASES_PATH).write_bytes(encode_bases(plan.next_bases(manifest)))
+        (staging / BASES_PATH).write_bytes(bases())
         (staging / MANIFEST_PATH).write_bytes(manifest.to_json().encode("utf-8"))
         staging.chmod(0o777 & ~_UMASK)  # mkdtemp made it private; a project folder is not
         _rename_into_place(staging, target)

@@ -24,7 +24,6 @@ from tac_bootstrap_cli.errors import TacError
 
 if TYPE_CHECKING:
     from adws.adw_modules.adw_logging import AgentRun, SystemLogHandler
-    from adws.adw_modules.orch_database_models import AgentLog
     from tac_bootstrap_cli.plan import FileAction
 
 ORCHESTRATOR = "tac-bootstrap"
@@ -103,7 +102,6 @@ class RunRecorder(NullRecorder):
         self.summary = ""
         self.path = db_path()
         self._meta: dict[str, object] = {}
-        self._pending: list[AgentLog] = []  # file actions, written in one transaction
         self._run: AgentRun | None = None
         self._syslog: logging.Logger | None = None
         self._handler: SystemLogHandler | None = None
@@ -113,11 +111,13 @@ class RunRecorder(NullRecorder):
             _warn_once(f"run history disabled: {exc}")
             return
         # Non-strict: a failure prints one warning on stderr and turns the run into no-ops.
+        # Buffered: the logs of a sub-second command go in one transaction at its end.
         self._run = start_run(
             self.path,
             command,
             orchestrator=ORCHESTRATOR,
             metadata={"argv": argv, "dry_run": dry_run, "cwd": str(Path.cwd())},
+            buffered=True,
         )
 
     @property
@@ -140,43 +140,21 @@ class RunRecorder(NullRecorder):
         assert self._run is not None
         with self._run.step(name, **meta):
             yield result
-            self.flush()  # file actions land inside their step
         if result:  # kept in the run's metadata: one write at the end, not one more log row
             self._meta[name] = dict(result)
 
     def file_action(self, fa: FileAction, *, written: bool) -> None:
-        """An AgentLog ``event`` per file (path, action, bytes, reason), queued for ``flush``."""
-        if self.active and self.run_id is not None:
-            from adws.adw_modules.orch_database_models import AgentLog
-
-            meta = {
-                "path": fa.path,
-                "action": fa.action.value,
-                "bytes": fa.size if written else 0,
-                "reason": fa.reason,
-                "written": written,
-            }
-            message = f"{fa.action.value} {fa.path}"
-            self._pending.append(
-                AgentLog(agent_id=self.run_id, log_type="event", message=message, metadata=meta)
+        """An AgentLog ``event`` per file (path, action, bytes, reason)."""
+        if self.active:
+            assert self._run is not None
+            self._run.event(
+                f"{fa.action.value} {fa.path}",
+                path=fa.path,
+                action=fa.action.value,
+                bytes=fa.size if written else 0,
+                reason=fa.reason,
+                written=written,
             )
-
-    def flush(self) -> None:
-        """Write queued file-action logs in one transaction (one commit instead of one per file)."""
-        if not self._pending or not self.active:
-            self._pending.clear()
-            return
-        from adws.adw_modules.adw_database import AgentLogRepository, connect
-
-        pending, self._pending = self._pending, []
-        try:
-            conn = connect(self.path)
-            try:
-                AgentLogRepository(conn).create_many(pending)
-            finally:
-                conn.close()
-        except Exception as exc:  # history is best effort; the command goes on
-            _warn_once(f"run history: file actions not recorded ({self.path}): {exc}")
 
     def warning(self, message: str, **meta: object) -> None:
         """A ``warning`` SystemLog."""
@@ -239,7 +217,6 @@ class RunRecorder(NullRecorder):
             self.error(f"{type(exc).__name__}: {exc}", exit_code=getattr(exc, "exit_code", None))
             if not self.summary:
                 self.summary = f"failed: {exc}"
-        self.flush()
         if self.active:
             assert self._run is not None
             if self._meta:

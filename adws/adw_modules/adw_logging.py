@@ -114,13 +114,16 @@ class AgentRun:
     ``failed`` with an ``error`` log when the block raises. Safe to share between threads.
     """
 
-    def __init__(self, db_path: str | Path, *, strict: bool = False) -> None:
+    def __init__(
+        self, db_path: str | Path, *, strict: bool = False, buffered: bool = False
+    ) -> None:
         """An unopened run; use ``start_run`` instead."""
         self._safe = _FailSafe("run log", str(db_path), strict)
         self._db_path = db_path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._agent: Agent | None = None
+        self._buffer: list[AgentLog] | None = [] if buffered else None
 
     def _open(
         self,
@@ -180,16 +183,36 @@ class AgentRun:
                 return None
 
     def _log(self, log_type: LogType, message: str, metadata: Mapping[str, object] | None) -> None:
-        self._write(
-            lambda conn, agent: AgentLogRepository(conn).create(
-                AgentLog(
-                    agent_id=agent.id,
-                    log_type=log_type,
-                    message=str(message),
-                    metadata=_metadata(metadata),
-                )
+        def record(agent: Agent) -> AgentLog:
+            return AgentLog(
+                agent_id=agent.id,
+                log_type=log_type,
+                message=str(message),
+                metadata=_metadata(metadata),
             )
-        )
+
+        if self._buffer is None:
+            self._write(lambda conn, agent: AgentLogRepository(conn).create(record(agent)))
+            return
+        with self._lock:
+            if self._agent is None or not self._safe.healthy:
+                return
+            try:  # built now: created_at is the time of the call, not of the flush
+                self._buffer.append(record(self._agent))
+            except Exception as exc:
+                self._safe.failed(exc)
+                self._close()
+
+    def flush(self) -> int:
+        """Write the buffered log rows (``buffered=True``) in one transaction; returns how many.
+
+        ``finish`` flushes too. Without a buffer every row is already written and this returns 0.
+        """
+        with self._lock:
+            if not self._buffer:
+                return 0
+            rows, self._buffer = self._buffer, []
+        return self._write(lambda conn, _agent: AgentLogRepository(conn).create_many(rows)) or 0
 
     @contextmanager
     def step(self, name: str, /, **meta: object) -> Iterator[None]:
@@ -274,6 +297,7 @@ class AgentRun:
         """End the run with ``status`` (and ``completed_at``); later calls do nothing."""
         if status not in ("completed", "failed"):
             raise ValueError(f"finish() takes 'completed' or 'failed', not {status!r}")
+        self.flush()
         self._write(
             lambda conn, agent: self._update_agent(
                 conn, agent, meta, status=status, completed_at=utc_now()
@@ -285,7 +309,7 @@ class AgentRun:
     def _close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            with suppress(sqlite3.Error):  # cannot lose data: every write is committed
+            with suppress(sqlite3.Error):  # cannot lose data: writes are committed, finish flushes
                 conn.close()
 
     def __enter__(self) -> AgentRun:
@@ -330,9 +354,16 @@ def start_run(
     model: str | None = None,
     metadata: Mapping[str, object] | None = None,
     strict: bool = False,
+    buffered: bool = False,
 ) -> AgentRun:
-    """Open (creating if needed) the database and record a ``running`` run of ``agent_name``."""
-    run = AgentRun(db_path, strict=strict)
+    """Open (creating if needed) the database and record a ``running`` run of ``agent_name``.
+
+    ``buffered=True`` keeps log rows (steps, events, errors) in memory until ``flush`` or the end
+    of the run, then writes them in one transaction: for short runs, such as a CLI command, whose
+    per-row commits would cost more than their work. A killed process loses the unflushed rows;
+    the run itself stays ``running``.
+    """
+    run = AgentRun(db_path, strict=strict, buffered=buffered)
     run._open(agent_name, orchestrator, session_id, model, metadata)
     return run
 

@@ -261,6 +261,39 @@ def test_foreign_and_newer_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
         start_run(newer, "agent", strict=True)
 
 
+def test_buffered_run_writes_its_logs_in_one_transaction(
+    db_path: Path, reader: Reader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with start_run(db_path, "init", buffered=True) as run:
+        with run.step("apply", files=2):
+            run.event("create a.py", path="a.py", bytes=3)
+            run.event("keep b.md")
+        assert AgentLogRepository(reader()).count(agent_id=run.agent_id) == 0  # still in memory
+        assert run.flush() == 4
+        assert run.flush() == 0
+        run.event("after the flush")
+    entries = logs(reader(), run)  # finish wrote the rest
+    assert [(e.log_type, e.message) for e in entries] == [
+        ("step_start", "apply"),
+        ("event", "create a.py"),
+        ("event", "keep b.md"),
+        ("step_end", "apply"),
+        ("event", "after the flush"),
+    ]
+    assert entries[1].metadata == {"path": "a.py", "bytes": 3}
+    # Timestamps are those of the calls, so the rows keep their order and their times.
+    assert [e.created_at for e in entries] == sorted(e.created_at for e in entries)
+    # All or nothing: one row SQLite cannot store (a lone surrogate) writes none of the burst.
+    with start_run(db_path, "init", buffered=True) as failing:
+        failing_id = failing.agent_id
+        failing.event("ok")
+        failing.event("bad \ud800")
+    assert AgentLogRepository(reader()).count(agent_id=failing_id) == 0
+    assert len(warnings_in(capsys.readouterr().err)) == 1
+    stored = AgentRepository(reader()).get(failing_id or "")
+    assert stored is not None and stored.status == "running"  # disabled before finish wrote
+
+
 def test_failure_mid_run_disables_after_one_warning(
     db_path: Path,
     reader: Reader,
