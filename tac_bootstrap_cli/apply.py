@@ -24,11 +24,10 @@ from pathlib import Path
 from types import FrameType
 
 from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, encode_bases_in_background
-from tac_bootstrap_cli.errors import TacError, UnsafePathError
+from tac_bootstrap_cli.errors import EXIT_INTERRUPTED, TacError, UnsafePathError
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
 
-EXIT_INTERRUPTED = 130
 STAGING_MARK = ".tac-bootstrap-staging-"
 _STALE_SECONDS = 60  # a staging folder younger than this may belong to a concurrent init
 

@@ -12,9 +12,7 @@ from typing import Any
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli._helptext import ROOT_HELP
-from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_USAGE, TacError
-
-EXIT_INTERRUPTED = 130
+from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, TacError
 
 
 def _fast_path(args: list[str]) -> bool:

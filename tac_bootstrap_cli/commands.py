@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tac_bootstrap_cli import __version__
-from tac_bootstrap_cli.errors import EXIT_FAILURE, TacError
+from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, TacError
 
 if TYPE_CHECKING:
     from tac_bootstrap_cli.scaffold import Answers, Hooks, Result
@@ -138,12 +138,12 @@ def _guard(debug: bool) -> Iterator[None]:
         if debug:
             raise
         sys.stderr.write("interrupted; nothing more was written\n")
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except EOFError:  # Ctrl-D at a question: the user cancelled before anything was written
         if debug:
             raise
         sys.stderr.write("cancelled: input ended before every question was answered\n")
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:  # unexpected: still one line, unless --debug

@@ -143,13 +143,12 @@ def init_project(
         )
     # A config.yml is ours only when our manifest lists it; someone else's is not our input.
     existing = _existing_config(target, ours=manifest is not None and CONFIG_FILE in manifest.files)
-    with rec.step("answers"):
-        config = _settle(given, existing, None, hooks, rec)
-        config, team, notes = with_overlay(config, overlay, target)
-    result = _generate(
+    return _settle_and_generate(
         "init",
         target,
-        config,
+        given,
+        existing,
+        None,
         manifest,
         staged=fresh,
         force=force,
@@ -157,11 +156,8 @@ def init_project(
         hooks=hooks,
         recorder=rec,
         templates_dir=templates_dir,
-        write_config=True,
-        overlay=team,
+        overlay=overlay,
     )
-    result.notes = notes
-    return result
 
 
 def add_agentic(
@@ -196,13 +192,12 @@ def add_agentic(
     given = answers or Answers()
     if given.name is None and existing is None:
         given = _with_name(given, _name_from_folder(target))
-    with rec.step("answers"):
-        config = _settle(given, existing, detection, hooks, rec)
-        config, team, notes = with_overlay(config, overlay, target)
-    result = _generate(
+    result = _settle_and_generate(
         "add-agentic",
         target,
-        config,
+        given,
+        existing,
+        detection,
         manifest,
         staged=False,
         force=force,
@@ -210,11 +205,9 @@ def add_agentic(
         hooks=hooks,
         recorder=rec,
         templates_dir=templates_dir,
-        write_config=True,
-        overlay=team,
+        overlay=overlay,
     )
     result.detection = detection
-    result.notes = notes
     return result
 
 
@@ -296,6 +289,44 @@ def desired_files(
 
 
 # --- the shared pipeline -----------------------------------------------------------------------
+
+
+def _settle_and_generate(
+    command: str,
+    target: Path,
+    given: Answers,
+    existing: ProjectConfig | None,
+    detection: Detection | None,
+    manifest: Manifest | None,
+    *,
+    staged: bool,
+    force: bool,
+    dry_run: bool,
+    hooks: Hooks,
+    recorder: Recorder,
+    templates_dir: Path | None,
+    overlay: Path | None,
+) -> Result:
+    """``init`` and ``add-agentic`` after their checks: settle the answers, then generate."""
+    with recorder.step("answers"):
+        config = _settle(given, existing, detection, hooks, recorder)
+        config, team, notes = with_overlay(config, overlay, target)
+    result = _generate(
+        command,
+        target,
+        config,
+        manifest,
+        staged=staged,
+        force=force,
+        dry_run=dry_run,
+        hooks=hooks,
+        recorder=recorder,
+        templates_dir=templates_dir,
+        write_config=True,
+        overlay=team,
+    )
+    result.notes = notes
+    return result
 
 
 def _generate(
