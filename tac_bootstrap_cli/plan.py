@@ -5,6 +5,7 @@ Pure decision logic: reads the disk, writes nothing. ``--dry-run`` shows a Plan;
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections import Counter
@@ -23,6 +24,11 @@ from tac_bootstrap_cli.blocks import (
 )
 from tac_bootstrap_cli.errors import UnsafePathError
 from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, Kind, Manifest, now_iso, sha256
+from tac_bootstrap_cli.merge import JsonConflict, dump_json, merge_json
+
+# Settings a project often has before the layer arrives: merged key by key with the rendering
+# (the user's keys and list entries kept, ours added) instead of being left without our hooks.
+MERGED_WHEN_EXISTING = frozenset({".claude/settings.json"})
 
 
 class Action(StrEnum):
@@ -247,12 +253,45 @@ def _decide_file(
     if entry is None:
         if force:
             return act(Action.UPDATE, "existed before tac-bootstrap; overwritten (--force)")
+        if want.path in MERGED_WHEN_EXISTING:
+            merged = _merge_existing_json(current, want.content)
+            if isinstance(merged, bytes):
+                if merged == current:
+                    return act(Action.UNCHANGED, "existed before tac-bootstrap; already holds ours")
+                return FileAction(
+                    want.path,
+                    Action.UPDATE,
+                    "existed before tac-bootstrap; merged key by key (your keys kept, ours added)",
+                    "file",
+                    merged,
+                    want.executable,
+                    record,  # the manifest records our rendering: your keys count as your edit
+                    want.content,
+                )
+            return act(Action.CONFLICT, f"existed before tac-bootstrap; {merged}")
         return act(Action.CONFLICT, "existed before tac-bootstrap; kept (use --force to replace)")
     if sha256(current) == entry.sha256:
         return act(Action.UPDATE, "new template output; file not edited since generated")
     if force:
         return act(Action.UPDATE, "edited since generated; overwritten (--force)")
     return act(Action.KEEP, "edited since generated; kept (use --force to replace)")
+
+
+def _merge_existing_json(current: bytes, ours: bytes) -> bytes | str:
+    """The user's JSON with ours merged in (an empty base: both sides' keys kept), or why not."""
+    try:
+        theirs_value = json.loads(ours)
+        user_value = json.loads(current)
+    except (ValueError, UnicodeDecodeError):
+        return "not valid JSON, so not merged; kept (fix it and rerun, or use --force to replace)"
+    if not isinstance(user_value, dict):
+        return "not a JSON object, so not merged; kept (use --force to replace)"
+    try:
+        merged = merge_json({}, user_value, theirs_value)
+    except JsonConflict as exc:
+        where = exc.path or "the document"
+        return f"{where} differs from ours, so not merged; kept (use --force to replace)"
+    return dump_json(merged).encode("utf-8")
 
 
 def _decide_block(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tac_bootstrap_cli.bases import load_bases
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 
 from .conftest import Run, snapshot
@@ -84,13 +86,71 @@ def test_user_edit_is_kept_and_listed_then_forced(cli: Run, tree: Callable[..., 
 
 
 def test_files_that_existed_before_are_conflicts(cli: Run, tree: Callable[..., Path]) -> None:
-    project = tree({**FASTAPI_PROJECT, ".claude": {"settings.json": '{"theirs": 1}'}}, name="shop")
+    mine = "# our own feature command\n"
+    project = tree({**FASTAPI_PROJECT, ".claude": {"commands": {"feature.md": mine}}}, name="shop")
     result = cli("add-agentic", project)
     assert result.exit_code == 0
-    assert json.loads((project / ".claude" / "settings.json").read_text()) == {"theirs": 1}
+    assert (project / ".claude" / "commands" / "feature.md").read_text() == mine
     assert "conflict" in result.stderr
     manifest = json.loads((project / MANIFEST_PATH).read_text())
-    assert ".claude/settings.json" not in manifest["files"]
+    assert ".claude/commands/feature.md" not in manifest["files"]
+
+
+EXISTING_SETTINGS = {
+    "model": "opus",
+    "permissions": {"allow": ["Bash(make:*)"], "deny": ["Read(./secrets/**)"]},
+    "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo done"}]}]},
+}
+
+
+def test_existing_claude_settings_are_merged_key_by_key(
+    cli: Run, tree: Callable[..., Path]
+) -> None:
+    settings_json = json.dumps(EXISTING_SETTINGS)
+    project = tree({**FASTAPI_PROJECT, ".claude": {"settings.json": settings_json}}, name="shop")
+    result = cli("add-agentic", project)
+    assert result.exit_code == 0, result.output
+    merged = json.loads((project / ".claude" / "settings.json").read_text())
+    # What the user had stays, in its place, and ours is added beside it.
+    assert merged["model"] == "opus"
+    assert merged["permissions"]["allow"][0] == "Bash(make:*)"
+    assert "Bash(uv run pytest:*)" in merged["permissions"]["allow"]
+    assert merged["permissions"]["deny"][0] == "Read(./secrets/**)"
+    stop = [h["command"] for entry in merged["hooks"]["Stop"] for h in entry["hooks"]]
+    assert stop[0] == "echo done" and "stop.py" in stop[1]
+    assert "PreToolUse" in merged["hooks"]
+    assert "conflict" not in result.stderr
+    # The manifest records our rendering, so the user's keys count as their edit from now on:
+    # a rerun keeps the file and lists it, and upgrade merges against our rendering.
+    recorded = json.loads((project / MANIFEST_PATH).read_text())["files"][".claude/settings.json"]
+    base = load_bases(project)[recorded["sha256"]]
+    assert hashlib.sha256(base).hexdigest() == recorded["sha256"]
+    assert b"opus" not in base and b"PreToolUse" in base
+    before = snapshot(project)
+    again = cli("add-agentic", project)
+    assert again.exit_code == 0 and snapshot(project) == before
+    assert "keep-user-edit" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("existing", "why"),
+    [
+        ('{"model": "opus",', "not valid JSON"),
+        ('["a list"]', "not a JSON object"),
+        ('{"hooks": "none"}', "hooks differs from ours"),
+    ],
+)
+def test_existing_settings_that_cannot_be_merged_are_kept_and_listed(
+    cli: Run, tree: Callable[..., Path], existing: str, why: str
+) -> None:
+    project = tree({**FASTAPI_PROJECT, ".claude": {"settings.json": existing}}, name="shop")
+    result = cli("add-agentic", project)
+    assert result.exit_code == 0, result.output
+    assert (project / ".claude" / "settings.json").read_text() == existing
+    assert "conflict" in result.stderr and why in result.stderr
+    forced = cli("add-agentic", project, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "PreToolUse" in json.loads((project / ".claude" / "settings.json").read_text())["hooks"]
 
 
 def test_symlink_leading_outside_is_not_followed_even_with_force(
