@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Any
 
@@ -47,10 +48,22 @@ def agent_model(value: Any) -> str:
     )
 
 
+# What Claude Code replaces or runs in a slash command's body: $ARGUMENTS, $0..$9, !`command`.
+_COMMAND_SYNTAX = re.compile(r"(\$)(?=ARGUMENTS|\d)|(!)(?=`)")
+_WORD_JOINER = "\u2060"  # invisible, and it breaks the token
+
+
+def command_text(value: Any) -> str:
+    """Text for a slash command's body that Claude Code leaves as it is (a project named
+    ``$1 shop`` must not become the command's first argument, nor ``!`x``` run ``x``)."""
+    return _COMMAND_SYNTAX.sub(lambda m: m.group(0) + _WORD_JOINER, str(value))
+
+
 FILTERS = {
     "tojson": to_json,
     "yaml": to_yaml_scalar,
     "shquote": shell_quote,
     "pyrepr": python_literal,
     "agent_model": agent_model,
+    "command_text": command_text,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -78,3 +79,23 @@ def test_name_reaches_json_intact(name: str) -> None:
     files = {d.path: d.content for d in desired_files(config)}
     assert ".claude/settings.json" in files
     _settings_json(files)
+
+
+def _command_tokens(files: dict[str, bytes]) -> dict[str, list[str]]:
+    """What Claude Code would substitute or run in each slash command's body."""
+    return {
+        path: re.findall(r"\$ARGUMENTS|\$\d|!`", content.decode("utf-8"))
+        for path, content in files.items()
+        if path.startswith(".claude/commands/")
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.text(alphabet="$!`ARGUMENTS0123 shop", min_size=1, max_size=30).filter(_valid))
+def test_a_name_never_becomes_command_syntax(name: str) -> None:
+    def tokens(project: str) -> dict[str, list[str]]:
+        config = build_config(Answers(project, "python", "none", "uv"))
+        return _command_tokens({d.path: d.content for d in desired_files(config)})
+
+    # The commands hold exactly the $ARGUMENTS the templates put there, whatever the name.
+    assert tokens(name) == tokens("shop")
