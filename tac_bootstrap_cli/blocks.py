@@ -61,16 +61,27 @@ def render_block(body: str, markers: tuple[str, str]) -> str:
     return f"{start}\n{_body(body)}{end}\n"
 
 
+def _line_end(text: str) -> str:
+    """The line ending ``text`` mostly uses: CRLF (a file from Windows) or LF."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
+
+
 def merge_block(existing: str | None, body: str, markers: tuple[str, str]) -> str:
-    """``existing`` with its block replaced by ``body`` (or the block appended); new text if None."""
+    """``existing`` with its block replaced by ``body`` (or the block appended); new text if None.
+
+    The block takes the file's line ending, so a CRLF file stays CRLF throughout.
+    """
     block = render_block(body, markers)
     if existing is None or existing == "":
         return block
+    eol = _line_end(existing)
+    block = block.replace("\n", eol)
     found = find_block(existing, markers)
     if found is not None:
         return found.before + block + found.after
-    sep = "" if existing.endswith("\n") else "\n"
-    return existing + sep + "\n" + block
+    sep = "" if existing.endswith("\n") else eol
+    return existing + sep + eol + block
 
 
 def block_body(body: str) -> str:

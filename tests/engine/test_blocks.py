@@ -48,11 +48,21 @@ def test_merge_is_idempotent() -> None:
     assert merge_block(once, "body\n", GITIGNORE) == once
 
 
-def test_crlf_user_text_is_kept() -> None:
-    text = "a\r\nb\r\n"
-    merged = merge_block(text, "x", GITIGNORE)
+@pytest.mark.parametrize("text", ["a\r\nb\r\n", "a\r\nb"])
+def test_crlf_file_stays_crlf(text: str) -> None:
+    merged = merge_block(text, "x\ny\n", GITIGNORE)
     assert merged.startswith(text)
-    assert merge_block(merged, "x", GITIGNORE) == merged
+    assert "\n" not in merged.replace("\r\n", "")  # no bare LF: one line ending throughout
+    assert merge_block(merged, "x\ny\n", GITIGNORE) == merged
+    found = find_block(merged, GITIGNORE)
+    assert found is not None and found.body == "x\ny\n"  # the manifest hashes LF bodies
+    replaced = merge_block(merged, "z\n", GITIGNORE)
+    assert replaced.startswith(text) and "\n" not in replaced.replace("\r\n", "")
+
+
+def test_mostly_lf_file_stays_lf() -> None:
+    merged = merge_block("a\nb\nc\r\n", "x\n", GITIGNORE)
+    assert merged.endswith("# >>> tac-bootstrap >>>\nx\n# <<< tac-bootstrap <<<\n")
 
 
 @pytest.mark.parametrize(
