@@ -46,6 +46,8 @@ HOOK_EVENTS = frozenset(
 BLOCKING_EVENTS = frozenset(
     {"PreToolUse", "PermissionRequest", "UserPromptSubmit", "Stop", "SubagentStop"}
 )
+# The generated PreToolUse guard: it must run in the foreground to block anything.
+GUARD_SCRIPT = ".claude/hooks/pre_tool_use.py"
 # Hook timeouts are seconds (default 600). Anything this large was meant as milliseconds.
 MILLISECOND_TIMEOUT = 1000
 

@@ -364,9 +364,25 @@ def _hook_problems(event: str, hook: dict[str, Any]) -> Iterator[Check]:
                 " seconds",
                 f"use {max(1, int(timeout) // 1000)} (seconds)",
             )
+    background = hook.get("async", False)
+    if not isinstance(background, bool):
+        yield Check(
+            "settings.hooks",
+            "fail",
+            f"hooks.{event}: async {background!r} is not true or false",
+            'write "async": true (run in the background) or remove it',
+        )
     command = hook.get("command")
     if not isinstance(command, str):
         return
+    if background is True and event in facts.BLOCKING_EVENTS and facts.GUARD_SCRIPT in command:
+        yield Check(
+            "settings.hooks",
+            "fail",
+            f"hooks.{event}: the tac-bootstrap guard runs in the background (async), so it"
+            " can block nothing",
+            f'remove "async": true from the {event} hook',
+        )
     if facts.unquoted_project_dir(command):
         yield Check(
             "settings.hooks",

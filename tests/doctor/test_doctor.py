@@ -37,6 +37,8 @@ def plant_settings_mistakes(project: Path) -> None:
     hooks["FutureEvent"] = hooks["Stop"]  # unknown to us: a warning only
     hooks["Notification"][0]["matcher"] = 5
     hooks["Stop"][0]["hooks"][0]["timeout"] = 60000
+    hooks["PreToolUse"][0]["hooks"][0]["async"] = True
+    hooks["PreCompact"][0]["hooks"][0]["async"] = "yes"
     cmd = hooks["PreToolUse"][0]["hooks"][0]["command"]
     hooks["PreToolUse"][0]["hooks"][0]["command"] = (
         cmd.replace('"$CLAUDE_PROJECT_DIR"', "$CLAUDE_PROJECT_DIR") + " || true"
@@ -69,6 +71,8 @@ def test_each_planted_defect_is_reported(cli: Run, project: Path) -> None:
         "'preToolUse' is miscased",
         "matcher 5 is not a string",
         "timeout 60000 looks like milliseconds",
+        "guard runs in the background (async), so it can block nothing",
+        "async 'yes' is not true or false",
         "$CLAUDE_PROJECT_DIR is not inside double quotes",
         "can never block",
         "tool 'SlashCommand' no longer exists",

@@ -98,8 +98,12 @@ def check_settings(data: dict[str, Any], files: set[str]) -> None:
         if "matcher" in entry:
             assert isinstance(entry["matcher"], str)
         for hook in entry["hooks"]:
-            assert set(hook) == {"type", "command", "timeout"}
+            assert set(hook) - {"async"} == {"type", "command", "timeout"}
             assert hook["type"] == "command"
+            # Only hooks that record and never decide run in the background: the guard must
+            # answer before the tool runs, SessionEnd before Claude Code exits.
+            background = event not in {"PreToolUse", "SessionStart", "SessionEnd"}
+            assert hook.get("async", False) is background, event
             # Seconds: an int a human would pick, never a millisecond count.
             assert isinstance(hook["timeout"], int) and 1 <= hook["timeout"] <= 120
             command = hook["command"]
