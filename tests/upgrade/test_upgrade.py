@@ -39,14 +39,16 @@ def v1_files() -> dict[str, str]:
 
 
 def v2_files() -> dict[str, str]:
+    last_event = '("SessionEnd", "session_end", none, 60, false)] -%}'
+    allow_end = '"Edit(./ai_docs/**)"] -%}'
+    assert last_event in SETTINGS and allow_end in SETTINGS  # the edits below must apply
     settings = SETTINGS.replace(
-        '"Edit(./ai_docs/**)"] -%}', '"Edit(./ai_docs/**)", "Bash(git fetch:*)"] -%}'
+        allow_end, '"Edit(./ai_docs/**)", "Bash(git fetch:*)"] -%}'
     ).replace(
-        '("SessionEnd", "session_end", none, 60)] -%}',
-        '("SessionEnd", "session_end", none, 60),\n'
-        '      ("PermissionRequest", "permission_request", "*", 60)] -%}',
+        last_event,
+        '("SessionEnd", "session_end", none, 60, false),\n'
+        '      ("PermissionRequest", "permission_request", "*", 60, false)] -%}',
     )
-    assert settings != SETTINGS
     gitignore = GITIGNORE.replace("/agents/\n", "/agents/\n/.team-cache/\n")
     return {
         "docs/changed.md": "changed v2\n",
