@@ -40,6 +40,17 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return True
 
 
+def pytest_terminal_summary(
+    terminalreporter: Any, exitstatus: int, config: pytest.Config
+) -> None:
+    """Say where the layer's tests run when a root-level ``pytest`` passed them by."""
+    if pytest_ignore_collect(ADWS, config):
+        terminalreporter.write_line(
+            "agentic layer tests (adws/adw_tests) not run from here:"
+            " cd adws && uv run pytest"
+        )
+
+
 _IGNORE = shutil.ignore_patterns(
     ".venv", "__pycache__", ".pytest_cache", "*.pyc", "uv.lock"
 )
