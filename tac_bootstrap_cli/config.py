@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.errors import ConfigError, UsageError
@@ -63,22 +71,51 @@ class ProjectInfo(_Section):
             raise ValueError(str(exc)) from None
         return value
 
+    # One validator per key (not one for the whole section), so an error names the key and its
+    # line: `project.package_manager`, not `project`. Fields validate in declaration order, so
+    # framework and package_manager see the language (absent from info.data when it was invalid).
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"language {value!r} is not one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("framework")
+    @classmethod
+    def _fitting_framework(cls, value: str, info: ValidationInfo) -> str:
+        language = info.data.get("language")
+        if language in FRAMEWORKS and value not in FRAMEWORKS[language]:
+            raise ValueError(
+                f"framework {value!r} does not fit {language}"
+                f" (use one of {', '.join(FRAMEWORKS[language])})"
+            )
+        return value
+
+    @field_validator("package_manager")
+    @classmethod
+    def _fitting_package_manager(cls, value: str, info: ValidationInfo) -> str:
+        language = info.data.get("language")
+        if value and language in LANGUAGES and value not in LANGUAGES[language]:
+            raise ValueError(
+                f"package manager {value!r} does not fit {language}"
+                f" (use one of {', '.join(LANGUAGES[language])})"
+            )
+        return value
+
     @model_validator(mode="after")
-    def _valid_stack(self) -> ProjectInfo:
-        if self.language not in LANGUAGES:
-            raise ValueError(f"language {self.language!r} is not one of {', '.join(LANGUAGES)}")
+    def _default_package_manager(self) -> ProjectInfo:
         managers = LANGUAGES[self.language]
         if not self.package_manager:
             self.package_manager = managers[0]
-        elif self.package_manager not in managers:
+        # Reached on assignment too (validate_assignment), where the field checks above see only
+        # the one field assigned: the whole stack must still fit together.
+        elif (
+            self.package_manager not in managers or self.framework not in FRAMEWORKS[self.language]
+        ):
             raise ValueError(
-                f"package manager {self.package_manager!r} does not fit {self.language}"
-                f" (use one of {', '.join(managers)})"
-            )
-        if self.framework not in FRAMEWORKS[self.language]:
-            raise ValueError(
-                f"framework {self.framework!r} does not fit {self.language}"
-                f" (use one of {', '.join(FRAMEWORKS[self.language])})"
+                f"framework {self.framework!r} with package manager {self.package_manager!r}"
+                f" does not fit {self.language}"
             )
         return self
 
@@ -225,6 +262,7 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
         raise ConfigError(
             source, "expected a mapping of settings (project:, commands:, ...)", line=1
         )
+    _refuse_duplicate_keys(node, source)
     data = migrate_config_data(data, source)
     try:
         return ProjectConfig.model_validate(data)
@@ -350,6 +388,38 @@ def load_config(project_dir: Path) -> ProjectConfig:
 def _message(err: Any) -> str:
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
+
+
+def _refuse_duplicate_keys(root: yaml.Node | None, source: str) -> None:
+    """A key given twice in one mapping is a ConfigError at its second line (YAML would silently
+    keep the last value, so an edit to the first one would seem to be ignored)."""
+    pending: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())] if root is not None else []
+    seen_nodes: set[int] = set()
+    while pending:  # iterative: nesting depth is the user's, not ours
+        node, path = pending.pop()
+        if id(node) in seen_nodes:  # an alias repeats a node already checked
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend((item, (*path, str(i))) for i, item in enumerate(node.value))
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        first_line: dict[tuple[str, str], int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = (key_node.tag, key_node.value)
+                line = key_node.start_mark.line + 1
+                if key in first_line:
+                    raise ConfigError(
+                        source,
+                        f"duplicate key (first given on line {first_line[key]}); keep only one",
+                        line=line,
+                        key=".".join((*path, key_node.value)),
+                    )
+                first_line[key] = line
+                pending.append((value_node, (*path, key_node.value)))
+            else:
+                pending.append((value_node, path))
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
