@@ -31,7 +31,7 @@ class UsageError(TacError):
 
 
 class ConfigError(UsageError):
-    """A configuration file is malformed; names the file, and the line and key when known."""
+    """A configuration file is malformed; names the file, and the line (column) and key when known."""
 
     def __init__(
         self,
@@ -39,14 +39,18 @@ class ConfigError(UsageError):
         problem: str,
         *,
         line: int | None = None,
+        column: int | None = None,
         key: str | None = None,
         hint: str | None = None,
     ) -> None:
         where = f"{path}:{line}" if line is not None else path
+        if line is not None and column is not None:
+            where += f":{column}"
         what = f"{key}: {problem}" if key else problem
         super().__init__(f"{where}: {what}", hint=hint)
         self.path = path
         self.line = line
+        self.column = column
         self.key = key
 
 

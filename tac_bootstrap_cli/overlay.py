@@ -95,8 +95,14 @@ def load_overlay(path: Path) -> Overlay:
         return Overlay(path, OverlayMeta())
     try:
         data = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(meta_path), f"invalid YAML: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(str(meta_path), exc) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(meta_path), "is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(str(meta_path), f"cannot be read: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ConfigError(str(meta_path), "values are nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(str(meta_path), "expected a mapping (version:, questions:)")
     try:
@@ -110,6 +116,25 @@ def load_overlay(path: Path) -> Overlay:
     if len(set(names)) != len(names):
         raise ConfigError(str(meta_path), "a question name appears twice", key="questions")
     return Overlay(path, meta)
+
+
+def _yaml_error(path: str, exc: yaml.YAMLError) -> ConfigError:
+    """PyYAML's multi-line report as one line: ``PATH:line:col: invalid YAML: problem (context)``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if context:
+        started = ""
+        if context_mark is not None and mark is not None and context_mark.line != mark.line:
+            started = f" started on line {context_mark.line + 1}"
+        problem = f"{problem} ({context}{started})"
+    return ConfigError(
+        path,
+        "invalid YAML: " + " ".join(problem.split()),
+        line=mark.line + 1 if mark is not None else None,
+        column=mark.column + 1 if mark is not None else None,
+    )
 
 
 def resolve_templates(value: str | None, root: Path) -> Path | None:

@@ -148,3 +148,34 @@ def test_answers_reach_config_yml_only_when_there_are_some(tmp_path: Path) -> No
     )
     team = scaffold.init_project("teamproj", tmp_path, overlay=overlay).target
     assert yaml.safe_load((team / "config.yml").read_text())["answers"] == {"tier": "gold"}
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("version: 2\nquestions:\n  - name: a\n   bad: indent\n", ":4:4: "),
+        ("version: '2\n", ":2:1: "),
+        ("questions: [a, b\n", ":2:1: "),
+    ],
+)
+def test_invalid_yaml_is_one_line_with_line_and_column(
+    cli: Run, tmp_path: Path, text: str, position: str
+) -> None:
+    overlay = make_overlay(tmp_path / "team", {"TEAM.md": "x\n"})
+    meta = overlay / "tac-template.yml"
+    meta.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_overlay(overlay)
+    message = str(caught.value)
+    assert message.startswith(f"{meta}{position}invalid YAML: "), message
+    assert "\n" not in message
+    result = cli("init", "app", "-o", tmp_path, "--templates", overlay)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {message}\n"
+
+
+def test_metadata_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    overlay = make_overlay(tmp_path / "team", {})
+    (overlay / "tac-template.yml").write_bytes(b"version: \xff\n")
+    with pytest.raises(ConfigError, match=r"tac-template\.yml: is not UTF-8 text$"):
+        load_overlay(overlay)
