@@ -16,8 +16,8 @@ from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE,
 
 
 def _fast_path(args: list[str]) -> bool:
-    """Answer ``--help`` / ``--version`` without importing Typer; True when answered."""
-    if args == ["--help"]:
+    """Answer ``--help`` (``-h``) / ``--version`` without importing Typer; True when answered."""
+    if args in (["--help"], ["-h"]):
         sys.stdout.write(ROOT_HELP)
         return True
     if args == ["--version"]:

@@ -25,8 +25,9 @@ EPILOG = (
     " 130 interrupted (rerun to complete)."
 )
 HELP = "Add an agentic layer (Claude Code + AI Developer Workflows) to a software project."
-# A fixed help width keeps help text identical on every terminal (and the fast path exact).
-CONTEXT = {"terminal_width": 80, "max_content_width": 80}
+# A fixed help width keeps help text identical on every terminal (and the fast path exact);
+# -h is --help on every command (subcommands inherit help_option_names from the root context).
+CONTEXT = {"terminal_width": 80, "max_content_width": 80, "help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     name="tac-bootstrap",

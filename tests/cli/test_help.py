@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import tac_bootstrap_cli
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli._helptext import ROOT_HELP
+from tac_bootstrap_cli.cli import main
 from tac_bootstrap_cli.commands import app
 
 HELPTEXT = Path(tac_bootstrap_cli.__file__).parent / "_helptext.py"
@@ -56,7 +58,7 @@ def test_fast_paths_import_nothing_but_the_cli() -> None:
     code = (
         "import sys\n"
         "from tac_bootstrap_cli.cli import main\n"
-        "for args in (['--help'], ['--version']):\n"
+        "for args in (['--help'], ['-h'], ['--version']):\n"
         "    try:\n        main(args)\n    except SystemExit as e:\n        assert e.code == 0\n"
         "heavy = [m for m in ('typer', 'click', 'rich', 'jinja2', 'pydantic', 'yaml')"
         " if m in sys.modules]\n"
@@ -76,3 +78,33 @@ def test_subcommand_help_imports_no_rich_or_jinja() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.endswith("HEAVY []\n")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["init"],
+        ["add-agentic"],
+        ["render"],
+        ["upgrade"],
+        ["doctor"],
+        ["runs"],
+        ["runs", "show"],
+        ["generate"],
+        ["generate", "models"],
+    ],
+)
+def test_dash_h_is_help_everywhere(command: list[str]) -> None:
+    long = CliRunner().invoke(app, [*command, "--help"], prog_name="tac-bootstrap")
+    short = CliRunner().invoke(app, [*command, "-h"], prog_name="tac-bootstrap")
+    assert (short.exit_code, long.exit_code) == (0, 0), short.output
+    assert short.output == long.output
+    assert "-h, --help" in short.output
+
+
+def test_fast_path_answers_dash_h(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["-h"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == ROOT_HELP
