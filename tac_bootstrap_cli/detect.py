@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tac_bootstrap_cli.stacks import default_commands
+from tac_bootstrap_cli.stacks import JS_DEFAULT_LANGUAGE, default_commands
 
 _MAX_READ = 1_000_000  # bytes; a manifest bigger than this is not worth parsing for a guess
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -224,7 +224,7 @@ def _node(root: Path) -> Detection:
     for section in ("dependencies", "devDependencies", "peerDependencies"):
         deps |= set(_dict(pkg.get(section)))
     is_ts = (root / "tsconfig.json").is_file() or "typescript" in deps
-    det.language = "typescript" if is_ts else "javascript"
+    det.language = "typescript" if is_ts else JS_DEFAULT_LANGUAGE
     det.evidence.append(f"{det.language}: package.json" + (" + tsconfig.json" if is_ts else ""))
 
     pm = next((pm for lock, pm in _NODE_LOCKS if (root / lock).is_file()), None)

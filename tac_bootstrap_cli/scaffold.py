@@ -43,7 +43,7 @@ from tac_bootstrap_cli.overlay import (
 )
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan, path_problem
 from tac_bootstrap_cli.render import TemplateRenderError, render_project
-from tac_bootstrap_cli.stacks import LANGUAGES, default_commands
+from tac_bootstrap_cli.stacks import LANGUAGES, default_commands, language_for_package_manager
 
 COMMAND_NAMES = tuple(Commands.model_fields)
 
@@ -129,6 +129,7 @@ def init_project(
     hooks = hooks or Hooks()
     validate_project_name(name)  # before anything else: a bad name never reaches the disk
     base = Path(output_dir) if output_dir is not None else Path.cwd()
+    _refuse_file_on_the_way(base.absolute())
     target = (base / name).absolute()
     rec.set_metadata(target=str(target), dry_run=dry_run)
     given = _with_name(answers, name)
@@ -474,6 +475,19 @@ def _in_place(command: str) -> Callable[..., Any]:
 # --- answers -----------------------------------------------------------------------------------
 
 
+def _refuse_file_on_the_way(folder: Path) -> None:
+    """The output folder, or the nearest of its parents that exists, must be a folder: a file
+    there would otherwise surface as a bare "File exists" / "Not a directory" from the OS."""
+    for path in (folder, *folder.parents):
+        try:
+            if path.is_dir():
+                return
+            if path.exists() or path.is_symlink():
+                raise UsageError(f"{path} is not a folder", hint="choose another --output-dir")
+        except OSError:  # no permission to look: creating the project reports it with its cause
+            return
+
+
 def _with_name(answers: Answers | None, name: str) -> Answers:
     a = answers or Answers()
     return Answers(name, a.language, a.framework, a.package_manager, dict(a.commands))
@@ -532,7 +546,10 @@ def _settle(
 def _propose(
     given: Answers, existing: ProjectConfig | None, detection: Detection | None
 ) -> Answers:
-    """The answers to start from; a previous stack or detection only counts for the same language."""
+    """The answers to start from; a previous stack or detection only counts for the same language.
+
+    The language is the given one, else the previous config's or the detected one, else the one
+    the given package manager implies, else Python."""
     if existing is not None:
         p = existing.project
         base: tuple[str | None, ...] = (p.language, p.framework, p.package_manager)
@@ -540,7 +557,9 @@ def _propose(
         base = (detection.language, detection.framework, detection.package_manager)
     else:
         base = (None, None, None)
-    language = given.language or base[0] or "python"
+    # Nothing known about the language: a package manager alone tells it (--package-manager cargo).
+    implied = language_for_package_manager(given.package_manager or "")
+    language = given.language or base[0] or implied or "python"
     same = language == base[0]
     framework = given.framework or (base[1] if same else None) or "none"
     default_pm = LANGUAGES[language][0] if language in LANGUAGES else ""

@@ -17,6 +17,22 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
     "rust": ("cargo",),
 }
 
+# What detection calls a package.json project without TypeScript evidence (tsconfig.json or a
+# typescript dependency); also the language a JS package manager alone implies.
+JS_DEFAULT_LANGUAGE = "javascript"
+
+
+def language_for_package_manager(package_manager: str) -> str | None:
+    """The language a package manager implies (npm -> javascript, cargo -> rust, poetry ->
+    python, ...); None for a package manager no language uses."""
+    languages = [lang for lang, managers in LANGUAGES.items() if package_manager in managers]
+    if len(languages) == 1:
+        return languages[0]
+    if set(languages) == {"typescript", "javascript"}:
+        return JS_DEFAULT_LANGUAGE
+    return None
+
+
 FRAMEWORKS: dict[str, tuple[str, ...]] = {
     # language -> frameworks, "none" first
     "python": ("none", "fastapi", "django", "flask"),

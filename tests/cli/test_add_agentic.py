@@ -189,6 +189,27 @@ def test_folder_name_that_is_no_project_name_asks_for_name(cli: Run, tmp_path: P
     assert cli("add-agentic", odd, "--name", "numbers").exit_code == 0
 
 
+def test_package_manager_implies_the_language_when_nothing_is_detected(
+    cli: Run, tree: Callable[..., Path]
+) -> None:
+    project = tree({"notes.txt": "no stack here\n"}, name="blank")
+    result = cli("add-agentic", project, "--package-manager", "cargo")
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((project / "config.yml").read_text())
+    assert config["project"]["language"] == "rust"
+    assert config["commands"]["test"] == "cargo test"
+
+
+def test_package_manager_does_not_override_a_detected_language(
+    cli: Run, tree: Callable[..., Path]
+) -> None:
+    project = tree(FASTAPI_PROJECT, name="shop")
+    result = cli("add-agentic", project, "--package-manager", "npm")
+    assert result.exit_code == 2
+    assert "package manager 'npm' does not fit python" in result.stderr
+    assert not (project / "config.yml").exists()
+
+
 # --- render ----------------------------------------------------------------------------------------
 
 

@@ -127,20 +127,73 @@ def test_invalid_names_are_refused_before_anything_is_written(
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "message"),
+    ("options", "message"),
     [
-        ("--language", "cobol", "language 'cobol' is not one of"),
-        ("--framework", "rails", "framework 'rails' does not fit python"),
-        ("--package-manager", "npm", "package manager 'npm' does not fit python"),
+        (["--language", "cobol"], "project.language: language 'cobol' is not one of"),
+        (["--framework", "rails"], "project.framework: framework 'rails' does not fit python"),
+        (
+            ["--language", "python", "--package-manager", "npm"],
+            "project.package_manager: package manager 'npm' does not fit python",
+        ),
+        (["--package-manager", "maven"], "package manager 'maven' does not fit python"),
     ],
 )
 def test_bad_answers_are_usage_errors(
-    cli: Run, tmp_path: Path, option: str, value: str, message: str
+    cli: Run, tmp_path: Path, options: list[str], message: str
 ) -> None:
-    result = cli("init", "ok", "-o", tmp_path, option, value)
+    result = cli("init", "ok", "-o", tmp_path, *options)
     assert result.exit_code == 2
     assert message in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("manager", "language"),
+    [
+        ("npm", "javascript"),
+        ("pnpm", "javascript"),
+        ("yarn", "javascript"),
+        ("bun", "javascript"),
+        ("go", "go"),
+        ("cargo", "rust"),
+        ("uv", "python"),
+        ("poetry", "python"),
+        ("pip", "python"),
+        ("pipenv", "python"),
+    ],
+)
+def test_package_manager_alone_implies_its_language(
+    cli: Run, tmp_path: Path, manager: str, language: str
+) -> None:
+    result = cli("init", "ok", "-o", tmp_path, "--package-manager", manager, "--dry-run")
+    assert result.exit_code == 0, result.output
+    result = cli("init", "ok", "-o", tmp_path, "--package-manager", manager)
+    assert result.exit_code == 0, result.output
+    project = yaml.safe_load((tmp_path / "ok" / "config.yml").read_text())["project"]
+    assert (project["language"], project["package_manager"]) == (language, manager)
+
+
+def test_package_manager_with_framework_implies_its_language(cli: Run, tmp_path: Path) -> None:
+    result = cli("init", "ok", "-o", tmp_path, "--package-manager", "pnpm", "--framework", "nextjs")
+    assert result.exit_code == 0, result.output
+    project = yaml.safe_load((tmp_path / "ok" / "config.yml").read_text())["project"]
+    assert project == {
+        "name": "ok",
+        "language": "javascript",
+        "framework": "nextjs",
+        "package_manager": "pnpm",
+    }
+
+
+def test_output_dir_that_is_a_file_is_a_usage_error(cli: Run, tmp_path: Path) -> None:
+    file = tmp_path / "hostname"
+    file.write_text("box\n")
+    for output_dir in (file, file / "deeper"):
+        result = cli("init", "x", "-o", output_dir)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"error: {file} is not a folder (choose another --output-dir)\n"
+    assert file.read_text() == "box\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostname"]
 
 
 def test_unknown_option_is_a_usage_error(cli: Run, tmp_path: Path) -> None:

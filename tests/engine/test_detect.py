@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tac_bootstrap_cli.detect import detect
+from tac_bootstrap_cli.stacks import language_for_package_manager
 
 
 def pkg(
@@ -152,3 +153,15 @@ def test_malformed_manifests_do_not_crash(tree: Callable[..., Path]) -> None:
     root = tree({"pyproject.toml": "[project\nbroken", "package.json": "{not json"})
     d = detect(root)
     assert d.found
+
+
+def test_a_package_manager_implies_what_detection_would_say(tree: Callable[..., Path]) -> None:
+    for manager, lock in (("npm", "package-lock.json"), ("pnpm", "pnpm-lock.yaml")):
+        found = detect(tree({"package.json": pkg(), lock: ""}))
+        assert (found.language, found.package_manager) == (
+            language_for_package_manager(manager),
+            manager,
+        )
+    assert language_for_package_manager("go") == detect(tree({"go.mod": "module x\n"})).language
+    assert language_for_package_manager("cargo") == detect(tree({"Cargo.toml": ""})).language
+    assert language_for_package_manager("maven") is None
