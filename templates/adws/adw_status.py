@@ -69,9 +69,7 @@ def collect(limit: int, adw_id: str | None) -> list[dict[str, Any]]:
                     for log in reversed(logs.list(agent_id=agent.id, limit=200))
                 ]
             phases[run_id].append(phase)
-            runs.setdefault(
-                run_id, {"adw_id": run_id, "workflow": meta.get("workflow")}
-            )
+            runs.setdefault(run_id, {"adw_id": run_id, "workflow": meta.get("workflow")})
         result = []
         for run_id, run in list(runs.items())[:limit]:
             items = list(reversed(phases[run_id]))  # oldest phase first
@@ -118,16 +116,10 @@ def render(runs: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the recent runs; exit 0 (also when nothing was recorded yet)."""
-    parser = argparse.ArgumentParser(
-        prog="adw_status.py", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--limit", type=int, default=10, help="how many runs to show (default 10)"
-    )
+    parser = argparse.ArgumentParser(prog="adw_status.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=10, help="how many runs to show (default 10)")
     parser.add_argument("--adw-id", help="show one run with its logs")
-    parser.add_argument(
-        "--json", action="store_true", help="print JSON instead of a table"
-    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     runs = collect(args.limit, args.adw_id)
     print(json.dumps(runs, indent=2) if args.json else render(runs))

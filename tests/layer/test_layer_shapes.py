@@ -260,16 +260,68 @@ def test_every_python_file_compiles(stack: str) -> None:
             compile(file.content, rel, "exec")
 
 
-@pytest.mark.parametrize("stack", ["python-uv", "go", "hostile-name"])
-def test_every_python_file_passes_ruff(stack: str, tmp_path: Path) -> None:
-    root = write_project(tmp_path, stack)
-    rules = "E4,E7,E9,F,W,B,UP,SIM,I"  # ruff's defaults plus common extras
-    proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", rules,
-         "--target-version", "py311", str(root)],
-        capture_output=True, text=True, check=False,
+def ruff(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """This repository's ruff (as pinned in uv.lock), run from ``root`` as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--no-cache", "."],
+        cwd=root, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# A user's own Python project at the root: stricter rules and ruff's default line length.
+USER_PYPROJECT = """\
+[project]
+name = "user-app"
+version = "0.1.0"
+requires-python = ">=3.11"
+
+[tool.ruff]
+line-length = 88
+
+[tool.ruff.lint]
+select = ["ALL"]
+ignore = ["D203", "D213", "COM812"]
+"""
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+@pytest.mark.parametrize("user_config", [False, True], ids=["alone", "under-user-ruff-config"])
+def test_layer_python_passes_ruff_check_and_format_from_the_project_root(
+    stack: str, user_config: bool, tmp_path: Path
+) -> None:
+    """`ruff check .` and `ruff format --check .` in a generated project (outside this repo).
+
+    The layer ships its own ruff settings (adws/pyproject.toml, .claude/hooks/ruff.toml) and ruff
+    uses the closest one, so the project's lint/format commands never flag or rewrite the layer
+    (a reformatted file would look like a user edit to upgrade and doctor), whatever ruff's
+    defaults or the project's own [tool.ruff] say.
+    """
+    root = write_project(tmp_path / "project", stack)
+    python = [p.relative_to(root).as_posix() for p in root.rglob("*.py")]
+    assert python and all(p.startswith(("adws/", ".claude/hooks/")) for p in python)
+    if user_config:
+        (root / "pyproject.toml").write_text(USER_PYPROJECT, encoding="utf-8")
+    for args in (["check"], ["format", "--check"]):
+        proc = ruff(root, *args)
+        assert proc.returncode == 0, (args, proc.stdout + proc.stderr)
+    if user_config:  # the user's settings still apply to the user's own code
+        (root / "app.py").write_text("import os\n", encoding="utf-8")
+        assert ruff(root, "check").returncode == 1
+
+
+def test_layer_ruff_settings_agree_with_the_base_modules() -> None:
+    """One style for the layer: the base modules are formatted with this repository's settings."""
+    import adws
+
+    generator = tomllib.loads(
+        (Path(adws.__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    )["tool"]["ruff"]
+    adws_ruff = tomllib.loads(text("go", "adws/pyproject.toml"))["tool"]["ruff"]
+    hooks_ruff = tomllib.loads(text("go", ".claude/hooks/ruff.toml"))
+    assert adws_ruff["line-length"] == hooks_ruff["line-length"] == generator["line-length"]
+    assert adws_ruff["target-version"] == hooks_ruff["target-version"] == "py311"
+    assert adws_ruff["lint"] == hooks_ruff["lint"]
+    assert adws_ruff["lint"]["select"]  # explicit: a newer ruff's defaults change nothing
 
 
 def test_python_in_templates_is_never_jinja() -> None:

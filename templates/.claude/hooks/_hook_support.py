@@ -49,9 +49,7 @@ RECORD_TIMEOUT_S = 45
 MIN_PYTHON = (3, 11)
 # `database:` then `  path: <simple value>`, as config.yml is written, is read without PyYAML
 # (~60 ms of imports per hook); anything fancier goes through the YAML parser.
-_DB_PATH = re.compile(
-    r"path:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([\w][\w./-]*))[ \t]*(?:#.*)?"
-)
+_DB_PATH = re.compile(r"path:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([\w][\w./-]*))[ \t]*(?:#.*)?")
 _YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}
 
 
@@ -95,10 +93,7 @@ def describe(event_name: str, event: dict[str, Any]) -> tuple[str, dict[str, Any
         else:
             metadata[key] = utils.summarize(value)
     detail = (
-        event.get("tool_name")
-        or event.get("source")
-        or event.get("reason")
-        or event.get("trigger")
+        event.get("tool_name") or event.get("source") or event.get("reason") or event.get("trigger")
     )
     message = f"{event_name}: {detail}" if detail else event_name
     command = (
@@ -121,9 +116,7 @@ def _session_agent(db: Any, models: Any, conn: Any, session_id: str) -> str:
     # One id per session, derived from the session id, so concurrent hooks agree without a lookup.
     agent_id = str(uuid.uuid5(_SESSION_NAMESPACE, session_id))
     if agents.get(agent_id) is None:
-        orchestrator = db.OrchestratorAgentRepository(conn).get_or_create(
-            SESSION_ORCHESTRATOR
-        )
+        orchestrator = db.OrchestratorAgentRepository(conn).get_or_create(SESSION_ORCHESTRATOR)
         agent = models.Agent(
             id=agent_id,
             orchestrator_agent_id=orchestrator.id,
@@ -165,9 +158,7 @@ def record(
         finally:
             conn.close()
         return agent_id
-    except (
-        Exception
-    ) as exc:  # a log that cannot be written must never break Claude's work
+    except Exception as exc:  # a log that cannot be written must never break Claude's work
         note(f"event not recorded ({type(exc).__name__}: {exc})")
         return None
 
@@ -175,11 +166,7 @@ def record(
 def fast_db_setting(text: str) -> str | None:
     """``database.path`` of a plainly written config.yml, or None when YAML must decide."""
     lines = text.splitlines()
-    starts = [
-        i
-        for i, line in enumerate(lines)
-        if re.fullmatch(r"database:[ \t]*(#.*)?", line)
-    ]
+    starts = [i for i, line in enumerate(lines) if re.fullmatch(r"database:[ \t]*(#.*)?", line)]
     if len(starts) != 1:
         return None
     found: list[str] = []
@@ -202,18 +189,10 @@ def fast_db_setting(text: str) -> str | None:
                 return None
             single, double, plain = match.groups()
             if plain and (
-                plain.lower() in _YAML_WORDS
-                or not re.search(r"[/.]", plain)
-                or _is_number(plain)
+                plain.lower() in _YAML_WORDS or not re.search(r"[/.]", plain) or _is_number(plain)
             ):
                 return None  # YAML reads a null, a bool or a number here
-            found.append(
-                single
-                if single is not None
-                else double
-                if double is not None
-                else plain
-            )
+            found.append(single if single is not None else double if double is not None else plain)
     return found[0] if len(found) == 1 else None
 
 
@@ -240,20 +219,14 @@ def database_path(utils: Any) -> Path:
 
 def can_record_here() -> bool:
     """True when this interpreter has the base modules' dependencies (the uv script env has)."""
-    return all(
-        importlib.util.find_spec(name) is not None for name in ("pydantic", "yaml")
-    )
+    return all(importlib.util.find_spec(name) is not None for name in ("pydantic", "yaml"))
 
 
-def record_with_uv(
-    event_name: str, event: dict[str, Any], extra: dict[str, Any] | None
-) -> None:
+def record_with_uv(event_name: str, event: dict[str, Any], extra: dict[str, Any] | None) -> None:
     """Record through ``uv run --script <this hook> --record``; a failure is only a note."""
     uv = shutil.which("uv")
     if uv is None:
-        note(
-            f"{event_name} event not recorded (uv not found: https://docs.astral.sh/uv/)"
-        )
+        note(f"{event_name} event not recorded (uv not found: https://docs.astral.sh/uv/)")
         return
     script = str(Path(sys.argv[0]).resolve())
     try:
@@ -288,15 +261,9 @@ def relaunch_with_uv(script: str, event_name: str) -> NoReturn:
 def _finish_session(db: Any, models: Any, conn: Any, agent_id: str) -> None:
     agents = db.AgentRepository(conn)
     agent = agents.get(agent_id)
-    if (
-        agent is not None
-        and agent.name == SESSION_AGENT_NAME
-        and agent.status == "running"
-    ):
+    if agent is not None and agent.name == SESSION_AGENT_NAME and agent.status == "running":
         agents.update(
-            agent.model_copy(
-                update={"status": "completed", "completed_at": models.utc_now()}
-            )
+            agent.model_copy(update={"status": "completed", "completed_at": models.utc_now()})
         )
 
 
@@ -309,9 +276,7 @@ def run(event_name: str, decide: Decide | None = None) -> NoReturn:
         payload = read_event()
         if payload is not None and isinstance(payload.get("event"), dict):
             extra = payload.get("extra")
-            record(
-                event_name, payload["event"], extra if isinstance(extra, dict) else None
-            )
+            record(event_name, payload["event"], extra if isinstance(extra, dict) else None)
         sys.exit(EXIT_OK)
     event = read_event()
     if event is None:
@@ -323,9 +288,7 @@ def run(event_name: str, decide: Decide | None = None) -> NoReturn:
         try:
             reason = decide(event)
         except Exception as exc:  # a bug in a rule must not block every tool call
-            note(
-                f"{event_name} check failed ({type(exc).__name__}: {exc}); not blocking"
-            )
+            note(f"{event_name} check failed ({type(exc).__name__}: {exc}); not blocking")
     extra = {"blocked": True, "block_reason": reason} if reason else None
     if can_record_here():
         record(event_name, event, extra)

@@ -71,9 +71,7 @@ WRAPPERS: dict[str, Wrapper] = {
     "env": Wrapper("CSu", frozenset({"chdir", "split-string", "unset"})),
     "nice": Wrapper("n", frozenset({"adjustment"})),
     "timeout": Wrapper("ks", frozenset({"kill-after", "signal"}), positionals=1),
-    "ionice": Wrapper(
-        "cnpPtu", frozenset({"class", "classdata", "pid", "pgid", "uid"})
-    ),
+    "ionice": Wrapper("cnpPtu", frozenset({"class", "classdata", "pid", "pgid", "uid"})),
     "stdbuf": Wrapper("eio", frozenset({"error", "input", "output"})),
     "time": Wrapper("fo", frozenset({"format", "output"})),
     "exec": Wrapper("a"),
@@ -184,9 +182,7 @@ def _skip_options(words: list[str], wrapper: Wrapper, name: str) -> list[str]:
                 value = word[i:]
                 if not value and words:
                     value, words = words[0], words[1:]
-                if (
-                    name == "env" and letter == "S"
-                ):  # env -S 'rm -rf /' splits its argument
+                if name == "env" and letter == "S":  # env -S 'rm -rf /' splits its argument
                     words = split_words(value) + words
                 break
             continue
@@ -245,11 +241,7 @@ def _normalize(path: str) -> set[str]:
     norm = posixpath.normpath(path)
     norm = "/" + norm.lstrip("/") if norm.startswith("//") else norm
     parent, name = posixpath.split(norm)
-    real = (
-        posixpath.join(os.path.realpath(parent), name)
-        if name
-        else os.path.realpath(norm)
-    )
+    real = posixpath.join(os.path.realpath(parent), name) if name else os.path.realpath(norm)
     return {norm, real}
 
 
@@ -274,9 +266,7 @@ def _is_protected_target(target: str, root: Path, cwd: str) -> bool:
     # `dir/*`, `dir/.*`, `~/*`: deleting everything in a folder is deleting the folder.
     glob_at = next((i for i, part in enumerate(parts) if _GLOB.search(part)), None)
     if glob_at is not None:
-        if any(_GLOB.search(part) for part in parts[glob_at + 1 :]) or parts[
-            glob_at
-        ] not in (
+        if any(_GLOB.search(part) for part in parts[glob_at + 1 :]) or parts[glob_at] not in (
             "*",
             ".*",
         ):
@@ -363,9 +353,7 @@ def check_git(args: list[str], cwd: str) -> str | None:
         return None
     if "--all" in options or "--mirror" in options or "--branches" in options:
         return "force push of every branch (including main/master) is not allowed"
-    targets = {
-        r.lstrip("+").split(":")[-1].removeprefix("refs/heads/") for r in refspecs
-    }
+    targets = {r.lstrip("+").split(":")[-1].removeprefix("refs/heads/") for r in refspecs}
     if not refspecs or targets & {"HEAD", "@"}:
         # `git push -f` and `git push -f origin HEAD` push the checked-out branch.
         targets.discard("HEAD")
@@ -375,15 +363,16 @@ def check_git(args: list[str], cwd: str) -> str | None:
             targets.add(branch)
     hit = sorted(targets & PROTECTED_BRANCHES)
     if hit:
-        return f"force push to {hit[0]} rewrites shared history; push a branch and open a pull request"
+        return (
+            f"force push to {hit[0]} rewrites shared history; push a branch and open a pull request"
+        )
     return None
 
 
 def check_chmod(args: list[str]) -> str | None:
     """A reason for ``chmod -R 777`` (world-writable tree)."""
     recursive = any(
-        a == "--recursive"
-        or (a.startswith("-") and not a.startswith("--") and "R" in a)
+        a == "--recursive" or (a.startswith("-") and not a.startswith("--") and "R" in a)
         for a in args
     )
     if recursive and any(a in WORLD_WRITABLE for a in args):
@@ -426,15 +415,11 @@ def check_shell(command: str, root: Path, cwd: str, depth: int = 0) -> str | Non
 def check(event: dict[str, Any]) -> str | None:
     """The block reason for a PreToolUse event, or None to let the tool run."""
     tool = str(event.get("tool_name") or "")
-    tool_input = (
-        event.get("tool_input") if isinstance(event.get("tool_input"), dict) else {}
-    )
+    tool_input = event.get("tool_input") if isinstance(event.get("tool_input"), dict) else {}
     cwd = str(event.get("cwd") or hooks.PROJECT_ROOT)
     reason = None
     if tool == "Bash":
-        reason = check_shell(
-            str(tool_input.get("command") or ""), hooks.PROJECT_ROOT, cwd
-        )
+        reason = check_shell(str(tool_input.get("command") or ""), hooks.PROJECT_ROOT, cwd)
     elif tool in FILE_TOOLS | SEARCH_TOOLS:
         for key in (
             "file_path",

@@ -79,14 +79,9 @@ def parse_stream(lines: list[str]) -> dict[str, Any] | None:
     return result
 
 
-def _to_result(
-    final: dict[str, Any] | None, exit_code: int, raw: Path, stderr: str
-) -> AgentResult:
+def _to_result(final: dict[str, Any] | None, exit_code: int, raw: Path, stderr: str) -> AgentResult:
     if final is None:
-        reason = (
-            stderr.strip()[-2000:]
-            or f"the agent CLI exited {exit_code} without a result line"
-        )
+        reason = stderr.strip()[-2000:] or f"the agent CLI exited {exit_code} without a result line"
         return AgentResult(
             ok=False,
             result=reason,
@@ -177,9 +172,7 @@ def run_agent(
                 "session_id": result.session_id,
                 "subtype": result.subtype,
                 "exit_code": exit_code,
-                "raw_output": str(raw.relative_to(base))
-                if raw.is_relative_to(base)
-                else str(raw),
+                "raw_output": str(raw.relative_to(base)) if raw.is_relative_to(base) else str(raw),
             },
         )
     return result

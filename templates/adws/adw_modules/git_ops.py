@@ -26,9 +26,7 @@ def _git(args: list[str], root: Path | None = None) -> subprocess.CompletedProce
 def is_repo(root: Path | None = None) -> bool:
     """True when the project is inside a git work tree."""
     try:
-        return (
-            _git(["rev-parse", "--is-inside-work-tree"], root).stdout.strip() == "true"
-        )
+        return _git(["rev-parse", "--is-inside-work-tree"], root).stdout.strip() == "true"
     except OSError:  # git not installed
         return False
 
@@ -47,12 +45,7 @@ def ensure_branch(name: str, root: Path | None = None) -> tuple[bool, str]:
         return False, "not a git repository; no branch created"
     if current_branch(root) == name:
         return True, f"already on {name}"
-    exists = (
-        _git(
-            ["rev-parse", "--verify", "--quiet", f"refs/heads/{name}"], root
-        ).returncode
-        == 0
-    )
+    exists = _git(["rev-parse", "--verify", "--quiet", f"refs/heads/{name}"], root).returncode == 0
     proc = _git(["checkout", name] if exists else ["checkout", "-b", name], root)
     if proc.returncode != 0:
         return False, f"git checkout {name} failed: {proc.stderr.strip()}"
@@ -69,9 +62,7 @@ def commit_all(message: str, root: Path | None = None) -> tuple[bool, str]:
     proc = _git(["commit", "-m", message], root)
     if proc.returncode != 0:
         return False, f"git commit failed: {(proc.stderr or proc.stdout).strip()}"
-    return True, proc.stdout.strip().splitlines()[
-        0
-    ] if proc.stdout.strip() else "committed"
+    return True, proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "committed"
 
 
 def diff_summary(root: Path | None = None, limit: int = 20000) -> str:

@@ -114,9 +114,7 @@ def new_adw_id() -> str:
 def check_adw_id(value: str) -> str:
     """Return ``value`` if it is a valid ADW id, else raise ``ValueError`` saying the format."""
     if not ADW_ID_PATTERN.fullmatch(value):
-        raise ValueError(
-            f"invalid ADW id {value!r}: expected 8 lower-case hex characters"
-        )
+        raise ValueError(f"invalid ADW id {value!r}: expected 8 lower-case hex characters")
     return value
 
 
@@ -140,11 +138,7 @@ def summarize(value: Any, limit: int = SUMMARY_LIMIT) -> str:
     """A redacted, truncated text form of any JSON-like value, for log metadata."""
     if value is None:
         return ""
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(value, ensure_ascii=False, default=str)
-    )
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     text = redact(text)
     if len(text) > limit:
         text = f"{text[:limit]}... [truncated {len(text) - limit} chars]"

@@ -119,9 +119,7 @@ def run_phase(ctx: Context, phase: str, body: Body) -> Any:
         record.error = str(last_error)
         ctx.state.save()
         # Leaving the run through an exception marks the Agent failed with an error log.
-        raise PhaseFailed(
-            f"{phase} failed after {record.attempts} attempt(s): {last_error}"
-        )
+        raise PhaseFailed(f"{phase} failed after {record.attempts} attempt(s): {last_error}")
 
 
 def _call(ctx: Context, run: Any, agent_name: str, prompt: str) -> Any:
@@ -146,9 +144,7 @@ def _subject(ctx: Context) -> str:
 
 def _commands_note(ctx: Context) -> str:
     parts = [
-        f"{name} `{ctx.command(name)}`"
-        for name in ("test", "lint", "run")
-        if ctx.command(name)
+        f"{name} `{ctx.command(name)}`" for name in ("test", "lint", "run") if ctx.command(name)
     ]
     return "The project's commands: " + ", ".join(parts) + "." if parts else ""
 
@@ -166,9 +162,7 @@ def _existing_file(ctx: Context, named: list[str], wanted: str, kind: str) -> st
 def phase_plan(ctx: Context) -> str:
     """Write a spec under ``specs/`` for the task; returns its project-relative path."""
     wanted = f"specs/{ctx.adw_id}-{slugify(ctx.task)}.md"
-    ok, message = git_ops.ensure_branch(
-        f"adw-{ctx.adw_id}-{slugify(ctx.task, 30)}", ctx.root
-    )
+    ok, message = git_ops.ensure_branch(f"adw-{ctx.adw_id}-{slugify(ctx.task, 30)}", ctx.root)
     ctx.say(f"git: {message}")
 
     def body(run: Any, attempt: int, last: bool) -> str:
@@ -306,9 +300,7 @@ def phase_review(ctx: Context) -> str:
             )
             fixed = _call(ctx, run, "builder", fix)
             if not fixed.ok:
-                raise PhaseError(
-                    f"the fix after review failed: {summarize(fixed.result, 300)}"
-                )
+                raise PhaseError(f"the fix after review failed: {summarize(fixed.result, 300)}")
         raise PhaseError(f"review verdict {verdict}")
 
     return str(run_phase(ctx, "review", body))
@@ -329,15 +321,11 @@ def phase_document(ctx: Context) -> str:
         result = _call(ctx, run, "docs-writer", prompt)
         if not result.ok:
             raise PhaseError(f"docs-writer error: {summarize(result.result, 500)}")
-        doc = _existing_file(
-            ctx, _DOC_RE.findall(result.result), wanted, "documentation"
-        )
+        doc = _existing_file(ctx, _DOC_RE.findall(result.result), wanted, "documentation")
         ok, message = git_ops.commit_all(
             f"adw {ctx.adw_id}: document - {ctx.task.strip()[:60]}", ctx.root
         )
-        run.event(
-            f"documentation written: {doc}; git: {message}", doc_path=doc, git_ok=ok
-        )
+        run.event(f"documentation written: {doc}; git: {message}", doc_path=doc, git_ok=ok)
         return doc
 
     doc = str(run_phase(ctx, "document", body))
@@ -362,12 +350,8 @@ def parse_args(workflow: str, argv: Sequence[str] | None) -> argparse.Namespace:
         description=f"Run the {workflow} workflow (see the Agentic layer section of README.md).",
     )
     parser.add_argument("task", nargs="?", help="the task, as text")
-    parser.add_argument(
-        "--issue-file", type=Path, help="read the task from this file instead"
-    )
-    parser.add_argument(
-        "--adw-id", help="continue (or name) this ADW run: 8 hex characters"
-    )
+    parser.add_argument("--issue-file", type=Path, help="read the task from this file instead")
+    parser.add_argument("--adw-id", help="continue (or name) this ADW run: 8 hex characters")
     args = parser.parse_args(argv)
     if args.task and args.issue_file:
         parser.error("give the task as text or with --issue-file, not both")
@@ -375,18 +359,14 @@ def parse_args(workflow: str, argv: Sequence[str] | None) -> argparse.Namespace:
         try:
             args.task = args.issue_file.read_text(encoding="utf-8")
         except OSError as exc:
-            parser.error(
-                f"cannot read --issue-file {args.issue_file}: {exc.strerror or exc}"
-            )
+            parser.error(f"cannot read --issue-file {args.issue_file}: {exc.strerror or exc}")
     if args.adw_id:
         try:
             check_adw_id(args.adw_id)
         except ValueError as exc:
             parser.error(str(exc))
     if not (args.task or "").strip() and not args.adw_id:
-        parser.error(
-            "give a task (text or --issue-file PATH), or --adw-id of an earlier run"
-        )
+        parser.error("give a task (text or --issue-file PATH), or --adw-id of an earlier run")
     return args
 
 
@@ -425,9 +405,7 @@ def run_workflow(
     )
     ctx.db.parent.mkdir(parents=True, exist_ok=True)
     state.save()
-    ctx.say(
-        f"{workflow}: {', '.join(phases)} (state {state.path.relative_to(base)}, log {ctx.db})"
-    )
+    ctx.say(f"{workflow}: {', '.join(phases)} (state {state.path.relative_to(base)}, log {ctx.db})")
     try:
         for phase in phases:
             PHASES[phase](ctx)

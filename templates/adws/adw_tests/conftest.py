@@ -20,10 +20,7 @@ import pytest
 
 # A Python project's own `pytest` may recurse into adws/ without pydantic or PyYAML installed:
 # then this suite is skipped instead of failing its collection.
-if (
-    importlib.util.find_spec("pydantic") is None
-    or importlib.util.find_spec("yaml") is None
-):
+if importlib.util.find_spec("pydantic") is None or importlib.util.find_spec("yaml") is None:
     collect_ignore_glob = ["*.py"]
 
 ADWS = Path(__file__).resolve().parents[1]
@@ -33,27 +30,20 @@ ROOT = ADWS.parent
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Collect this suite from adws/ (``cd adws && uv run pytest``) or when named explicitly,
     never as a side effect of the application's own ``pytest`` at the project root."""
-    if config.rootpath.resolve() == ADWS or any(
-        "adw_tests" in str(arg) for arg in config.args
-    ):
+    if config.rootpath.resolve() == ADWS or any("adw_tests" in str(arg) for arg in config.args):
         return None
     return True
 
 
-def pytest_terminal_summary(
-    terminalreporter: Any, exitstatus: int, config: pytest.Config
-) -> None:
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Say where the layer's tests run when a root-level ``pytest`` passed them by."""
     if pytest_ignore_collect(ADWS, config):
         terminalreporter.write_line(
-            "agentic layer tests (adws/adw_tests) not run from here:"
-            " cd adws && uv run pytest"
+            "agentic layer tests (adws/adw_tests) not run from here: cd adws && uv run pytest"
         )
 
 
-_IGNORE = shutil.ignore_patterns(
-    ".venv", "__pycache__", ".pytest_cache", "*.pyc", "uv.lock"
-)
+_IGNORE = shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache", "*.pyc", "uv.lock")
 
 
 class Project:
@@ -62,11 +52,7 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.fake = root / "adws" / "adw_tests" / "fake_claude.py"
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("TAC_DB_PATH", "ADW_AGENT_ID")
-        }
+        self.env = {k: v for k, v in os.environ.items() if k not in ("TAC_DB_PATH", "ADW_AGENT_ID")}
         self.env["CLAUDE_CODE_PATH"] = str(self.fake)
         self.env["FAKE_CLAUDE_LOG"] = str(root / "fake_calls.jsonl")
         self.env["CLAUDE_PROJECT_DIR"] = str(root)
@@ -125,23 +111,15 @@ def project(tmp_path: Path) -> Project:
     import yaml
 
     config_file = ROOT / "config.yml"
-    config = (
-        yaml.safe_load(config_file.read_text(encoding="utf-8"))
-        if config_file.exists()
-        else {}
-    )
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
     config = config or {}
     config.setdefault("workflows", {})["on_failure"] = {
         "retries": 2,
         "delay_seconds": 0,
     }
     config["database"] = {"path": "agents/orchestrator.db"}
-    config.setdefault("commands", {})["test"] = (
-        f"{sys.executable} -c \"print('tests pass')\""
-    )
-    (root / "config.yml").write_text(
-        yaml.safe_dump(config, sort_keys=False), encoding="utf-8"
-    )
+    config.setdefault("commands", {})["test"] = f"{sys.executable} -c \"print('tests pass')\""
+    (root / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     fake = root / "adws" / "adw_tests" / "fake_claude.py"
     fake.chmod(0o755)
     return Project(root)

@@ -123,11 +123,7 @@ def main(argv: list[str]) -> int:
         }
     )
     failing = _should_fail()
-    text = (
-        "The fake agent failed on purpose (FAKE_CLAUDE_FAIL)."
-        if failing
-        else _answer(prompt)
-    )
+    text = "The fake agent failed on purpose (FAKE_CLAUDE_FAIL)." if failing else _answer(prompt)
     usage = {
         "input_tokens": INPUT_TOKENS,
         "cache_creation_input_tokens": 0,

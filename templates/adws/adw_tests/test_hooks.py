@@ -94,9 +94,7 @@ def test_pre_tool_use_allows_ordinary_commands(project: Project, command: str) -
 
 
 def test_pre_tool_use_blocks_rm_of_the_project_root(project: Project) -> None:
-    proc = project.hook(
-        "pre_tool_use", tool_event("Bash", command=f"rm -rf {project.root}")
-    )
+    proc = project.hook("pre_tool_use", tool_event("Bash", command=f"rm -rf {project.root}"))
     assert proc.returncode == 2
 
 
@@ -112,19 +110,13 @@ def test_pre_tool_use_resolves_targets_against_the_event_cwd(
     assert project.hook("pre_tool_use", event).returncode == 2
 
 
-@pytest.mark.parametrize(
-    "push", ["git push -f origin HEAD", "git push --force origin HEAD"]
-)
-def test_pre_tool_use_blocks_force_push_of_head_on_main(
-    project: Project, push: str
-) -> None:
+@pytest.mark.parametrize("push", ["git push -f origin HEAD", "git push --force origin HEAD"])
+def test_pre_tool_use_blocks_force_push_of_head_on_main(project: Project, push: str) -> None:
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project.root, check=True)
     event = tool_event("Bash", command=push)
     event["cwd"] = str(project.root)
     assert project.hook("pre_tool_use", event).returncode == 2
-    subprocess.run(
-        ["git", "checkout", "-q", "-b", "feature-x"], cwd=project.root, check=True
-    )
+    subprocess.run(["git", "checkout", "-q", "-b", "feature-x"], cwd=project.root, check=True)
     assert project.hook("pre_tool_use", event).returncode == 0
 
 
@@ -141,9 +133,7 @@ def test_pre_tool_use_blocks_force_push_of_head_on_main(
 def test_pre_tool_use_guards_env_files(
     project: Project, tool: str, path: str, blocked: bool
 ) -> None:
-    proc = project.hook(
-        "pre_tool_use", tool_event(tool, file_path=f"{project.root}/{path}")
-    )
+    proc = project.hook("pre_tool_use", tool_event(tool, file_path=f"{project.root}/{path}"))
     assert proc.returncode == (2 if blocked else 0), proc.stderr
 
 
@@ -162,10 +152,7 @@ def test_pre_tool_use_records_the_tool_call(project: Project) -> None:
 
 
 def test_blocked_call_is_recorded_as_blocked(project: Project) -> None:
-    assert (
-        project.hook("pre_tool_use", tool_event("Bash", command="rm -rf /")).returncode
-        == 2
-    )
+    assert project.hook("pre_tool_use", tool_event("Bash", command="rm -rf /")).returncode == 2
     (metadata,) = project.rows("SELECT metadata FROM agent_logs")[0]
     assert json.loads(metadata)["blocked"] is True
 
@@ -233,9 +220,7 @@ def test_session_end_completes_the_session_agent(project: Project) -> None:
         "session_start",
         {**base, "hook_event_name": "SessionStart", "source": "startup"},
     )
-    project.hook(
-        "session_end", {**base, "hook_event_name": "SessionEnd", "reason": "logout"}
-    )
+    project.hook("session_end", {**base, "hook_event_name": "SessionEnd", "reason": "logout"})
     assert project.rows("SELECT status FROM agents") == [("completed",)]
     assert project.rows("SELECT count(*) FROM agent_logs") == [(2,)]
 
@@ -270,10 +255,6 @@ def test_workflow_agent_id_routes_events_to_the_phase_agent(project: Project) ->
     )
     (agent_id,) = project.rows("SELECT id FROM agents")[0]
     other = "1f0e2d3c-aaaa-4bbb-8ccc-000000000001"
-    project.hook(
-        "stop", {"session_id": other, "hook_event_name": "Stop"}, ADW_AGENT_ID=agent_id
-    )
+    project.hook("stop", {"session_id": other, "hook_event_name": "Stop"}, ADW_AGENT_ID=agent_id)
     assert project.rows("SELECT count(*) FROM agents") == [(1,)]
-    assert project.rows(
-        "SELECT count(*) FROM agent_logs WHERE agent_id = ?", agent_id
-    ) == [(2,)]
+    assert project.rows("SELECT count(*) FROM agent_logs WHERE agent_id = ?", agent_id) == [(2,)]

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from adw_modules import utils
 from adw_modules.agent import parse_stream
 
@@ -32,9 +33,7 @@ def test_adw_ids_are_8_hex() -> None:
         utils.check_adw_id("ABCDEF12")
 
 
-def test_config_defaults_and_overrides(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_config_defaults_and_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TAC_DB_PATH", raising=False)
     config = utils.load_config(tmp_path)
     assert utils.retry_policy(config) == (2, 10.0)
@@ -62,11 +61,7 @@ def test_config_defaults_and_overrides(
 def test_redact_hides_secrets(secret: str) -> None:
     text = utils.redact(f"before {secret} after")
     assert "[REDACTED]" in text
-    assert (
-        "abcdefghijklmnop" not in text
-        and "hunter22" not in text
-        and "abcd1234efgh" not in text
-    )
+    assert "abcdefghijklmnop" not in text and "hunter22" not in text and "abcd1234efgh" not in text
 
 
 def test_summarize_truncates() -> None:

@@ -23,15 +23,11 @@ def test_plan_build_records_both_phases(project: Project) -> None:
     assert proc.returncode == 0, proc.stderr
     adw_id = re.search(r"ADW ([0-9a-f]{8}) plan_build completed", proc.stdout).group(1)
     assert agents(project) == [("planner", "completed"), ("builder", "completed")]
-    prompts = project.rows(
-        "SELECT tokens_input, tokens_output, cost_usd, status FROM prompts"
-    )
+    prompts = project.rows("SELECT tokens_input, tokens_output, cost_usd, status FROM prompts")
     assert prompts == [(1200, 340, 0.0123, "completed")] * 2
     log_types = {t for (t,) in project.rows("SELECT DISTINCT log_type FROM agent_logs")}
     assert {"step_start", "step_end", "event"} <= log_types
-    state = json.loads(
-        (project.root / "agents" / adw_id / "adw_state.json").read_text()
-    )
+    state = json.loads((project.root / "agents" / adw_id / "adw_state.json").read_text())
     spec = project.root / state["spec_path"]
     assert spec.is_file() and state["spec_path"].startswith(f"specs/{adw_id}-")
     assert state["phases"]["plan"]["status"] == "completed"
@@ -49,9 +45,7 @@ def test_agent_cli_gets_the_documented_arguments(project: Project) -> None:
     assert argv[argv.index("--output-format") + 1] == "stream-json"
     assert "--verbose" in argv
     (agent_id,) = project.rows("SELECT id FROM agents")[0]
-    assert (
-        call["adw_agent_id"] == agent_id
-    )  # hooks of that session log on the phase's Agent
+    assert call["adw_agent_id"] == agent_id  # hooks of that session log on the phase's Agent
 
 
 def test_failing_agent_retries_then_fails(project: Project) -> None:
@@ -60,9 +54,7 @@ def test_failing_agent_retries_then_fails(project: Project) -> None:
     assert "plan failed after 3 attempt(s)" in proc.stderr
     assert agents(project) == [("planner", "failed")]
     assert project.rows("SELECT count(*), min(status) FROM prompts") == [(3, "failed")]
-    assert project.rows("SELECT count(*) FROM agent_logs WHERE log_type = 'error'") == [
-        (1,)
-    ]
+    assert project.rows("SELECT count(*) FROM agent_logs WHERE log_type = 'error'") == [(1,)]
 
 
 def test_a_transient_failure_is_retried(project: Project) -> None:
@@ -88,14 +80,10 @@ def test_plan_without_the_spec_file_is_an_error(project: Project) -> None:
 
 
 def test_missing_cli_is_a_clear_error(project: Project) -> None:
-    proc = project.run(
-        "adws/adw_plan.py", TASK, CLAUDE_CODE_PATH=str(project.root / "nope")
-    )
+    proc = project.run("adws/adw_plan.py", TASK, CLAUDE_CODE_PATH=str(project.root / "nope"))
     assert proc.returncode == 1
     assert "CLAUDE_CODE_PATH" in proc.stderr
-    assert project.rows("SELECT count(*) FROM prompts") == [
-        (0,)
-    ]  # not retried: it cannot help
+    assert project.rows("SELECT count(*) FROM prompts") == [(0,)]  # not retried: it cannot help
 
 
 def test_sdlc_runs_every_phase(project: Project) -> None:
@@ -117,9 +105,7 @@ def test_failing_tests_are_fixed_and_retried(project: Project) -> None:
     proc = project.run("adws/adw_test.py", TASK)
     assert proc.returncode == 0, proc.stderr
     assert agents(project) == [("tester", "completed")]
-    assert project.rows("SELECT count(*) FROM prompts") == [
-        (1,)
-    ]  # one fix between two runs
+    assert project.rows("SELECT count(*) FROM prompts") == [(1,)]  # one fix between two runs
 
 
 def test_review_fail_verdict_fails_the_workflow(project: Project) -> None:
@@ -171,9 +157,4 @@ def test_cron_trigger_runs_each_inbox_file_once(project: Project) -> None:
     again = project.run("adws/adw_triggers/trigger_cron.py", "--once")
     assert again.returncode == 0
     assert len(agents(project)) == 2
-    assert (
-        project.rows("SELECT count(*) FROM system_logs WHERE source = 'trigger_cron'")[
-            0
-        ][0]
-        >= 1
-    )
+    assert project.rows("SELECT count(*) FROM system_logs WHERE source = 'trigger_cron'")[0][0] >= 1

@@ -66,13 +66,8 @@ def parse_cron(expression: str) -> list[set[int]]:
     """The allowed values of the five cron fields; ``ValueError`` on a malformed expression."""
     fields = expression.split()
     if len(fields) != 5:
-        raise ValueError(
-            f"cron {expression!r} must have 5 fields (minute hour day month weekday)"
-        )
-    parsed = [
-        _field_values(f, low, high)
-        for f, (low, high) in zip(fields, _RANGES, strict=True)
-    ]
+        raise ValueError(f"cron {expression!r} must have 5 fields (minute hour day month weekday)")
+    parsed = [_field_values(f, low, high) for f, (low, high) in zip(fields, _RANGES, strict=True)]
     if 7 in parsed[4]:
         parsed[4].add(0)
     return parsed
@@ -102,9 +97,7 @@ def _load_state(root: Path) -> dict[str, str]:
 def _save_state(root: Path, state: dict[str, str]) -> None:
     path = root / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def new_task_files(root: Path) -> list[Path]:
@@ -133,39 +126,27 @@ def process_inbox(root: Path, workflow: str) -> int:
             cwd=root,
             check=False,
         )
-        outcome = (
-            "completed" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
-        )
+        outcome = "completed" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
         if proc.returncode != 0:
             failures += 1
             log.error("%s for %s %s", workflow, task_file.name, outcome)
         else:
             log.info("%s for %s %s", workflow, task_file.name, outcome)
         # Recorded either way: a failing task is not retried every minute (drop it in again).
-        state[task_file.name] = (
-            f"{datetime.now().isoformat(timespec='seconds')} {outcome}"
-        )
+        state[task_file.name] = f"{datetime.now().isoformat(timespec='seconds')} {outcome}"
         _save_state(root, state)
     return failures
 
 
 def main(argv: list[str] | None = None) -> int:
     """Watch the inbox on the cron schedule (or once with ``--once``)."""
-    parser = argparse.ArgumentParser(
-        prog="trigger_cron.py", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--once", action="store_true", help="process the inbox now and exit"
-    )
-    parser.add_argument(
-        "--workflow", choices=WORKFLOWS, help="default: workflows.default_workflow"
-    )
+    parser = argparse.ArgumentParser(prog="trigger_cron.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--once", action="store_true", help="process the inbox now and exit")
+    parser.add_argument("--workflow", choices=WORKFLOWS, help="default: workflows.default_workflow")
     args = parser.parse_args(argv)
     root = PROJECT_ROOT
     config = load_config(root)
-    workflow = args.workflow or str(
-        config["workflows"].get("default_workflow") or "plan_build"
-    )
+    workflow = args.workflow or str(config["workflows"].get("default_workflow") or "plan_build")
     expression = str(config["workflows"].get("cron") or "*/5 * * * *")
     try:
         parse_cron(expression)
@@ -178,9 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.once:
             return 1 if process_inbox(root, workflow) else 0
-        log.info(
-            "watching %s on %r with %s (Ctrl-C stops)", INBOX, expression, workflow
-        )
+        log.info("watching %s on %r with %s (Ctrl-C stops)", INBOX, expression, workflow)
         last_minute = None
         while True:
             now = datetime.now().replace(second=0, microsecond=0)
