@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from tac_bootstrap_cli.stacks import JS_DEFAULT_LANGUAGE, default_commands
 
 _MAX_READ = 1_000_000  # bytes; a manifest bigger than this is not worth parsing for a guess
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_DEV_REQS = re.compile(r"dev|test", re.IGNORECASE)
 _NPM_NO_TEST = 'echo "Error: no test specified" && exit 1'
 
 
@@ -128,7 +130,9 @@ def _python(root: Path) -> Detection:
         name
         for name in ("pyproject.toml", "uv.lock", "poetry.lock", "Pipfile", "setup.py", "setup.cfg")
         if (root / name).is_file()
-    ] + sorted(p.name for p in root.glob("requirements*.txt"))
+    ]
+    requirements = sorted(p.name for p in root.glob("requirements*.txt") if p.is_file())
+    markers += requirements
     if not markers:
         return det
     det.language = "python"
@@ -160,6 +164,8 @@ def _python(root: Path) -> Detection:
     slug = _python_slug(root, pyproject)
     base = default_commands("python", det.package_manager, det.framework, slug)
     prefix = base.test.removesuffix("pytest").removesuffix("python -m ")
+    if det.package_manager == "pip":
+        det.commands["install"] = _pip_install(root, requirements)
     if "pytest" in deps or "pytest" in tool or (root / "tests").is_dir():
         det.commands["test"] = base.test
     if "ruff" in deps or "ruff" in tool:
@@ -173,6 +179,22 @@ def _python(root: Path) -> Detection:
     if run:
         det.commands["run"] = prefix + run
     return det
+
+
+def _pip_install(root: Path, requirements: list[str]) -> str:
+    """pip's install command from the files that exist: requirements.txt (else the project itself
+    from setup.py/setup.cfg) plus the dev/test requirement files; any requirement file otherwise."""
+    extras = [n for n in requirements if n != "requirements.txt" and _DEV_REQS.search(n)]
+    args: list[str] = []
+    if "requirements.txt" in requirements:
+        args += ["-r", "requirements.txt"]
+    elif (root / "setup.py").is_file() or (root / "setup.cfg").is_file():
+        args += ["-e", "."]
+    elif not extras:
+        extras = requirements
+    for name in extras:
+        args += ["-r", name]
+    return "python -m pip install " + shlex.join(args)
 
 
 def _python_slug(root: Path, pyproject: dict[str, Any]) -> str:

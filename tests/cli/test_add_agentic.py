@@ -189,6 +189,17 @@ def test_folder_name_that_is_no_project_name_asks_for_name(cli: Run, tmp_path: P
     assert cli("add-agentic", odd, "--name", "numbers").exit_code == 0
 
 
+def test_pip_project_installs_the_requirement_files_it_has(
+    cli: Run, tree: Callable[..., Path]
+) -> None:
+    project = tree({"requirements-dev.txt": "pytest\nruff\n", "tests": {}}, name="tool")
+    result = cli("add-agentic", project)
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((project / "config.yml").read_text())
+    assert config["project"]["package_manager"] == "pip"
+    assert config["commands"]["install"] == "python -m pip install -r requirements-dev.txt"
+
+
 def test_package_manager_implies_the_language_when_nothing_is_detected(
     cli: Run, tree: Callable[..., Path]
 ) -> None:

@@ -165,3 +165,29 @@ def test_a_package_manager_implies_what_detection_would_say(tree: Callable[..., 
     assert language_for_package_manager("go") == detect(tree({"go.mod": "module x\n"})).language
     assert language_for_package_manager("cargo") == detect(tree({"Cargo.toml": ""})).language
     assert language_for_package_manager("maven") is None
+
+
+@pytest.mark.parametrize(
+    ("files", "install"),
+    [
+        ({"requirements-dev.txt": "pytest\n"}, "python -m pip install -r requirements-dev.txt"),
+        ({"requirements.txt": "flask\n"}, "python -m pip install -r requirements.txt"),
+        (
+            {"requirements.txt": "", "requirements-dev.txt": "", "requirements-docs.txt": ""},
+            "python -m pip install -r requirements.txt -r requirements-dev.txt",
+        ),
+        ({"requirements": {"base.txt": ""}, "setup.py": ""}, "python -m pip install -e ."),
+        (
+            {"setup.cfg": "", "requirements_test.txt": ""},
+            "python -m pip install -e . -r requirements_test.txt",
+        ),
+        ({"requirements-prod.txt": ""}, "python -m pip install -r requirements-prod.txt"),
+        ({"requirements (old).txt": ""}, "python -m pip install -r 'requirements (old).txt'"),
+    ],
+)
+def test_pip_install_uses_the_requirement_files_that_exist(
+    tree: Callable[..., Path], files: dict[str, Any], install: str
+) -> None:
+    found = detect(tree(files))
+    assert found.package_manager == "pip"
+    assert found.commands["install"] == install
