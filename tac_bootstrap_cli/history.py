@@ -353,7 +353,7 @@ def show_run(run_id: str, path: Path | None = None) -> RunDetail:
             raise UsageError(f"no run {run_id!r}: the history is empty")
         agent = _find_agent(conn, run_id, AgentRepository, OrchestratorAgentRepository)
         if agent is None:
-            raise UsageError(f"no run {run_id!r}", hint="`tac-bootstrap runs` lists run ids")
+            raise UsageError(f"no run {run_id!r}", hint="see tac-bootstrap runs")
         logs = AgentLogRepository(conn).list(limit=100_000, agent_id=agent.id)
         prompts = PromptRepository(conn).list(limit=1, agent_id=agent.id)
     prompt = None
@@ -379,23 +379,33 @@ def show_run(run_id: str, path: Path | None = None) -> RunDetail:
 
 
 def _find_agent(conn: Any, run_id: str, agents_repo: Any, orch_repo: Any) -> Any:
+    """The run whose id is ``run_id`` or starts with it (any unique prefix, even one character);
+    None when no run matches; a UsageError when several do."""
+    from tac_bootstrap_cli.errors import UsageError
+
     repo = agents_repo(conn)
+    prefix = run_id.strip().lower()
+    if not prefix:
+        return None
     try:
-        found = repo.get(run_id)
+        found = repo.get(prefix)
     except Exception:  # not a well-formed id: try it as a prefix below
         found = None
     if found is not None:
         return found
     orch = orch_repo(conn).list(name=ORCHESTRATOR, limit=1)
-    if not orch or len(run_id) < 4:
+    if not orch:
         return None
-    candidates = [
-        a
-        for a in repo.list(limit=100_000, orchestrator_agent_id=orch[0].id)
-        if a.id.startswith(run_id.lower())
+    # substr, not LIKE: no character of the prefix is a wildcard.
+    ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM agents WHERE orchestrator_agent_id = ? AND substr(id, 1, ?) = ?",
+            (orch[0].id, len(prefix), prefix),
+        )
     ]
-    if len(candidates) > 1:
-        from tac_bootstrap_cli.errors import UsageError
-
-        raise UsageError(f"run id prefix {run_id!r} is ambiguous", hint="give more characters")
-    return candidates[0] if candidates else None
+    if len(ids) > 1:
+        raise UsageError(
+            f"run id prefix {run_id!r} is ambiguous ({len(ids)} runs); give more characters"
+        )
+    return repo.get(ids[0]) if ids else None

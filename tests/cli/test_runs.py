@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from adws.adw_modules.adw_database import SystemLogRepository, connect
+from adws.adw_modules.adw_database import (
+    AgentRepository,
+    OrchestratorAgentRepository,
+    SystemLogRepository,
+    connect,
+    init_schema,
+)
+from adws.adw_modules.orch_database_models import Agent, OrchestratorAgent
 from tac_bootstrap_cli import apply
 
 from .conftest import Run
@@ -107,6 +114,54 @@ def test_unknown_run_is_a_usage_error(cli: Run, tmp_path: Path) -> None:
     result = cli("runs", "show", "ffffffff")
     assert result.exit_code == 2 and "no run" in result.stderr
     assert cli("runs", "--limit", "0").exit_code == 2
+
+
+def seed_runs(*ids: str) -> None:
+    """Runs with these ids in the history database (as tac-bootstrap records them)."""
+    conn = connect(os.environ["TAC_BOOTSTRAP_DB"])
+    try:
+        init_schema(conn)
+        orch = OrchestratorAgentRepository(conn).create(OrchestratorAgent(name="tac-bootstrap"))
+        for run_id in ids:
+            AgentRepository(conn).create(
+                Agent(id=run_id, orchestrator_agent_id=orch.id, session_id=run_id, name="init")
+            )
+    finally:
+        conn.close()
+
+
+SEEDED = (
+    "abc00000-0000-4000-8000-000000000001",
+    "abd00000-0000-4000-8000-000000000002",
+    "f0000000-0000-4000-8000-000000000003",
+)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [("f", SEEDED[2]), ("abc", SEEDED[0]), ("ABD", SEEDED[1]), (SEEDED[1], SEEDED[1])],
+)
+def test_any_unique_prefix_shows_its_run(cli: Run, prefix: str, expected: str) -> None:
+    seed_runs(*SEEDED)
+    assert show_json(cli, prefix)["id"] == expected
+
+
+def test_ambiguous_prefix_says_how_many_runs(cli: Run) -> None:
+    seed_runs(*SEEDED)
+    for prefix, count in (("a", 2), ("ab", 2)):
+        result = cli("runs", "show", prefix)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"error: run id prefix {prefix!r} is ambiguous ({count} runs); give more characters\n"
+        )
+
+
+@pytest.mark.parametrize("prefix", ["9", "abe", "f0000000-1", ""])
+def test_prefix_of_no_run_says_where_to_look(cli: Run, prefix: str) -> None:
+    seed_runs(*SEEDED)
+    result = cli("runs", "show", prefix)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: no run {prefix!r} (see tac-bootstrap runs)\n"
 
 
 @pytest.mark.parametrize("kind", ["directory", "under-a-file", "not-sqlite"])
