@@ -32,6 +32,8 @@ STAGING_MARK = ".tac-bootstrap-staging-"
 _STALE_SECONDS = 60  # a staging folder younger than this may belong to a concurrent init
 
 OnFile = Callable[[FileAction], None]
+# ``{rerun}``: the command line, completed by the front end (TacError.rerun_with).
+RERUN_HINT = "rerun `{rerun}` to complete the job"
 
 
 class Interrupted(TacError):
@@ -131,7 +133,10 @@ def _deferred_sigint() -> Iterator[_Flag]:
 def apply_in_place(
     plan: Plan, *, on_file: OnFile | None = None, command: str = "render"
 ) -> ApplyReport:
-    """Write the plan's files one by one into an existing folder; save the manifest at the end."""
+    """Write the plan's files one by one into an existing folder; save the manifest at the end.
+
+    An interrupt or a failed write raises an error whose hint says to rerun
+    ``tac-bootstrap {command}``; a front end names the whole command line (``rerun_with``)."""
     root = plan.root
     report = ApplyReport()
     writes = plan.writes()
@@ -141,9 +146,8 @@ def apply_in_place(
             for fa in writes:
                 if flag.hit:
                     raise Interrupted(
-                        f"interrupted after {len(report.written)} of {len(writes)} files",
-                        hint=f"rerun `tac-bootstrap {command}` to complete the job",
-                    )
+                        f"interrupted after {len(report.written)} of {len(writes)} files"
+                    ).completed_by_rerun(RERUN_HINT, f"tac-bootstrap {command}")
                 try:
                     if fa.action is Action.DELETE and fa.content is None:
                         remove_file(root, fa.path)
@@ -152,9 +156,11 @@ def apply_in_place(
                         write_atomic(root, fa.path, fa.content, fa.executable)
                 except OSError as exc:  # permissions, a full disk...: say which file, and how on
                     raise TacError(
-                        f"cannot write {root / fa.path}: {exc.strerror or exc}",
-                        hint=f"{len(report.written)} of {len(writes)} files written; fix the"
-                        f" cause, then rerun `tac-bootstrap {command}` to complete the job",
+                        f"cannot write {root / fa.path}: {exc.strerror or exc}"
+                    ).completed_by_rerun(
+                        f"{len(report.written)} of {len(writes)} files written; fix the cause,"
+                        f" then {RERUN_HINT}",
+                        f"tac-bootstrap {command}",
                     ) from exc
                 report.written.append(fa.path)
                 if on_file is not None:

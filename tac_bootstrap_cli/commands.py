@@ -7,6 +7,7 @@ commands, so building the app (for ``--help``) costs little more than importing 
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,12 +126,16 @@ Templates = Annotated[
 
 
 @contextlib.contextmanager
-def _guard(debug: bool) -> Iterator[None]:
-    """Map errors to one line on stderr and an exit code; ``--debug`` shows the traceback."""
+def _guard(debug: bool, argv: list[str] | None = None) -> Iterator[None]:
+    """Map errors to one line on stderr and an exit code; ``--debug`` shows the traceback.
+
+    ``argv``: the command line; an error that a rerun completes names it (shell-quoted)."""
     debug = debug or bool(state["debug"])
     try:
         yield
     except TacError as exc:
+        if argv is not None:
+            exc.rerun_with(shlex.join(argv))
         if debug:
             raise
         sys.stderr.write(f"error: {exc}\n")
@@ -156,16 +161,22 @@ def _guard(debug: bool) -> Iterator[None]:
         raise typer.Exit(EXIT_FAILURE) from None
 
 
-def _argv(command: str, params: dict[str, Any]) -> list[str]:
-    """The command line for the history: the real one from ``main``, else rebuilt from params."""
+def _argv(command: str, arguments: list[str], params: dict[str, Any]) -> list[str]:
+    """The command line (for the history, and to say what to rerun): the real one from
+    ``main``, else rebuilt from the arguments and options (when called without ``main``)."""
     if state["argv"] is not None:
         return ["tac-bootstrap", *state["argv"]]
-    rebuilt = ["tac-bootstrap", command]
+    rebuilt = ["tac-bootstrap", *command.split()]
+    options: list[str] = []
     for key, value in params.items():
         if value is None or value is False:
             continue
-        rebuilt.append(f"--{key.replace('_', '-')}" + ("" if value is True else f"={value}"))
-    return rebuilt
+        options.append(f"--{key.replace('_', '-')}")
+        if value is not True:
+            options.append(str(value))
+    if any(a.startswith("-") for a in arguments):  # e.g. a folder named -x: not an option
+        return [*rebuilt, *options, "--", *arguments]
+    return [*rebuilt, *arguments, *options]
 
 
 def _interactive(yes: bool) -> bool:
@@ -229,11 +240,11 @@ def init(
     debug: Debug = False,
 ) -> None:
     """Create DIR/NAME with the agentic layer (all or nothing)."""
-    with _guard(debug):
+    argv = _argv("init", [name], _params(locals()))
+    with _guard(debug, argv):
         from tac_bootstrap_cli import scaffold
         from tac_bootstrap_cli.history import RunRecorder
 
-        argv = _argv("init", {"name": name, **_params(locals())})
         with RunRecorder("init", argv, dry_run=dry_run) as rec:
             result = scaffold.init_project(
                 name,
@@ -266,11 +277,11 @@ def add_agentic(
     debug: Debug = False,
 ) -> None:
     """Add the layer to an existing project (stack detected)."""
-    with _guard(debug):
+    argv = _argv("add-agentic", [str(path)], {"name": name, **_params(locals())})
+    with _guard(debug, argv):
         from tac_bootstrap_cli import scaffold
         from tac_bootstrap_cli.history import RunRecorder
 
-        argv = _argv("add-agentic", {"path": str(path), **_params(locals())})
         with RunRecorder("add-agentic", argv, dry_run=dry_run) as rec:
             result = scaffold.add_agentic(
                 path,
@@ -296,11 +307,11 @@ def render(
     debug: Debug = False,
 ) -> None:
     """Render again from PATH/config.yml (which is not changed)."""
-    with _guard(debug):
+    argv = _argv("render", [str(path)], _params(locals()))
+    with _guard(debug, argv):
         from tac_bootstrap_cli import scaffold
         from tac_bootstrap_cli.history import RunRecorder
 
-        argv = _argv("render", {"path": str(path), **_params(locals())})
         with RunRecorder("render", argv, dry_run=dry_run) as rec:
             result = scaffold.render_again(
                 path,
@@ -339,13 +350,13 @@ def upgrade(
     debug: Debug = False,
 ) -> None:
     """Bring the project to the installed templates, merging your edits (3-way)."""
-    with _guard(debug):
+    argv = _argv("upgrade", [str(path)], {**_params(locals()), "diff": diff})
+    with _guard(debug, argv):
         from tac_bootstrap_cli import ui
         from tac_bootstrap_cli import upgrade as upgrading
         from tac_bootstrap_cli.history import RunRecorder
         from tac_bootstrap_cli.scaffold import Hooks
 
-        argv = _argv("upgrade", {"path": str(path), **_params(locals()), "diff": diff})
         hooks = Hooks(on_plan=lambda plan: ui.show_upgrade_plan(plan, diff=diff, dry_run=dry_run))
         with RunRecorder("upgrade", argv, dry_run=dry_run) as rec:
             result = upgrading.upgrade(
@@ -420,7 +431,7 @@ def generate_models(
         from tac_bootstrap_cli import modelgen, ui
         from tac_bootstrap_cli.history import RunRecorder
 
-        argv = _argv("generate models", {"spec": str(spec), "out": str(out), **_params(locals())})
+        argv = _argv("generate models", [str(spec)], {"out": str(out), **_params(locals())})
         with RunRecorder("generate models", argv, dry_run=dry_run) as rec:
             rec.set_metadata(target=str(out.resolve()), spec=str(spec))
             with rec.step("generate"):

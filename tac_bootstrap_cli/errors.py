@@ -19,6 +19,20 @@ class TacError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.rerun_hint: str | None = None
+
+    def completed_by_rerun(self, hint: str, command_line: str) -> TacError:
+        """Mark this error as one that rerunning the same command completes: ``hint`` holds
+        ``{rerun}`` where the command line goes. The core only knows the command's name
+        (``command_line``); the front end, which knows the whole line, calls ``rerun_with``."""
+        self.rerun_hint = hint
+        self.rerun_with(command_line)
+        return self
+
+    def rerun_with(self, command_line: str) -> None:
+        """Name ``command_line`` (shell-quoted) as the command to rerun, if a rerun completes."""
+        if self.rerun_hint is not None:
+            self.hint = self.rerun_hint.replace("{rerun}", command_line)
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"

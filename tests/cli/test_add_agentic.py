@@ -296,4 +296,4 @@ def test_unwritable_folder_names_the_file_and_how_to_finish(
     assert result.exit_code == 1, result.output
     assert "unexpected" not in result.stderr
     assert f"cannot write {project / '.claude'}" in result.stderr
-    assert "rerun `tac-bootstrap add-agentic`" in result.stderr
+    assert f"rerun `tac-bootstrap add-agentic {project} --yes`" in result.stderr

@@ -204,7 +204,7 @@ def test_ctrl_c_during_add_agentic_stops_cleanly_and_rerun_completes(
     result = cli("add-agentic", project)
     assert result.exit_code == 130
     assert "interrupted after 2 of" in result.stderr
-    assert "rerun `tac-bootstrap add-agentic`" in result.stderr
+    assert f"rerun `tac-bootstrap add-agentic {project}`" in result.stderr
     assert not list(project.rglob("*.tac-tmp"))
     monkeypatch.setattr(apply, "write_atomic", real)
     again = cli("add-agentic", project)
