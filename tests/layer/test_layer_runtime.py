@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -317,3 +318,55 @@ def test_end_to_end_scenario(tmp_path: Path, uv: str) -> None:
     assert harmless.returncode == 0, harmless.stderr
     assert rows(db, "SELECT count(*) FROM agent_logs")[0][0] == before + 2  # blocked one too
     assert shutil.which("git")
+
+
+def test_sdlc_on_a_fresh_project_says_what_is_missing(tmp_path: Path, uv: str) -> None:
+    """A freshly initialised Python/uv project in a git repository without an identity: the run
+    names its branch on stdout, warns that git refused the commit (and how to fix it), and its
+    test phase stops at once saying the project has no pyproject.toml yet (no retries)."""
+    root = init_demo(tmp_path)
+    no_identity = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    env = {
+        k: v
+        for k, v in run_env(CLAUDE_CODE_PATH=str(root / "adws/adw_tests/fake_claude.py")).items()
+        if not k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_")) and k != "EMAIL"
+    }
+    env.update(no_identity)
+    for args in (["-c", "init.defaultBranch=main", "init", "-q"],
+                 ["symbolic-ref", "HEAD", "refs/heads/main"],
+                 ["config", "user.useConfigOnly", "true"]):  # fmt: skip
+        subprocess.run(["git", *args], cwd=root, env=env, check=True)
+
+    def script(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [uv, "run", "--quiet", *args], cwd=root, env=env, capture_output=True, text=True,
+            timeout=600, check=False,
+        )  # fmt: skip
+
+    proc = script("adws/adw_sdlc.py", "Add a health endpoint")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert re.fullmatch(
+        r"branch: adw-([0-9a-f]{8})-add-a-health-endpoint \(from main; back: git switch main\)",
+        first,
+    ), first
+    adw_id = first.split("-")[1]
+    branch = subprocess.run(
+        ["git", "symbolic-ref", "--short", "HEAD"], cwd=root, env=env, capture_output=True,
+        text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert branch == first.split()[1]
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: ADW {adw_id}: build: the changes were not committed (git: Author identity"
+        ' unknown); set a git identity: git config user.email "you@example.com" && git config'
+        ' user.name "Your Name" (add --global for every repository), then commit them:'
+        " git add -A && git commit"
+    ]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: ADW {adw_id} sdlc: test failed: the project has no pyproject.toml yet, which"
+        " `uv run pytest` needs (as does `uv sync`, commands.install): create the project first"
+        " (e.g. `uv init`), or empty commands.test in config.yml to skip the test phase"
+    ]
+    assert proc.stderr.count("test: attempt") == 1  # not retried

@@ -71,5 +71,10 @@ class PhaseError(RuntimeError):
     """One attempt of a phase failed; the workflow may retry it."""
 
 
+class PhaseStop(PhaseError):
+    """An attempt failed for a reason no retry can fix (no tests yet, no project manifest, a
+    missing command): the phase fails at once with this message, which says what to do."""
+
+
 class PhaseFailed(RuntimeError):
     """A phase failed after all its attempts; the workflow stops with a non-zero exit."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 from adw_modules.utils import PROJECT_ROOT
 
@@ -39,30 +40,57 @@ def current_branch(root: Path | None = None) -> str | None:
     return proc.stdout.strip() or None
 
 
-def ensure_branch(name: str, root: Path | None = None) -> tuple[bool, str]:
-    """Switch to branch ``name``, creating it from HEAD when needed; returns (ok, message)."""
+class GitStep(NamedTuple):
+    """What a git step did: ``ok`` (done, or nothing to do), ``message`` for the run log and,
+    when git itself refused, the first line of its message (``error``) and what to do (``fix``)."""
+
+    ok: bool
+    message: str
+    error: str = ""
+    fix: str = ""
+
+
+IDENTITY_FIX = (
+    'set a git identity: git config user.email "you@example.com" && '
+    'git config user.name "Your Name" (add --global for every repository)'
+)
+
+
+def _refused(action: str, proc: subprocess.CompletedProcess[str], fix: str) -> GitStep:
+    output = (proc.stderr or proc.stdout).strip()
+    first = next((line.strip() for line in output.splitlines() if line.strip()), "")
+    first = first or f"exit code {proc.returncode}"
+    if "identity unknown" in output or "empty ident" in output or "user.email" in output:
+        fix = IDENTITY_FIX
+    return GitStep(False, f"{action} failed: {output or first}", first, fix)
+
+
+def ensure_branch(name: str, root: Path | None = None) -> GitStep:
+    """Switch to branch ``name``, creating it from HEAD when needed."""
     if not is_repo(root):
-        return False, "not a git repository; no branch created"
+        return GitStep(False, "not a git repository; no branch created")
     if current_branch(root) == name:
-        return True, f"already on {name}"
+        return GitStep(True, f"already on {name}")
     exists = _git(["rev-parse", "--verify", "--quiet", f"refs/heads/{name}"], root).returncode == 0
     proc = _git(["checkout", name] if exists else ["checkout", "-b", name], root)
     if proc.returncode != 0:
-        return False, f"git checkout {name} failed: {proc.stderr.strip()}"
-    return True, f"on branch {name}"
+        return _refused(f"git checkout {name}", proc, "commit or stash your changes first")
+    return GitStep(True, f"on branch {name}")
 
 
-def commit_all(message: str, root: Path | None = None) -> tuple[bool, str]:
-    """Stage every change (``.gitignore`` keeps ``agents/`` out) and commit; returns (ok, message)."""
+def commit_all(message: str, root: Path | None = None) -> GitStep:
+    """Stage every change (``.gitignore`` keeps ``agents/`` out) and commit."""
     if not is_repo(root):
-        return False, "not a git repository; nothing committed"
+        return GitStep(False, "not a git repository; nothing committed")
     _git(["add", "-A"], root)
     if _git(["diff", "--cached", "--quiet"], root).returncode == 0:
-        return True, "nothing to commit"
+        return GitStep(True, "nothing to commit")
     proc = _git(["commit", "-m", message], root)
     if proc.returncode != 0:
-        return False, f"git commit failed: {(proc.stderr or proc.stdout).strip()}"
-    return True, proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "committed"
+        return _refused("git commit", proc, "fix that")
+    return GitStep(
+        True, proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "committed"
+    )
 
 
 def diff_summary(root: Path | None = None, limit: int = 20000) -> str:

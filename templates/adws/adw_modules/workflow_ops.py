@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -23,7 +24,13 @@ from typing import Any
 from adw_modules import git_ops
 from adw_modules.adw_logging import start_run
 from adw_modules.agent import run_agent
-from adw_modules.data_types import PHASE_AGENTS, AgentCLIError, PhaseError, PhaseFailed
+from adw_modules.data_types import (
+    PHASE_AGENTS,
+    AgentCLIError,
+    PhaseError,
+    PhaseFailed,
+    PhaseStop,
+)
 from adw_modules.state import ADWState
 from adw_modules.utils import (
     ORCHESTRATOR,
@@ -76,6 +83,22 @@ class Context:
         """Progress on stderr, so stdout stays free for results."""
         print(f"[adw {self.adw_id}] {message}", file=sys.stderr, flush=True)
 
+    def warn(self, message: str) -> None:
+        """Something the user must act on although the run goes on: one line on stderr."""
+        print(f"warning: ADW {self.adw_id}: {message}", file=sys.stderr, flush=True)
+
+    def commit(self, run: Any, phase: str, note: str = "", **meta: Any) -> None:
+        """Commit the work of ``phase``; a commit git refused is a warning saying what to do."""
+        step = git_ops.commit_all(
+            f"adw {self.adw_id}: {phase} - {self.task.strip()[:60]}", self.root
+        )
+        run.event(f"{note}git: {step.message}", git_ok=step.ok, **meta)
+        if step.error:
+            self.warn(
+                f"{phase}: the changes were not committed (git: {step.error}); {step.fix}, "
+                "then commit them: git add -A && git commit"
+            )
+
 
 Body = Callable[[Any, int, bool], Any]
 
@@ -100,9 +123,11 @@ def run_phase(ctx: Context, phase: str, body: Body) -> Any:
             try:
                 with run.step(f"{phase} attempt {attempt}", attempt=attempt):
                     value = body(run, attempt, attempt == attempts)
-            except AgentCLIError as exc:
-                # A missing CLI stays missing: fail now with the message that says what to do.
+            except (AgentCLIError, PhaseStop) as exc:
+                # A missing CLI stays missing, a project without tests has none on the next try:
+                # fail now with the message that says what to do.
                 last_error = exc
+                run.event(f"{phase} attempt {attempt} failed, not retried: {exc}", attempt=attempt)
                 break
             except PhaseError as exc:
                 last_error = exc
@@ -119,6 +144,8 @@ def run_phase(ctx: Context, phase: str, body: Body) -> Any:
         record.error = str(last_error)
         ctx.state.save()
         # Leaving the run through an exception marks the Agent failed with an error log.
+        if isinstance(last_error, AgentCLIError | PhaseStop):
+            raise PhaseFailed(f"{phase} failed: {last_error}")
         raise PhaseFailed(f"{phase} failed after {record.attempts} attempt(s): {last_error}")
 
 
@@ -162,12 +189,24 @@ def _existing_file(ctx: Context, named: list[str], wanted: str, kind: str) -> st
 def phase_plan(ctx: Context) -> str:
     """Write a spec under ``specs/`` for the task; returns its project-relative path."""
     wanted = f"specs/{ctx.adw_id}-{slugify(ctx.task)}.md"
-    ok, message = git_ops.ensure_branch(f"adw-{ctx.adw_id}-{slugify(ctx.task, 30)}", ctx.root)
-    ctx.say(f"git: {message}")
+    branch = f"adw-{ctx.adw_id}-{slugify(ctx.task, 30)}"
+    previous = git_ops.current_branch(ctx.root)
+    step = git_ops.ensure_branch(branch, ctx.root)
+    if step.ok:
+        # Said on stdout: the run leaves the work tree on this branch.
+        back = ""
+        if previous and previous != branch:
+            back = f" (from {previous}; back: git switch {previous})"
+        print(f"branch: {branch}{back}", flush=True)
+        ctx.state.data.branch = branch
+    elif step.error:
+        ctx.warn(f"staying on {previous or 'the current commit'}: {step.error}; {step.fix}")
+    else:
+        ctx.say(f"git: {step.message}")
 
     def body(run: Any, attempt: int, last: bool) -> str:
         if attempt == 1:
-            run.event(f"git: {message}", git_ok=ok)
+            run.event(f"git: {step.message}", git_ok=step.ok)
         prompt = (
             f"You are the planner of AI Developer Workflow {ctx.adw_id}.\n"
             f"Plan this task:\n<task>\n{ctx.task.strip()}\n</task>\n\n"
@@ -205,10 +244,7 @@ def phase_build(ctx: Context) -> str:
         result = _call(ctx, run, "builder", prompt)
         if not result.ok:
             raise PhaseError(f"builder error: {summarize(result.result, 500)}")
-        ok, message = git_ops.commit_all(
-            f"adw {ctx.adw_id}: build - {ctx.task.strip()[:60]}", ctx.root
-        )
-        run.event(f"git: {message}", git_ok=ok)
+        ctx.commit(run, "build")
         return str(result.result)
 
     return str(run_phase(ctx, "build", body))
@@ -232,6 +268,67 @@ def run_tests(ctx: Context) -> tuple[int, str]:
     return proc.returncode, (proc.stdout or "") + (proc.stderr or "")
 
 
+# The manifest a runner needs in the project (or a parent folder), and how to create one.
+_MANIFESTS = {
+    "uv": ("pyproject.toml", "uv init"),
+    "poetry": ("pyproject.toml", "poetry init"),
+    "pipenv": ("Pipfile", "pipenv install"),
+    "npm": ("package.json", "npm init"),
+    "pnpm": ("package.json", "pnpm init"),
+    "yarn": ("package.json", "yarn init"),
+    "bun": ("package.json", "bun init"),
+    "go": ("go.mod", "go mod init <module path>"),
+    "cargo": ("Cargo.toml", "cargo init"),
+}
+# What test runners print when they found nothing to run (pytest says so with exit code 5).
+_NO_TESTS_RE = re.compile(
+    r"No tests found|No test files found|no packages to test|matched no packages"
+)
+_SKIP_HINT = "or empty commands.test in config.yml to skip the test phase"
+
+
+def _program(command: str) -> str:
+    """The program a shell command line starts (``FOO=1 /usr/bin/uv run x`` -> ``uv``)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+        words.pop(0)  # an environment assignment before the program
+    return Path(words[0]).name if words else ""
+
+
+def untestable(root: Path, command: str, code: int, output: str, install: str = "") -> str | None:
+    """Why a failed test run cannot be fixed by retrying (one line saying what to do), or None.
+
+    A missing command, a project without the manifest its runner needs, or a project without
+    tests fail the same way on every attempt; anything else is left to the tester agent.
+    """
+    tool = _program(command)
+    if code == 127:
+        lines = [line.strip() for line in output.splitlines() if "not found" in line]
+        why = f" ({lines[0]})" if lines else ""
+        return (
+            f"`{command}` could not run: command not found (exit 127){why}; install the "
+            f"missing tool or change commands.test in config.yml"
+        )
+    if tool in _MANIFESTS:
+        manifest, create = _MANIFESTS[tool]
+        if not any((folder / manifest).is_file() for folder in (root, *root.parents)):
+            also = f" (as does `{install}`, commands.install)" if _program(install) == tool else ""
+            return (
+                f"the project has no {manifest} yet, which `{command}` needs{also}: "
+                f"create the project first (e.g. `{create}`), {_SKIP_HINT}"
+            )
+    pytest_found_none = code == 5 and ("pytest" in command or "no tests ran" in output)
+    if pytest_found_none or _NO_TESTS_RE.search(output):
+        return (
+            f"the project has no tests yet: `{command}` found none (exit {code}); "
+            f"add tests for the code the build wrote, {_SKIP_HINT}"
+        )
+    return None
+
+
 def phase_test(ctx: Context) -> str:
     """Run the test command; on failure ask the tester agent for a fix and run it again."""
     command = ctx.command("test")
@@ -248,6 +345,9 @@ def phase_test(ctx: Context) -> str:
         )
         if code == 0:
             return "passed"
+        reason = untestable(ctx.root, command, code, output, ctx.command("install"))
+        if reason:
+            raise PhaseStop(reason)
         if not last:
             prompt = (
                 f"You are the tester of AI Developer Workflow {ctx.adw_id}, working on "
@@ -322,10 +422,7 @@ def phase_document(ctx: Context) -> str:
         if not result.ok:
             raise PhaseError(f"docs-writer error: {summarize(result.result, 500)}")
         doc = _existing_file(ctx, _DOC_RE.findall(result.result), wanted, "documentation")
-        ok, message = git_ops.commit_all(
-            f"adw {ctx.adw_id}: document - {ctx.task.strip()[:60]}", ctx.root
-        )
-        run.event(f"documentation written: {doc}; git: {message}", doc_path=doc, git_ok=ok)
+        ctx.commit(run, "document", f"documentation written: {doc}; ", doc_path=doc)
         return doc
 
     doc = str(run_phase(ctx, "document", body))

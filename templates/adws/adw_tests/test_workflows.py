@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 from conftest import Project
 
@@ -94,14 +99,19 @@ def test_sdlc_runs_every_phase(project: Project) -> None:
     assert list((project.root / "app_docs").glob("*.md"))
 
 
-def test_failing_tests_are_fixed_and_retried(project: Project) -> None:
+def set_commands(project: Project, **commands: str) -> None:
+    """Change ``commands`` in the project's config.yml."""
     import yaml
 
     config_file = project.root / "config.yml"
     data = yaml.safe_load(config_file.read_text())
-    # Fails the first time (and leaves a marker, as a fix would), passes the second time.
-    data["commands"]["test"] = "test -f fixed || (touch fixed; exit 1)"
+    data["commands"].update(commands)
     config_file.write_text(yaml.safe_dump(data))
+
+
+def test_failing_tests_are_fixed_and_retried(project: Project) -> None:
+    # Fails the first time (and leaves a marker, as a fix would), passes the second time.
+    set_commands(project, test="test -f fixed || (touch fixed; exit 1)")
     proc = project.run("adws/adw_test.py", TASK)
     assert proc.returncode == 0, proc.stderr
     assert agents(project) == [("tester", "completed")]
@@ -158,3 +168,98 @@ def test_cron_trigger_runs_each_inbox_file_once(project: Project) -> None:
     assert again.returncode == 0
     assert len(agents(project)) == 2
     assert project.rows("SELECT count(*) FROM system_logs WHERE source = 'trigger_cron'")[0][0] >= 1
+
+
+def error_lines(proc: subprocess.CompletedProcess[str], prefix: str = "error:") -> list[str]:
+    return [line for line in proc.stderr.splitlines() if line.startswith(prefix)]
+
+
+def test_a_project_without_tests_fails_the_test_phase_at_once(project: Project) -> None:
+    (project.root / "tests").mkdir()
+    pytest_cmd = f"{shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider tests"
+    set_commands(project, test=pytest_cmd)  # pytest exits 5: no tests collected
+    proc = project.run("adws/adw_test.py", TASK)
+    assert proc.returncode == 1
+    (error,) = error_lines(proc)
+    assert "test failed: the project has no tests yet" in error and "(exit 5)" in error
+    assert "commands.test" in error  # what to do
+    assert "attempt 2" not in proc.stderr and project.calls() == []  # no retry, no tester call
+    assert agents(project) == [("tester", "failed")]
+
+
+def test_a_project_without_its_manifest_fails_the_test_phase_at_once(
+    project: Project, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    uv = bin_dir / "uv"  # what uv says in a folder without pyproject.toml
+    uv.write_text(
+        "#!/bin/sh\necho 'error: No `pyproject.toml` found in current directory' >&2\nexit 2\n"
+    )
+    uv.chmod(0o755)
+    set_commands(project, test="uv run pytest", install="uv sync")
+    path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    proc = project.run("adws/adw_sdlc.py", TASK, PATH=path)
+    assert proc.returncode == 1
+    (error,) = error_lines(proc)
+    assert "test failed: the project has no pyproject.toml yet" in error
+    assert "`uv sync`" in error and "uv init" in error
+    assert proc.stderr.count("test: attempt") == 1
+    assert [name for name, _ in agents(project)] == ["planner", "builder", "tester"]
+
+
+def git_repo(project: Project, *, identity: bool) -> dict[str, str]:
+    """Make the project a git repository on ``main``; returns the environment for git."""
+    env = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    for name in ("AUTHOR", "COMMITTER"):
+        for field in ("NAME", "EMAIL"):
+            project.env.pop(f"GIT_{name}_{field}", None)
+    project.env.pop("EMAIL", None)
+    (project.root / ".gitignore").write_text("/agents/\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", *args], cwd=project.root, env={**project.env, **env}, check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    git("-c", "init.defaultBranch=main", "init", "-q")
+    git("symbolic-ref", "HEAD", "refs/heads/main")
+    git("config", "user.useConfigOnly", "true")  # never an identity guessed from the host name
+    if identity:
+        git("config", "user.email", "dev@example.com")
+        git("config", "user.name", "Dev")
+    return env
+
+
+def git_out(project: Project, env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=project.root, env={**project.env, **env}, check=True,
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def test_a_refused_commit_is_a_warning_that_says_how_to_fix_it(project: Project) -> None:
+    env = git_repo(project, identity=False)
+    proc = project.run("adws/adw_plan_build.py", TASK, **env)
+    assert proc.returncode == 0, proc.stderr
+    adw_id = re.search(r"ADW ([0-9a-f]{8}) plan_build completed", proc.stdout).group(1)
+    branch = f"adw-{adw_id}-add-a-health-endpoint"
+    # Said first on stdout: the run leaves the work tree on a new branch.
+    assert proc.stdout.splitlines()[0] == f"branch: {branch} (from main; back: git switch main)"
+    assert git_out(project, env, "symbolic-ref", "--short", "HEAD") == branch
+    (warning,) = error_lines(proc, "warning:")
+    assert warning.startswith(f"warning: ADW {adw_id}: build: the changes were not committed")
+    assert "(git: Author identity unknown)" in warning
+    assert 'git config user.email "you@example.com"' in warning and "git commit" in warning
+    (logged,) = project.rows("SELECT message FROM agent_logs WHERE message LIKE 'git: git commit%'")
+    assert "Author identity unknown" in logged[0]
+
+
+def test_a_commit_with_an_identity_is_made_without_warning(project: Project) -> None:
+    env = git_repo(project, identity=True)
+    proc = project.run("adws/adw_plan_build.py", TASK, **env)
+    assert proc.returncode == 0, proc.stderr
+    assert error_lines(proc, "warning:") == []
+    subject = git_out(project, env, "log", "-1", "--format=%s")
+    assert re.fullmatch(r"adw [0-9a-f]{8}: build - Add a health endpoint", subject)
