@@ -6,7 +6,8 @@
 """Recent ADW runs from the run-log database: phases, status, tokens and cost.
 
 Usage: uv run adws/adw_status.py [--limit N] [--adw-id ID] [--json]
-With --adw-id, the phase logs of that run are listed too.
+With --adw-id, the phase logs of that run are listed too. Exit 0; 1 when --adw-id names no
+recorded run; 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ def collect(limit: int, adw_id: str | None) -> list[dict[str, Any]]:
         parent = OrchestratorAgentRepository(conn).list(name=ORCHESTRATOR, limit=1)
         if not parent:
             return []
-        agents = AgentRepository(conn).list(
-            orchestrator_agent_id=parent[0].id, limit=max(limit, 1) * 10
-        )
+        repo = AgentRepository(conn)
+        # One run looked up by id may be older than any recent window: search every phase.
+        window = repo.count(orchestrator_agent_id=parent[0].id) if adw_id else max(limit, 1) * 10
+        agents = repo.list(orchestrator_agent_id=parent[0].id, limit=window)
         prompts = PromptRepository(conn)
         logs = AgentLogRepository(conn)
         runs: dict[str, dict[str, Any]] = {}
@@ -71,7 +73,7 @@ def collect(limit: int, adw_id: str | None) -> list[dict[str, Any]]:
             phases[run_id].append(phase)
             runs.setdefault(run_id, {"adw_id": run_id, "workflow": meta.get("workflow")})
         result = []
-        for run_id, run in list(runs.items())[:limit]:
+        for run_id, run in list(runs.items())[: None if adw_id else limit]:
             items = list(reversed(phases[run_id]))  # oldest phase first
             statuses = {p["status"] for p in items}
             run.update(
@@ -114,14 +116,32 @@ def render(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _positive(value: str) -> int:
+    """An ``--limit`` value: a whole number of at least 1 (argparse exits 2 otherwise)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print the recent runs; exit 0 (also when nothing was recorded yet)."""
+    """Print the recent runs; exit 0 (also when nothing was recorded yet), 1 for an unknown
+    --adw-id."""
     parser = argparse.ArgumentParser(prog="adw_status.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=10, help="how many runs to show (default 10)")
+    parser.add_argument(
+        "--limit", type=_positive, default=10, help="how many runs to show (default 10)"
+    )
     parser.add_argument("--adw-id", help="show one run with its logs")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
-    runs = collect(args.limit, args.adw_id)
+    adw_id = args.adw_id.strip().lower() if args.adw_id else None
+    runs = collect(args.limit, adw_id)
+    if adw_id and not runs:
+        print(f"no ADW run {args.adw_id!r} (runs: uv run adws/adw_status.py)", file=sys.stderr)
+        return 1
     print(json.dumps(runs, indent=2) if args.json else render(runs))
     return 0
 

@@ -370,3 +370,9 @@ def test_sdlc_on_a_fresh_project_says_what_is_missing(tmp_path: Path, uv: str) -
         " (e.g. `uv init`), or empty commands.test in config.yml to skip the test phase"
     ]
     assert proc.stderr.count("test: attempt") == 1  # not retried
+
+    unknown = script("adws/adw_status.py", "--adw-id", "nothere")
+    assert unknown.returncode == 1 and unknown.stdout == ""
+    assert unknown.stderr.strip() == "no ADW run 'nothere' (runs: uv run adws/adw_status.py)"
+    known = script("adws/adw_status.py", "--adw-id", adw_id)
+    assert known.returncode == 0 and "failed" in known.stdout, known.stderr

@@ -208,6 +208,19 @@ def test_a_project_without_its_manifest_fails_the_test_phase_at_once(
     assert [name for name, _ in agents(project)] == ["planner", "builder", "tester"]
 
 
+def test_status_of_an_unknown_run_says_so(project: Project) -> None:
+    unknown = project.run("adws/adw_status.py", "--adw-id", "0badc0de")
+    assert unknown.returncode == 1 and unknown.stdout == ""  # nothing recorded at all
+    assert project.run("adws/adw_plan.py", TASK, "--adw-id", "00aa11bb").returncode == 0
+    proc = project.run("adws/adw_status.py", "--adw-id", "nothere")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip() == "no ADW run 'nothere' (runs: uv run adws/adw_status.py)"
+    assert project.run("adws/adw_status.py", "--adw-id", "nothere", "--json").returncode == 1
+    found = project.run("adws/adw_status.py", "--adw-id", "00AA11BB", "--limit", "1")
+    assert found.returncode == 0 and "00aa11bb" in found.stdout
+    assert project.run("adws/adw_status.py", "--limit", "0").returncode == 2
+
+
 def git_repo(project: Project, *, identity: bool) -> dict[str, str]:
     """Make the project a git repository on ``main``; returns the environment for git."""
     env = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
