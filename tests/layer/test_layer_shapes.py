@@ -371,3 +371,18 @@ def test_layer_folders_and_suite_exist(stack: str) -> None:
     }  # fmt: skip
     assert expected <= files
     assert rendered(stack)["adws/adw_tests/fake_claude.py"].executable
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_readme_tells_the_truth_about_running_without_uv(stack: str) -> None:
+    """The guard decides with the system python3 first, so without uv it blocks only what it
+    should (tests/layer/test_layer_runtime.py runs that); only with neither does it block all."""
+    guard = json.loads(text(stack, ".claude/settings.json"))["hooks"]["PreToolUse"][0]["hooks"][0]
+    assert guard["command"].startswith("if command -v python3 >/dev/null 2>&1; then python3 ")
+    readme = " ".join(text(stack, "README.md").split())
+    assert "Without uv the PreToolUse guard blocks every tool call" not in readme
+    assert (
+        "Without uv, the PreToolUse guard still checks every tool call (it runs with the system "
+        "`python3`, standard library only) but records nothing" in readme
+    )
+    assert "only with neither `python3` nor uv does the guard block every tool call" in readme
