@@ -43,8 +43,10 @@ def load_spec(spec_path: Path) -> ModelSpec:
     source = str(spec_path)
     try:
         raw = Path(spec_path).read_bytes()
-    except OSError as exc:
+    except OSError as exc:  # missing, a directory, no permission, ...
         raise SpecError([f"{source}:1:1: cannot read the spec: {exc.strerror or exc}"]) from exc
+    except ValueError as exc:  # a NUL byte in the path
+        raise SpecError([f"{source!r}:1:1: cannot read the spec: {exc}"]) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -29,6 +29,12 @@ _JSON_SAMPLES: tuple[Any, ...] = (
     [],
 )
 _NOT_A_VALUE = "__not_a_value__"
+# Example strings stay short: a longer min_length or a huge repetition (``x{100000000}``) gives no
+# example (the tests needing one are left out with a comment) instead of exhausting memory.
+_MAX_EXAMPLE_LENGTH = 10_000
+# Steps of the regex example generator: per example, and for all attempts at one pattern.
+_MAX_STEPS = 20_000
+_MAX_TOTAL_STEPS = 200_000
 
 # re's own parser (the one re.compile uses): the examples follow exactly the syntax it accepts.
 _parser: Any = importlib.import_module("re._parser")
@@ -65,6 +71,8 @@ def _length_ok(field: FieldSpec, text: str) -> bool:
 
 
 def _strings(field: FieldSpec) -> list[str]:
+    if (field.min_length or 0) > _MAX_EXAMPLE_LENGTH:
+        return []
     if field.pattern is not None:
         return regex_examples(field.pattern, field, SAMPLES)
     found: list[str] = []
@@ -233,6 +241,7 @@ class _Examples:
         self.minimal = minimal
         self.stretch = stretch
         self.groups: dict[int, str] = {}
+        self.steps = 0
 
     def pick(self, options: str | list[Any]) -> Any:
         if not options:
@@ -243,6 +252,9 @@ class _Examples:
         return "".join(self.item(op, av) for op, av in items)
 
     def item(self, op: Any, av: Any) -> str:
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            raise _GiveUp
         name = str(op)
         if name == "LITERAL":
             return chr(av)
@@ -261,7 +273,17 @@ class _Examples:
                 count = min(high, max(low, self.stretch))
             else:
                 count = self.rng.randint(low, min(high, low + 3))
-            return "".join(self.emit(sub) for _ in range(count))
+            if low > _MAX_EXAMPLE_LENGTH:
+                raise _GiveUp
+            parts: list[str] = []
+            total = 0
+            for _ in range(count):
+                part = self.emit(sub)
+                total += len(part)
+                if total > _MAX_EXAMPLE_LENGTH:
+                    raise _GiveUp
+                parts.append(part)
+            return "".join(parts)
         if name == "SUBPATTERN":
             group, _add, _del, sub = av
             text = self.emit(sub)
@@ -313,13 +335,18 @@ def regex_examples(pattern: str, field: FieldSpec, want: int) -> list[str]:
         return []
     stretch = field.min_length or 0
     found: list[str] = []
+    steps = 0
     for variant in range(300):
+        if steps > _MAX_TOTAL_STEPS:
+            break
         rng = random.Random(variant)
         maker = _Examples(rng, minimal=variant == 0, stretch=stretch if variant % 3 == 2 else 0)
         try:
             text = maker.emit(parsed)
         except (_GiveUp, RecursionError, ValueError):
             continue
+        finally:
+            steps += maker.steps
         if text in found or not _length_ok(field, text) or compiled.search(text) is None:
             continue
         if "\x00" in text:

@@ -11,6 +11,7 @@ import difflib
 import math
 import re
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
@@ -25,6 +26,12 @@ PK_TYPES = ("int", "uuid", "str")
 ON_DELETE = ("cascade", "set_null", "restrict")
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+# A spec is about 6 levels deep (spec, entities, entity, fields, field, default) plus a JSON
+# default's own nesting (at most 32): deeper input is refused before anything recurses into it.
+MAX_DEPTH = 64
+# Aliases may repeat parts of a spec, but not blow it up ("billion laughs"): the values they add
+# beyond the text itself are limited.
+MAX_ALIAS_EXPANSION = 100_000
 
 _TOP_KEYS = ("module", "description", "entities")
 _ENTITY_KEYS = ("table", "description", "fields", "indexes", "unique")
@@ -171,7 +178,7 @@ class _Problems:
         self._items: list[_Problem] = []
 
     def at(self, line: int, col: int, message: str) -> None:
-        self._items.append(_Problem(line, col, len(self._items), message))
+        self._items.append(_Problem(line, col, len(self._items), _one_line(message)))
 
     def add(self, node: Node, message: str) -> None:
         mark = node.start_mark
@@ -190,6 +197,20 @@ class _Problems:
         )
 
 
+def _one_line(message: str) -> str:
+    """``message`` with line breaks and other unprintable characters escaped: one problem, one line."""
+    if message.isprintable():
+        return message
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message
+    )
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters (a 5000-digit number is not repeated in a message)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _suggest(word: str, options: tuple[str, ...] | list[str]) -> str:
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -197,6 +218,161 @@ def _suggest(word: str, options: tuple[str, ...] | list[str]) -> str:
 
 def _line(node: Node) -> int:
     return int(node.start_mark.line) + 1
+
+
+# --- loading YAML -------------------------------------------------------------------------------
+
+
+class _BadValue(yaml.constructor.ConstructorError):
+    """A scalar that YAML types (implicitly or by a tag) whose text is not a valid value of the type."""
+
+
+def _checked(construct: Callable[[Any, Node], Any], what: str) -> Callable[[Any, Node], Any]:
+    """``construct`` with the errors of Python's converters turned into ``_BadValue`` at the node.
+
+    PyYAML lets them escape as they are: ``2024-02-30`` fails inside ``datetime.date`` with a bare
+    ValueError, a 5000-digit integer inside ``int()``, ``!!bool maybe`` with a KeyError.
+    """
+
+    def checked(loader: Any, node: Node) -> Any:
+        try:
+            value = construct(loader, node)
+        except yaml.MarkedYAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            message = _bad_value_message(node, what, exc)
+            raise _BadValue(None, None, message, node.start_mark) from None
+        if isinstance(value, str) and _SURROGATE.search(value):
+            # The pure-Python parser accepts "\ud800"; such text cannot be written as UTF-8.
+            message = f"{_short(repr(value))} contains a lone surrogate (not a character)"
+            raise _BadValue(None, None, message, node.start_mark)
+        return value
+
+    return checked
+
+
+def _bad_value_message(node: Node, what: str, exc: Exception) -> str:
+    text = str(node.value)
+    if what == "integer" and "digits" in str(exc):
+        return f"an integer of {len(text)} digits is far too large (quote it if it is text)"
+    reason = str(exc) if what == "date or time" and len(str(exc)) <= 40 else ""
+    detail = f" ({reason})" if reason else ""
+    return f"{_short(text)!r} is not a valid {what}{detail}; quote it if it is text"
+
+
+def _spec_loader(base: type[Any]) -> type[Any]:
+    """``base`` (a safe loader) whose typed scalars fail as marked YAML errors, never bare ones."""
+    loader: type[Any] = type(f"_Spec{base.__name__}", (base,), {})
+    for tag, what in (
+        ("str", "string"),
+        ("timestamp", "date or time"),
+        ("int", "integer"),
+        ("float", "number"),
+        ("bool", "boolean (true or false)"),
+    ):
+        full = f"tag:yaml.org,2002:{tag}"
+        loader.add_constructor(full, _checked(base.yaml_constructors[full], what))
+    return loader
+
+
+_PySpecLoader = _spec_loader(yaml.SafeLoader)
+# libyaml's parser is ~10x faster on big specs; both keep line and column on every node.
+_SpecLoader = _spec_loader(yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else _PySpecLoader
+
+# Characters YAML does not allow anywhere in a document (the YAML reader refuses them with an
+# offset, in bytes for libyaml, instead of a line and column).
+_NOT_YAML = re.compile(r"[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_SURROGATE = re.compile(r"[\uD800-\uDFFF]")
+# YAML's line breaks (marks count lines the same way).
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _text_position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``text[index]``."""
+    line, start = 1, 0
+    for found in _BREAK.finditer(text, 0, index):
+        line, start = line + 1, found.end()
+    return line, index - start + 1
+
+
+def _character_message(char: str) -> str:
+    code = ord(char)
+    what = "a NUL byte" if code == 0 else f"the character U+{code:04X}"
+    return (
+        f"the spec contains {what}, which YAML does not allow (is it a text file?); remove it, "
+        "or write it as an escape such as \\x07 inside a double-quoted string"
+    )
+
+
+def _too_deep_message() -> str:
+    return (
+        f"the spec is nested more than {MAX_DEPTH} levels deep; a model spec needs about 6 "
+        "(plus a JSON default's own nesting)"
+    )
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_structure(root: Node, problems: _Problems) -> bool:
+    """Refuse what would make the walk or ``construct_object`` recurse or expand without bound.
+
+    Aliases share nodes, so the tree is a graph: an alias inside its own anchor is a cycle, and
+    nested aliases can stand for billions of values ("billion laughs") in a few lines. One
+    iterative pass over the distinct nodes measures each node's height and expanded size.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    on_path = {id(root)}
+    stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(_children(root)))]
+    cap = 10 * MAX_ALIAS_EXPANSION + 10_000_000  # sizes are only compared with the limit
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            stack.pop()
+            on_path.discard(id(node))
+            kids = _children(node)
+            size[id(node)] = min(cap, 1 + sum(size[id(k)] for k in kids))
+            height[id(node)] = 1 + max((height[id(k)] for k in kids), default=0)
+            continue
+        if id(child) in on_path:
+            problems.add(
+                child,
+                "this value contains itself through an alias (a recursive anchor); "
+                "a model spec cannot be recursive",
+            )
+            return False
+        if id(child) in size:  # seen before: an alias
+            if len(stack) + height[id(child)] > MAX_DEPTH:
+                problems.add(child, _too_deep_message() + " (counting what aliases repeat)")
+                return False
+            continue
+        if len(stack) >= MAX_DEPTH:
+            problems.add(child, _too_deep_message())
+            return False
+        on_path.add(id(child))
+        stack.append((child, iter(_children(child))))
+    if size[id(root)] - len(size) > MAX_ALIAS_EXPANSION:
+        # Point at the smallest value that is still too big: where the expansion happens.
+        node = root
+        while True:
+            biggest = max(_children(node), key=lambda k: size[id(k)])
+            if size[id(biggest)] <= MAX_ALIAS_EXPANSION:
+                break
+            node = biggest
+        problems.add(
+            node,
+            f"aliases expand this value to more than {MAX_ALIAS_EXPANSION} values (an alias "
+            "bomb?); write the repeated parts out or use fewer aliases",
+        )
+        return False
+    return True
 
 
 # --- reading nodes ------------------------------------------------------------------------------
@@ -208,15 +384,29 @@ class _Reader:
     def __init__(self, loader: Any, problems: _Problems) -> None:
         self._loader = loader
         self.problems = problems
+        self._failed: set[int] = set()  # nodes whose value could not be built (reported once)
 
     def value(self, node: Node) -> tuple[bool, Any]:
         """(ok, value) of any node, constructed the way yaml.safe_load would."""
+        if id(node) in self._failed:
+            return False, None
         try:
             return True, self._loader.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or node.start_mark
             self.problems.at(mark.line + 1, mark.column + 1, _yaml_message(exc))
-            return False, None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # The typed scalars are checked (_BadValue); this is the net for anything else.
+            self.problems.add(node, f"cannot read this value: {_short(str(exc), 80)}")
+        except RecursionError:
+            self.problems.add(node, _too_deep_message())
+        self._failed.add(id(node))
+        # A failed construction leaves the loader mid-way (the node counts as "being built", so
+        # reading it again would say "recursive node"): reset that state for the next value.
+        self._loader.recursive_objects = {}
+        self._loader.state_generators = []
+        self._loader.deep_construct = False
+        return False, None
 
     def mapping(self, node: Node, what: str) -> list[tuple[ScalarNode, Node]] | None:
         """The (key node, value node) pairs of a mapping, duplicates and non-scalar keys reported."""
@@ -267,7 +457,7 @@ class _Reader:
         if not ok:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.problems.add(node, f"{what} must be a number")
+            self.problems.add(node, f"{what} must be a number{_exponent_hint(value)}")
             return None
         if integer and not isinstance(value, int):
             self.problems.add(node, f"{what} must be an integer for an int field")
@@ -300,7 +490,27 @@ class _Reader:
         return items
 
 
+def _exponent_hint(value: Any) -> str:
+    """YAML 1.1 reads ``1e300`` (no dot, no exponent sign) as text: say how to write the number."""
+    if not isinstance(value, str) or not re.fullmatch(r"[-+]?[0-9_.]+[eE][-+]?[0-9_]+", value):
+        return ""
+    try:
+        number = float(value.replace("_", ""))
+    except ValueError:
+        return ""
+    if not math.isfinite(number):
+        return ""
+    mantissa, _, exponent = repr(number).partition("e")
+    mantissa = mantissa if "." in mantissa else mantissa + ".0"
+    written = f"{mantissa}e{exponent}" if exponent else mantissa
+    return f" (YAML reads {value!r} as text; write {written})"
+
+
 def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+    if isinstance(exc, _BadValue):
+        return str(exc.problem)
+    if "nesting depth" in str(exc.problem):  # libyaml's own limit (1000 levels)
+        return _too_deep_message()
     parts = [exc.context or "", exc.problem or ""]
     text = "; ".join(p.strip() for p in parts if p and p.strip())
     return f"YAML syntax error: {text}" if text else "YAML syntax error"
@@ -341,28 +551,51 @@ class _RawEntity:
 def parse_spec(text: str, source: str) -> ModelSpec:
     """Validate the YAML ``text`` of a spec; ``source`` names it in messages (``SPEC:line:col``)."""
     problems = _Problems(source)
-    # libyaml's parser is ~10x faster on big specs; both keep line and column on every node.
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
+    bad = _NOT_YAML.search(text)
+    if bad is not None:
+        problems.at(*_text_position(text, bad.start()), _character_message(bad.group()))
+        problems.fail()
+    loader = _SpecLoader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.at(line, col, _yaml_message(exc))
+        problems.at(line, col, _yaml_message(exc) + _tab_hint(text, line, col))
         problems.fail()
-    except yaml.YAMLError as exc:  # reader errors (bad characters) carry a position, not a mark
-        position = int(getattr(exc, "position", 0) or 0)
-        before = text[:position]
-        problems.at(before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1, str(exc))
+    except yaml.YAMLError as exc:  # reader errors carry an offset, not a mark (the scan above
+        # finds the characters they are about first; this is the net)
+        position = min(int(getattr(exc, "position", 0) or 0), len(text))
+        problems.at(*_text_position(text, position), f"YAML error: {exc}")
+        problems.fail()
+    except RecursionError:  # the pure-Python parser recurses once per level of nesting
+        mark = loader.get_mark() if hasattr(loader, "get_mark") else None
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problems.at(line, col, _too_deep_message())
         problems.fail()
     if root is None:
         problems.at(1, 1, "the spec is empty: expected a mapping with module and entities")
         problems.fail()
-    spec = _Validator(loader, problems).spec(root)
+    if not _check_structure(root, problems):
+        problems.fail()
+    try:
+        spec = _Validator(loader, problems).spec(root)
+    except RecursionError:  # not expected after _check_structure; a traceback would be worse
+        problems.at(1, 1, _too_deep_message())
+        spec = None
     if spec is None:
         problems.fail()
     return spec
+
+
+def _tab_hint(text: str, line: int, col: int) -> str:
+    """A hint when the YAML error is at (or in the indentation of) a line with a tab."""
+    lines = _BREAK.split(text)
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    indent = here[: len(here) - len(here.lstrip(" \t"))]
+    if "\t" in indent or here[col - 1 : col] == "\t":
+        return " (YAML indentation must use spaces, not tabs)"
+    return ""
 
 
 class _Validator:
@@ -652,7 +885,13 @@ class _Validator:
                 re.compile(pattern)
             except re.error as exc:
                 where = f" at position {exc.pos}" if exc.pos is not None else ""
-                self.problems.add(node, f"invalid regex {pattern!r}: {exc.msg}{where}")
+                self.problems.add(node, f"invalid regex {_short(pattern)!r}: {exc.msg}{where}")
+                return None
+            except OverflowError as exc:  # a{99999999999}
+                self.problems.add(node, f"invalid regex {_short(pattern)!r}: {exc}")
+                return None
+            except RecursionError:  # thousands of nested groups
+                self.problems.add(node, f"invalid regex {_short(pattern)!r}: nested too deeply")
                 return None
             return pattern
         if option == "on_delete":
@@ -672,17 +911,17 @@ class _Validator:
             self.problems.add(node, "values must be a list of strings")
             return None
         values: list[str] = []
+        seen: set[str] = set()
         members: dict[str, str] = {}
         for item in node.value:
             ok, value = self.read.value(item)
             if not ok:
                 continue
             if not isinstance(value, str):
-                self.problems.add(
-                    item, f"enum value {value!r} is not a string (quote it: '{item.value}')"
-                )
+                quote = f" (quote it: '{item.value}')" if isinstance(item, ScalarNode) else ""
+                self.problems.add(item, f"enum value {_short(repr(value))} is not a string{quote}")
                 continue
-            if value in values:
+            if value in seen:
                 self.problems.add(item, f"duplicate enum value {value!r}")
                 continue
             member = naming.enum_member(value)
@@ -698,6 +937,7 @@ class _Validator:
                 continue
             members[member] = value
             values.append(value)
+            seen.add(value)
         return tuple(values)
 
     def _field_rules(self, raw: _RawField) -> None:
@@ -789,10 +1029,14 @@ class _Validator:
             return self._number_default(raw, value)
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                return f"{value!r} is not a number"
-            if not math.isfinite(value):
+                return f"{_short(repr(value))} is not a number{_exponent_hint(value)}"
+            try:
+                number = float(value)
+            except OverflowError:
+                return f"{_short(repr(value))} is too large for a float"
+            if not math.isfinite(number):
                 return f"{value!r} is not a finite number"
-            return self._number_default(raw, float(value))
+            return self._number_default(raw, number)
         if kind == "bool":
             return (
                 Default("literal", value) if isinstance(value, bool) else "expected true or false"
@@ -984,7 +1228,10 @@ class _Validator:
         for component in _strongly_connected(edges):
             path = _one_cycle(component, edges)
             if path:
-                chain = ", ".join(f"{owner}.{f.name} -> {f.get('to')}" for owner, f in path)
+                links = [f"{owner}.{f.name} -> {f.get('to')}" for owner, f in path]
+                if len(links) > 8:  # a cycle through thousands of entities stays one short line
+                    links = [*links[:6], f"... {len(links) - 7} more", links[-1]]
+                chain = ", ".join(links)
                 self.problems.add(
                     path[0][1].key,
                     f"non-nullable refs form a cycle ({chain}): no first record could be "
@@ -993,37 +1240,49 @@ class _Validator:
 
 
 def _strongly_connected(edges: dict[str, list[_RawField]]) -> list[list[str]]:
-    """Tarjan's strongly connected components of the ref graph, in a stable order."""
+    """Tarjan's strongly connected components of the ref graph, in a stable order.
+
+    Iterative: a chain of thousands of refs must not exhaust Python's recursion limit.
+    """
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
     stack: list[str] = []
     components: list[list[str]] = []
 
-    def visit(node: str) -> None:
+    def enter(node: str) -> tuple[str, Iterator[_RawField]]:
         index[node] = low[node] = len(index)
         stack.append(node)
         on_stack.add(node)
-        for ref in edges.get(node, []):
-            target = str(ref.get("to"))
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in on_stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component: list[str] = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            components.append(component)
+        return node, iter(edges.get(node, []))
 
-    for node in edges:
-        if node not in index:
-            visit(node)
+    for root in edges:
+        if root in index:
+            continue
+        work = [enter(root)]
+        while work:
+            node, refs = work[-1]
+            ref = next(refs, None)
+            if ref is not None:
+                target = str(ref.get("to"))
+                if target not in index:
+                    work.append(enter(target))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
     return components
 
 

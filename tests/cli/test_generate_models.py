@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tac_bootstrap_cli.cli import app
@@ -86,3 +87,55 @@ def test_run_is_recorded_in_history(tmp_path: Path) -> None:
     runs = json.loads(listed.stdout)
     assert runs[0]["command"] == "generate models"
     assert runs[0]["status"] == "completed"
+
+
+BAD_INPUTS = {
+    "invalid date default": (
+        SPEC + "      day: {type: date, default: 2024-02-30}\n",
+        "robots.yaml:8:",
+        "'2024-02-30' is not a valid date or time",
+    ),
+    "5000 nested brackets": ("[" * 5000, "robots.yaml:1:", "nested more than 64 levels deep"),
+    "billion laughs": (
+        "".join(
+            f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}" if n else "lol"] * 9) + "]\n"
+            for n in range(10)
+        ),
+        "robots.yaml:6:",
+        "an alias bomb?",
+    ),
+    "NUL byte": (SPEC.replace("robot_name", "robot\x00name"), "robots.yaml:6:12:", "a NUL byte"),
+    "5000-digit bound": (
+        SPEC + "      size: {type: int, ge: " + "9" * 5000 + "}\n",
+        "robots.yaml:8:",
+        "an integer of 5000 digits",
+    ),
+    "tab indentation": ("module: robot_ops\n\tentities: {}\n", "robots.yaml:2:1:", "not tabs"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
+def test_malformed_spec_exits_2_with_one_line_per_problem(tmp_path: Path, case: str) -> None:
+    text, where, fragment = BAD_INPUTS[case]
+    spec = _spec(tmp_path, text)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", "models", str(spec), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "unexpected" not in result.stderr
+    problems = [line for line in result.stderr.splitlines() if line.startswith(str(tmp_path))]
+    assert any(where in p and fragment in p for p in problems), result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["directory", "non-UTF-8", "empty"])
+def test_unreadable_spec_exits_2(tmp_path: Path, kind: str) -> None:
+    spec = tmp_path / "robots.yaml"
+    if kind == "directory":
+        spec.mkdir()
+    else:
+        spec.write_bytes(b"module: caf\xe9\n" if kind == "non-UTF-8" else b"")
+    result = runner.invoke(app, ["generate", "models", str(spec), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"{spec}:1:" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import py_compile
+import re
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tac_bootstrap_cli.modelgen import SpecError, generate_models, naming
+from tac_bootstrap_cli.modelgen import SpecError, generate_models, load_spec, naming, render_models
+from tac_bootstrap_cli.modelgen.spec import _FIELD_KEYS as FIELD_KEYS
 from tac_bootstrap_cli.modelgen.spec import parse_spec
 
 from .helpers import explain, generated_tests, ruff_check, ruff_format_check
@@ -198,3 +200,169 @@ def test_strategy_produces_valid_specs() -> None:
             ), exc.problems
 
     check()
+
+
+# --- malformed specs: whatever the input, a SpecError (or a spec that renders), never another error
+
+# Pieces that have broken YAML loaders or validators: structure, anchors, tags, bad timestamps,
+# huge or special numbers, characters YAML refuses, tabs and odd line breaks.
+NASTY = [
+    "[",
+    "]",
+    "{",
+    "}",
+    ": ",
+    "- ",
+    "? ",
+    ", ",
+    "&a ",
+    "*a",
+    "&a [*a]",
+    "<<: *a",
+    "!!int ",
+    "!!float ",
+    "!!bool ",
+    "!!timestamp ",
+    "!!binary ",
+    "!!python/object:os.system ",
+    "!!set ",
+    "!!omap ",
+    "2024-02-30",
+    "2024-02-03 25:00:00",
+    "0000-01-01",
+    "9" * 5000,
+    "-" + "9" * 400,
+    "99999999999999999999",
+    "1e300",
+    ".nan",
+    "-.inf",
+    "0x",
+    "1:2:3",
+    "~",
+    "null",
+    "yes",
+    "'",
+    '"',
+    '"\\ud800"',
+    '"\\0"',
+    "|",
+    ">",
+    "%YAML 1.1\n",
+    "---\n",
+    "...\n",
+    "#",
+    "\t",
+    "\n",
+    "\r",
+    "\x85",
+    "\u2028",
+    "\ufeff",
+    "\x00",
+    "\x07",
+    "é",
+    "[" * 200,
+    "{a: " * 100,
+    "(" * 300,
+    "a{99999999999}",
+]
+
+
+def _check_outcome(text: str, folder: pytest.TempPathFactory) -> None:
+    """``text`` is either refused with one-line SpecError problems, or renders without error."""
+    try:
+        parse_spec(text, "fuzz.yaml")
+    except SpecError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert re.match(r"fuzz\.yaml:\d+:\d+: \S", problem), problem
+            assert problem.isprintable(), repr(problem)
+        return
+    spec_path = folder.mktemp("fuzz") / "fuzz.yaml"
+    spec_path.write_bytes(text.encode("utf-8"))
+    _, files = render_models(spec_path, spec_path.parent / "out")
+    for path, body in files.items():
+        body.encode("utf-8")
+        if path.suffix == ".py":
+            compile(body, str(path), "exec")
+
+
+@st.composite
+def mutated_specs(draw: st.DrawFn) -> str:
+    """A valid spec's YAML text with a few pieces inserted, deleted or replaced."""
+    text = yaml.safe_dump(draw(specs()), sort_keys=False, allow_unicode=True)
+    for _ in range(draw(st.integers(1, 4))):
+        start = draw(st.integers(0, len(text)))
+        end = min(len(text), start + draw(st.integers(0, 12)))
+        piece = draw(st.sampled_from(NASTY) | st.text(max_size=4))
+        text = text[:start] + piece + text[end:]
+    return text
+
+
+# A value for any key of the spec: scalars of every YAML type, and nested lists and mappings.
+nasty_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(["now", "uuid4", "str", "int", "ref", "enum", "set_null", "Robot", "id"])
+    | st.dates()
+    | st.datetimes(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def spec_with_a_wrong_value(draw: st.DrawFn) -> str:
+    """A valid spec with one key (known or not) of the spec, an entity or a field set to anything."""
+    spec = draw(specs())
+    entity = spec["entities"][draw(st.sampled_from(sorted(spec["entities"])))]
+    field = entity["fields"][draw(st.sampled_from(sorted(entity["fields"])))]
+    target = draw(st.sampled_from([spec, entity, field]))
+    known = {
+        id(spec): ["module", "description", "entities"],
+        id(entity): ["table", "description", "fields", "indexes", "unique"],
+        id(field): list(FIELD_KEYS),
+    }[id(target)]
+    key = draw(st.sampled_from(known) | st.text(max_size=6))
+    target[key] = draw(nasty_values)
+    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+
+
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@FUZZ
+@given(text=mutated_specs())
+def test_mutated_specs_fail_only_with_spec_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    _check_outcome(text, tmp_path_factory)
+
+
+@FUZZ
+@given(text=spec_with_a_wrong_value())
+def test_wrong_values_fail_only_with_spec_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    _check_outcome(text, tmp_path_factory)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=64) | st.text(max_size=64).map(lambda t: t.encode("utf-8")))
+def test_arbitrary_bytes_fail_only_with_spec_error(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("bytes") / "fuzz.yaml"
+    path.write_bytes(data)
+    try:
+        load_spec(path)
+    except SpecError as exc:
+        assert all(p.startswith(f"{path}:") and p.isprintable() for p in exc.problems)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pydantic
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from tac_bootstrap_cli import commands
 from tac_bootstrap_cli.errors import EXIT_USAGE, UsageError
 from tac_bootstrap_cli.modelgen import SpecError, generate_models, load_spec
+from tac_bootstrap_cli.modelgen import spec as spec_module
 from tac_bootstrap_cli.modelgen.naming import (
     BASE_MODEL_ATTRIBUTES,
     enum_member,
@@ -366,6 +373,346 @@ def test_unreadable_and_non_utf8_specs(tmp_path: Path) -> None:
     empty = write_spec(tmp_path, "", "empty.yaml")
     with pytest.raises(SpecError, match="the spec is empty"):
         load_spec(empty)
+
+
+# --- malformed input: never a traceback, always a SpecError at SPEC:line:col -------------------
+
+
+def _bomb(prefix: str, key: str, levels: int = 10, width: int = 9) -> str:
+    """A "billion laughs": each line's anchor repeats the previous one ``width`` times."""
+    first = ", ".join(["lol"] * width)
+    lines = [f"{prefix}{key}0: {{type: json, default: &a0 [{first}]}}"]
+    for level in range(1, levels):
+        aliases = ", ".join([f"*a{level - 1}"] * width)
+        lines.append(f"{prefix}{key}{level}: {{type: json, default: &a{level} [{aliases}]}}")
+    return "\n".join(lines) + "\n"
+
+
+def _top_level_bomb(levels: int = 10, width: int = 9) -> str:
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _ref_chain(count: int) -> str:
+    """``count`` entities whose non-nullable refs form one long cycle."""
+    parts = ["module: demo\nentities:\n"]
+    for index in range(count):
+        parts.append(
+            f"  E{index}:\n    fields:\n      id: {{type: int, primary_key: true}}\n"
+            f"      r: {{type: ref, to: E{(index + 1) % count}}}\n"
+        )
+    return "".join(parts)
+
+
+_DEEP_DEFAULT = _with("      data: {type: json, default: " + "[" * 300 + "]" * 300 + "}")
+_NESTED_ALIAS = "x: &a " + "[" * 40 + "]" * 40 + "\ny: " + "[" * 40 + "*a" + "]" * 40 + "\n"
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """Input that once escaped as another exception (ValueError, RecursionError, ...) or hung.
+
+    ``data`` is the file's bytes or text (None: the spec path is a directory); ``at`` the text
+    the problem points at, or its (line, column), or None when the position depends on the YAML
+    parser; ``fragments`` are alternatives, one of which the problem contains.
+    """
+
+    data: bytes | str | None
+    at: str | tuple[int, int] | None
+    fragments: tuple[str, ...]
+
+
+def _case(data: bytes | str | None, at: str | tuple[int, int] | None, *fragments: str) -> Malformed:
+    return Malformed(data, at, fragments)
+
+
+MALFORMED = {
+    # Dates and times that YAML types as timestamps but Python's datetime refuses.
+    "invalid date default (2024-02-30)": _case(
+        _with("      day: {type: date, default: 2024-02-30}"),
+        "2024-02-30",
+        "'2024-02-30' is not a valid date or time (day is out of range for month); quote it",
+    ),
+    "invalid datetime default (hour 25)": _case(
+        _with("      at: {type: datetime, default: 2024-02-03 25:00:00}"),
+        "2024-02-03 25",
+        "(hour must be in 0..23)",
+    ),
+    "invalid date as a str default": _case(
+        _with("      code: {type: str, default: 2024-13-01}"),
+        "2024-13-01",
+        "quote it if it is text",
+    ),
+    "invalid date as a JSON key": _case(
+        _with("      data: {type: json, default: {2024-02-30: 1}}"),
+        "2024-02-30",
+        "not a valid date or time",
+    ),
+    "invalid date as an enum value": _case(
+        _with("      day: {type: enum, values: [2024-02-30]}"),
+        "2024-02-30",
+        "not a valid date or time",
+    ),
+    "year 0": _case(
+        _with("      day: {type: date, default: 0000-01-01}"),
+        "0000-01-01",
+        "year 0 is out of range",
+    ),
+    "invalid date on an auto_now field (read twice)": _case(
+        _with("      at: {type: datetime, auto_now: true, default: 2024-02-30}"),
+        "2024-02-30",
+        "not a valid date or time",
+    ),
+    "invalid date as the module name": _case(
+        BASE.replace("module: demo", "module: 2024-02-30"),
+        "2024-02-30",
+        "not a valid date or time",
+    ),
+    # Nesting: the parser, construct_object and the walk must not recurse without bound.
+    "5000 nested [": _case("[" * 5000, None, "nested more than 64 levels deep"),
+    "5000 nested {a: ": _case(
+        "{a: " * 5000 + "1" + "}" * 5000, None, "nested more than 64 levels deep"
+    ),
+    "5000 nested [ in a default": _case(
+        _with("      data: {type: json, default: " + "[" * 5000 + "]" * 5000 + "}"),
+        None,
+        "nested more than 64 levels deep",
+    ),
+    "nesting just past the limit": _case(
+        "[" * 70 + "]" * 70, (1, 65), "nested more than 64 levels deep"
+    ),
+    "300 nested [ in a JSON default": _case(
+        _DEEP_DEFAULT,
+        (7, _DEEP_DEFAULT.splitlines()[6].index("[") + 60),
+        "nested more than 64 levels deep",
+    ),
+    "nesting through an alias": _case(_NESTED_ALIAS, (1, 4), "counting what aliases repeat"),
+    "a cycle through 3000 non-nullable refs": _case(
+        _ref_chain(3000), "r: {type: ref, to: E1}", "form a cycle (E0.r -> E1", "2993 more"
+    ),
+    # Bytes that are not YAML text.
+    "NUL byte": _case(_with("      ti\x00tle: {type: str}"), "\x00", "a NUL byte"),
+    "NUL byte after non-ASCII text": _case(
+        _with('      titel: {type: str, description: "Größe \x00"}'), "\x00", "a NUL byte"
+    ),
+    "control character": _case(_with("      # bell \x07"), "\x07", "the character U+0007"),
+    "binary garbage that is UTF-8": _case(b"\x00\x01\x02\x03garbage", (1, 1), "a NUL byte"),
+    "binary garbage (PNG header)": _case(
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", (1, 1), "the spec is not UTF-8 text"
+    ),
+    "Latin-1 text": _case(b"module: demo\n# caf\xe9\n", (2, 6), "the spec is not UTF-8 text"),
+    "UTF-16 text": _case(BASE.encode("utf-16"), (1, 1), "the spec is not UTF-8 text"),
+    "empty file": _case(b"", (1, 1), "the spec is empty"),
+    "only a comment": _case("# nothing yet\n", (1, 1), "the spec is empty"),
+    "a directory": _case(None, (1, 1), "cannot read the spec"),
+    # Numbers.
+    "5000-digit bound": _case(
+        _with("      size: {type: int, ge: " + "9" * 5000 + "}"),
+        "9999",
+        "an integer of 5000 digits is far too large",
+    ),
+    "5000-digit default": _case(
+        _with("      size: {type: int, default: -" + "9" * 5000 + "}"),
+        "-9999",
+        "an integer of 5001 digits is far too large",
+    ),
+    "5000-digit min_length": _case(
+        _with("      code: {type: str, min_length: " + "1" * 5000 + "}"),
+        "1111",
+        "an integer of 5000 digits",
+    ),
+    "400-digit default of a float field": _case(
+        _with("      ratio: {type: float, default: " + "9" * 400 + "}"),
+        "9999",
+        "is too large for a float",
+    ),
+    "20-digit max_length": _case(
+        _with("      code: {type: str, max_length: 99999999999999999999}"),
+        "9999",
+        "outside SQLite's 64-bit integer range",
+    ),
+    "NaN default": _case(
+        _with("      ratio: {type: float, default: .nan}"), ".nan", "not a finite number"
+    ),
+    "infinite default": _case(
+        _with("      ratio: {type: float, default: -.inf}"), "-.inf", "not a finite number"
+    ),
+    "NaN bound": _case(
+        _with("      ratio: {type: float, ge: .NaN}"), ".NaN", "ge must be a finite number"
+    ),
+    "infinite bound": _case(
+        _with("      ratio: {type: float, le: .inf}"), ".inf", "le must be a finite number"
+    ),
+    "NaN inside a JSON default": _case(
+        _with("      data: {type: json, default: [1, .nan]}"), "[1,", "not a JSON number"
+    ),
+    "exponent without a dot (text to YAML)": _case(
+        _with("      ratio: {type: float, le: 1e300}"), "1e300", "write 1.0e+300"
+    ),
+    # Duplicate keys.
+    "duplicate top-level key": _case(
+        BASE + "module: other\n", "module: other", "duplicate key 'module' (first at line 1)"
+    ),
+    "duplicate entity": _case(
+        _with("  Robot:", "    fields:", "      id: {type: int, primary_key: true}"),
+        (7, 3),
+        "duplicate key 'Robot' (first at line 3)",
+    ),
+    # Aliases.
+    "billion laughs at the top level": _case(
+        _top_level_bomb(), "&a5", "aliases expand this value to more than 100000 values"
+    ),
+    "billion laughs in JSON defaults": _case(
+        _with(_bomb("      ", "lol").rstrip("\n")), "&a5", "an alias bomb?"
+    ),
+    "billion laughs in enum values": _case(
+        _with(_bomb("      ", "lol").replace("type: json, default:", "type: enum, values:")),
+        "&a5",
+        "an alias bomb?",
+    ),
+    "recursive alias in a default": _case(
+        _with("      data: {type: json, default: &loop [1, *loop]}"),
+        "&loop",
+        "contains itself through an alias",
+    ),
+    "recursive alias for the entities": _case(
+        "module: demo\nentities: &e\n  Robot: *e\n", "&e", "contains itself through an alias"
+    ),
+    # Tabs.
+    "tab indentation": _case(
+        "module: demo\nentities:\n\tRobot: {}\n", (3, 1), "indentation must use spaces, not tabs"
+    ),
+    "tab before a key": _case(
+        "module: demo\n\tentities: {}\n", (2, 1), "indentation must use spaces, not tabs"
+    ),
+    # Tags whose converters raised ValueError, KeyError or AttributeError.
+    "!!int on a word": _case(
+        _with("      size: {type: int, default: !!int abc}"),
+        "!!int",
+        "'abc' is not a valid integer",
+    ),
+    "!!float on a word": _case(
+        _with("      ratio: {type: float, default: !!float abc}"), "!!float", "not a valid number"
+    ),
+    "!!bool on a word": _case(
+        _with("      flag: {type: bool, default: !!bool maybe}"),
+        "!!bool",
+        "'maybe' is not a valid boolean (true or false)",
+    ),
+    "!!timestamp on a word": _case(
+        _with("      day: {type: date, default: !!timestamp abc}"),
+        "!!timestamp",
+        "'abc' is not a valid date or time",
+    ),
+    # Regexes that re.compile refuses with other exceptions than re.error.
+    "regex repetition too large": _case(
+        _with("      code: {type: str, pattern: 'a{99999999999}'}"),
+        "'a{",
+        "the repetition number is too large",
+    ),
+    "regex nested 5000 groups": _case(
+        _with("      code: {type: str, pattern: '" + "(" * 5000 + ")" * 5000 + "'}"),
+        "'((",
+        "invalid regex '(((",
+        "nested too deeply",
+    ),
+    # Messages stay one line, without internal reprs.
+    "enum value that is a mapping": _case(
+        _with("      kind: {type: enum, values: [{a: 1}]}"), "{a: 1}", "{'a': 1} is not a string"
+    ),
+    "field name with a line break": _case(
+        _with('      "ti\\ntle": {type: str}'), '"ti', "field name 'ti\\ntle' is not snake_case"
+    ),
+    "entity name with a line break": _case(
+        'module: demo\nentities:\n  "A\\nB": {}\n', '"A', "entity A\\nB has no 'fields'"
+    ),
+    # The pure-Python parser accepts the escape, libyaml refuses it.
+    "lone surrogate escape": _case(
+        _with('      code: {type: str, default: "\\ud800"}'),
+        None,
+        "contains a lone surrogate",
+        "invalid Unicode character escape code",
+    ),
+}
+
+
+@pytest.fixture(params=["libyaml", "python"])
+def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run with libyaml's parser (the default when installed) and with PyYAML's pure-Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(spec_module, "_SpecLoader", spec_module._PySpecLoader)
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML is installed without libyaml")
+    return str(request.param)
+
+
+def _write_malformed(folder: Path, case: Malformed) -> Path:
+    path = folder / "spec.yaml"
+    if case.data is None:
+        path.mkdir()
+    elif isinstance(case.data, bytes):
+        path.write_bytes(case.data)
+    else:
+        path.write_bytes(case.data.encode("utf-8", "surrogatepass"))
+    return path
+
+
+def _expected_position(case: Malformed) -> tuple[int, int] | None:
+    if case.at is None or isinstance(case.at, tuple):
+        return case.at
+    assert isinstance(case.data, str)
+    return _position(case.data, case.at)
+
+
+@pytest.mark.parametrize("case", list(MALFORMED), ids=list(MALFORMED))
+def test_malformed_spec_is_a_spec_error_at_its_position(
+    tmp_path: Path, yaml_parser: str, case: str
+) -> None:
+    malformed = MALFORMED[case]
+    spec = _write_malformed(tmp_path, malformed)
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    with pytest.raises(SpecError) as caught:
+        generate_models(spec, out)
+    assert time.perf_counter() - started < 5, "refused quickly (alias bombs are not expanded)"
+    problems = caught.value.problems
+    prefix = re.compile(re.escape(str(spec)) + r":\d+:\d+: \S")
+    for problem in problems:
+        assert prefix.match(problem), problem
+        assert problem.isprintable(), f"one printable line: {problem!r}"
+        assert "Node(" not in problem and "unconstructable" not in problem, problem
+    matching = [p for p in problems if any(f in p for f in malformed.fragments)]
+    assert matching, problems
+    position = _expected_position(malformed)
+    if position is not None:
+        line, col = position
+        assert matching[0].startswith(f"{spec}:{line}:{col}: "), problems
+    assert caught.value.exit_code == EXIT_USAGE
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("case", list(MALFORMED), ids=list(MALFORMED))
+def test_malformed_spec_through_the_cli_exits_2_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    monkeypatch.setitem(commands.state, "debug", False)
+    malformed = MALFORMED[case]
+    spec = _write_malformed(tmp_path, malformed)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(commands.app, ["generate", "models", str(spec), "--out", str(out)])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "Traceback" not in result.output
+    assert "unexpected" not in result.stderr
+    assert result.stderr.startswith("error: the model spec has ")
+    assert re.search(re.escape(str(spec)) + r":\d+:\d+: ", result.stderr), result.stderr
+    assert not out.exists()
+
+
+def test_spec_path_with_a_nul_byte(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="cannot read the spec"):
+        load_spec(tmp_path / "bad\x00name.yaml")
 
 
 def test_examples_load() -> None:
