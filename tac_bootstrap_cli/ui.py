@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -267,16 +268,33 @@ def show_doctor(report: DoctorReport) -> None:
 
 
 def show_generated(result: GenerateResult) -> None:
-    """Files ``generate models`` wrote (or would write), changed ones marked."""
-    changed = set(result.changed)
+    """Files ``generate models`` wrote (or would write): created, updated or unchanged."""
+    changed, created = set(result.changed), set(result.created)
     for path in result.files:
-        mark = "[green]changed[/]  " if path in changed else "[dim]unchanged[/]"
+        if path in created:
+            mark = "[green]create[/]   "
+        elif path in changed:
+            mark = "[yellow]update[/]   "
+        else:
+            mark = "[dim]unchanged[/]"
         out().print(f"  {mark} {escape(str(path))}")
-    verb = "would change" if result.dry_run else "changed"
+    n_created = len(created & changed)
+    counts = (
+        f"{n_created} create, {len(changed) - n_created} update,"
+        f" {len(result.files) - len(changed)} unchanged"
+    )
+    verb = "would write" if result.dry_run else "wrote"
     out().print(
         f"[bold]{'Dry run' if result.dry_run else 'Done'}:[/] {escape(result.module)}:"
-        f" {len(changed)} {verb}, {len(result.files) - len(changed)} unchanged."
+        f" {verb} {len(changed)} files ({counts})."
     )
+    tests = [path for path in result.files if path.parent.name == "tests"]
+    if tests and not result.dry_run:
+        # The tests import the package as a top-level module: they run from the output folder.
+        folder = shlex.quote(str(tests[0].parent.parent))
+        out().print(
+            f"Run its tests: cd {escape(folder)} && python -m pytest tests/{escape(tests[0].name)}"
+        )
 
 
 def ask_stack(proposal: Answers, detection: Detection | None) -> Answers:

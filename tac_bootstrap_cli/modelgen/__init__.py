@@ -34,8 +34,9 @@ class GenerateResult:
 
     module: str
     files: tuple[Path, ...]
-    changed: tuple[Path, ...]
+    changed: tuple[Path, ...]  # created or updated
     dry_run: bool
+    created: tuple[Path, ...] = ()  # the changed files that did not exist before
 
 
 def load_spec(spec_path: Path) -> ModelSpec:
@@ -60,7 +61,7 @@ def load_spec(spec_path: Path) -> ModelSpec:
 def render_models(spec_path: Path, out_dir: Path) -> tuple[ModelSpec, dict[Path, str]]:
     """The validated spec and every output file (path under ``out_dir`` -> text), written nowhere."""
     spec = load_spec(spec_path)
-    origin = Origin(spec=Path(spec_path).as_posix(), out=Path(out_dir).as_posix())
+    origin = Origin.of(spec_path, out_dir)
     package = Path(out_dir) / spec.module
     files = {
         package / "__init__.py": emit_init(spec, origin),
@@ -83,6 +84,7 @@ def generate_models(
     """
     spec, files = render_models(spec_path, out_dir)
     check_targets(files, force=force)
+    created = tuple(path for path in files if not path.exists())
     if dry_run:
         changed = [
             path
@@ -92,5 +94,9 @@ def generate_models(
     else:
         changed = write_files(files)
     return GenerateResult(
-        module=spec.module, files=tuple(files), changed=tuple(changed), dry_run=dry_run
+        module=spec.module,
+        files=tuple(files),
+        changed=tuple(changed),
+        dry_run=dry_run,
+        created=created,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from tac_bootstrap_cli.modelgen import naming
 from tac_bootstrap_cli.modelgen.pyfmt import comment
@@ -27,18 +29,31 @@ _BASE_TYPES = {
 
 @dataclass(frozen=True)
 class Origin:
-    """Where the output came from, for the header: the spec and output paths as the user gave them."""
+    """Where the output came from, for the header: the spec as seen from the output folder.
 
-    spec: str
-    out: str
+    Relative to ``--out`` (not as typed, not absolute) so that the same spec and output folder
+    give the same bytes whatever the working directory or spelling of the paths.
+    """
+
+    spec: str  # the spec's path relative to the output folder (absolute on another drive)
+    out_name: str  # the output folder's own name, to say where the command runs
+
+    @classmethod
+    def of(cls, spec_path: Path, out_dir: Path) -> Origin:
+        """The origin of ``spec_path`` generated into ``out_dir``."""
+        spec, out = Path(spec_path).resolve(), Path(out_dir).resolve()
+        try:
+            relative = os.path.relpath(spec, out)
+        except ValueError:  # Windows: another drive
+            relative = str(spec)
+        return cls(Path(relative).as_posix(), out.name or out.as_posix())
 
     def header(self, prefix: str) -> list[str]:
         """Two comment lines: generated from which spec, and the command that regenerates it."""
-        command = (
-            f"tac-bootstrap generate models {shlex.quote(self.spec)} --out {shlex.quote(self.out)}"
-        )
+        command = f"tac-bootstrap generate models {shlex.quote(self.spec)} --out ."
         return [
-            f"{prefix} {HEADER_MARK}{comment(self.spec)}. Do not edit; regenerate with:",
+            f"{prefix} {HEADER_MARK}{comment(self.spec)}. Do not edit; regenerate in"
+            f" {comment(self.out_name)}/ with:",
             f"{prefix} {comment(command)}",
         ]
 

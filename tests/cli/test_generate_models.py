@@ -37,9 +37,11 @@ def test_generates_the_package_and_its_tests(tmp_path: Path) -> None:
         assert (out / "robot_ops" / rel).is_file()
     assert (out / "tests" / "test_robot_ops.py").is_file()
     assert "robot_ops" in result.stdout
+    assert "wrote 5 files (5 create, 0 update, 0 unchanged)" in result.stdout
+    assert "python -m pytest tests/test_robot_ops.py" in result.stdout
     again = runner.invoke(app, ["generate", "models", str(_spec(tmp_path)), "--out", str(out)])
     assert again.exit_code == 0
-    assert "0 changed" in again.stdout
+    assert "wrote 0 files (0 create, 0 update, 5 unchanged)" in again.stdout
 
 
 def test_dry_run_writes_nothing(tmp_path: Path) -> None:
