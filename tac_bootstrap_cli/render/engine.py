@@ -30,6 +30,7 @@ import jinja2.bccache
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.errors import TacError, UnsafePathError
+from tac_bootstrap_cli.render.codecache import CodeCache
 from tac_bootstrap_cli.render.filters import FILTERS
 
 TEMPLATE_SUFFIX = ".j2"
@@ -123,11 +124,17 @@ def _environment(roots: tuple[Path, ...], bytecode_dir: Path | None) -> jinja2.E
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
-        # Templates are compiled once per machine, not on every run (source hash checked on load).
+        # Top-level templates come from CodeCache (one file); this cache serves what they include
+        # (team overlays may use {% include %}). Both compile once per machine, not on every run.
         bytecode_cache=_bytecode_cache(bytecode_dir),
     )
     env.filters.update(FILTERS)
     return env
+
+
+@cache
+def _code_cache(directory: Path | None) -> CodeCache:
+    return CodeCache(directory)
 
 
 def _has_jinja_syntax(source: bytes) -> bool:
@@ -215,7 +222,9 @@ def render_project(
     root = (templates_dir or templates_root()).resolve()
     top = overlay.resolve() if overlay is not None else None
     roots = (top, root) if top is not None else (root,)
-    env = _environment(roots, cache_dir() if cached else None)
+    directory = cache_dir() if cached else None
+    env = _environment(roots, directory)
+    codes = _code_cache(directory)
     files: dict[str, RenderedFile] = {}
     sources, skipped = template_sources(root, top)
     for rel, file in sources:
@@ -229,7 +238,8 @@ def render_project(
                 continue
             content = file.read_bytes()
             if is_template and _has_jinja_syntax(content):
-                content = env.get_template(rel).render(context).encode("utf-8")
+                template = codes.template(env, rel, str(file), content.decode("utf-8"))
+                content = template.render(context).encode("utf-8")
         except jinja2.TemplateError as exc:
             line = getattr(exc, "lineno", None) or _template_line(exc, file)
             where = f"{rel}:{line}" if line else rel
@@ -238,6 +248,7 @@ def render_project(
             raise TemplateRenderError(f"template {rel}: not UTF-8 text ({exc.reason})") from exc
         mode = EXECUTABLE if file.stat().st_mode & stat.S_IXUSR else REGULAR
         files[out_path] = RenderedFile(content, mode, rel)
+    codes.save()
     if base_modules:
         for path, rf in base_module_files().items():
             if path not in skipped and path not in files:  # an overlay's own copy wins

@@ -13,6 +13,7 @@ import pytest
 from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo
 from tac_bootstrap_cli.errors import UnsafePathError
 from tac_bootstrap_cli.render import BASE_MODULES, TemplateRenderError, engine, render_project
+from tac_bootstrap_cli.render.codecache import CACHE_FILE
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -106,17 +107,29 @@ def test_compiled_templates_are_cached_not_recompiled(
     tree: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TAC_BOOTSTRAP_CACHE_DIR", str(tmp_path / "cache"))
-    root = tree({"a.txt.j2": "{{ project.name }}"})
-    engine._environment.cache_clear()
-    assert render(root) == {"a.txt": b"demo"}
-    assert list((tmp_path / "cache").iterdir()), "no compiled template was stored"
+    root = tree({"a.txt.j2": "{{ project.name }}", "b.txt.j2": "{% if true %}b{% endif %}"})
+    new_process()
+    assert render(root) == {"a.txt": b"demo", "b.txt": b"b"}
+    assert (tmp_path / "cache" / CACHE_FILE).is_file(), "no compiled template was stored"
 
     def no_compile(*args: object, **kwargs: object) -> None:
         raise AssertionError("template compiled again")
 
-    engine._environment.cache_clear()  # as in a new process: only the disk cache remains
-    monkeypatch.setattr(jinja2.Environment, "compile", no_compile)
-    assert render(root) == {"a.txt": b"demo"}
+    new_process()  # only the disk cache remains
+    with monkeypatch.context() as m:
+        m.setattr(jinja2.Environment, "compile", no_compile)
+        assert render(root) == {"a.txt": b"demo", "b.txt": b"b"}
+    # An edited template is compiled again; a damaged cache file only costs speed.
+    (root / "a.txt.j2").write_text("{{ project.name }}!")
+    (tmp_path / "cache" / CACHE_FILE).write_bytes(b"\x00garbage")
+    new_process()
+    assert render(root) == {"a.txt": b"demo!", "b.txt": b"b"}
+
+
+def new_process() -> None:
+    """Forget the in-memory caches, as a new process would."""
+    engine._environment.cache_clear()
+    engine._code_cache.cache_clear()
 
 
 def test_unwritable_cache_only_costs_speed(
@@ -125,7 +138,7 @@ def test_unwritable_cache_only_costs_speed(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("TAC_BOOTSTRAP_CACHE_DIR", str(blocker / "cache"))
-    engine._environment.cache_clear()
+    new_process()
     assert render(tree({"a.txt.j2": "{{ project.name }}"})) == {"a.txt": b"demo"}
 
 
