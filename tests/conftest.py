@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Union
 
 import pytest
+from typer.testing import CliRunner, Result
 
 Tree = Mapping[str, Union[str, bytes, "Tree"]]
 
@@ -121,3 +122,24 @@ def freeze() -> Iterator[Freeze]:
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(path)], check=False)
         path.chmod(mode)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_state() -> Iterator[None]:
+    """Each test starts with the CLI's module state as a new process has it."""
+    from tac_bootstrap_cli import commands
+
+    commands.state.update(debug=False, argv=None)
+    yield
+    commands.state.update(debug=False, argv=None)
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """``cli("init", "x", "-o", dir)`` -> click Result (exit_code, stdout, stderr), in-process."""
+    from tac_bootstrap_cli import commands
+
+    def run(*args: str | os.PathLike[str], input: str | None = None) -> Result:
+        return CliRunner().invoke(commands.app, [str(a) for a in args], input=input)
+
+    return run

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_support import Run, snapshot
 
 from tac_bootstrap_cli.bases import load_bases
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
-
-from .conftest import Run, snapshot
 
 FASTAPI_PROJECT = {
     "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["fastapi", "uvicorn"]\n'

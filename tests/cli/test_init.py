@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_support import Run, snapshot
 
 from tac_bootstrap_cli import scaffold
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.render import BASE_MODULES
-
-from .conftest import Run, snapshot
 
 REPO = Path(__file__).resolve().parent.parent.parent
 

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import Run
 
 from tac_bootstrap_cli import apply
 from tac_bootstrap_cli.cli import main
-
-from .conftest import Run
 
 RERUN = re.compile(r"rerun `([^`]*)` to complete the job")
 

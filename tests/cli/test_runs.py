@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import Run
 
 from adws.adw_modules.adw_database import (
     AgentRepository,
@@ -20,8 +21,6 @@ from adws.adw_modules.adw_database import (
 )
 from adws.adw_modules.orch_database_models import Agent, OrchestratorAgent
 from tac_bootstrap_cli import apply
-
-from .conftest import Run
 
 
 def runs_json(cli: Run, *extra: str) -> list[dict[str, Any]]:

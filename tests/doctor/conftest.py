@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from cli_support import Run
 
-from tac_bootstrap_cli import commands, scaffold
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cli_state() -> Iterator[None]:
-    commands.state.update(debug=False, argv=None)
-    yield
-    commands.state.update(debug=False, argv=None)
-
-
-@pytest.fixture
-def cli() -> Run:
-    """``cli("doctor", path)`` -> click Result."""
-
-    def run(*args: str | os.PathLike[str]) -> Result:
-        return CliRunner().invoke(commands.app, [str(a) for a in args])
-
-    return run
+from tac_bootstrap_cli import scaffold
 
 
 @pytest.fixture

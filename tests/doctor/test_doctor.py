@@ -7,12 +7,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from cli_support import Run
 
 from tac_bootstrap_cli.bases import BASES_PATH
 from tac_bootstrap_cli.claude_facts import unquoted_project_dir
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 
-from .conftest import Run, doctor_json, findings
+from .conftest import doctor_json, findings
 
 PRE = ".claude/hooks/pre_tool_use.py"
 

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner, Result
-
-from tac_bootstrap_cli import commands
-
-Run = Callable[..., Result]
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
@@ -26,22 +21,10 @@ GIT_ENV = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cli_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commits in these tests work without the machine's git configuration."""
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
-    commands.state.update(debug=False, argv=None)
-    yield
-    commands.state.update(debug=False, argv=None)
-
-
-@pytest.fixture
-def cli() -> Run:
-    """``cli("upgrade", path)`` -> click Result (exit_code, stdout, stderr)."""
-
-    def run(*args: str | os.PathLike[str], input: str | None = None) -> Result:
-        return CliRunner().invoke(commands.app, [str(a) for a in args], input=input)
-
-    return run
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
@@ -82,12 +65,3 @@ def make_overlay(
     if meta is not None:
         (root / "tac-template.yml").write_text(yaml.safe_dump(dict(meta)), encoding="utf-8")
     return root
-
-
-def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
-    """Every file under ``root`` (outside .git) with its mtime (ns) and bytes."""
-    return {
-        p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".git" not in p.relative_to(root).parts
-    }

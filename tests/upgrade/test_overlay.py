@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_support import Run
 
 from tac_bootstrap_cli import scaffold
 from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo
@@ -13,7 +14,7 @@ from tac_bootstrap_cli.errors import ConfigError
 from tac_bootstrap_cli.overlay import Overlay, OverlayMeta, Question, load_overlay, migrate_answers
 from tac_bootstrap_cli.render import render_project
 
-from .conftest import Run, make_overlay
+from .conftest import make_overlay
 
 
 def context() -> dict[str, object]:

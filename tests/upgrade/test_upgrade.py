@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_support import Run, snapshot
 
 from tac_bootstrap_cli import __version__, scaffold
 from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, load_bases
@@ -18,7 +19,7 @@ from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, load_manifest, sha2
 from tac_bootstrap_cli.render import templates_root
 from tac_bootstrap_cli.upgrade import upgrade
 
-from .conftest import Run, git, git_commit_all, make_overlay, snapshot
+from .conftest import git, git_commit_all, make_overlay
 
 TEN = "".join(f"line {i}\n" for i in range(1, 11))
 SETTINGS = (templates_root() / ".claude/settings.json.j2").read_text()
