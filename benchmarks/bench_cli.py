@@ -34,7 +34,8 @@ PY = sys.executable
 SCRIPT = Path(sys.executable).parent / "tac-bootstrap"
 
 
-def _env(base: Path) -> dict[str, str]:
+def isolated_env(base: Path) -> dict[str, str]:
+    """The environment of a benchmark process: its own HOME, history, caches and bytecode."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     home = base / "home"
     env.update(
@@ -151,7 +152,7 @@ def main() -> None:
     runs = args.runs
     base = Path(tempfile.mkdtemp(prefix="bench-cli-"))
     try:
-        env = _env(base)
+        env = isolated_env(base)
         from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo
         from tac_bootstrap_cli.render.engine import IGNORED_DIRS, templates_root
 

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_cli import isolated_env  # the same private HOME, caches and history as bench_cli
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "tac-bootstrap"
 EDITED = 20
@@ -42,17 +44,7 @@ GIT_ENV = {
 
 
 def _env(base: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    home = base / "home"
-    env.update(
-        HOME=str(home),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".local/state"),
-        TAC_BOOTSTRAP_DB=str(base / "history.db"),
-        PYTHONPYCACHEPREFIX=str(base / "pycache"),
-        **GIT_ENV,
-    )
-    return env
+    return {**isolated_env(base), **GIT_ENV}
 
 
 def _git(cwd: Path, *args: str) -> None:
