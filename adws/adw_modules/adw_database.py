@@ -1,10 +1,8 @@
-"""SQLite persistence of the orchestrator models: connection, schema migrations, repositories.
+"""SQLite persistence of the orchestrator models: the repositories over ``adw_sqlite``.
 
-- ``connect(path)`` is the only place that opens SQLite (foreign keys on, WAL, NORMAL sync, busy
-  timeout, autocommit so that ``atomic`` alone decides where transactions start and end);
-- ``init_schema(conn)`` brings a database to ``SCHEMA_VERSION`` using the numbered sections of
-  ``schema/schema_orchestrator.sql``;
-- one generic ``Repository`` holds all CRUD; the per-table classes only name table, model, filters.
+``adw_sqlite`` (standard library only, shared with the Claude Code hooks) owns the connection, the
+schema migrations and transactions; this module re-exports them and adds one generic
+``Repository`` that holds all CRUD; the per-table classes only name table, model, filters.
 
 SQL is always parameterised; the only identifiers put into SQL text come from the model fields and
 the fixed table names below. Every ``sqlite3`` error leaves this module as ``DatabaseError``.
@@ -13,24 +11,18 @@ the fixed table names below. Every ``sqlite3`` error leaves this module as ``Dat
 from __future__ import annotations
 
 import builtins
-import itertools
 import json
 import re
 import sqlite3
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from operator import itemgetter
-from pathlib import Path
 from types import UnionType
 from typing import (
     Annotated,
     Any,
     ClassVar,
-    Final,
     Generic,
-    NamedTuple,
     TypeVar,
     Union,
     get_args,
@@ -40,6 +32,24 @@ from typing import (
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from .adw_sqlite import (
+    BUSY_TIMEOUT_S,
+    MIGRATIONS,
+    SCHEMA_PATH,
+    SCHEMA_VERSION,
+    TABLES,
+    ConstraintError,
+    DatabaseError,
+    Migration,
+    SchemaVersionError,
+    _error,
+    atomic,
+    connect,
+    database_file,
+    init_schema,
+    schema_version,
+    split_statements,
+)
 from .orch_database_models import (
     Agent,
     AgentLog,
@@ -51,249 +61,9 @@ from .orch_database_models import (
     utc_now,
 )
 
-SCHEMA_VERSION: Final = 2
-SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "schema" / "schema_orchestrator.sql"
-BUSY_TIMEOUT_S: Final = 10.0
-MIN_PAGE_SIZE: Final = 512
-TABLES: Final = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
-
 _IDENTIFIER = re.compile(r"[a-z_]+")
-_MIGRATION_MARK = re.compile(r"^-- migration (\d+):", re.MULTILINE)
 # ensure_ascii=False keeps text readable in the file; separators drop the padding spaces.
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_savepoint_ids = itertools.count(1)
-
-
-class DatabaseError(Exception):
-    """Any failure of the orchestrator database (open, schema, query)."""
-
-
-class ConstraintError(DatabaseError):
-    """A foreign-key, unique, not-null or check constraint rejected a write to ``table``."""
-
-    def __init__(self, table: str, message: str) -> None:
-        super().__init__(f"{table}: {message}")
-        self.table = table
-
-
-class SchemaVersionError(DatabaseError):
-    """The database was written by a newer schema version than this code knows."""
-
-
-class Migration(NamedTuple):
-    """One step of the registry: the SQL that takes a database to ``version``."""
-
-    version: int
-    script: str
-
-
-def split_statements(script: str) -> list[str]:
-    """Split SQL text into single statements (``sqlite3.execute`` takes one at a time)."""
-    statements: list[str] = []
-    start = 0
-    end = script.find(";")
-    while end != -1:
-        candidate = script[start : end + 1]
-        if sqlite3.complete_statement(candidate):  # a ';' inside a string or comment is not an end
-            statements.append(candidate.strip())
-            start = end + 1
-        end = script.find(";", end + 1)
-    rest = [line for line in script[start:].splitlines() if line.strip()]
-    if any(not line.lstrip().startswith("--") for line in rest):
-        raise ValueError(f"unterminated SQL statement: {script[start:].strip()[:80]!r}")
-    return statements
-
-
-def _load_migrations(path: Path) -> tuple[Migration, ...]:
-    """Cut the schema file into its ``-- migration N:`` sections and check they run 1..N."""
-    text = path.read_text(encoding="utf-8")
-    marks = list(_MIGRATION_MARK.finditer(text))
-    ends = [mark.start() for mark in marks[1:]] + [len(text)]
-    migrations = tuple(
-        Migration(int(mark.group(1)), text[mark.start() : end])
-        for mark, end in zip(marks, ends, strict=True)
-    )
-    versions = [m.version for m in migrations]
-    if versions != list(range(1, SCHEMA_VERSION + 1)):
-        raise RuntimeError(f"{path}: migrations {versions} do not run 1..{SCHEMA_VERSION}")
-    return migrations
-
-
-MIGRATIONS: Final = _load_migrations(SCHEMA_PATH)
-
-
-def _error(exc: BaseException, where: str) -> DatabaseError:
-    """Translate an sqlite3 (or binding) error into this module's exceptions."""
-    if isinstance(exc, sqlite3.IntegrityError):
-        return ConstraintError(where, str(exc))
-    return DatabaseError(f"{where}: {exc}")
-
-
-def database_file(conn: sqlite3.Connection) -> str:
-    """The file behind ``conn`` (``:memory:`` for an in-memory database), for messages."""
-    try:
-        for _, name, file in conn.execute("PRAGMA database_list"):
-            if name == "main":
-                return str(file) or ":memory:"
-    except sqlite3.Error:
-        pass
-    return "<closed database>"
-
-
-def _prepare_path(file: Path) -> None:
-    """Create the parent folders. The file itself is never opened here: closing any descriptor
-    of a database file drops every POSIX lock this process holds on it, including the locks of
-    connections already open, which lets other processes checkpoint under them (corruption)."""
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatabaseError(f"cannot open database {file}: {exc}") from exc
-    try:
-        size = file.stat().st_size
-    except FileNotFoundError:
-        return  # a new database; SQLite creates it
-    except OSError as exc:
-        raise DatabaseError(f"cannot open database {file}: {exc}") from exc
-    if file.is_dir():
-        raise DatabaseError(f"cannot open database {file}: it is a folder")
-    # A database is empty or at least one 512-byte page. SQLite itself takes a shorter file for
-    # an empty database and would write over it; a longer foreign file fails its header check.
-    if 0 < size < MIN_PAGE_SIZE:
-        raise DatabaseError(f"{file} is not a SQLite database")
-
-
-def _enable_wal(conn: sqlite3.Connection) -> None:
-    """Switch to WAL; retried because the switch needs a brief exclusive lock that new
-    databases opened by several processes at once contend for, and SQLite does not always
-    run the busy handler for it."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
-def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
-    """Open (creating it and its folders if needed) the database at ``path`` or ``":memory:"``.
-
-    ``check_same_thread=False`` is for callers that serialise access themselves (a lock).
-    """
-    name = str(path)
-    if not name:
-        raise DatabaseError("empty database path")
-    in_memory = name == ":memory:"
-    if not in_memory:
-        _prepare_path(Path(path))
-    try:
-        conn = sqlite3.connect(
-            name,
-            timeout=BUSY_TIMEOUT_S,  # sets SQLite's busy_timeout
-            isolation_level=None,  # autocommit: atomic() issues BEGIN/COMMIT itself
-            check_same_thread=check_same_thread,
-        )
-    except sqlite3.Error as exc:
-        raise DatabaseError(f"cannot open database {name}: {exc}") from exc
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        # NORMAL in WAL mode: a commit survives a crash of the process, only not a power loss.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        # Reading the version makes SQLite read the header: a file that is not a database
-        # fails here, before anything could write to it.
-        # A file from a newer schema is left exactly as it is: init_schema will refuse it.
-        if not in_memory and schema_version(conn) <= SCHEMA_VERSION:
-            _enable_wal(conn)
-    except (sqlite3.Error, DatabaseError) as exc:
-        conn.close()
-        if "not a database" in str(exc):  # SQLite read the header and stopped: nothing written
-            raise DatabaseError(f"{name} is not a SQLite database") from exc
-        raise DatabaseError(f"cannot open database {name}: {exc}") from exc
-    return conn
-
-
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The schema version stored in the database (``PRAGMA user_version``; 0 = empty)."""
-    try:
-        row = conn.execute("PRAGMA user_version").fetchone()
-    except sqlite3.Error as exc:
-        raise _error(exc, database_file(conn)) from exc
-    return int(row[0])
-
-
-def _next_step(version: int) -> Migration:
-    """A new database gets the whole file at once; an older one the next section."""
-    if version == 0:
-        return Migration(SCHEMA_VERSION, "\n".join(m.script for m in MIGRATIONS))
-    return next(m for m in MIGRATIONS if m.version > version)
-
-
-def init_schema(conn: sqlite3.Connection) -> None:
-    """Create or migrate the schema to ``SCHEMA_VERSION``; idempotent and safe across processes."""
-    while True:
-        version = schema_version(conn)
-        if version > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{database_file(conn)} has schema version {version}, newer than "
-                f"{SCHEMA_VERSION}; upgrade tac-bootstrap to use it"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        step = _next_step(version)
-        with atomic(conn):
-            # Another process may have migrated while this one waited for the write lock.
-            if schema_version(conn) != version:
-                continue
-            try:
-                for statement in split_statements(step.script):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {int(step.version)}")
-            except sqlite3.Error as exc:
-                raise DatabaseError(
-                    f"{database_file(conn)}: migration to schema version {step.version} "
-                    f"failed: {exc}"
-                ) from exc
-
-
-def _rollback(conn: sqlite3.Connection, sql: str) -> None:
-    """Undo after a failure; SQLite may already have rolled back (e.g. disk full), so a failing
-    rollback must not hide the original error."""
-    try:
-        if conn.in_transaction:
-            conn.execute(sql)
-    except sqlite3.Error:
-        pass
-
-
-@contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the block in one transaction (a savepoint when already inside one)."""
-    if conn.in_transaction:
-        name = f"adw_sp_{next(_savepoint_ids)}"
-        begin, commit = f"SAVEPOINT {name}", f"RELEASE {name}"
-        undo = f"ROLLBACK TO {name}"
-    else:
-        # IMMEDIATE takes the write lock up front, under busy_timeout; a deferred transaction
-        # that later upgrades to a write can fail with SQLITE_BUSY at once in WAL mode.
-        begin, commit, undo = "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"
-    try:
-        conn.execute(begin)
-    except sqlite3.Error as exc:
-        raise _error(exc, database_file(conn)) from exc
-    try:
-        yield conn
-    except BaseException:
-        _rollback(conn, undo)
-        if begin.startswith("SAVEPOINT"):
-            _rollback(conn, commit)  # ROLLBACK TO keeps the savepoint open; drop it
-        raise
-    try:
-        conn.execute(commit)
-    except sqlite3.Error as exc:
-        _rollback(conn, undo)
-        raise _error(exc, database_file(conn)) from exc
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -41,6 +41,7 @@ REGULAR = 0o644
 BASE_MODULES = (
     "adws/adw_modules/__init__.py",
     "adws/adw_modules/orch_database_models.py",
+    "adws/adw_modules/adw_sqlite.py",
     "adws/adw_modules/adw_database.py",
     "adws/adw_modules/adw_logging.py",
     "adws/schema/schema_orchestrator.sql",
