@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from enum import Enum
@@ -242,15 +242,23 @@ class AgentRun:
         response: str | None = None,
         tokens_input: int = 0,
         tokens_output: int = 0,
+        tokens_cache_read: int = 0,
+        tokens_cache_creation: int = 0,
         cost_usd: float = 0.0,
+        num_turns: int = 0,
+        duration_ms: int = 0,
+        models: str | Sequence[str] | None = None,
         status: RunStatus = "completed",
         metadata: Mapping[str, object] | None = None,
     ) -> Prompt | None:
         """Record a prompt and its outcome; ``None`` when the run log is disabled.
 
+        ``tokens_input`` is the uncached input, the cache reads and writes are counted apart;
+        ``models`` is a model id or a sequence of them (stored comma-separated, empty = unknown).
         The ``prompts`` table has no metadata column, so ``metadata`` is logged as an ``event``
         carrying the prompt's id.
         """
+        model_ids = models if models is None or isinstance(models, str) else ",".join(models)
 
         def write(conn: sqlite3.Connection, agent: Agent) -> Prompt:
             now = utc_now()
@@ -261,7 +269,12 @@ class AgentRun:
                 status=status,
                 tokens_input=tokens_input,
                 tokens_output=tokens_output,
+                tokens_cache_read=tokens_cache_read,
+                tokens_cache_creation=tokens_cache_creation,
                 cost_usd=cost_usd,
+                num_turns=num_turns,
+                duration_ms=duration_ms,
+                models=model_ids or None,
                 created_at=now,
                 completed_at=now if status in ("completed", "failed") else None,
             )

@@ -143,6 +143,7 @@ UtcDatetime = Annotated[
 ]
 Metadata = Annotated[dict[str, Any], AfterValidator(_json_object)]
 TokenCount = Annotated[int, Field(ge=0, le=SQLITE_MAX_INT)]
+Count = TokenCount  # any other non-negative count stored as SQLite INTEGER (turns, milliseconds)
 Cost = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
 
@@ -196,7 +197,12 @@ class Agent(_Model):
 
 
 class Prompt(_Model):
-    """One prompt sent by an agent, with its response, token counts and cost."""
+    """One prompt sent by an agent, with its response, token counts, cost, turns and models.
+
+    ``tokens_input`` is the uncached input; cache reads and cache writes are counted apart
+    (``tokens_cache_read``, ``tokens_cache_creation``), so the whole input is their sum.
+    ``models`` lists the model ids the call used, comma-separated (``None`` when unknown).
+    """
 
     id: UuidStr = Field(default_factory=new_id)
     agent_id: UuidStr
@@ -205,9 +211,21 @@ class Prompt(_Model):
     status: Annotated[RunStatus, BeforeValidator(_one_of("Status", RUN_STATUSES))] = "pending"
     tokens_input: TokenCount = 0
     tokens_output: TokenCount = 0
+    tokens_cache_read: TokenCount = 0
+    tokens_cache_creation: TokenCount = 0
     cost_usd: Cost = 0.0
+    num_turns: Count = 0
+    duration_ms: Count = 0
+    models: str | None = None
     created_at: UtcDatetime = Field(default_factory=utc_now)
     completed_at: UtcDatetime | None = None
+
+    @field_validator("models")
+    @classmethod
+    def _models_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("models must not be blank (use None when unknown)")
+        return value
 
 
 class AgentLog(_Model):

@@ -3,7 +3,7 @@
 -- adw_database.init_schema reads this file. A new database runs every section below in one
 -- transaction; a database at version N runs the sections after N, each in its own transaction
 -- that also sets PRAGMA user_version. To change the schema, append a section
--- "-- migration <N+1>: <why>" and raise SCHEMA_VERSION in adw_database.py; never edit an old one.
+-- "-- migration <N+1>: <why>" and raise SCHEMA_VERSION in adw_sqlite.py; never edit an old one.
 --
 -- Conventions: ids are canonical lower-case UUID text; timestamps are fixed-width ISO 8601 text
 -- (YYYY-MM-DDTHH:MM:SS.ffffff+00:00), so text order is time order; metadata is a JSON object as
@@ -95,3 +95,17 @@ CREATE INDEX idx_agent_logs_agent_created ON agent_logs (agent_id, created_at);
 CREATE INDEX idx_system_logs_created ON system_logs (created_at);
 -- SystemLogRepository.list/count(log_level=...): recent warnings and errors.
 CREATE INDEX idx_system_logs_level_created ON system_logs (log_level, created_at);
+
+-- migration 3: token detail, turns, duration and models of each prompt
+-- With prompt caching most input is cache traffic: tokens_input keeps the uncached input (the
+-- API's input_tokens) and the cache reads and writes get their own counts. num_turns and
+-- duration_ms are the agent CLI's; models lists the model ids the call used (comma-separated,
+-- NULL when unknown). ADD COLUMN keeps old rows (their counts read back as 0) and gives a migrated
+-- file the same sqlite_master as a fresh one.
+ALTER TABLE prompts ADD COLUMN tokens_cache_read INTEGER NOT NULL DEFAULT 0
+    CHECK (tokens_cache_read >= 0);
+ALTER TABLE prompts ADD COLUMN tokens_cache_creation INTEGER NOT NULL DEFAULT 0
+    CHECK (tokens_cache_creation >= 0);
+ALTER TABLE prompts ADD COLUMN num_turns INTEGER NOT NULL DEFAULT 0 CHECK (num_turns >= 0);
+ALTER TABLE prompts ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0 CHECK (duration_ms >= 0);
+ALTER TABLE prompts ADD COLUMN models TEXT CHECK (models IS NULL OR trim(models) <> '');

@@ -60,6 +60,25 @@ def build_v1(path: Path) -> None:
     conn.close()
 
 
+def build_v2(path: Path) -> tuple[str, str]:
+    """A database as version 2 of the schema left it, with a prompt row; returns (agent, prompt)
+    ids. The row is written in SQL: today's repository would write the version-3 columns."""
+    conn = connect(path)
+    conn.executescript(MIGRATIONS[0].script + MIGRATIONS[1].script)
+    conn.execute("PRAGMA user_version = 2")
+    parent = OrchestratorAgentRepository(conn).create(OrchestratorAgent(name="legacy"))
+    run = AgentRepository(conn).create(Agent(orchestrator_agent_id=parent.id, session_id="old"))
+    prompt_id = "00000000-0000-4000-8000-000000000002"
+    conn.execute(
+        "INSERT INTO prompts (id, agent_id, content, response, status, tokens_input,"
+        " tokens_output, cost_usd, created_at, completed_at)"
+        " VALUES (?, ?, 'old prompt', 'old answer', 'completed', 2100, 340, 0.0123, ?, ?)",
+        (prompt_id, run.id, T0.isoformat(timespec="microseconds"), None),
+    )
+    conn.close()
+    return run.id, prompt_id
+
+
 # -- connect ----------------------------------------------------------------------------------
 
 
@@ -165,6 +184,45 @@ def test_v1_file_migrates_with_rows_intact(tmp_path: Path) -> None:
     assert master(old) == master(fresh)  # the schema file is the one source of truth
 
 
+def test_v2_file_with_prompts_migrates_and_reads_back(tmp_path: Path) -> None:
+    old, fresh = tmp_path / "old.db", tmp_path / "fresh.db"
+    agent_id, prompt_id = build_v2(old)
+    conn = connect(old)
+    init_schema(conn)
+    assert schema_version(conn) == SCHEMA_VERSION == 3
+    repo = PromptRepository(conn)
+    migrated = repo.get(prompt_id)
+    assert migrated is not None and migrated.agent_id == agent_id
+    assert (migrated.content, migrated.response, migrated.status) == (
+        "old prompt",
+        "old answer",
+        "completed",
+    )
+    assert (migrated.tokens_input, migrated.tokens_output, migrated.cost_usd) == (2100, 340, 0.0123)
+    assert (migrated.tokens_cache_read, migrated.tokens_cache_creation) == (0, 0)
+    assert (migrated.num_turns, migrated.duration_ms, migrated.models) == (0, 0, None)
+    new_row = repo.create(
+        Prompt(
+            agent_id=agent_id,
+            content="new",
+            tokens_input=2100,
+            tokens_cache_read=6000,
+            tokens_cache_creation=500,
+            tokens_output=700,
+            num_turns=4,
+            duration_ms=9000,
+            models="claude-sonnet-4-5",
+        )
+    )
+    assert repo.get(new_row.id) == new_row
+    assert repo.count(agent_id=agent_id) == 2
+    conn.close()
+    new = connect(fresh)
+    init_schema(new)
+    new.close()
+    assert master(old) == master(fresh)
+
+
 def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     with sqlite3.connect(path) as raw:  # a rollback-journal file, as a newer tool might leave it
@@ -220,7 +278,17 @@ def test_check_and_foreign_key_constraints_in_sql(conn: sqlite3.Connection, sql:
 
 
 def test_numeric_and_enum_checks_in_sql(conn: sqlite3.Connection, agent: Agent) -> None:
-    for column, value in (("tokens_input", -1), ("tokens_output", -1), ("cost_usd", -0.5)):
+    for column, value in (
+        ("tokens_input", -1),
+        ("tokens_output", -1),
+        ("cost_usd", -0.5),
+        ("tokens_cache_read", -1),
+        ("tokens_cache_creation", -1),
+        ("num_turns", -1),
+        ("duration_ms", -1),
+        ("models", ""),
+        ("models", "  "),
+    ):
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
             conn.execute(
                 f"INSERT INTO prompts (id, agent_id, content, created_at, {column}) "

@@ -106,7 +106,41 @@ def test_successful_run(db_path: Path, reader: Reader, capsys: pytest.CaptureFix
         0.5,
     )
     assert stored.response == "done" and stored.completed_at is not None
+    assert (stored.tokens_cache_read, stored.num_turns, stored.models) == (0, 0, None)
     assert warnings_in(capsys.readouterr().err) == []
+
+
+def test_prompt_records_cache_tokens_turns_duration_and_models(
+    db_path: Path, reader: Reader
+) -> None:
+    with start_run(db_path, "builder", strict=True) as run:
+        prompt = run.prompt(
+            "build it",
+            tokens_input=2100,
+            tokens_output=700,
+            tokens_cache_read=6000,
+            tokens_cache_creation=500,
+            cost_usd=0.0421,
+            num_turns=3,
+            duration_ms=15230,
+            models=["claude-sonnet-4-5", "claude-haiku-4-5"],
+        )
+        one = run.prompt("again", models="claude-opus-4-1")
+        unknown = run.prompt("no model", models=[])
+    assert prompt is not None and one is not None and unknown is not None
+    stored = PromptRepository(reader()).get(prompt.id)
+    assert stored == prompt
+    assert (
+        stored.tokens_input,
+        stored.tokens_cache_read,
+        stored.tokens_cache_creation,
+        stored.tokens_output,
+        stored.cost_usd,
+        stored.num_turns,
+        stored.duration_ms,
+        stored.models,
+    ) == (2100, 6000, 500, 700, 0.0421, 3, 15230, "claude-sonnet-4-5,claude-haiku-4-5")
+    assert one.models == "claude-opus-4-1" and unknown.models is None
 
 
 def test_failing_run_is_marked_failed_and_reraises(db_path: Path, reader: Reader) -> None:

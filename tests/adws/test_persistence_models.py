@@ -78,6 +78,8 @@ def test_defaults() -> None:
     assert agent.session_id == "adw-1234"  # free text: the generator's ids are not UUIDs
     prompt = Prompt(agent_id=agent.id, content="x")
     assert (prompt.tokens_input, prompt.tokens_output, prompt.cost_usd) == (0, 0, 0.0)
+    assert (prompt.tokens_cache_read, prompt.tokens_cache_creation) == (0, 0)
+    assert (prompt.num_turns, prompt.duration_ms, prompt.models) == (0, 0, None)
 
 
 @pytest.mark.parametrize(
@@ -132,6 +134,14 @@ def test_invalid_uuid_message(bad: str) -> None:
         (lambda: Prompt(agent_id=NIL, content="c", cost_usd=-0.01), "greater than or equal to 0"),
         (lambda: Prompt(agent_id=NIL, content="c", cost_usd=float("inf")), "finite number"),
         (lambda: Prompt(agent_id=NIL, content="c", tokens_input=2**63), "less than or equal"),
+        (lambda: Prompt(agent_id=NIL, content="c", tokens_cache_read=-1), "greater than or equal"),
+        (
+            lambda: Prompt(agent_id=NIL, content="c", tokens_cache_creation=-1),
+            "greater than or equal",
+        ),
+        (lambda: Prompt(agent_id=NIL, content="c", num_turns=-1), "greater than or equal to 0"),
+        (lambda: Prompt(agent_id=NIL, content="c", duration_ms=-1), "greater than or equal to 0"),
+        (lambda: Prompt(agent_id=NIL, content="c", models=" "), "models must not be blank"),
         (lambda: OrchestratorAgent(name=""), "at least 1 character"),
         (lambda: OrchestratorAgent(name="   "), "name must not be blank"),
         (lambda: Agent(orchestrator_agent_id=NIL, session_id=""), "at least 1 character"),
