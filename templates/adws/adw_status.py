@@ -5,6 +5,9 @@
 # ///
 """Recent ADW runs from the run-log database: phases, status, tokens and cost.
 
+Tokens are shown as input / cache / output: the uncached input, the cache reads plus cache writes
+(with prompt caching most input is there), and the output.
+
 Usage: uv run adws/adw_status.py [--limit N] [--adw-id ID] [--json]
 With --adw-id, the phase logs of that run are listed too. Exit 0; 1 when --adw-id names no
 recorded run; 2 on a usage error.
@@ -61,7 +64,13 @@ def collect(limit: int, adw_id: str | None) -> list[dict[str, Any]]:
                 "status": agent.status,
                 "prompts": len(agent_prompts),
                 "tokens_input": sum(p.tokens_input for p in agent_prompts),
+                "tokens_cache_read": sum(p.tokens_cache_read for p in agent_prompts),
+                "tokens_cache_creation": sum(p.tokens_cache_creation for p in agent_prompts),
                 "tokens_output": sum(p.tokens_output for p in agent_prompts),
+                "num_turns": sum(p.num_turns for p in agent_prompts),
+                "models": sorted(
+                    {m for p in agent_prompts for m in (p.models or "").split(",") if m}
+                ),
                 "cost_usd": round(sum(p.cost_usd for p in agent_prompts), 6),
                 "started_at": agent.created_at.isoformat(timespec="seconds"),
             }
@@ -84,7 +93,11 @@ def collect(limit: int, adw_id: str | None) -> list[dict[str, Any]]:
                 else "completed",
                 started_at=items[0]["started_at"],
                 tokens_input=sum(p["tokens_input"] for p in items),
+                tokens_cache_read=sum(p["tokens_cache_read"] for p in items),
+                tokens_cache_creation=sum(p["tokens_cache_creation"] for p in items),
                 tokens_output=sum(p["tokens_output"] for p in items),
+                num_turns=sum(p["num_turns"] for p in items),
+                models=sorted({m for p in items for m in p["models"]}),
                 cost_usd=round(sum(p["cost_usd"] for p in items), 6),
                 phases=items,
             )
@@ -94,22 +107,29 @@ def collect(limit: int, adw_id: str | None) -> list[dict[str, Any]]:
         conn.close()
 
 
+def tokens(entry: dict[str, Any]) -> str:
+    """``input/cache/output`` tokens of a run or phase; cache = cache reads + cache writes."""
+    cache = entry["tokens_cache_read"] + entry["tokens_cache_creation"]
+    return f"{entry['tokens_input']}/{cache}/{entry['tokens_output']}"
+
+
 def render(runs: list[dict[str, Any]]) -> str:
     """A plain-text table of the runs and their phases."""
     if not runs:
         return f"no ADW runs recorded yet in {db_path()}"
     lines = [
-        f"{'ADW':<9} {'workflow':<11} {'phase':<9} {'agent':<12} {'status':<10} {'tokens in/out':>15} {'cost':>9}  started"
+        f"{'ADW':<9} {'workflow':<11} {'phase':<9} {'agent':<12} {'status':<10} "
+        f"{'tokens in/cache/out':>23} {'cost':>9}  started"
     ]
     for run in runs:
         lines.append(
             f"{run['adw_id']:<9} {run['workflow']!s:<11} {'(all)':<9} {'':<12} {run['status']:<10} "
-            f"{run['tokens_input']:>7}/{run['tokens_output']:<7} {run['cost_usd']:>9.4f}  {run['started_at']}"
+            f"{tokens(run):>23} {run['cost_usd']:>9.4f}  {run['started_at']}"
         )
         for phase in run["phases"]:
             lines.append(
                 f"{'':<9} {'':<11} {phase['phase']!s:<9} {phase['agent']!s:<12} {phase['status']:<10} "
-                f"{phase['tokens_input']:>7}/{phase['tokens_output']:<7} {phase['cost_usd']:>9.4f}  {phase['started_at']}"
+                f"{tokens(phase):>23} {phase['cost_usd']:>9.4f}  {phase['started_at']}"
             )
             for entry in phase.get("logs", []):
                 lines.append(f"{'':<22}{entry}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +21,12 @@ PHASE_AGENTS: dict[str, str] = {
 
 
 class AgentResult(BaseModel):
-    """What one call of the agent CLI produced, taken from its final ``result`` line."""
+    """What one call of the agent CLI produced, taken from its stream-json output.
+
+    ``input_tokens`` is the uncached input; the whole input adds ``cache_read_tokens`` and
+    ``cache_creation_tokens``. ``usage_source`` says where the totals came from: ``modelUsage``,
+    ``result`` (the result line's ``usage``), ``messages`` (no result line) or ``none``.
+    """
 
     ok: bool
     result: str = ""
@@ -29,8 +34,15 @@ class AgentResult(BaseModel):
     subtype: str = ""
     session_id: str | None = None
     input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
     output_tokens: int = 0
+    usage_source: str = "none"
     cost_usd: float = 0.0
+    num_turns: int = 0
+    duration_ms: int = 0
+    models: list[str] = Field(default_factory=list)
+    model_usage: dict[str, dict[str, Any]] = Field(default_factory=dict)
     exit_code: int = 0
     raw_output: str = ""
     stderr: str = ""

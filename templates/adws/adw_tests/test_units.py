@@ -1,4 +1,5 @@
-"""Small pieces of the layer: ids, config, redaction, stream parsing, cron schedules."""
+"""Small pieces of the layer: ids, config, redaction, stream parsing and token totals, the agent
+call's command and streaming, cron schedules, test-failure triage, git commits without secrets."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import types
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from adw_modules import utils
-from adw_modules.agent import parse_stream
+from adw_modules.agent import StreamTally, build_command, parse_stream, run_agent
 
 ADWS = Path(__file__).resolve().parents[1]
 
@@ -80,6 +82,130 @@ def test_parse_stream_takes_the_last_result_line() -> None:
     ]
     assert parse_stream(lines)["result"] == "last"
     assert parse_stream([]) is None
+
+
+def assistant(message_id: str, usage: dict[str, int], parent: str | None = None) -> str:
+    """One stream-json assistant line."""
+    message = {"id": message_id, "model": "claude-sonnet-4-5", "usage": usage, "content": []}
+    return json.dumps({"type": "assistant", "message": message, "parent_tool_use_id": parent})
+
+
+def usage(inp: int, read: int, create: int, out: int) -> dict[str, int]:
+    return {
+        "input_tokens": inp,
+        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": create,
+        "output_tokens": out,
+    }
+
+
+def totals(tally: StreamTally) -> tuple[int, int, int, int, str]:
+    u = tally.usage()
+    return (u.input, u.cache_read, u.cache_creation, u.output, u.source)
+
+
+def test_usage_prefers_model_usage_then_result_usage_then_messages() -> None:
+    lines = [
+        assistant("msg_a", usage(10, 100, 5, 1)),
+        assistant("msg_a", usage(10, 100, 5, 1)),  # the same message again: counted once
+        assistant("msg_b", usage(20, 200, 0, 7)),
+        assistant("msg_sub", usage(3, 30, 0, 2), parent="toolu_1"),  # a subagent's message
+    ]
+    tally = StreamTally()
+    for line in lines:
+        tally.feed(line)
+    assert totals(tally) == (33, 330, 5, 10, "messages")
+    assert tally.result is None and tally.num_turns() == 2 and tally.cost_usd() == 0.0
+    assert tally.models() == ["claude-sonnet-4-5"]
+    tally.feed(json.dumps({"type": "result", "usage": usage(30, 300, 5, 8), "num_turns": 2}))
+    assert totals(tally) == (30, 300, 5, 8, "result")
+    model_usage = {
+        "claude-sonnet-4-5": {
+            "inputTokens": 30,
+            "outputTokens": 8,
+            "cacheReadInputTokens": 300,
+            "cacheCreationInputTokens": 5,
+            "costUSD": 0.02,
+        },
+        "claude-haiku-4-5": {"inputTokens": 7, "outputTokens": 3, "costUSD": 0.001},
+    }
+    final = {
+        "type": "result",
+        "usage": usage(30, 300, 5, 8),
+        "modelUsage": model_usage,
+        "total_cost_usd": 0.021,
+        "num_turns": 4,
+        "duration_ms": 5120,
+    }
+    tally.feed(json.dumps(final))
+    assert totals(tally) == (37, 300, 5, 11, "modelUsage")
+    assert tally.models() == ["claude-sonnet-4-5", "claude-haiku-4-5"]
+    assert (tally.cost_usd(), tally.num_turns(), tally.duration_ms()) == (0.021, 4, 5120)
+    assert tally.model_usage()["claude-haiku-4-5"] == {
+        "input": 7,
+        "cache_read": 0,
+        "cache_creation": 0,
+        "output": 3,
+        "cost_usd": 0.001,
+    }
+
+
+def test_usage_ignores_junk_values() -> None:
+    tally = StreamTally()
+    tally.feed(
+        assistant("m", {"input_tokens": -5, "output_tokens": "9", "cache_read_input_tokens": True})
+    )  # type: ignore[dict-item]
+    tally.feed("not json")
+    tally.feed('{"type": "assistant", "message": "text"}')
+    assert totals(tally) == (0, 0, 0, 0, "messages")
+
+
+def test_build_command_is_pure_and_passes_settings(tmp_path: Path) -> None:
+    plain = build_command("claude", "do it", "sonnet")
+    assert plain == [
+        "claude",
+        "-p",
+        "do it",
+        "--model",
+        "sonnet",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--permission-mode",
+        "acceptEdits",
+    ]
+    settings = tmp_path / ".claude" / "settings.json"
+    assert build_command("claude", "do it", "sonnet", settings) == [
+        *plain,
+        "--settings",
+        str(settings),
+    ]
+    assert not settings.exists()  # building the command touches nothing
+
+
+def test_a_stuck_agent_is_killed_and_its_output_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAUDE_CODE_PATH", str(ADWS / "adw_tests" / "fake_claude.py"))
+    monkeypatch.setenv("FAKE_CLAUDE_HANG", "60")  # prints its messages, then hangs, child too
+    started = time.monotonic()
+    result = run_agent(
+        "Plan it", adw_id="0a1b2c3d", agent_name="planner", model="sonnet", root=tmp_path,
+        config={}, timeout=2,
+    )  # fmt: skip
+    assert time.monotonic() - started < 30  # the child holding stdout was killed with it
+    assert not result.ok and "stopped after 2 s" in result.stderr
+    raw = tmp_path / "agents" / "0a1b2c3d" / "planner" / "raw_output.jsonl"
+    types = [json.loads(line)["type"] for line in raw.read_text().splitlines()]
+    assert types == ["system", "assistant", "assistant", "user", "assistant"]
+    # No result line: the assistant messages count, the split one once.
+    assert (result.input_tokens, result.cache_read_tokens, result.cache_creation_tokens) == (
+        1000,
+        6000,
+        500,
+    )
+    assert result.output_tokens == 300 and result.usage_source == "messages"
+    assert result.num_turns == 2 and result.duration_ms >= 2000
 
 
 def test_cron_matching() -> None:

@@ -28,8 +28,12 @@ def test_plan_build_records_both_phases(project: Project) -> None:
     assert proc.returncode == 0, proc.stderr
     adw_id = re.search(r"ADW ([0-9a-f]{8}) plan_build completed", proc.stdout).group(1)
     assert agents(project) == [("planner", "completed"), ("builder", "completed")]
-    prompts = project.rows("SELECT tokens_input, tokens_output, cost_usd, status FROM prompts")
-    assert prompts == [(1200, 340, 0.0123, "completed")] * 2
+    prompts = project.rows(
+        "SELECT tokens_input, tokens_cache_read, tokens_cache_creation, tokens_output, cost_usd,"
+        " num_turns, duration_ms, models, status FROM prompts"
+    )
+    models = "claude-sonnet-4-5-20250929,claude-haiku-4-5-20251001"
+    assert prompts == [(1200, 6000, 500, 340, 0.0123, 2, 1234, models, "completed")] * 2
     log_types = {t for (t,) in project.rows("SELECT DISTINCT log_type FROM agent_logs")}
     assert {"step_start", "step_end", "event"} <= log_types
     state = json.loads((project.root / "agents" / adw_id / "adw_state.json").read_text())
@@ -38,7 +42,53 @@ def test_plan_build_records_both_phases(project: Project) -> None:
     assert state["phases"]["plan"]["status"] == "completed"
     raw = project.root / "agents" / adw_id / "planner" / "raw_output.jsonl"
     types = [json.loads(line)["type"] for line in raw.read_text().splitlines()]
-    assert types == ["system", "assistant", "result"]
+    assert types == ["system", "assistant", "assistant", "user", "assistant", "result"]
+
+
+def stream_totals(raw: Path) -> tuple[int, int, int, int]:
+    """(input, cache-read, cache-creation, output) of ``modelUsage`` summed over models, read
+    straight from a raw stream-json file, independently of the agent module."""
+    (result,) = [
+        line for line in map(json.loads, raw.read_text().splitlines()) if line["type"] == "result"
+    ]
+    keys = ("inputTokens", "cacheReadInputTokens", "cacheCreationInputTokens", "outputTokens")
+    per_model = result["modelUsage"].values()
+    return tuple(sum(model[key] for model in per_model) for key in keys)  # type: ignore[return-value]
+
+
+def test_prompt_rows_equal_the_streams_totals(project: Project) -> None:
+    proc = project.run(
+        "adws/adw_plan.py",
+        TASK,
+        "--adw-id",
+        "00cc11dd",
+        FAKE_CLAUDE_INPUT_TOKENS="2100",
+        FAKE_CLAUDE_CACHE_READ_TOKENS="6000",
+        FAKE_CLAUDE_CACHE_CREATION_TOKENS="500",
+        FAKE_CLAUDE_OUTPUT_TOKENS="777",
+    )
+    assert proc.returncode == 0, proc.stderr
+    raw = project.root / "agents" / "00cc11dd" / "planner" / "raw_output.jsonl"
+    assert stream_totals(raw) == (2100, 6000, 500, 777)
+    (row,) = project.rows(
+        "SELECT tokens_input, tokens_cache_read, tokens_cache_creation, tokens_output FROM prompts"
+    )
+    assert row == stream_totals(raw)
+    (event,) = project.rows("SELECT metadata FROM agent_logs WHERE message = 'prompt metadata'")
+    meta = json.loads(event[0])
+    assert meta["usage_source"] == "modelUsage"
+    assert meta["model_usage"]["claude-haiku-4-5-20251001"]["input"] == 200  # the side call
+
+
+def test_without_model_usage_the_result_usage_counts(project: Project) -> None:
+    proc = project.run("adws/adw_plan.py", TASK, FAKE_CLAUDE_NO_MODEL_USAGE="1")
+    assert proc.returncode == 0, proc.stderr
+    rows = project.rows(
+        "SELECT tokens_input, tokens_cache_read, tokens_cache_creation, tokens_output, models"
+        " FROM prompts"
+    )
+    # The main model's two messages; the first spans two stream lines and counts once.
+    assert rows == [(1000, 6000, 500, 300, "claude-sonnet-4-5-20250929")]
 
 
 def test_agent_cli_gets_the_documented_arguments(project: Project) -> None:
@@ -49,8 +99,17 @@ def test_agent_cli_gets_the_documented_arguments(project: Project) -> None:
     assert argv[argv.index("--model") + 1] == "sonnet"
     assert argv[argv.index("--output-format") + 1] == "stream-json"
     assert "--verbose" in argv
+    # Passed explicitly: `claude -p` ignores the allow rules of a never-trusted project.
+    assert argv[argv.index("--settings") + 1] == str(project.root / ".claude" / "settings.json")
     (agent_id,) = project.rows("SELECT id FROM agents")[0]
     assert call["adw_agent_id"] == agent_id  # hooks of that session log on the phase's Agent
+
+
+def test_without_a_settings_file_no_settings_flag(project: Project) -> None:
+    (project.root / ".claude" / "settings.json").unlink()
+    assert project.run("adws/adw_plan.py", TASK).returncode == 0
+    (call,) = project.calls()
+    assert "--settings" not in call["argv"]
 
 
 def test_failing_agent_retries_then_fails(project: Project) -> None:
@@ -153,8 +212,13 @@ def test_status_lists_runs_tokens_and_cost(project: Project) -> None:
     assert run["adw_id"] == "00aa11bb" and run["status"] == "completed"
     assert [p["phase"] for p in run["phases"]] == ["plan", "build"]
     assert run["tokens_input"] == 2400 and abs(run["cost_usd"] - 0.0246) < 1e-9
+    assert (run["tokens_cache_read"], run["tokens_cache_creation"]) == (12000, 1000)
+    assert run["tokens_output"] == 680 and run["num_turns"] == 4
+    assert run["phases"][0]["tokens_cache_read"] == 6000
     table = project.run("adws/adw_status.py", "--adw-id", "00aa11bb")
     assert "00aa11bb" in table.stdout and "step_start" in table.stdout
+    assert "in/cache/out" in table.stdout
+    assert "2400/13000/680" in table.stdout and "1200/6500/340" in table.stdout
 
 
 def test_cron_trigger_runs_each_inbox_file_once(project: Project) -> None:
