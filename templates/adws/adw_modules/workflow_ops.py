@@ -93,6 +93,13 @@ class Context:
             f"adw {self.adw_id}: {phase} - {self.task.strip()[:60]}", self.root
         )
         run.event(f"{note}git: {step.message}", git_ok=step.ok, **meta)
+        if step.withheld:
+            names = git_ops.withheld_note(step.withheld)
+            run.event(f"git: secret files not committed: {names}", withheld=list(step.withheld))
+            self.warn(
+                f"{phase}: secret files not committed: {names} (kept on disk, left out of git; "
+                "keep .env files out of the repository)"
+            )
         if step.error:
             self.warn(
                 f"{phase}: the changes were not committed (git: {step.error}); {step.fix}, "

@@ -308,3 +308,58 @@ def test_an_identity_less_git_commit_says_how_to_fix_it(
     elsewhere = tmp_path / "plain"
     elsewhere.mkdir()
     assert git_ops.commit_all("first", elsewhere).error == ""  # not a repository: no warning
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "secret"),
+    [
+        (".env", True),
+        ("a/b/.env.local", True),
+        ("deploy/.ENV.Production", True),
+        (".env.example", False),
+        ("x/.env.local.sample", False),
+        (".env.TEMPLATE", False),
+        (".env.dist", False),
+        ("env.py", False),
+        (".envrc", False),
+        ("docs/.env.md.bak/readme", False),
+    ],
+)
+def test_secret_file_names(path: str, secret: bool) -> None:
+    from adw_modules.git_ops import is_secret_file
+
+    assert is_secret_file(path) is secret
+
+
+def test_a_first_commit_leaves_secret_files_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adw_modules import git_ops
+
+    no_git_identity(monkeypatch)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "dev@example.com")
+    git(repo, "config", "user.name", "Dev")
+    (repo / ".env").write_text("KEY=1\n")
+    (repo / ".env.example").write_text("KEY=\n")
+    (repo / "app.py").write_text("print(1)\n")
+    step = git_ops.commit_all("first", repo)  # no HEAD yet: unstaged with git rm --cached
+    assert step.ok and step.withheld == (".env",) and "secret files left out: .env" in step.message
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [
+        ".env.example",
+        "app.py",
+    ]
+    assert (repo / ".env").read_text() == "KEY=1\n"
+    again = git_ops.commit_all("second", repo)  # only the secret changed: nothing to commit
+    assert (
+        again.ok and again.withheld == (".env",) and again.message.startswith("nothing to commit")
+    )
+    assert git(repo, "status", "--porcelain", "--", ".env").startswith("??")  # untracked again

@@ -340,3 +340,68 @@ def test_a_commit_with_an_identity_is_made_without_warning(project: Project) -> 
     assert error_lines(proc, "warning:") == []
     subject = git_out(project, env, "log", "-1", "--format=%s")
     assert re.fullmatch(r"adw [0-9a-f]{8}: build - Add a health endpoint", subject)
+
+
+def committed_files(project: Project, env: dict[str, str]) -> set[str]:
+    """Every path any commit of the repository added or changed."""
+    out = git_out(project, env, "log", "--all", "--name-only", "--format=")
+    return {line for line in out.splitlines() if line}
+
+
+def test_secret_files_never_reach_a_commit(project: Project) -> None:
+    env = git_repo(project, identity=True)  # a .gitignore without any .env rule: worst case
+    (project.root / ".env").write_text("API_KEY=made-before-the-run\n")
+    (project.root / "config").mkdir()
+    (project.root / "config" / ".ENV.Production").write_text("TOKEN=x\n")
+    (project.root / ".env.example").write_text("API_KEY=\n")
+    proc = project.run(
+        "adws/adw_plan_build.py",
+        TASK,
+        FAKE_CLAUDE_WRITE="app/.env.local,app/settings.py",  # the agent writes one more
+        **env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    committed = committed_files(project, env)
+    assert {".env.example", "app/settings.py"} <= committed  # the rest is committed
+    assert not {".env", "config/.ENV.Production", "app/.env.local"} & committed
+    (warning,) = error_lines(proc, "warning:")
+    assert "build: secret files not committed: .env, app/.env.local, config/.ENV.Production" in (
+        warning
+    )
+    assert (project.root / ".env").read_text() == "API_KEY=made-before-the-run\n"  # kept on disk
+    logged = project.rows("SELECT metadata FROM agent_logs WHERE message LIKE 'git: secret%'")
+    assert json.loads(logged[0][0])["withheld"] == [
+        ".env",
+        "app/.env.local",
+        "config/.ENV.Production",
+    ]
+
+
+def test_a_tracked_or_force_added_env_is_not_committed_either(project: Project) -> None:
+    env = git_repo(project, identity=True)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=project.root, env={**project.env, **env}, check=True,
+                       capture_output=True)  # fmt: skip
+
+    (project.root / ".gitignore").write_text("/agents/\n.env\n.env.*\n")
+    (project.root / "tracked").mkdir()
+    (project.root / "tracked" / ".env").write_text("OLD=1\n")
+    git("add", "-f", ".gitignore", "tracked/.env")
+    git("commit", "-q", "-m", "a secret committed by hand, long ago")
+    (project.root / ".env.staging").write_text("STAGED=1\n")
+    git("add", "-f", ".env.staging")  # force-added before the run
+    proc = project.run(
+        "adws/adw_plan_build.py", TASK, FAKE_CLAUDE_WRITE="tracked/.env,notes.md", **env
+    )
+    assert proc.returncode == 0, proc.stderr
+    adw_commits = git_out(project, env, "log", "--format=%H", "--grep=^adw ").split()
+    assert adw_commits
+    for commit in adw_commits:
+        changed = git_out(project, env, "show", "--name-only", "--format=", commit).splitlines()
+        assert not {".env.staging", "tracked/.env"} & set(changed)
+    assert "notes.md" in committed_files(project, env)
+    assert git_out(project, env, "show", "HEAD:tracked/.env") == "OLD=1"  # unchanged in git
+    assert (project.root / "tracked" / ".env").read_text().startswith("API_KEY=")  # and on disk
+    (warning,) = error_lines(proc, "warning:")
+    assert ".env.staging, tracked/.env" in warning
