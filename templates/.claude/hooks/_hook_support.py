@@ -1,34 +1,35 @@
 """What every hook of this project shares: read the event, decide, record it, exit.
 
-Claude Code runs each hook as ``uv run --script .claude/hooks/<event>.py`` with the event as JSON
-on stdin; the PreToolUse guard runs with the system ``python3`` instead (its rules need only the
-standard library, so they work even when uv cannot start) and hands the event to
-``uv run --script <hook> --record`` for the database. The contract kept here for all of them:
+Claude Code runs each hook as ``/bin/sh "$CLAUDE_PROJECT_DIR"/.claude/hooks/run.sh <hook>``
+with the event as JSON on stdin; ``run.sh`` starts ``<hook>.py`` with the system ``python3``
+(else ``uv run --script``). Everything here is standard library only, so a hook costs one Python start
+and a few milliseconds. The contract kept for all of them:
 
 - exit 2 (reason on stderr) only when a hook really blocks; Claude Code feeds the reason to Claude;
 - invalid JSON on stdin, a missing module or an unwritable database never blocks: one note on
   stderr, exit 0 (any other non-zero code would only show a hook error);
-- every event becomes an AgentLog row of the Claude session's Agent in the project database
-  (``config.yml`` ``database.path`` or ``$TAC_DB_PATH``), written through the same base modules
-  as the workflows, with values that look like secrets redacted and long values truncated.
+- every event becomes one AgentLog row of the Claude session's Agent in the project database
+  (``$TAC_DB_PATH`` or ``config.yml`` ``database.path``), written in-process with ``sqlite3``
+  through the project's ``adws/adw_modules/adw_sqlite.py`` (the same pragmas and migrations as the
+  workflows) as the pydantic repositories would write it, values that look like secrets redacted
+  and long values truncated (``adws/adw_modules/utils.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-if TYPE_CHECKING:  # only for annotations: this module must import on any Python 3
+if TYPE_CHECKING:  # only for annotations
+    import sqlite3
     from collections.abc import Callable
+    from types import ModuleType
 
     Decide = Callable[[dict[str, Any]], "str | None"]
 
@@ -42,15 +43,16 @@ SESSION_AGENT_NAME = "claude-session"
 # Fields that already have a column, or that only repeat the event name.
 _NOT_METADATA = {"session_id", "hook_event_name"}
 _SESSION_NAMESPACE = uuid.UUID("6f1c2a4e-2b1d-4c2e-9a8f-7d3b5e0c1a90")
-# `<hook>.py --record`: the event (and the decision) arrive as JSON on stdin, only to be recorded.
-RECORD_FLAG = "--record"
-# Under the hook's 60 s timeout; the very first run of uv may resolve pydantic first.
-RECORD_TIMEOUT_S = 45
-MIN_PYTHON = (3, 11)
+# A hook waits at most this long for another writer (workflows write in short transactions);
+# adw_sqlite's own 10 s would hold Claude up on a database someone left locked.
+BUSY_TIMEOUT_MS = 1000
+# The same JSON text as adw_database writes for metadata.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 # `database:` then `  path: <simple value>`, as config.yml is written, is read without PyYAML
-# (~60 ms of imports per hook); anything fancier goes through the YAML parser.
+# (hooks are standard library only); anything fancier falls back to the default path, with a note.
 _DB_PATH = re.compile(r"path:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([\w][\w./-]*))[ \t]*(?:#.*)?")
 _YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}
+_DATABASE_KEY = re.compile(r"""^(?:database|"database"|'database')[ \t]*:""", re.MULTILINE)
 
 
 def note(message: str) -> None:
@@ -72,18 +74,17 @@ def read_event(stream: Any = None) -> dict[str, Any] | None:
     return event
 
 
-def _base_modules() -> Any:
-    """Import the project's ADW modules (``adws/adw_modules``) on demand."""
+def _base_modules() -> tuple[ModuleType, ModuleType]:
+    """Import the project's stdlib-only ADW modules (``adws/adw_modules``) on demand."""
     if str(ADWS_DIR) not in sys.path:
         sys.path.insert(0, str(ADWS_DIR))
-    from adw_modules import adw_database, orch_database_models, utils
+    from adw_modules import adw_sqlite, utils
 
-    return adw_database, orch_database_models, utils
+    return adw_sqlite, utils
 
 
-def describe(event_name: str, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def describe(event_name: str, event: dict[str, Any], utils: Any) -> tuple[str, dict[str, Any]]:
     """A short log message and the metadata for one event (redacted, truncated)."""
-    _, _, utils = _base_modules()
     metadata: dict[str, Any] = {"hook_event": event_name}
     for key, value in event.items():
         if key in _NOT_METADATA:
@@ -106,30 +107,45 @@ def describe(event_name: str, event: dict[str, Any]) -> tuple[str, dict[str, Any
     return message, metadata
 
 
-def _session_agent(db: Any, models: Any, conn: Any, session_id: str) -> str:
-    """The Agent row of this Claude session, created on its first event; returns its id."""
+def _now() -> str:
+    """The fixed-width UTC timestamp the models store (``...T..:..:..ffffff+00:00``)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _session_agent(conn: sqlite3.Connection, session_id: str, now: str) -> tuple[str, bool]:
+    """The Agent id for this event and whether it is the session's own Agent (created on the
+    session's first event); the caller holds the write transaction."""
     # The workflow that launched Claude passes its phase Agent: events land on that run.
-    adw_agent = os.environ.get("ADW_AGENT_ID")
-    agents = db.AgentRepository(conn)
-    if adw_agent and agents.get(adw_agent) is not None:
-        return adw_agent
+    adw_agent = os.environ.get("ADW_AGENT_ID", "").lower()
+    if adw_agent and conn.execute("SELECT 1 FROM agents WHERE id = ?", (adw_agent,)).fetchone():
+        return adw_agent, False
     # One id per session, derived from the session id, so concurrent hooks agree without a lookup.
     agent_id = str(uuid.uuid5(_SESSION_NAMESPACE, session_id))
-    if agents.get(agent_id) is None:
-        orchestrator = db.OrchestratorAgentRepository(conn).get_or_create(SESSION_ORCHESTRATOR)
-        agent = models.Agent(
-            id=agent_id,
-            orchestrator_agent_id=orchestrator.id,
-            session_id=session_id,
-            name=SESSION_AGENT_NAME,
-            status="running",
-            started_at=models.utc_now(),
-            metadata={"cwd": os.getcwd()},
+    if conn.execute("SELECT 1 FROM agents WHERE id = ?", (agent_id,)).fetchone() is None:
+        conn.execute(
+            "INSERT INTO orchestrator_agents (id, name, description, status, metadata,"
+            " created_at, updated_at) VALUES (?, ?, NULL, 'active', NULL, ?, ?)"
+            " ON CONFLICT (name) DO NOTHING",
+            (str(uuid.uuid4()), SESSION_ORCHESTRATOR, now, now),
         )
-        # Another hook of the same session may have created it first: same id, same row.
-        with contextlib.suppress(db.ConstraintError):
-            agents.create(agent)
-    return agent_id
+        (orchestrator_id,) = conn.execute(
+            "SELECT id FROM orchestrator_agents WHERE name = ?", (SESSION_ORCHESTRATOR,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO agents (id, orchestrator_agent_id, session_id, name, model, status,"
+            " created_at, started_at, completed_at, metadata)"
+            " VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, NULL, ?)",
+            (
+                agent_id,
+                orchestrator_id,
+                session_id,
+                SESSION_AGENT_NAME,
+                now,
+                now,
+                _JSON.encode({"cwd": os.getcwd()}),
+            ),
+        )
+    return agent_id, True
 
 
 def record(
@@ -137,29 +153,33 @@ def record(
 ) -> str | None:
     """Write the event as an AgentLog row; returns the Agent id, or None (with a note) on failure."""
     try:
-        db, models, utils = _base_modules()
-        message, metadata = describe(event_name, event)
+        sqlite, utils = _base_modules()
+        message, metadata = describe(event_name, event, utils)
         metadata.update(extra or {})
-        conn = db.connect(database_path(utils))
+        conn = sqlite.connect(database_path(utils))
         try:
-            db.init_schema(conn)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
+            sqlite.init_schema(conn)
             session_id = str(event.get("session_id") or "unknown-session")
-            agent_id = _session_agent(db, models, conn, session_id)
-            db.AgentLogRepository(conn).create(
-                models.AgentLog(
-                    agent_id=agent_id,
-                    log_type="event",
-                    message=message,
-                    metadata=metadata,
+            now = _now()
+            with sqlite.atomic(conn):
+                agent_id, own = _session_agent(conn, session_id, now)
+                conn.execute(
+                    "INSERT INTO agent_logs (id, agent_id, log_type, message, metadata,"
+                    " created_at) VALUES (?, ?, 'event', ?, ?, ?)",
+                    (str(uuid.uuid4()), agent_id, message, _JSON.encode(metadata), now),
                 )
-            )
-            if event_name == "SessionEnd":
-                _finish_session(db, models, conn, agent_id)
+                if event_name == "SessionEnd" and own:
+                    conn.execute(
+                        "UPDATE agents SET status = 'completed', completed_at = ?"
+                        " WHERE id = ? AND name = ? AND status = 'running'",
+                        (now, agent_id, SESSION_AGENT_NAME),
+                    )
         finally:
             conn.close()
         return agent_id
     except Exception as exc:  # a log that cannot be written must never break Claude's work
-        note(f"event not recorded ({type(exc).__name__}: {exc})")
+        note(f"{event_name} event not recorded ({type(exc).__name__}: {exc})")
         return None
 
 
@@ -205,82 +225,38 @@ def _is_number(text: str) -> bool:
 
 
 def database_path(utils: Any) -> Path:
-    """The run-log database, as ``utils.db_path`` finds it, without PyYAML when it can."""
-    if not os.environ.get("TAC_DB_PATH"):
+    """The run-log database: ``$TAC_DB_PATH``, else config.yml ``database.path``, else the default.
+
+    config.yml is read without PyYAML. A ``database:`` section the plain reader cannot follow
+    (flow style, anchors, escapes...) means the default path, with a note saying so: hooks stay
+    standard library only, and ``tac-bootstrap`` itself writes the plain form."""
+    value = utils.DEFAULT_DB_PATH
+    if not os.environ.get("TAC_DB_PATH"):  # utils.db_path takes the override first
         try:
             text = (PROJECT_ROOT / utils.CONFIG_FILE).read_text(encoding="utf-8")
         except OSError:
-            text = None
-        value = fast_db_setting(text) if text is not None else None
-        if value is not None:
-            return utils.db_path(PROJECT_ROOT, {"database": {"path": value}})
-    return utils.db_path(PROJECT_ROOT)
-
-
-def can_record_here() -> bool:
-    """True when this interpreter has the base modules' dependencies (the uv script env has)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("pydantic", "yaml"))
-
-
-def record_with_uv(event_name: str, event: dict[str, Any], extra: dict[str, Any] | None) -> None:
-    """Record through ``uv run --script <this hook> --record``; a failure is only a note."""
-    uv = shutil.which("uv")
-    if uv is None:
-        note(f"{event_name} event not recorded (uv not found: https://docs.astral.sh/uv/)")
-        return
-    script = str(Path(sys.argv[0]).resolve())
-    try:
-        proc = subprocess.run(
-            [uv, "run", "--quiet", "--script", script, RECORD_FLAG],
-            input=json.dumps({"event": event, "extra": extra}),
-            stdout=subprocess.DEVNULL,  # hook stdout can mean something to Claude Code
-            text=True,
-            timeout=RECORD_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        note(f"{event_name} event not recorded ({type(exc).__name__}: {exc})")
-        return
-    if proc.returncode != 0:
-        note(f"{event_name} event not recorded (uv exited {proc.returncode})")
-
-
-def relaunch_with_uv(script: str, event_name: str) -> NoReturn:
-    """Run ``script`` under uv's Python (this one is older than MIN_PYTHON); block without uv."""
-    uv = shutil.which("uv")
-    if uv is None:
-        print(
-            f"tac-bootstrap hook: {event_name} needs Python >= "
-            f"{'.'.join(map(str, MIN_PYTHON))} or uv (https://docs.astral.sh/uv/); blocking",
-            file=sys.stderr,
-        )
-        sys.exit(EXIT_BLOCK)
-    os.execv(uv, [uv, "run", "--quiet", "--script", script])
-
-
-def _finish_session(db: Any, models: Any, conn: Any, agent_id: str) -> None:
-    agents = db.AgentRepository(conn)
-    agent = agents.get(agent_id)
-    if agent is not None and agent.name == SESSION_AGENT_NAME and agent.status == "running":
-        agents.update(
-            agent.model_copy(update={"status": "completed", "completed_at": models.utc_now()})
-        )
+            text = ""  # no config.yml: the defaults, as the workflows see it
+        if _DATABASE_KEY.search(text):
+            found = fast_db_setting(text)
+            if found is None:
+                note(
+                    "config.yml database.path is not a plain `path: <file>` line (hooks read it"
+                    f" without PyYAML); recording to {value}"
+                )
+            else:
+                value = found
+    return Path(utils.db_path(PROJECT_ROOT, {"database": {"path": value}}))
 
 
 def run(event_name: str, decide: Decide | None = None) -> NoReturn:
     """The whole life of a hook: read, decide (block or not), record, exit with the right code.
 
     Never exits with 2 unless ``decide`` returned a reason, so hooks without a ``decide`` can
-    never block Claude (Stop/SubagentStop cannot keep it from stopping)."""
-    if RECORD_FLAG in sys.argv[1:]:
-        payload = read_event()
-        if payload is not None and isinstance(payload.get("event"), dict):
-            extra = payload.get("extra")
-            record(event_name, payload["event"], extra if isinstance(extra, dict) else None)
-        sys.exit(EXIT_OK)
+    never block Claude (Stop/SubagentStop cannot keep it from stopping). The decision is taken
+    before anything touches the database, so a broken database cannot change it."""
     event = read_event()
     if event is None:
-        sys.exit(EXIT_OK)
+        _exit(EXIT_OK)
     reason = None
     # A Stop hook that blocked once makes Claude continue with stop_hook_active set; blocking
     # again would loop forever, so no decision is taken then.
@@ -289,12 +265,16 @@ def run(event_name: str, decide: Decide | None = None) -> NoReturn:
             reason = decide(event)
         except Exception as exc:  # a bug in a rule must not block every tool call
             note(f"{event_name} check failed ({type(exc).__name__}: {exc}); not blocking")
-    extra = {"blocked": True, "block_reason": reason} if reason else None
-    if can_record_here():
-        record(event_name, event, extra)
-    else:  # the stdlib-only guard under the system python3
-        record_with_uv(event_name, event, extra)
+    record(event_name, event, {"blocked": True, "block_reason": reason} if reason else None)
     if reason:
         print(reason, file=sys.stderr)
-        sys.exit(EXIT_BLOCK)
-    sys.exit(EXIT_OK)
+        _exit(EXIT_BLOCK)
+    _exit(EXIT_OK)
+
+
+def _exit(code: int) -> NoReturn:
+    """Exit at once: everything is written and closed, and tearing down the interpreter's
+    modules would only add a few ms to every tool call."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

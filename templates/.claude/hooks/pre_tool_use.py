@@ -1,7 +1,7 @@
 #!/usr/bin/env -S uv run --script
 # /// script
 # requires-python = ">=3.11"
-# dependencies = ["pydantic>=2.7", "pyyaml>=6.0"]
+# dependencies = []
 # ///
 """PreToolUse hook: block destructive commands and secret files, record every tool call.
 
@@ -15,9 +15,11 @@ Wrappers (``sudo -u root``, ``env -u X``, ``nice -n 10``, ``timeout 5``, ``nohup
 (``bash -ec '...'``, ``sh -c -- '...'``, ``eval``) and ``cd`` earlier in the line are seen through;
 relative and ``$VAR`` targets are resolved against the event's ``cwd``.
 
-The rules use only the standard library: ``.claude/settings.json`` runs this file with the system
-``python3`` (no uv, no dependencies, so neither a broken uv nor a broken database disables them)
-and the event is then recorded through ``uv run --script`` (see ``_hook_support.run``).
+Everything uses only the standard library: ``.claude/settings.json`` runs this file through
+``run.sh`` with the system ``python3`` (no uv, no dependencies, so neither a broken uv nor a broken
+database disables the rules); it decides first, then records the call in-process (a few ms, see
+``_hook_support.run``). Block reasons are short: Claude Code shows them, with the hook command, to
+the model.
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ import os
 import posixpath
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -130,6 +130,17 @@ def is_env_file(path: str) -> bool:
     """True for ``.env`` and ``.env.*`` files except the documented templates."""
     name = PurePosixPath(path.strip().strip("'\"")).name
     return bool(_ENV_NAME.fullmatch(name)) and not name.endswith(SAFE_ENV_SUFFIXES)
+
+
+def shown(text: str, limit: int = 24) -> str:
+    """``text`` cut to ``limit`` characters for a block reason (the model reads every one)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def env_reason(path: str) -> str:
+    """The block reason for a ``.env`` file (its name only: a full path adds nothing)."""
+    name = shown(PurePosixPath(path.strip().strip("'\"")).name)
+    return f"{name} holds secrets: .env files are off limits (use .env.example)"
 
 
 def split_words(line: str) -> list[str]:
@@ -294,11 +305,13 @@ def check_rm(args: list[str], root: Path, cwd: str) -> str | None:
     if recursive:
         for target in targets:
             if _is_protected_target(target, root, cwd):
-                return f"recursive rm of {target!r} would delete the system, the home folder or the project"
+                return f"recursive rm of {shown(target)!r} deletes the system, home or project"
     return None
 
 
 def _git(args: list[str], cwd: str) -> str | None:
+    import subprocess  # only force pushes need git: the other calls skip this import (~4 ms)
+
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -408,14 +421,15 @@ def check_shell(command: str, root: Path, cwd: str, depth: int = 0) -> str | Non
             # `cat .env`, `cp .env x`, `source .env`, `--env-file=.env`, `>.env`
             for part in re.split(r"[=<>]", word):
                 if part and is_env_file(part):
-                    return f"{part} holds secrets; reading or writing .env files is not allowed (use .env.example)"
+                    return env_reason(part)
     return None
 
 
 def check(event: dict[str, Any]) -> str | None:
     """The block reason for a PreToolUse event, or None to let the tool run."""
     tool = str(event.get("tool_name") or "")
-    tool_input = event.get("tool_input") if isinstance(event.get("tool_input"), dict) else {}
+    raw_input = event.get("tool_input")
+    tool_input: dict[str, Any] = raw_input if isinstance(raw_input, dict) else {}
     cwd = str(event.get("cwd") or hooks.PROJECT_ROOT)
     reason = None
     if tool == "Bash":
@@ -429,12 +443,15 @@ def check(event: dict[str, Any]) -> str | None:
         ):
             value = tool_input.get(key)
             if isinstance(value, str) and value and is_env_file(value):
-                reason = f"{value} holds secrets; reading or writing .env files is not allowed (use .env.example)"
+                reason = env_reason(value)
                 break
     return f"BLOCKED by .claude/hooks/pre_tool_use.py: {reason}" if reason else None
 
 
-if __name__ == "__main__":
-    if sys.version_info[:2] < hooks.MIN_PYTHON:  # an old system python3: use uv's
-        hooks.relaunch_with_uv(__file__, "PreToolUse")
+def main() -> None:
+    """Run the guard (``run.sh`` imports this module and calls it)."""
     hooks.run("PreToolUse", check)
+
+
+if __name__ == "__main__":
+    main()

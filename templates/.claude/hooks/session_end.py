@@ -1,7 +1,7 @@
 #!/usr/bin/env -S uv run --script
 # /// script
 # requires-python = ">=3.11"
-# dependencies = ["pydantic>=2.7", "pyyaml>=6.0"]
+# dependencies = []
 # ///
 """SessionEnd hook: record the end of a Claude session and mark its Agent completed."""
 
@@ -9,5 +9,11 @@ from __future__ import annotations
 
 import _hook_support as hooks
 
-if __name__ == "__main__":
+
+def main() -> None:
+    """Run the hook (``run.sh`` imports this module and calls it)."""
     hooks.run("SessionEnd")
+
+
+if __name__ == "__main__":
+    main()

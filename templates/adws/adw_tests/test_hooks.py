@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Project
+
+from adw_modules.adw_database import AgentLogRepository, AgentRepository, connect
 
 SESSION = "0b9e7c4e-1111-4a7b-9d2e-5f3c2a1b0c9d"
 
@@ -210,7 +217,7 @@ def test_every_hook_records_its_event(project: Project, script: str) -> None:
     proc = project.hook(script, event)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""  # stdout of some events would become Claude's context
-    (message,) = project.rows("SELECT message FROM agent_logs")[0]
+    ((message,),) = project.rows("SELECT message FROM agent_logs")  # exactly one row
     assert message.startswith(EVENTS[script]["hook_event_name"])
 
 
@@ -258,3 +265,168 @@ def test_workflow_agent_id_routes_events_to_the_phase_agent(project: Project) ->
     project.hook("stop", {"session_id": other, "hook_event_name": "Stop"}, ADW_AGENT_ID=agent_id)
     assert project.rows("SELECT count(*) FROM agents") == [(1,)]
     assert project.rows("SELECT count(*) FROM agent_logs WHERE agent_id = ?", agent_id) == [(2,)]
+
+
+def test_session_end_never_completes_a_workflow_phase_agent(project: Project) -> None:
+    base = {"session_id": SESSION, "cwd": str(project.root)}
+    project.hook("session_start", {**base, "hook_event_name": "SessionStart", "source": "startup"})
+    (agent_id,) = project.rows("SELECT id FROM agents")[0]
+    project.hook(
+        "session_end",
+        {**base, "session_id": "other", "hook_event_name": "SessionEnd", "reason": "other"},
+        ADW_AGENT_ID=agent_id.upper(),
+    )
+    assert project.rows("SELECT status FROM agents") == [("running",)]
+    assert project.rows("SELECT count(*) FROM agent_logs WHERE agent_id = ?", agent_id) == [(2,)]
+
+
+def test_hook_rows_read_back_through_the_repositories(project: Project) -> None:
+    """The hooks write with plain sqlite3; the pydantic repositories must read every row."""
+    base = {"session_id": SESSION, "cwd": str(project.root)}
+    for script, fields in EVENTS.items():
+        assert project.hook(script, {**base, **fields}).returncode == 0
+    assert project.hook("pre_tool_use", tool_event("Bash", command="rm -rf /")).returncode == 2
+    conn = connect(project.db)
+    try:
+        (agent,) = AgentRepository(conn).list()
+        logs = AgentLogRepository(conn).list(agent_id=agent.id)
+    finally:
+        conn.close()
+    assert (agent.name, agent.status, agent.session_id) == ("claude-session", "completed", SESSION)
+    assert agent.metadata == {"cwd": str(project.root)}
+    assert agent.completed_at is not None and agent.started_at is not None
+    assert len(logs) == len(EVENTS) + 1 and {log.log_type for log in logs} == {"event"}
+    assert logs[0].metadata is not None and logs[0].metadata["blocked"] is True
+    stored = project.rows("SELECT id, created_at FROM agent_logs")
+    for log_id, created_at in stored:  # canonical ids, fixed-width UTC timestamps
+        assert log_id == log_id.lower() and len(log_id) == 36
+        assert len(created_at) == 32 and created_at.endswith("+00:00")
+
+
+# --- the hooks as Claude Code runs them: the settings.json command through a shell --------------
+
+
+def settings_commands(project: Project) -> dict[str, str]:
+    """Event name -> the command .claude/settings.json registers for it."""
+    data = json.loads((project.root / ".claude" / "settings.json").read_text())
+    return {name: entries[0]["hooks"][0]["command"] for name, entries in data["hooks"].items()}
+
+
+def python_only_path(folder: Path) -> str:
+    """A PATH holding only this interpreter as ``python3``: no uv, no site-packages needed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "python3").symlink_to(sys.executable)
+    return str(folder)
+
+
+def run_command(
+    project: Project, command: str, event: dict[str, Any], **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a settings.json hook command through a shell, as Claude Code does."""
+    return subprocess.run(
+        ["/bin/sh", "-c", command],
+        cwd=project.root,
+        env={**project.env, **env},
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def commands(project: Project) -> dict[str, str]:
+    if not (project.root / ".claude" / "settings.json").exists():
+        pytest.skip("no .claude/settings.json in this project")
+    return settings_commands(project)
+
+
+def test_settings_hooks_are_short_and_run_in_the_foreground(
+    project: Project, commands: dict[str, str]
+) -> None:
+    """`claude -p` cancels background ("async") hooks when it exits: their events would be lost."""
+    data = json.loads((project.root / ".claude" / "settings.json").read_text())
+    for entries in data["hooks"].values():
+        for hook in entries[0]["hooks"]:
+            assert "async" not in hook, hook
+    for command in commands.values():
+        assert command.startswith('/bin/sh "$CLAUDE_PROJECT_DIR"/.claude/hooks/run.sh ')
+        assert len(command) < 80
+
+
+def test_each_command_records_one_row_per_event_without_uv(
+    project: Project, commands: dict[str, str], tmp_path: Path
+) -> None:
+    path = python_only_path(tmp_path / "bin")
+    for name, command in commands.items():
+        event = {"session_id": SESSION, "cwd": str(project.root), "hook_event_name": name}
+        if name == "PreToolUse":
+            event.update(tool_name="Bash", tool_input={"command": "ls"})
+        proc = run_command(project, command, event, PATH=path)
+        assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", (name, proc)
+    messages = sorted(m.split(":")[0] for (m,) in project.rows("SELECT message FROM agent_logs"))
+    assert messages == sorted(commands)
+    assert project.rows("SELECT status FROM agents") == [("completed",)]
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("rm -rf /", "recursive rm"),
+        ("sudo -u root rm -rf /" + "./" * 60, "recursive rm"),
+        ("cat config/" + "deep/" * 30 + ".env.production", ".env files"),
+        ("git push --force origin main", "force push to main"),
+        ("chmod -R 777 .", "world-writable"),
+    ],
+)
+def test_the_block_message_the_model_reads_is_short(
+    project: Project, commands: dict[str, str], command: str, reason: str
+) -> None:
+    guard = commands["PreToolUse"]
+    event = tool_event("Bash", command=command)
+    event["cwd"] = str(project.root)
+    proc = run_command(project, guard, event)
+    assert proc.returncode == 2, proc.stderr
+    # Claude Code shows the model the hook command and its stderr.
+    message = f"[{guard}]: {proc.stderr.strip()}"
+    assert len(message) < 200 and reason in message, message
+
+
+def test_a_locked_database_never_holds_claude_up(
+    project: Project, commands: dict[str, str]
+) -> None:
+    assert run_command(project, commands["SessionStart"], {"session_id": SESSION}).returncode == 0
+    holder = sqlite3.connect(project.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer that does not let go
+    try:
+        start = time.monotonic()
+        proc = run_command(project, commands["PostToolUse"], {"session_id": SESSION})
+        assert proc.returncode == 0 and "not recorded" in proc.stderr
+        blocked = run_command(
+            project, commands["PreToolUse"], tool_event("Bash", command="rm -rf /")
+        )
+        assert blocked.returncode == 2 and "BLOCKED" in blocked.stderr  # the decision stands
+        assert time.monotonic() - start < 8  # two hooks; each waits about a second, not ten
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_the_guard_fails_closed_and_other_hooks_never_block(
+    project: Project, commands: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "python3").write_text("#!/bin/sh\necho 'python3: broken' >&2\nexit 1\n")
+    (broken / "python3").chmod(0o755)
+    event = tool_event("Bash", command="ls")
+    guard = run_command(project, commands["PreToolUse"], event, PATH=str(broken))
+    assert guard.returncode == 2 and "could not run with python3" in guard.stderr
+    stop = run_command(project, commands["Stop"], {"session_id": SESSION}, PATH=str(broken))
+    assert stop.returncode == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    guard = run_command(project, commands["PreToolUse"], event, PATH=str(empty))
+    assert guard.returncode == 2 and "needs python3" in guard.stderr
+    assert os.access(project.root / ".claude" / "hooks" / "run.sh", os.R_OK)
