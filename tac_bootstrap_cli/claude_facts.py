@@ -46,8 +46,13 @@ HOOK_EVENTS = frozenset(
 BLOCKING_EVENTS = frozenset(
     {"PreToolUse", "PermissionRequest", "UserPromptSubmit", "Stop", "SubagentStop"}
 )
-# The generated PreToolUse guard: it must run in the foreground to block anything.
+# The generated PreToolUse guard: it must run in the foreground to block anything. Projects
+# generated before the launcher name the script itself; newer ones `run.sh pre_tool_use`.
 GUARD_SCRIPT = ".claude/hooks/pre_tool_use.py"
+LAUNCHER = ".claude/hooks/run.sh"
+_GUARD_COMMAND = re.compile(r"\.claude/hooks/(?:pre_tool_use\.py|run\.sh[\"']?\s+pre_tool_use\b)")
+# A command running one of the layer's own hooks (the launcher, or a script in .claude/hooks).
+_LAYER_HOOK = re.compile(r"\.claude/hooks/(?:run\.sh|[a-z_]+\.py)\b")
 # Hook timeouts are seconds (default 600). Anything this large was meant as milliseconds.
 MILLISECOND_TIMEOUT = 1000
 
@@ -97,6 +102,57 @@ AGENT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 POSITIONAL_ARGUMENT = re.compile(r"\$\d")
 PROJECT_DIR_VAR = re.compile(r"\$(?:CLAUDE_PROJECT_DIR\b|\{CLAUDE_PROJECT_DIR\})")
 SWALLOWED_EXIT = re.compile(r"\|\|\s*(?:true|:|exit\s+0)\b|;\s*exit\s+0\s*$")
+
+
+# Permission rules are `Tool` or `Tool(specifier)` (code.claude.com/docs/en/permissions). In a Bash
+# specifier a trailing `:*` is the (legacy) prefix form, `*` anywhere the wildcard form; a rule
+# using both is reported by Claude Code as an error ("mixes * with the trailing :* prefix
+# syntax"), and a settings file with an error is skipped whole: its hooks silently stop running.
+RULE = re.compile(r"^(?P<tool>[^()]*)(?:\((?P<spec>.*)\))?$", re.S)
+TOOL_NAME = re.compile(r"^(?:[A-Z][A-Za-z0-9]*|mcp__[\w-]+(?:__[\w*-]+)?)$")
+PREFIX_SUFFIX = ":*"
+
+
+def rule_problem(rule: str) -> tuple[str, str] | None:
+    """What is wrong with a permission rule's syntax, as (problem, remedy), or None.
+
+    Only mistakes that make the rule an error or a rule that can never match are reported; tool
+    names this module does not know are left to ``tool_of`` callers (a warning there)."""
+    match = RULE.match(rule)
+    if match is None or rule.count("(") != rule.count(")"):
+        return (
+            "unbalanced parentheses",
+            "write Tool or Tool(specifier), e.g. Bash(npm test:*)",
+        )
+    tool, spec = match.group("tool"), match.group("spec")
+    known = {name.lower(): name for name in TOOLS}
+    if tool.lower() in known and tool != known[tool.lower()]:
+        return (
+            f"tool {tool!r} is miscased (names are case-sensitive)",
+            f"use {known[tool.lower()]!r}",
+        )
+    if not TOOL_NAME.match(tool):
+        return (f"{tool!r} is not a tool name", "use a tool name such as Bash, Read or Edit")
+    if spec is not None and spec.endswith(PREFIX_SUFFIX) and "*" in spec[: -len(PREFIX_SUFFIX)]:
+        head = spec[: -len(PREFIX_SUFFIX)]
+        prefix = head.replace("*", "").rstrip() or head
+        wildcard = head if head.endswith("*") else f"{head} *"
+        return (
+            "mixes * with the trailing :* prefix syntax, so Claude Code reports an error and"
+            " skips this settings file (its hooks too)",
+            f"use the prefix form {tool}({prefix}:*) or the wildcard form {tool}({wildcard})",
+        )
+    return None
+
+
+def is_guard_command(command: str) -> bool:
+    """True when a hook command runs the generated PreToolUse guard (directly or via run.sh)."""
+    return _GUARD_COMMAND.search(command) is not None
+
+
+def is_layer_hook(command: str) -> bool:
+    """True when a hook command runs one of the layer's own hooks in ``.claude/hooks``."""
+    return _LAYER_HOOK.search(command) is not None
 
 
 def tool_of(rule: str) -> str:

@@ -36,6 +36,8 @@ Status = Literal["ok", "warn", "fail"]
 SETTINGS = ".claude/settings.json"
 HOOKS_DIR = ".claude/hooks"
 HOOK_SCRIPT = re.compile(r"\.claude/hooks/[\w./-]+\.(?:py|sh)")
+# `"$CLAUDE_PROJECT_DIR"/.claude/hooks/run.sh stop` runs .claude/hooks/stop.py.
+LAUNCHED_HOOK = re.compile(r"\.claude/hooks/run\.sh[\"']?\s+([a-z_]+)\b")
 
 
 @dataclass
@@ -284,7 +286,8 @@ def check_settings(p: Project) -> Iterator[Check]:
         yield Check(
             "settings",
             "fail",
-            f"{SETTINGS}{where}: not valid JSON ({exc})",
+            f"{SETTINGS}{where}: not valid JSON ({exc}); Claude Code skips the whole file, so no"
+            " hook and no permission rule of it applies",
             "fix the syntax (conflict markers from an upgrade? resolve them)",
         )
         return
@@ -375,13 +378,21 @@ def _hook_problems(event: str, hook: dict[str, Any]) -> Iterator[Check]:
     command = hook.get("command")
     if not isinstance(command, str):
         return
-    if background is True and event in facts.BLOCKING_EVENTS and facts.GUARD_SCRIPT in command:
+    if background is True and event in facts.BLOCKING_EVENTS and facts.is_guard_command(command):
         yield Check(
             "settings.hooks",
             "fail",
             f"hooks.{event}: the tac-bootstrap guard runs in the background (async), so it"
             " can block nothing",
             f'remove "async": true from the {event} hook',
+        )
+    elif background is True and facts.is_layer_hook(command):
+        yield Check(
+            "settings.hooks",
+            "warn",
+            f"hooks.{event}: runs in the background (async); `claude -p` cancels background hooks"
+            " when it exits, so its events are lost (and SessionEnd may never run)",
+            f'remove "async": true from the {event} hook (the layer\'s hooks record in a few ms)',
         )
     if facts.unquoted_project_dir(command):
         yield Check(
@@ -423,6 +434,13 @@ def _permission_problems(perms: Any) -> Iterator[Check]:
                     "fix it",
                 )
                 continue
+            problem = facts.rule_problem(rule)
+            if problem is not None:
+                message, remedy = problem
+                yield Check(
+                    "settings.permissions", "fail", f"permissions.{key}: {rule!r} {message}", remedy
+                )
+                continue
             yield from _tool_problem(
                 "settings.permissions", f"permissions.{key}", facts.tool_of(rule)
             )
@@ -457,7 +475,9 @@ def check_hooks(p: Project) -> Iterator[Check]:
         for entries in data.get("hooks", {}).values():
             for entry in entries:
                 for hook in entry.get("hooks", []):
-                    scripts.update(HOOK_SCRIPT.findall(str(hook.get("command", ""))))
+                    command = str(hook.get("command", ""))
+                    scripts.update(HOOK_SCRIPT.findall(command))
+                    scripts.update(f"{HOOKS_DIR}/{n}.py" for n in LAUNCHED_HOOK.findall(command))
     hooks_dir = p.root / HOOKS_DIR
     if hooks_dir.is_dir():
         scripts.update(
@@ -674,7 +694,8 @@ def check_tools(p: Project) -> Iterator[Check]:
         yield Check(
             "tools.uv",
             "fail",
-            "uv not found on PATH: every hook and workflow runs through it",
+            "uv not found on PATH: the workflows run through it (and the hooks, when python3"
+            " >= 3.11 is missing)",
             "install uv: https://docs.astral.sh/uv/ (or python3 -m pip install uv)",
         )
     else:

@@ -10,7 +10,7 @@ import pytest
 from cli_support import Run
 
 from tac_bootstrap_cli.bases import BASES_PATH
-from tac_bootstrap_cli.claude_facts import unquoted_project_dir
+from tac_bootstrap_cli.claude_facts import rule_problem, unquoted_project_dir
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 
 from .conftest import doctor_json, findings
@@ -193,3 +193,58 @@ def test_not_a_folder_is_a_usage_error(cli: Run, tmp_path: Path) -> None:
 )
 def test_project_dir_quoting(command: str, unquoted: bool) -> None:
     assert unquoted_project_dir(command) is unquoted
+
+
+def test_permission_rule_syntax_and_background_hooks(cli: Run, project: Path) -> None:
+    """Rules Claude Code rejects (and then skips the whole file for) and rules that can never
+    match are failures with a remedy; an async layer hook loses its events in `claude -p`."""
+    path = project / ".claude/settings.json"
+    data = json.loads(path.read_text())
+    data["permissions"]["deny"] += ["Bash(rm -rf /*:*)", "bash(ls:*)", "Bash(ls", "Read ./x"]
+    data["hooks"]["PostToolUse"][0]["hooks"][0]["async"] = True
+    path.write_text(json.dumps(data, indent=2))
+    code, report = doctor_json(cli, project)
+    assert code == 1
+    checks = {c["message"]: c for c in report["checks"] if c["status"] != "ok"}
+    mixed = next(c for m, c in checks.items() if "'Bash(rm -rf /*:*)' mixes *" in m)
+    assert mixed["status"] == "fail" and "skips this settings file" in mixed["message"]
+    assert "Bash(rm -rf /:*)" in mixed["remedy"] and "Bash(rm -rf /*)" in mixed["remedy"]
+    fails = "\n".join(findings(report, "fail"))
+    assert "'bash(ls:*)' tool 'bash' is miscased" in fails
+    assert "'Bash(ls' unbalanced parentheses" in fails
+    assert "'Read ./x' 'Read ./x' is not a tool name" in fails
+    warns = "\n".join(findings(report, "warn"))
+    assert "hooks.PostToolUse: runs in the background (async)" in warns
+    for check in report["checks"]:
+        if check["status"] != "ok":
+            assert check["remedy"] and "\n" not in check["remedy"], check
+
+
+def test_invalid_settings_json_says_claude_code_skips_the_file(cli: Run, project: Path) -> None:
+    path = project / ".claude/settings.json"
+    path.write_text(path.read_text().replace('"hooks": {', '"hooks": {,', 1))
+    code, report = doctor_json(cli, project)
+    assert code == 1
+    (message,) = [f for f in findings(report, "fail") if f.startswith("settings:")]
+    assert "not valid JSON" in message and "skips the whole file" in message
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        ("Bash(npm test:*)", None),
+        ("Bash(rm -rf /:*)", None),
+        ("Bash(npm run *)", None),
+        ("Read(./.env.*)", None),
+        ("WebFetch", None),
+        ("mcp__github__create_issue", None),
+        ("Bash(rm -rf /*:*)", "mixes *"),
+        ("Bash(git * main:*)", "mixes *"),
+        ("Bash(ls", "unbalanced"),
+        ("WEBFETCH", "miscased"),
+        ("Bash ls", "not a tool name"),
+    ],
+)
+def test_rule_problem(rule: str, problem: str | None) -> None:
+    found = rule_problem(rule)
+    assert (found is None) if problem is None else (found is not None and problem in found[0])
