@@ -1,8 +1,9 @@
-"""A generated project's agent call against the fake Claude CLI: the Prompt rows written through
-these base modules equal the totals of the stream the CLI printed, counted independently here.
+"""A generated project's workflows over these base modules, from outside the project.
 
-The project comes from ``tac-bootstrap init``; the workflow script runs in a subprocess with this
-interpreter (pydantic and PyYAML are installed here), the fake CLI in another.
+The agent call against the fake Claude CLI: the Prompt rows equal the totals of the stream the CLI
+printed, counted independently here. And the project's own ``pytest`` at its root, which the ADW
+phases run, does not trip over the workflow scripts. The project comes from ``tac-bootstrap
+init``; scripts run in subprocesses with this interpreter (pydantic and PyYAML are installed here).
 """
 
 from __future__ import annotations
@@ -151,3 +152,24 @@ def test_repeated_message_lines_count_once(project: Path) -> None:
     (prompt,) = prompt_rows(project)
     assert tokens_of(prompt) == per_message != every_line
     assert per_message == {t: result["usage"][key] for t, key in USAGE_KEYS.items()}
+
+
+def test_the_projects_own_pytest_does_not_import_the_workflows(project: Path) -> None:
+    """`adws/adw_test.py` matches pytest's `*_test.py`: a root `pytest` must find nothing in it,
+    even where pydantic is missing (here: shadowed by a package that cannot be imported)."""
+    blocker = project.parent / "no-pydantic" / "pydantic"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('pydantic is not installed here')\n")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_app.py").write_text("def test_app() -> None:\n    assert True\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(blocker.parent)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout and "error" not in proc.stdout.lower()
