@@ -158,6 +158,9 @@ def diff_summary(root: Path | None = None, limit: int = 20000) -> str:
     if not is_repo(root):
         return ""
     status = _git(["status", "--short"], root).stdout
-    diff = _git(["diff", "HEAD"], root).stdout or _git(["diff"], root).stdout
+    # The content of a tracked secret file must not reach the reviewer's prompt (templates such as
+    # .env.example are left out too: the pathspec cannot tell them apart, and they hold no value).
+    hide = ["--", ".", ":(exclude,icase,glob)**/.env", ":(exclude,icase,glob)**/.env.*"]
+    diff = _git(["diff", "HEAD", *hide], root).stdout or _git(["diff", *hide], root).stdout
     text = f"{status}\n{diff}"
     return text if len(text) <= limit else text[:limit] + "\n... [diff truncated]"

@@ -363,3 +363,23 @@ def test_a_first_commit_leaves_secret_files_out(
         again.ok and again.withheld == (".env",) and again.message.startswith("nothing to commit")
     )
     assert git(repo, "status", "--porcelain", "--", ".env").startswith("??")  # untracked again
+
+
+def test_the_review_diff_never_shows_a_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adw_modules import git_ops
+
+    no_git_identity(monkeypatch)
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    git(repo, "init", "-q")
+    for name in (".env", "sub/.ENV.local", "app.py"):
+        (repo / name).write_text("old\n")
+    git(repo, "add", "-f", ".")
+    git(repo, "-c", "user.email=d@example.com", "-c", "user.name=D", "commit", "-q", "-m", "x")
+    for name in (".env", "sub/.ENV.local", "app.py"):
+        (repo / name).write_text(f"new-{name}\n")
+    summary = git_ops.diff_summary(repo)
+    assert "new-app.py" in summary
+    assert "new-.env" not in summary and "new-sub/.ENV.local" not in summary
