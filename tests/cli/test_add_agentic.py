@@ -116,7 +116,7 @@ def test_existing_claude_settings_are_merged_key_by_key(
     assert "Bash(uv run pytest:*)" in merged["permissions"]["allow"]
     assert merged["permissions"]["deny"][0] == "Read(./secrets/**)"
     stop = [h["command"] for entry in merged["hooks"]["Stop"] for h in entry["hooks"]]
-    assert stop[0] == "echo done" and "stop.py" in stop[1]
+    assert stop[0] == "echo done" and stop[1].endswith("run.sh stop")
     assert "PreToolUse" in merged["hooks"]
     assert "conflict" not in result.stderr
     # The manifest records our rendering, so the user's keys count as their edit from now on:

@@ -148,7 +148,8 @@ def test_permissions_fit_the_stack(stack: str) -> None:
     assert f"Bash({commands.install}:*)" in perms["ask"]
     assert {
         "Read(./.env)",
-        "Read(./.env.*)",
+        "Read(./**/.env.local)",
+        "Edit(./**/.env.*.local)",
         "Bash(rm -rf /:*)",
         "Bash(git push --force origin main:*)",
         "Bash(git push -f origin master:*)",
@@ -156,6 +157,8 @@ def test_permissions_fit_the_stack(stack: str) -> None:
     for rule in (r for key in ("allow", "ask", "deny") for r in perms[key]):
         # `*` with a trailing `:*` is a rule error: Claude Code would skip the whole file.
         assert rule_problem(rule) is None, rule
+    # `.env.example` stays readable (Read rules apply to `cat` too, and cannot make exceptions).
+    assert not [r for r in perms["deny"] if ".env.*)" in r or ".env*" in r]
     # Force pushes to feature branches stay allowed (the README and the guard say so).
     assert not [r for r in perms["deny"] if r.startswith("Bash(git push") and "main" not in r
                 and "master" not in r]  # fmt: skip

@@ -40,15 +40,15 @@ def v1_files() -> dict[str, str]:
 
 
 def v2_files() -> dict[str, str]:
-    last_event = '("SessionEnd", "session_end", none, 60, false)] -%}'
+    last_event = '("SessionEnd", "session_end", none, 60)] -%}'
     allow_end = '"Edit(./ai_docs/**)"] -%}'
     assert last_event in SETTINGS and allow_end in SETTINGS  # the edits below must apply
     settings = SETTINGS.replace(
         allow_end, '"Edit(./ai_docs/**)", "Bash(git fetch:*)"] -%}'
     ).replace(
         last_event,
-        '("SessionEnd", "session_end", none, 60, false),\n'
-        '      ("PermissionRequest", "permission_request", "*", 60, false)] -%}',
+        '("SessionEnd", "session_end", none, 60),\n'
+        '      ("PermissionRequest", "permission_request", "*", 60)] -%}',
     )
     gitignore = GITIGNORE.replace("/agents/\n", "/agents/\n/.team-cache/\n")
     return {
