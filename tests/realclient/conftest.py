@@ -259,20 +259,6 @@ class Sessions:
                 messages.append(json.loads(line))
         return Run(proc.returncode, messages, proc.stderr, proc.stdout)
 
-    def doctor(self, project: Path) -> str:
-        """What ``claude doctor`` prints for a project (it runs without a terminal)."""
-        proc = subprocess.run(
-            [str(self.cli.path), "doctor"],
-            cwd=project,
-            env=claude_env(self.home, self.api),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        return proc.stdout + proc.stderr
-
     def trust(self, project: Path) -> None:
         """Mark ``project`` trusted in the throwaway HOME, as the interactive dialog would."""
         config = self.home / ".claude.json"
@@ -364,49 +350,103 @@ def _seed_home(home: Path, project: Path) -> None:
     config.write_text(json.dumps(data))
 
 
+class Terminal:
+    """A program in a pseudo-terminal, as a person at a terminal runs it."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.screen = bytearray()
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: become the program
+            try:
+                os.chdir(cwd)
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self._status: int | None = None
+        self.last_output = time.monotonic()
+
+    def pump(self, seconds: float, until: Callable[[], bool] = lambda: False) -> None:
+        """Read what the program shows for up to ``seconds``, or until ``until()``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not until():
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:
+                    return
+                if chunk:
+                    self.screen.extend(chunk)
+                    self.last_output = time.monotonic()
+
+    def exited(self) -> bool:
+        """True once the program has ended."""
+        if self._status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self._status = status
+        return self._status is not None
+
+    def wait(self, seconds: float) -> bool:
+        """Read the screen until the program ends (True) or ``seconds`` pass (False)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.pump(0.2)
+            if self.exited():
+                return True
+            time.sleep(0.05)  # the terminal may close before the process is reaped
+        return False
+
+    def quiet_for(self, seconds: float) -> Callable[[], bool]:
+        """A condition: the program has shown something and then nothing for ``seconds``."""
+        return lambda: bool(self.screen) and time.monotonic() - self.last_output > seconds
+
+    def type(self, keys: bytes) -> None:
+        """Type ``keys``."""
+        os.write(self.fd, keys)
+
+    def close(self) -> str:
+        """Stop the program if it still runs; what the screen showed, control codes removed."""
+        if not self.exited():
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return re.sub(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]", b"", bytes(self.screen)).decode(
+            errors="replace"
+        )
+
+
+def _terminal_env(sessions: Sessions) -> dict[str, str]:
+    return claude_env(sessions.home, sessions.api, TERM="xterm-256color", COLUMNS="120", LINES="50")
+
+
+def claude_doctor(sessions: Sessions, project: Path) -> str:
+    """What ``claude doctor`` shows for a project. Newer versions print and exit; older ones
+    draw an interactive report and wait for a key: both run in a terminal, read until done."""
+    sessions.trust(project)
+    terminal = Terminal([str(sessions.cli.path), "doctor"], project, _terminal_env(sessions))
+    try:
+        quiet = terminal.quiet_for(5)
+        terminal.pump(120, lambda: terminal.exited() or quiet())
+    finally:
+        report = terminal.close()
+    return report
+
+
 def interactive_session(
     sessions: Sessions, project: Path, prompt: str, done: Callable[[], bool], timeout: float = 90
 ) -> str:
     """Run the interactive TUI in a pseudo-terminal: type nothing but the prompt (given on the
     command line), wait until ``done()``, then ``/exit``; returns what the terminal showed."""
     _seed_home(sessions.home, project)
-    env = claude_env(sessions.home, sessions.api, TERM="xterm-256color", COLUMNS="100", LINES="40")
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: become the CLI
-        try:
-            os.chdir(project)
-            os.execve(str(sessions.cli.path), ["claude", prompt], env)
-        finally:
-            os._exit(127)
-    screen = bytearray()
-
-    def pump(seconds: float, until: Callable[[], bool] = lambda: False) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not until():
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if ready:
-                try:
-                    screen.extend(os.read(fd, 65536))
-                except OSError:
-                    return
-
-    def exited() -> bool:
-        return os.waitpid(pid, os.WNOHANG)[0] == pid
-
+    terminal = Terminal([str(sessions.cli.path), prompt], project, _terminal_env(sessions))
     try:
-        pump(timeout, done)
-        pump(1.0)  # let the turn's Stop hook finish before leaving
-        os.write(fd, b"/exit\r")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            pump(0.2)
-            if exited():
-                break
-        else:
+        terminal.pump(timeout, done)
+        terminal.pump(1.0)  # let the turn's Stop hook finish before leaving
+        terminal.type(b"/exit\r")
+        if not terminal.wait(60):
             raise AssertionError("the interactive session did not exit after /exit")
     finally:
-        with contextlib.suppress(ProcessLookupError, ChildProcessError):
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        os.close(fd)
-    return re.sub(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]", b"", bytes(screen)).decode(errors="replace")
+        screen = terminal.close()
+    return screen

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import Sessions, db_rows, hook_event_counts, interactive_session
+from conftest import MODES, Sessions, db_rows, hook_event_counts, interactive_session
 from fake_api import FakeAPI, call, say
 
 SUBAGENT_KEY = "SUBAGENT-RECORDING"
@@ -57,7 +57,7 @@ def _session_agent(project: Path) -> tuple[str, str]:
     return rows[0]
 
 
-@pytest.mark.parametrize("mode", ["default", "acceptEdits"])
+@pytest.mark.parametrize("mode", list(MODES))
 def test_headless_session_records_every_event_once(
     sessions: Sessions, api: FakeAPI, project: Path, mode: str
 ) -> None:
@@ -95,4 +95,21 @@ def test_interactive_session_records_every_event_once(
 
     session_id, status = _session_agent(python_project)
     assert hook_event_counts(python_project, session_id) == expected
+    assert status == "completed"
+
+
+def test_settings_given_twice_still_record_each_event_once(
+    sessions: Sessions, api: FakeAPI, python_project: Path
+) -> None:
+    """The ADWs pass ``--settings <project>/.claude/settings.json``; in a trusted project the
+    same hooks then come from two sources, and Claude Code must run each only once."""
+    least = _script(api, "RECORDING-TWICE", subagent=False)
+    sessions.trust(python_project)
+    settings = str(python_project / ".claude" / "settings.json")
+
+    run = sessions.run(python_project, "RECORDING-TWICE go", "--settings", settings)
+
+    assert run.returncode == 0, run.stderr
+    session_id, status = _session_agent(python_project)
+    assert hook_event_counts(python_project, session_id) == least
     assert status == "completed"
