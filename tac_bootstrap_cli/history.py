@@ -4,6 +4,8 @@ One OrchestratorAgent ``tac-bootstrap``; one Agent per command run (its name is 
 Prompt holding the command line and the answers, with a one-line summary as its response; an
 AgentLog per step and per file action; SystemLogs for warnings and errors. History must never cost
 the user their command: if the database cannot be opened or written, one warning, then no-ops.
+A file that is not ours (``adw_sqlite.check_owner``) is never written; ``TAC_BOOTSTRAP_DB=off``
+turns history off; ``runs`` only ever reads.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
+import stat
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,20 +24,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tac_bootstrap_cli.errors import TacError
-
 if TYPE_CHECKING:
     from adws.adw_modules.adw_logging import AgentRun, SystemLogHandler
     from tac_bootstrap_cli.plan import FileAction
 
 ORCHESTRATOR = "tac-bootstrap"
 DB_ENV = "TAC_BOOTSTRAP_DB"
+OFF = "off"  # TAC_BOOTSTRAP_DB=off: no history at all (a file named off: ./off)
 
 
-def db_path() -> Path:
-    """``$TAC_BOOTSTRAP_DB``, else ``history.db`` in the user state directory."""
+def db_path() -> Path | None:
+    """``$TAC_BOOTSTRAP_DB`` (None when it is ``off``), else ``history.db`` in the user state
+    directory."""
     override = os.environ.get(DB_ENV)
     if override:
+        if override.strip().lower() == OFF:
+            return None
         return Path(override).expanduser()
     from platformdirs import user_state_dir
 
@@ -105,6 +111,13 @@ class RunRecorder(NullRecorder):
         self._run: AgentRun | None = None
         self._syslog: logging.Logger | None = None
         self._handler: SystemLogHandler | None = None
+        if self.path is None:  # TAC_BOOTSTRAP_DB=off: the user asked for no history, say nothing
+            return
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            # SQLite would open it read-only and leave -wal/-shm files beside it it cannot remove.
+            _warn_once(f"run log disabled ({self.path}): the file is read-only; run not recorded")
+            self.path = None
+            return
         try:
             from adws.adw_modules.adw_logging import start_run
         except ImportError as exc:  # a broken install: the command still runs
@@ -182,6 +195,7 @@ class RunRecorder(NullRecorder):
         if self._syslog is None:
             from adws.adw_modules.adw_logging import SystemLogHandler
 
+            assert self.path is not None  # active implies a path
             # Strict: a failure here must not print a second warning; the run log reports it.
             self._handler = SystemLogHandler(self.path, ORCHESTRATOR, strict=True)
             self._syslog = logging.getLogger(f"tac_bootstrap.history.{id(self)}")
@@ -306,18 +320,58 @@ def _summary(agent: Any) -> RunSummary:
     )
 
 
-@contextmanager
-def _open(path: Path) -> Iterator[Any]:
-    from adws.adw_modules.adw_database import DatabaseError, connect, init_schema
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection that creates nothing beside the file: SQLite's ``mode=ro`` on a WAL
+    database makes ``-wal``/``-shm`` files it cannot remove, so without a ``-wal`` (no writer has
+    the file open) the file is read as immutable; with one, those files exist already."""
+    uri = "file:" + path.as_posix().replace("?", "%3f").replace("#", "%23") + "?mode=ro"
+    if not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, uri=True, timeout=10)
 
-    if not path.exists():
+
+@contextmanager
+def _open(path: Path | None) -> Iterator[sqlite3.Connection | None]:
+    """The history read-only (never created, migrated or switched to WAL); None when there is
+    nothing to read. A file that cannot be read costs one warning, not the command."""
+    from adws.adw_modules.adw_sqlite import SCHEMA_VERSION, DatabaseError, check_owner
+
+    if path is None:
+        _warn_once(f"run history is off ({DB_ENV}={OFF})")
         yield None
         return
     try:
-        conn = connect(path)
-        init_schema(conn)
-    except DatabaseError as exc:
-        raise TacError(f"cannot read the run history {path}: {exc}") from None
+        st = path.stat()
+    except FileNotFoundError:
+        yield None
+        return
+    except OSError as exc:
+        _warn_once(f"run history unreadable ({path}): {exc.strerror or exc}")
+        yield None
+        return
+    if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+        if not stat.S_ISREG(st.st_mode):
+            _warn_once(f"run history unreadable ({path}): not a regular file")
+        yield None
+        return
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = _read_only(path)
+        check_owner(conn, path)
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"schema version {version} is newer than {SCHEMA_VERSION}; upgrade tac-bootstrap"
+            )
+    except (sqlite3.Error, DatabaseError) as exc:
+        if conn is not None:
+            conn.close()
+        reason = " ".join(str(exc).split())
+        if "not a database" in reason:
+            reason = f"{path} is not a SQLite database"
+        _warn_once(f"run history unreadable ({path}): {reason}")
+        yield None
+        return
     try:
         yield conn
     finally:
@@ -343,6 +397,7 @@ def show_run(run_id: str, path: Path | None = None) -> RunDetail:
     from adws.adw_modules.adw_database import (
         AgentLogRepository,
         AgentRepository,
+        DatabaseError,
         OrchestratorAgentRepository,
         PromptRepository,
     )
@@ -355,7 +410,10 @@ def show_run(run_id: str, path: Path | None = None) -> RunDetail:
         if agent is None:
             raise UsageError(f"no run {run_id!r}", hint="see tac-bootstrap runs")
         logs = AgentLogRepository(conn).list(limit=100_000, agent_id=agent.id)
-        prompts = PromptRepository(conn).list(limit=1, agent_id=agent.id)
+        try:
+            prompts = PromptRepository(conn).list(limit=1, agent_id=agent.id)
+        except DatabaseError:  # an older schema (not migrated: runs only reads) lacks columns
+            prompts = []
     prompt = None
     if prompts:
         p = prompts[0]

@@ -69,14 +69,19 @@ def inspect_db(path: Path) -> DbStatus:
         return DbStatus(path, False)
     if path.is_dir():
         return DbStatus(path, True, error="is a folder")
+    if not path.is_file():
+        return DbStatus(path, True, error="is not a regular file (a device, FIFO or socket)")
+    from adws.adw_modules.adw_sqlite import DatabaseError, check_owner
+
     try:
         conn = _open_ro(path)
         try:
+            check_owner(conn, path)  # a foreign file is reported, never migrated
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             rows = conn.execute("PRAGMA integrity_check").fetchall()
         finally:
             conn.close()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, DatabaseError) as exc:
         return DbStatus(path, True, error=str(exc))
     problems = [str(r[0]) for r in rows]
     integrity = "ok" if problems == ["ok"] else "; ".join(problems[:3])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,9 @@ SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "schema" / "schema
 BUSY_TIMEOUT_S: Final = 10.0
 MIN_PAGE_SIZE: Final = 512
 TABLES: Final = ("orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs")
+# PRAGMA application_id of every database this module creates ("TACB" in ASCII): with it a file
+# names its owner, so a path pointing at someone else's SQLite file is never taken over.
+APPLICATION_ID: Final = 0x54414342
 
 _MIGRATION_MARK = re.compile(r"^-- migration (\d+):", re.MULTILINE)
 _savepoint_ids = itertools.count(1)
@@ -46,6 +50,10 @@ class ConstraintError(DatabaseError):
 
 class SchemaVersionError(DatabaseError):
     """The database was written by a newer schema version than this code knows."""
+
+
+class ForeignDatabaseError(DatabaseError):
+    """The file is not an orchestrator database (nor empty); it was left exactly as it was."""
 
 
 class Migration(NamedTuple):
@@ -109,25 +117,73 @@ def database_file(conn: sqlite3.Connection) -> str:
 
 
 def _prepare_path(file: Path) -> None:
-    """Create the parent folders. The file itself is never opened here: closing any descriptor
-    of a database file drops every POSIX lock this process holds on it, including the locks of
-    connections already open, which lets other processes checkpoint under them (corruption)."""
+    """Refuse what must never be opened for writing; create the parent folders of a new file.
+
+    The file itself is never opened here: closing
+    any descriptor of a database file drops every POSIX lock this process holds on it, including
+    the locks of connections already open, which lets other processes checkpoint under them."""
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatabaseError(f"cannot open database {file}: {exc}") from exc
-    try:
-        size = file.stat().st_size
+        st = file.stat()
     except FileNotFoundError:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot open database {file}: {exc}") from exc
         return  # a new database; SQLite creates it
     except OSError as exc:
         raise DatabaseError(f"cannot open database {file}: {exc}") from exc
-    if file.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise DatabaseError(f"cannot open database {file}: it is a folder")
+    if not stat.S_ISREG(st.st_mode):
+        # /dev/null reads as an empty database: SQLite would create "/dev/null-journal" beside it.
+        raise DatabaseError(
+            f"cannot open database {file}: not a regular file (a device, FIFO or socket)"
+        )
     # A database is empty or at least one 512-byte page. SQLite itself takes a shorter file for
     # an empty database and would write over it; a longer foreign file fails its header check.
-    if 0 < size < MIN_PAGE_SIZE:
+    if 0 < st.st_size < MIN_PAGE_SIZE:
         raise DatabaseError(f"{file} is not a SQLite database")
+
+
+def check_owner(conn: sqlite3.Connection, path: str | Path) -> None:
+    """Raise ``ForeignDatabaseError`` unless the file is ours, an older file of ours (from before
+    ``application_id``), empty, or from a newer schema (``init_schema`` refuses that one).
+
+    Reads only, so a refused file stays byte-identical; read-only connections use it too."""
+    name = str(path)
+    try:
+        size = Path(name).stat().st_size
+    except OSError:
+        size = 0
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if app_id not in (0, APPLICATION_ID):
+        raise ForeignDatabaseError(
+            f"{name} is not a tac-bootstrap database (application_id {app_id:#010x});"
+            " left untouched"
+        )
+    if size:
+        # Truncated: the header promises more pages than the file holds. (With a -wal file
+        # beside it the newest pages may legitimately live there.)
+        pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        if pages * page_size > size and not Path(name + "-wal").exists():
+            raise ForeignDatabaseError(
+                f"{name} is damaged (shorter than its header says); left untouched"
+            )
+    if app_id == APPLICATION_ID or version > SCHEMA_VERSION:
+        return
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if version == 0 and not tables:
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            return  # empty: ours to create
+    elif version >= 1 and tables.issuperset(TABLES):
+        return  # made by an earlier release, before application_id; init_schema adds it
+    shown = ", ".join(sorted(tables)[:5]) or "none"
+    raise ForeignDatabaseError(
+        f"{name} is not a tac-bootstrap database (schema version {version}, tables: {shown});"
+        " left untouched"
+    )
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -169,11 +225,16 @@ def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Conn
         conn.execute("PRAGMA foreign_keys = ON")
         # NORMAL in WAL mode: a commit survives a crash of the process, only not a power loss.
         conn.execute("PRAGMA synchronous = NORMAL")
-        # Reading the version makes SQLite read the header: a file that is not a database
-        # fails here, before anything could write to it.
+        # Reading the header first: a file that is not a database, or not ours, fails here,
+        # before the WAL switch (which rewrites the header) or anything else could write to it.
         # A file from a newer schema is left exactly as it is: init_schema will refuse it.
-        if not in_memory and schema_version(conn) <= SCHEMA_VERSION:
-            _enable_wal(conn)
+        if not in_memory:
+            check_owner(conn, name)
+            if schema_version(conn) <= SCHEMA_VERSION:
+                _enable_wal(conn)
+    except ForeignDatabaseError:
+        conn.close()
+        raise
     except (sqlite3.Error, DatabaseError) as exc:
         conn.close()
         if "not a database" in str(exc):  # SQLite read the header and stopped: nothing written
@@ -189,6 +250,13 @@ def schema_version(conn: sqlite3.Connection) -> int:
     except sqlite3.Error as exc:
         raise _error(exc, database_file(conn)) from exc
     return int(row[0])
+
+
+def _application_id(conn: sqlite3.Connection) -> int:
+    try:
+        return int(conn.execute("PRAGMA application_id").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise _error(exc, database_file(conn)) from exc
 
 
 def _next_step(version: int) -> Migration:
@@ -208,6 +276,9 @@ def init_schema(conn: sqlite3.Connection) -> None:
                 f"{SCHEMA_VERSION}; upgrade tac-bootstrap to use it"
             )
         if version == SCHEMA_VERSION:
+            if _application_id(conn) != APPLICATION_ID:  # ours from before application_id
+                with atomic(conn):
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             return
         step = _next_step(version)
         with atomic(conn):
@@ -218,6 +289,7 @@ def init_schema(conn: sqlite3.Connection) -> None:
                 for statement in split_statements(step.script):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {int(step.version)}")
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             except sqlite3.Error as exc:
                 raise DatabaseError(
                     f"{database_file(conn)}: migration to schema version {step.version} "
@@ -265,6 +337,7 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 __all__ = [
+    "APPLICATION_ID",
     "BUSY_TIMEOUT_S",
     "MIGRATIONS",
     "SCHEMA_PATH",
@@ -272,9 +345,11 @@ __all__ = [
     "TABLES",
     "ConstraintError",
     "DatabaseError",
+    "ForeignDatabaseError",
     "Migration",
     "SchemaVersionError",
     "atomic",
+    "check_owner",
     "connect",
     "database_file",
     "init_schema",

@@ -28,6 +28,7 @@ from adws.adw_modules.adw_database import (
     schema_version,
     split_statements,
 )
+from adws.adw_modules.adw_sqlite import APPLICATION_ID, ForeignDatabaseError
 from adws.adw_modules.orch_database_models import (
     Agent,
     AgentLog,
@@ -239,16 +240,18 @@ def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
 
 
 def test_foreign_tables_in_an_unversioned_file_are_not_overwritten(tmp_path: Path) -> None:
+    # Before the ownership check, connect switched such a file to WAL (its header changed) and
+    # only the migration was refused; now connect refuses it and nothing at all is written.
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as raw:
         raw.execute("CREATE TABLE agents (whatever)")
     raw.close()
-    conn = connect(path)
-    with pytest.raises(DatabaseError, match="migration to schema version"):
-        init_schema(conn)
-    assert schema_version(conn) == 0
-    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["agents"]
-    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(ForeignDatabaseError, match="not a tac-bootstrap database") as info:
+        connect(path)
+    assert isinstance(info.value, DatabaseError) and "agents" in str(info.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
 
 
 def test_split_statements() -> None:
