@@ -5,6 +5,10 @@ source a second time to check it; one file read and one unmarshal for the ~15 te
 is faster (it is what ``init`` waits for). Entries are keyed by the template's file name and
 source, so an edited template is compiled again, and the file is tagged by tac-bootstrap and
 Python version through its folder. A missing, damaged or unwritable file only costs speed.
+
+The key also names the environment's sandboxing: code compiled outside the sandbox calls
+functions directly (``context.call``) instead of through the sandbox, so it must never be
+reused by a sandboxed environment (an older cache file may hold such code).
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import hashlib
 import marshal
 import os
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
 from types import CodeType
+from typing import Any
 
 import jinja2
 
@@ -47,10 +53,20 @@ class CodeCache:
         return self._codes
 
     def template(
-        self, env: jinja2.Environment, name: str, filename: str, source: str
+        self,
+        env: jinja2.Environment,
+        name: str,
+        filename: str,
+        source: str,
+        globals: MutableMapping[str, Any] | None = None,
     ) -> jinja2.Template:
         """The template ``name`` compiled from ``source`` (compiled now only when not cached)."""
-        key = hashlib.sha256(f"{filename}\0{source}".encode()).hexdigest()
+        kind = (
+            "sandbox-" + ",".join(sorted(getattr(env, "intercepted_binops", ())))
+            if env.sandboxed
+            else "plain"
+        )
+        key = hashlib.sha256(f"{kind}\0{filename}\0{source}".encode()).hexdigest()
         codes = self._load()
         code = codes.get(key)
         if code is None:
@@ -58,7 +74,7 @@ class CodeCache:
             codes[key] = code
             self._dirty = True
         self._used.add(key)
-        return env.template_class.from_code(env, code, env.make_globals(None))
+        return env.template_class.from_code(env, code, env.make_globals(globals))
 
     def save(self) -> None:
         """Write the cache file if this process compiled anything (atomically; errors ignored)."""

@@ -15,21 +15,24 @@ Conventions of ``templates/`` (documented in docs/architecture.md):
 
 from __future__ import annotations
 
-import contextlib
+import errno
+import math
+import operator
 import os
 import stat
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
-import jinja2.bccache
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from tac_bootstrap_cli import __version__
-from tac_bootstrap_cli.errors import TacError, UnsafePathError
+from tac_bootstrap_cli.errors import TacError, UnsafePathError, UsageError
 from tac_bootstrap_cli.render.codecache import CodeCache
 from tac_bootstrap_cli.render.filters import FILTERS
 
@@ -42,6 +45,7 @@ BASE_MODULES = (
     "adws/adw_modules/__init__.py",
     "adws/adw_modules/orch_database_models.py",
     "adws/adw_modules/adw_sqlite.py",
+    "adws/adw_modules/adw_cron.py",
     "adws/adw_modules/adw_database.py",
     "adws/adw_modules/adw_logging.py",
     "adws/schema/schema_orchestrator.sql",
@@ -50,6 +54,10 @@ BASE_MODULES = (
 
 class TemplateRenderError(TacError):
     """A template failed to render (a bug in a template, or an answer it cannot take)."""
+
+
+class UnsafeTemplateError(UsageError):
+    """A template tried what templates may not (reach Python internals, a link, huge values)."""
 
 
 @dataclass(frozen=True)
@@ -81,18 +89,6 @@ def _adws_root() -> Path:
     return Path(adws.__file__).resolve().parent.parent
 
 
-class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Compiled templates in the user cache dir; an unusable cache only costs speed, never a run."""
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError):
-            super().load_bytecode(bucket)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError):
-            super().dump_bytecode(bucket)
-
-
 def cache_dir() -> Path | None:
     """Where compiled templates are kept (``TAC_BOOTSTRAP_CACHE_DIR`` overrides the user cache dir);
     None when caching is off (``TAC_BOOTSTRAP_NO_CACHE``)."""
@@ -107,35 +103,120 @@ def cache_dir() -> Path | None:
     return Path(user_cache_dir("tac-bootstrap", appauthor=False)) / "templates" / tag
 
 
-def _bytecode_cache(directory: Path | None) -> jinja2.BytecodeCache | None:
-    if directory is None:
-        return None
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None  # read-only home, for example: render without a cache
-    return _QuietBytecodeCache(str(directory))
+# Templates are data: whatever a template does, it may only produce text. The sandbox refuses
+# ``_`` attributes (``__globals__``, ``__subclasses__``...) and bounds ``range``; these bound what
+# the sandbox leaves open to a template that wants to exhaust memory.
+SANDBOX_HINT = "templates are data: they may not reach Python internals or unbounded resources"
+MAX_SEQUENCE = 10_000_000  # items (characters) a ``*`` may build
+MAX_POWER_BITS = 4096  # size of an integer a ``**`` may build
+
+
+class _Bounded:
+    """``*`` and ``**`` are intercepted: ``'x' * 10**12`` or ``9**9**9`` is refused, not computed."""
+
+    # The code generator emits environment.call_binop(...) for these operators; the compiled code
+    # is the same for both sandboxes below (the code cache relies on that).
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+        """Apply ``operator`` unless its result would be too large to hold."""
+        if op == "**" and _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
+            bits = right * math.log2(abs(left))
+            if bits > MAX_POWER_BITS:
+                raise SecurityError(f"{left} ** {right} is too large (about {bits:.0f} bits)")
+        if op == "*":
+            for seq, times in ((left, right), (right, left)):
+                sequence = isinstance(seq, str | bytes | list | tuple) and _is_int(times)
+                if sequence and len(seq) * times > MAX_SEQUENCE:
+                    raise SecurityError(f"a sequence repeated {times} times is too large")
+        return _BINOPS[op](left, right)
+
+
+_BINOPS: dict[str, Callable[[Any, Any], Any]] = {"*": operator.mul, "**": operator.pow}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class TemplateSandbox(_Bounded, SandboxedEnvironment):
+    """Every template's environment: sandboxed; a list a template builds may grow.
+
+    Not the immutable sandbox: the built-in ``settings.json.j2`` appends to its own lists, and
+    teams copy it into their overlays. What a template can change is its render's context, a
+    fresh JSON-like copy of the answers (never the answers that are saved).
+    """
+
+
+class PathSandbox(_Bounded, ImmutableSandboxedEnvironment):
+    """Template paths (file names hold Jinja too): sandboxed, and nothing can be changed."""
+
+
+MAX_LIPSUM = 100  # paragraphs (and words per paragraph: 10x that)
+
+
+def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    """Jinja2's ``lipsum`` with bounds: ``lipsum(10**9)`` would fill memory."""
+    if n > MAX_LIPSUM or max > 10 * MAX_LIPSUM:
+        raise SecurityError(f"lipsum({n}, max={max}) is too large")
+    from jinja2.utils import generate_lorem_ipsum
+
+    return str(generate_lorem_ipsum(n, html, min, max))
 
 
 @cache
-def _environment(roots: tuple[Path, ...], bytecode_dir: Path | None) -> jinja2.Environment:
-    env = jinja2.Environment(
-        # The overlay (when there is one) comes first: its templates and includes win.
-        loader=jinja2.FileSystemLoader([str(r) for r in roots]),
+def _environment(immutable: bool) -> SandboxedEnvironment:
+    """The configured sandbox; each render uses an ``overlay`` of it with its own file loader."""
+    cls: type[SandboxedEnvironment] = PathSandbox if immutable else TemplateSandbox
+    env = cls(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
-        # Top-level templates come from CodeCache (one file); this cache serves what they include
-        # (team overlays may use {% include %}). Both compile once per machine, not on every run.
-        bytecode_cache=_bytecode_cache(bytecode_dir),
+        cache_size=0,  # compiled code lives in CodeCache, keyed by source; nothing goes stale
     )
     env.filters.update(FILTERS)
+    env.globals["lipsum"] = _lipsum
     return env
 
 
 @cache
 def _code_cache(directory: Path | None) -> CodeCache:
     return CodeCache(directory)
+
+
+class _FileLoader(jinja2.BaseLoader):
+    """Serves exactly the template files found by the walk (overlay first), read without links.
+
+    ``{% include %}`` and ``{% import %}`` resolve here, so a template can reach no other file,
+    and they share the one-file code cache of top-level templates.
+    """
+
+    def __init__(self, files: Mapping[str, Path], codes: CodeCache) -> None:
+        self._files = files
+        self._codes = codes
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        """The text of ``template`` (a path relative to the template roots)."""
+        file = self._files.get(template)
+        if file is None:
+            raise jinja2.TemplateNotFound(template)
+        try:
+            source = read_file(file)[0].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise jinja2.TemplateError(f"{template} is not UTF-8 text ({exc.reason})") from None
+        return source, str(file), lambda: True
+
+    def load(
+        self,
+        environment: jinja2.Environment,
+        name: str,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        """The compiled template ``name``, from the code cache when it was compiled before."""
+        source, filename, _ = self.get_source(environment, name)
+        return self._codes.template(environment, name, filename, source, globals)
 
 
 def _has_jinja_syntax(source: bytes) -> bool:
@@ -150,13 +231,56 @@ IGNORED_DIRS = frozenset(
 )
 
 
-def _iter_template_files(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
-        for name in sorted(filenames):
-            if name.endswith((".pyc", ".pyo")) or name == ".DS_Store":
-                continue
-            yield Path(dirpath) / name
+def iter_template_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Every template file under ``root`` as ``(relative path, file)``, without following links.
+
+    A symbolic link (to a file or a folder) is an error naming it: a template folder from
+    elsewhere must not make us read ``/etc/passwd`` or a home folder into a project.
+    """
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            raise UnsafeTemplateError(
+                f"template folder {folder}: cannot be read ({exc.strerror or exc})"
+            ) from None
+        subfolders = []
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_symlink():
+                raise UnsafeTemplateError(
+                    f"template {rel} in {root} is a symbolic link; templates are read without"
+                    " following links",
+                    hint="replace the link by a copy of the file or folder",
+                )
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in IGNORED_DIRS:
+                    subfolders.append((Path(entry.path), rel + "/"))
+            elif entry.is_file(follow_symlinks=False):
+                if not entry.name.endswith((".pyc", ".pyo")) and entry.name != ".DS_Store":
+                    yield rel, Path(entry.path)
+            else:  # a FIFO or device would block or stream forever
+                raise UnsafeTemplateError(f"template {rel} in {root} is not a regular file")
+        pending.extend(reversed(subfolders))
+
+
+def read_file(file: Path) -> tuple[bytes, int]:
+    """A template file's bytes and mode, refusing a link that appeared since the walk."""
+    try:
+        fd = os.open(
+            file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeTemplateError(f"template {file} is a symbolic link") from None
+        raise TacError(f"template {file}: cannot be read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnsafeTemplateError(f"template {file} is not a regular file")
+        return f.read(), mode
 
 
 def _safe_output_path(rendered: str, template: str) -> str | None:
@@ -184,14 +308,23 @@ def template_sources(
 ) -> tuple[list[tuple[str, Path]], set[str]]:
     """The template files to render as ``(template path, file)`` in path order, after applying the
     overlay, and the keys the overlay skips (which may name base modules too)."""
+    sources, skipped, _ = _walk(root, overlay)
+    return sources, skipped
+
+
+def _walk(
+    root: Path, overlay: Path | None
+) -> tuple[list[tuple[str, Path]], set[str], dict[str, Path]]:
+    """``template_sources`` plus every file a template may include, by name (overlay first)."""
     sources: dict[str, tuple[str, Path]] = {}
-    for file in _iter_template_files(root):
-        rel = _rel(file, root)
+    found: dict[str, Path] = {}
+    for rel, file in iter_template_files(root):
         sources[_key(rel)] = (rel, file)
+        found[rel] = file
     skipped: set[str] = set()
     if overlay is not None:
-        for file in _iter_template_files(overlay):
-            rel = _rel(file, overlay)
+        for rel, file in iter_template_files(overlay):
+            found[rel] = file  # Jinja2 searched the overlay first: its file wins an include
             if rel == OVERLAY_META:
                 continue
             if rel.endswith(SKIP_SUFFIX):
@@ -200,11 +333,7 @@ def template_sources(
                 skipped.add(key)
                 continue
             sources[_key(rel)] = (rel, file)
-    return sorted(sources.values()), skipped
-
-
-def _rel(file: Path, root: Path) -> str:
-    return file.relative_to(root).as_posix()
+    return sorted(sources.values()), skipped, found
 
 
 def render_project(
@@ -218,36 +347,53 @@ def render_project(
     """Render every template (and the base modules) for ``context``; returns files sorted by path.
 
     ``templates_dir`` replaces the built-in templates (tests); ``overlay`` is a team template
-    folder laid over them.
+    folder laid over them. Everything is rendered in Jinja2's sandbox: a template that reaches
+    for Python internals, a link or a huge value is an ``UnsafeTemplateError`` (exit 2).
     """
     root = (templates_dir or templates_root()).resolve()
     top = overlay.resolve() if overlay is not None else None
-    roots = (top, root) if top is not None else (root,)
     directory = cache_dir() if cached else None
-    env = _environment(roots, directory)
     codes = _code_cache(directory)
+    sources, skipped, found = _walk(root, top)
+    loader = _FileLoader(found, codes)
+    env = _environment(False).overlay(loader=loader)
+    path_env = _environment(True)
     files: dict[str, RenderedFile] = {}
-    sources, skipped = template_sources(root, top)
     for rel, file in sources:
+        is_team = top is not None and file.is_relative_to(top)
+        name = f"{top}/{rel}" if is_team else rel
         is_template = rel.endswith(TEMPLATE_SUFFIX)
         out_rel = rel[: -len(TEMPLATE_SUFFIX)] if is_template else rel
         try:
             if "{" in out_rel:
-                out_rel = env.from_string(out_rel).render(context)
+                out_rel = path_env.from_string(out_rel).render(context)
             out_path = _safe_output_path(out_rel, rel)
             if out_path is None:
                 continue
-            content = file.read_bytes()
+            content, st_mode = read_file(file)
             if is_template and _has_jinja_syntax(content):
                 template = codes.template(env, rel, str(file), content.decode("utf-8"))
                 content = template.render(context).encode("utf-8")
+        except SecurityError as exc:
+            raise UnsafeTemplateError(
+                f"template {_where(exc, file, name)}: unsafe: {exc}",
+                hint=SANDBOX_HINT,
+            ) from None
         except jinja2.TemplateError as exc:
-            line = getattr(exc, "lineno", None) or _template_line(exc, file)
-            where = f"{rel}:{line}" if line else rel
-            raise TemplateRenderError(f"template {where}: {exc}") from exc
+            raise TemplateRenderError(f"template {_where(exc, file, name)}: {exc}") from exc
         except UnicodeDecodeError as exc:
-            raise TemplateRenderError(f"template {rel}: not UTF-8 text ({exc.reason})") from exc
-        mode = EXECUTABLE if file.stat().st_mode & stat.S_IXUSR else REGULAR
+            raise TemplateRenderError(f"template {name}: not UTF-8 text ({exc.reason})") from exc
+        except (OverflowError, MemoryError, RecursionError) as exc:
+            # The sandbox's range() says "Range too big" this way; the others are loops or
+            # includes that never end. All stop the render before anything is written.
+            what = {RecursionError: "recursion too deep", MemoryError: "out of memory"}.get(
+                type(exc), str(exc) or type(exc).__name__
+            )
+            raise UnsafeTemplateError(
+                f"template {_where(exc, file, name)}: unsafe: {what}",
+                hint=SANDBOX_HINT,
+            ) from None
+        mode = EXECUTABLE if st_mode & stat.S_IXUSR else REGULAR
         files[out_path] = RenderedFile(content, mode, rel)
     codes.save()
     if base_modules:
@@ -255,6 +401,11 @@ def render_project(
             if path not in skipped and path not in files:  # an overlay's own copy wins
                 files[path] = rf
     return dict(sorted(files.items()))
+
+
+def _where(exc: BaseException, file: Path, name: str) -> str:
+    line = getattr(exc, "lineno", None) or _template_line(exc, file)
+    return f"{name}:{line}" if line else name
 
 
 def _template_line(exc: BaseException, file: Path) -> int | None:
