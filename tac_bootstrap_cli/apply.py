@@ -7,18 +7,25 @@ Two strategies:
 - ``apply_in_place`` (``add-agentic``, ``render``): each file is written to a temporary file in its
   own folder and renamed over the old one. Ctrl-C is deferred to the end of the current file; the
   manifest is saved for what was written, so a rerun converges.
+
+Staging folders and temporary files carry the pid of the process that made them
+(``.NAME.tac-bootstrap-staging-<pid>-<random>``, ``.FILE.<pid>-<random>.tac-tmp``): what a killed
+process left is removed by the next writing command (``sweep_leftovers``) once that process is
+gone, and ``find_leftovers`` lets ``doctor`` report it. Once cleanup has started, further Ctrl-Cs
+are ignored, so an impatient second Ctrl-C cannot leave half a staging folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -29,7 +36,11 @@ from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
 
 STAGING_MARK = ".tac-bootstrap-staging-"
-_STALE_SECONDS = 60  # a staging folder younger than this may belong to a concurrent init
+TEMP_SUFFIX = ".tac-tmp"
+_STALE_SECONDS = 60  # a staging folder without a pid (older releases) may be a concurrent init's
+# What mkdtemp/mkstemp add after our prefix: 8 characters of this alphabet.
+_RANDOM = r"[a-z0-9_]{8}"
+_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)-" + _RANDOM + re.escape(TEMP_SUFFIX))
 
 OnFile = Callable[[FileAction], None]
 # ``{rerun}``: the command line, completed by the front end (TacError.rerun_with).
@@ -91,7 +102,10 @@ def write_atomic(root: Path, rel: str, content: bytes, executable: bool = False)
     except FileNotFoundError:
         existing = None
     mode = _mode_for(executable, existing)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tac-tmp")
+    # The pid in the name: a later run removes the file if this process is killed before the rename.
+    fd, tmp = tempfile.mkstemp(
+        dir=parent, prefix=f".{target.name}.{os.getpid()}-", suffix=TEMP_SUFFIX
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content)
@@ -107,21 +121,22 @@ def write_atomic(root: Path, rel: str, content: bytes, executable: bool = False)
 
 
 class _Flag:
-    hit = False
+    hits = 0
 
 
 @contextlib.contextmanager
-def _deferred_sigint() -> Iterator[_Flag]:
-    """While active, a first Ctrl-C only sets a flag; a second one interrupts at once."""
+def _sigint_counted(raise_on: int | None) -> Iterator[_Flag]:
+    """While active, Ctrl-C only counts, except the ``raise_on``-th one, which raises
+    KeyboardInterrupt at once. Later ones are ignored: cleanup is running and must finish."""
     flag = _Flag()
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if flag.hit:
+        flag.hits += 1
+        if flag.hits == raise_on:
             raise KeyboardInterrupt
-        flag.hit = True
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -135,19 +150,21 @@ def apply_in_place(
 ) -> ApplyReport:
     """Write the plan's files one by one into an existing folder; save the manifest at the end.
 
-    An interrupt or a failed write raises an error whose hint says to rerun
-    ``tac-bootstrap {command}``; a front end names the whole command line (``rerun_with``)."""
+    A first Ctrl-C stops after the current file, a second one at once (the temporary file is
+    removed and the manifest saved either way). An interrupt or a failed write raises an error
+    whose hint says to rerun ``tac-bootstrap {command}``; a front end names the whole command
+    line (``rerun_with``)."""
     root = plan.root
     report = ApplyReport()
     writes = plan.writes()
+    sweep_leftovers(root, [fa.path for fa in writes])
     ok = False
-    with _deferred_sigint() as flag:
+    interrupted: Interrupted | None = None
+    with _sigint_counted(raise_on=2) as flag:
         try:
             for fa in writes:
-                if flag.hit:
-                    raise Interrupted(
-                        f"interrupted after {len(report.written)} of {len(writes)} files"
-                    ).completed_by_rerun(RERUN_HINT, f"tac-bootstrap {command}")
+                if flag.hits:
+                    raise _interrupted(root, report, writes, command)
                 try:
                     if fa.action is Action.DELETE and fa.content is None:
                         remove_file(root, fa.path)
@@ -166,6 +183,10 @@ def apply_in_place(
                 if on_file is not None:
                     on_file(fa)
             ok = True
+        except KeyboardInterrupt:
+            if not flag.hits:  # not a Ctrl-C of ours (raised by a caller's code): as it is
+                raise
+            interrupted = _interrupted(root, report, writes, command)
         finally:
             # Even after a failure, record what was written: a rerun then sees those files as ours.
             try:
@@ -173,7 +194,21 @@ def apply_in_place(
             except OSError:
                 if ok:
                     raise
+    if interrupted is not None:
+        raise interrupted from None
     return report
+
+
+def _interrupted(
+    root: Path, report: ApplyReport, writes: list[FileAction], command: str
+) -> Interrupted:
+    """The one line an interrupted in-place apply ends with: how far it got, how to finish."""
+    error = Interrupted(
+        f"interrupted after {len(report.written)} of {len(writes)} files were written to {root}"
+        " (each one whole)"
+    )
+    error.completed_by_rerun(RERUN_HINT, f"tac-bootstrap {command}")
+    return error
 
 
 def remove_file(root: Path, rel: str) -> None:
@@ -207,20 +242,42 @@ def _save_manifest(plan: Plan, root: Path, written: list[str]) -> bool:
 
 
 def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
-    """Build the whole project in a staging folder beside ``plan.root``, then rename it into place."""
+    """Build the whole project in a staging folder beside ``plan.root``, then rename it into place.
+
+    Ctrl-C only sets a flag here, checked between files: no interrupt can land inside a write or
+    the cleanup, so an interrupted or failed build always removes its staging folder."""
     target = plan.root
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise TacError(f"{target} is not an empty folder; nothing written")
     parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_staging(parent, target.name)
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}{STAGING_MARK}"))
-    except OSError as exc:
-        raise TacError(
-            f"cannot create the project in {parent}: {exc.strerror or exc}",
-            hint="choose a writable folder with --output-dir",
-        ) from exc
+    with _sigint_counted(raise_on=None) as flag:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_staging(parent, target.name)
+            staging = Path(
+                tempfile.mkdtemp(dir=parent, prefix=f".{target.name}{STAGING_MARK}{os.getpid()}-")
+            )
+        except OSError as exc:
+            raise TacError(
+                f"cannot create the project in {parent}: {exc.strerror or exc}",
+                hint="choose a writable folder with --output-dir",
+            ) from exc
+        try:
+            report = _build(plan, staging, on_file, flag)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise TacError(
+                f"cannot create the project {target}: {exc.strerror or exc}; nothing was written"
+            ) from exc
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return report
+
+
+def _build(plan: Plan, staging: Path, on_file: OnFile | None, flag: _Flag) -> ApplyReport:
+    """Write every file of ``plan`` into ``staging``, then rename it to ``plan.root``."""
+    target = plan.root
     report = ApplyReport()
     made: set[str] = set()
     base = str(staging)
@@ -228,39 +285,37 @@ def apply_staged(plan: Plan, *, on_file: OnFile | None = None) -> ApplyReport:
     # All or nothing: the manifest names every write, and its bases compress while files land.
     manifest = plan.next_manifest([fa.path for fa in writes])
     bases = encode_bases_in_background(plan.next_bases(manifest))
-    try:
-        for fa in writes:
-            assert fa.content is not None
-            folder, _, _ = fa.path.rpartition("/")
-            if folder and folder not in made:
-                Path(base, folder).mkdir(parents=True, exist_ok=True)
-                made.add(folder)
-            # O_EXCL: the staging folder is ours alone; the mode passes through the umask.
-            mode = 0o777 if fa.executable else 0o666
-            fd = os.open(f"{base}/{fa.path}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            try:
-                view = memoryview(fa.content)
-                while view:  # os.write may write less than asked
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-            report.written.append(fa.path)
-            if on_file is not None:
-                on_file(fa)
-        (staging / MANIFEST_PATH).parent.mkdir(parents=True, exist_ok=True)
-        (staging / BASES_PATH).write_bytes(bases())
-        (staging / MANIFEST_PATH).write_bytes(manifest.to_json().encode("utf-8"))
-        staging.chmod(0o777 & ~_UMASK)  # mkdtemp made it private; a project folder is not
-        _rename_into_place(staging, target)
-        report.manifest_written = True
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise TacError(
-            f"cannot create the project {target}: {exc.strerror or exc}; nothing was written"
-        ) from exc
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    def check_interrupt() -> None:
+        if flag.hits:
+            raise Interrupted(f"interrupted: {target} was not created (nothing was written)")
+
+    for fa in writes:
+        check_interrupt()
+        assert fa.content is not None
+        folder, _, _ = fa.path.rpartition("/")
+        if folder and folder not in made:
+            Path(base, folder).mkdir(parents=True, exist_ok=True)
+            made.add(folder)
+        # O_EXCL: the staging folder is ours alone; the mode passes through the umask.
+        mode = 0o777 if fa.executable else 0o666
+        fd = os.open(f"{base}/{fa.path}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            view = memoryview(fa.content)
+            while view:  # os.write may write less than asked
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        report.written.append(fa.path)
+        if on_file is not None:
+            on_file(fa)
+    (staging / MANIFEST_PATH).parent.mkdir(parents=True, exist_ok=True)
+    (staging / BASES_PATH).write_bytes(bases())
+    (staging / MANIFEST_PATH).write_bytes(manifest.to_json().encode("utf-8"))
+    staging.chmod(0o777 & ~_UMASK)  # mkdtemp made it private; a project folder is not
+    check_interrupt()  # the last moment at which no project exists yet
+    _rename_into_place(staging, target)
+    report.manifest_written = True
     return report
 
 
@@ -274,10 +329,90 @@ def _rename_into_place(staging: Path, target: Path) -> None:
         staging.replace(target)
 
 
+# --- what killed runs leave behind ------------------------------------------------------------
+
+
+def _process_gone(pid: int) -> bool:
+    """True when no process ``pid`` exists (any doubt counts as alive: nothing is removed)."""
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: someone else's live process
+        return False
+    return False
+
+
+def _staging_pid(entry: str, name: str) -> int | None:
+    """The pid in ``entry`` when it is a staging folder of project ``name`` (exact match; the
+    name's characters are literal, never a pattern); -1 for one without a pid (older releases);
+    None when it is something else."""
+    prefix = f".{name}{STAGING_MARK}"
+    if not entry.startswith(prefix):
+        return None
+    rest = entry[len(prefix) :]
+    match = re.fullmatch(r"([0-9]+)-" + _RANDOM, rest)
+    if match is not None:
+        return int(match.group(1))
+    return -1 if re.fullmatch(_RANDOM, rest) else None
+
+
+def find_leftovers(root: Path, paths: Iterable[str], *, all_pids: bool = False) -> list[Path]:
+    """Staging folders of ``root``'s name beside it and temporary files of ``paths`` (relative to
+    ``root``, plus the manifest and bases) that a process which is gone left behind; with
+    ``all_pids`` also those of live processes (a concurrent run)."""
+    found: list[Path] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(root.parent):
+            pid = _staging_pid(entry.name, root.name)
+            if pid is None or not entry.is_dir(follow_symlinks=False):
+                continue
+            if all_pids or _process_gone(pid) or (pid == -1 and _old(Path(entry.path))):
+                found.append(Path(entry.path))
+    wanted: dict[str, set[str]] = {}
+    for rel in (*paths, MANIFEST_PATH, BASES_PATH):
+        folder, _, name = rel.rpartition("/")
+        wanted.setdefault(folder, set()).add(name)
+    for folder, names in sorted(wanted.items()):
+        where = root / folder if folder else root
+        try:
+            entries = list(os.scandir(where))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _TEMP_NAME.fullmatch(entry.name)
+            if match is None or match.group("name") not in names:
+                continue
+            gone = all_pids or _process_gone(int(match.group("pid")))
+            if gone and entry.is_file(follow_symlinks=False):
+                found.append(Path(entry.path))
+    return found
+
+
+def _old(path: Path) -> bool:
+    try:
+        return time.time() - path.lstat().st_mtime > _STALE_SECONDS
+    except OSError:
+        return False
+
+
+def sweep_leftovers(root: Path, paths: Iterable[str]) -> list[Path]:
+    """Remove what ``find_leftovers`` finds (best effort); returns what was removed."""
+    removed: list[Path] = []
+    for path in find_leftovers(root, paths):
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
 def _remove_stale_staging(parent: Path, name: str) -> None:
     """Remove staging folders a killed ``init`` of the same name left behind."""
-    now = time.time()
-    for old in parent.glob(f".{name}{STAGING_MARK}*"):
-        with contextlib.suppress(OSError):
-            if old.is_dir() and not old.is_symlink() and now - old.stat().st_mtime > _STALE_SECONDS:
-                shutil.rmtree(old, ignore_errors=True)
+    sweep_leftovers(parent / name, [])

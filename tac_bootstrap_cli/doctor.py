@@ -792,6 +792,27 @@ def check_gitignore(p: Project) -> Iterator[Check]:
     )
 
 
+def check_leftovers(p: Project) -> Iterator[Check]:
+    """Staging folders and ``*.tac-tmp`` files that a killed tac-bootstrap run left behind."""
+    from tac_bootstrap_cli.apply import find_leftovers, sweep_leftovers
+
+    paths = set(p.manifest.files) if p.manifest is not None else set()
+    paths |= set(p.rendered or {})
+    found = find_leftovers(p.root, sorted(paths))
+    if not found:
+        yield ok("leftovers", "no staging folder or temporary file left by a killed run")
+        return
+    shown = [_shown(p.root, path) for path in found]
+    yield Check(
+        "leftovers",
+        "warn",
+        f"{len(found)} left by a killed run: {_some(shown)}",
+        "`tac-bootstrap doctor --fix` removes them (so does the next writing command)",
+        fixable=True,
+        fix=lambda: [f"removed {_shown(p.root, path)}" for path in sweep_leftovers(p.root, paths)],
+    )
+
+
 CHECKS = (
     check_config,
     check_manifest,
@@ -802,6 +823,7 @@ CHECKS = (
     check_database,
     check_tools,
     check_gitignore,
+    check_leftovers,
 )
 
 

@@ -182,7 +182,8 @@ def test_staged_into_an_existing_empty_folder(tmp_path: Path) -> None:
 
 
 def test_stale_staging_folders_are_cleaned(tmp_path: Path) -> None:
-    stale = tmp_path / f".proj{STAGING_MARK}old"
+    # A name as releases without a pid in it made them (mkdtemp's 8 random characters).
+    stale = tmp_path / f".proj{STAGING_MARK}a1b2_c3d"
     stale.mkdir()
     (stale / "partial.txt").write_text("x")
     os.utime(stale, (0, 0))
