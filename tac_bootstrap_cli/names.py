@@ -11,7 +11,8 @@ from tac_bootstrap_cli.errors import UsageError
 
 MAX_NAME_LENGTH = 100
 # File systems cap a name at 255 bytes; ``init`` builds the project in a sibling folder named
-# ``.<name>.tac-bootstrap-staging-<random>``, which needs about 32 bytes more than the name.
+# ``.<name>.tac-bootstrap-staging-<pid>-<random>``, which needs at most 42 bytes more than the name
+# (a pid has at most 7 digits on Linux, 10 anywhere: 45).
 MAX_NAME_BYTES = 200
 _NON_WORD = re.compile(r"[^\w]+")
 
