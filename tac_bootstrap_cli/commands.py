@@ -123,6 +123,14 @@ Templates = Annotated[
         help="Team templates laid over the built-in ones (remembered in config.yml).",
     ),
 ]
+Trust = Annotated[
+    bool,
+    typer.Option(
+        "--trust",
+        help="Trust the team templates that come with the project, as they are now"
+        " (remembered outside it; needed again when they change).",
+    ),
+]
 
 
 @contextlib.contextmanager
@@ -237,6 +245,7 @@ def init(
     dry_run: DryRun = False,
     force: Force = False,
     templates: Templates = None,
+    trust: Trust = False,
     debug: Debug = False,
 ) -> None:
     """Create DIR/NAME with the agentic layer (all or nothing)."""
@@ -244,8 +253,9 @@ def init(
     with _guard(debug, argv):
         from tac_bootstrap_cli import scaffold
         from tac_bootstrap_cli.history import RunRecorder
+        from tac_bootstrap_cli.trust import granting
 
-        with RunRecorder("init", argv, dry_run=dry_run) as rec:
+        with RunRecorder("init", argv, dry_run=dry_run) as rec, granting(trust):
             result = scaffold.init_project(
                 name,
                 output_dir,
@@ -274,6 +284,7 @@ def add_agentic(
     dry_run: DryRun = False,
     force: Force = False,
     templates: Templates = None,
+    trust: Trust = False,
     debug: Debug = False,
 ) -> None:
     """Add the layer to an existing project (stack detected)."""
@@ -281,8 +292,9 @@ def add_agentic(
     with _guard(debug, argv):
         from tac_bootstrap_cli import scaffold
         from tac_bootstrap_cli.history import RunRecorder
+        from tac_bootstrap_cli.trust import granting
 
-        with RunRecorder("add-agentic", argv, dry_run=dry_run) as rec:
+        with RunRecorder("add-agentic", argv, dry_run=dry_run) as rec, granting(trust):
             result = scaffold.add_agentic(
                 path,
                 answers=_answers(name, language, framework, package_manager),
@@ -304,6 +316,7 @@ def render(
     dry_run: DryRun = False,
     force: Force = False,
     templates: Templates = None,
+    trust: Trust = False,
     debug: Debug = False,
 ) -> None:
     """Render again from PATH/config.yml (which is not changed)."""
@@ -311,8 +324,9 @@ def render(
     with _guard(debug, argv):
         from tac_bootstrap_cli import scaffold
         from tac_bootstrap_cli.history import RunRecorder
+        from tac_bootstrap_cli.trust import granting
 
-        with RunRecorder("render", argv, dry_run=dry_run) as rec:
+        with RunRecorder("render", argv, dry_run=dry_run) as rec, granting(trust):
             result = scaffold.render_again(
                 path,
                 force=force,
@@ -347,6 +361,7 @@ def upgrade(
         typer.Option("--force", help="Go on although the git work tree has uncommitted changes."),
     ] = False,
     templates: Templates = None,
+    trust: Trust = False,
     debug: Debug = False,
 ) -> None:
     """Bring the project to the installed templates, merging your edits (3-way)."""
@@ -356,9 +371,10 @@ def upgrade(
         from tac_bootstrap_cli import upgrade as upgrading
         from tac_bootstrap_cli.history import RunRecorder
         from tac_bootstrap_cli.scaffold import Hooks
+        from tac_bootstrap_cli.trust import granting
 
         hooks = Hooks(on_plan=lambda plan: ui.show_upgrade_plan(plan, diff=diff, dry_run=dry_run))
-        with RunRecorder("upgrade", argv, dry_run=dry_run) as rec:
+        with RunRecorder("upgrade", argv, dry_run=dry_run) as rec, granting(trust):
             result = upgrading.upgrade(
                 path, dry_run=dry_run, force=force, overlay=templates, hooks=hooks, recorder=rec
             )
@@ -403,6 +419,7 @@ def _params(local: dict[str, Any]) -> dict[str, Any]:
         "dry_run",
         "force",
         "templates",
+        "trust",
     )
     return {
         k: (str(local[k]) if isinstance(local[k], Path) else local[k]) for k in keep if k in local

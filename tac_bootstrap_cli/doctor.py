@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 from collections.abc import Callable, Iterator
@@ -78,6 +79,7 @@ class Project:
     manifest_error: str | None
     bases: dict[str, bytes]
     rendered: dict[str, Desired] | None  # what the current templates make of the answers
+    untrusted: str | None = None  # why team templates were not rendered (never without trust)
 
     def generated(self, path: str) -> Desired | None:
         """The current rendering of ``path``, if the answers could be rendered."""
@@ -101,8 +103,10 @@ def load_project(root: Path) -> Project:
     except TacError:
         bases = {}
     rendered = None
+    untrusted = None
     if config is not None:
         from tac_bootstrap_cli.scaffold import desired_files, with_overlay
+        from tac_bootstrap_cli.trust import UntrustedTemplatesError
 
         try:
             cfg, team, _ = with_overlay(config, None, root)
@@ -110,9 +114,14 @@ def load_project(root: Path) -> Project:
                 cfg, write_config=False, overlay=team.path if team is not None else None
             )
             rendered = {d.path: d for d in desired}
+        except UntrustedTemplatesError as exc:  # checked before anything of them is read
+            untrusted = exc
         except TacError:
             rendered = None  # the config check or the overlay reports it
-    return Project(root, config, config_error, manifest, manifest_error, bases, rendered)
+    project = Project(root, config, config_error, manifest, manifest_error, bases, rendered)
+    if untrusted is not None:
+        project.untrusted = f"{untrusted.message}; {untrusted.folder} was not rendered"
+    return project
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -128,6 +137,18 @@ def check_config(p: Project) -> Iterator[Check]:
             "fail",
             p.config_error or f"{CONFIG_FILE} unreadable",
             f"fix {CONFIG_FILE} at the line named (or restore it from version control)",
+        )
+
+
+def check_templates(p: Project) -> Iterator[Check]:
+    """Team templates from the repository are skipped, and said so, until the user trusts them."""
+    if p.untrusted is not None:
+        yield Check(
+            "templates",
+            "warn",
+            p.untrusted + " (files are not compared with the templates)",
+            f"review them, then run `tac-bootstrap render {shlex.quote(str(p.root))} --dry-run"
+            " --trust`",
         )
 
 
@@ -815,6 +836,7 @@ def check_leftovers(p: Project) -> Iterator[Check]:
 
 CHECKS = (
     check_config,
+    check_templates,
     check_manifest,
     check_files,
     check_settings,

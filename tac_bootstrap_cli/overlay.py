@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig
 from tac_bootstrap_cli.errors import ConfigError, UsageError
+from tac_bootstrap_cli.trust import require_trusted
 
 META_FILE = "tac-template.yml"
 SKIP_SUFFIX = ".skip"
@@ -138,7 +139,8 @@ def _yaml_error(path: str, exc: yaml.YAMLError) -> ConfigError:
 
 
 def resolve_templates(value: str | None, root: Path) -> Path | None:
-    """The overlay folder ``config.yml`` remembers (relative values are relative to the project)."""
+    """The overlay folder ``config.yml`` remembers (relative values are relative to the project);
+    one that comes from the repository must be trusted (``trust.require_trusted``)."""
     if not value:
         return None
     path = Path(value).expanduser()
@@ -150,11 +152,17 @@ def resolve_templates(value: str | None, root: Path) -> Path | None:
             key="templates",
             hint="pass --templates DIR, or delete the templates: line to use the built-ins only",
         )
+    require_trusted(path, root, value)
     return path
 
 
 def remembered(path: Path, root: Path) -> str:
-    """How ``config.yml`` records an overlay: relative when inside the project, else absolute."""
+    """How ``config.yml`` records an overlay: relative when inside the project, else absolute.
+
+    This is where a folder given with ``--templates`` is accepted, so a folder inside the
+    project must be trusted here too (naming it on the command line does not make a cloned
+    repository's content the user's own)."""
+    require_trusted(path.expanduser(), root)
     absolute = path.expanduser().resolve()
     try:
         return absolute.relative_to(root.resolve()).as_posix()

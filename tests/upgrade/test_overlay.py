@@ -70,12 +70,19 @@ def test_overlay_inside_the_project_is_remembered_relative(cli: Run, tmp_path: P
     project = tmp_path / "app"
     project.mkdir()
     make_overlay(project / "team-templates", {"TEAM.md": "x\n"})
-    result = cli("add-agentic", project, "--templates", project / "team-templates")
+    # A folder inside the project comes with the repository: it needs --trust (specs/security.md).
+    args = ("add-agentic", project, "--templates", project / "team-templates")
+    assert cli(*args).exit_code == 2
+    result = cli(*args, "--trust")
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((project / "config.yml").read_text())["templates"] == "team-templates"
     moved = tmp_path / "moved"
     project.rename(moved)
-    assert cli("render", moved).exit_code == 0  # still found after the project moved
+    # Still found after the project moved; trust is per real path, so it is asked for again.
+    refused = cli("render", moved)
+    assert refused.exit_code == 2 and "--trust" in refused.stderr
+    assert str(moved / "team-templates") in refused.stderr
+    assert cli("render", moved, "--trust").exit_code == 0
 
 
 def test_render_with_templates_changes_only_that_key(cli: Run, tmp_path: Path) -> None:
