@@ -22,28 +22,13 @@ from pydantic import (
     model_validator,
 )
 
+from adws.adw_modules import adw_cron
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.errors import ConfigError, UsageError
 from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
 
 CONFIG_FILE = "config.yml"
-# One cron field: lists of '*', numbers or ranges, each with an optional step (no names: the
-# trigger's matcher reads numbers only).
-_CRON_PART = re.compile(r"(?:\*|(\d+)(?:-(\d+))?)(?:/([1-9]\d*))?")
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-
-
-def _cron_field_ok(field: str, low: int, high: int) -> bool:
-    """True for a cron field the generated trigger understands (numbers within low..high)."""
-    for part in field.split(","):
-        match = _CRON_PART.fullmatch(part)
-        if match is None:
-            return False
-        numbers = [int(n) for n in match.group(1, 2) if n is not None]
-        if not all(low <= n <= high for n in numbers):
-            return False
-    return True
 
 
 CONFIG_VERSION = 1
@@ -158,15 +143,12 @@ class WorkflowSettings(_Section):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        fields = value.split()
-        if len(fields) != 5 or not all(
-            _cron_field_ok(f, low, high)
-            for f, (low, high) in zip(fields, _CRON_RANGES, strict=False)
-        ):
-            raise ValueError(
-                f"{value!r} is not a cron schedule of five fields"
-                " (minute hour day-of-month month day-of-week), e.g. '*/5 * * * *'"
-            )
+        # The generated trigger fires by the same module (copied into the project), so what
+        # passes here is exactly what runs there.
+        try:
+            adw_cron.validate(value)
+        except adw_cron.CronError as exc:
+            raise ValueError(f"{exc}; e.g. '*/5 * * * *'") from None
         return value
 
     default_workflow: Literal["plan_build", "sdlc"] = "plan_build"
@@ -235,34 +217,20 @@ def dump_config(config: ProjectConfig) -> str:
     )
 
 
-class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader without YAML's implicit timestamps: no setting is a date, so ``model: 2024-02-30``
-    stays the text the user typed instead of failing inside the YAML parser."""
-
-
-_ConfigLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
-    """Parse ``config.yml`` text; errors name the file, the line and the key."""
-    try:
-        node = yaml.compose(text, Loader=_ConfigLoader)
-        data = yaml.load(text, Loader=_ConfigLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, f"invalid YAML: {problem}", line=line) from None
-    except RecursionError:
-        raise ConfigError(source, "values are nested too deeply to be settings") from None
+    """Parse ``config.yml`` text (through the shared YAML reader: limits, duplicate keys, no
+    dates); every error is ``FILE:line:col: key: problem``."""
+    from tac_bootstrap_cli import yamlread
+
+    data, node = yamlread.load(text, source, what=Path(source).name)
     if not isinstance(data, dict):
+        line, col = yamlread.position(node)
         raise ConfigError(
-            source, "expected a mapping of settings (project:, commands:, ...)", line=1
+            source,
+            "expected a mapping of settings (project:, commands:, ...)",
+            line=line,
+            column=col,
         )
-    _refuse_duplicate_keys(node, source)
     data = migrate_config_data(data, source)
     try:
         return ProjectConfig.model_validate(data)
@@ -270,7 +238,8 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         key = ".".join(str(part) for part in loc) or None
-        raise ConfigError(source, _message(err), line=_line_of(node, loc), key=key) from None
+        line, col = yamlread.position(yamlread.node_at(node, loc))
+        raise ConfigError(source, _message(err), line=line, column=col, key=key) from None
 
 
 # Built-in answer migrations: CONFIG_MIGRATIONS[n] takes config.yml data of version n to n + 1
@@ -371,68 +340,16 @@ def _dump_key(key: str, value: Any) -> list[str]:
 
 def load_config(project_dir: Path) -> ProjectConfig:
     """Read and validate ``project_dir/config.yml``."""
+    from tac_bootstrap_cli import yamlread
+
     path = project_dir / CONFIG_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         raise ConfigError(
             str(path), "not found", hint="run `tac-bootstrap add-agentic` here first"
         ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(str(path), "is not UTF-8 text") from None
-    except OSError as exc:  # a folder of that name, no permission, ...
-        raise ConfigError(str(path), f"cannot be read: {exc.strerror or exc}") from None
-    return parse_config(text, str(path))
+    return parse_config(yamlread.read_text(path), str(path))
 
 
 def _message(err: Any) -> str:
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
-
-
-def _refuse_duplicate_keys(root: yaml.Node | None, source: str) -> None:
-    """A key given twice in one mapping is a ConfigError at its second line (YAML would silently
-    keep the last value, so an edit to the first one would seem to be ignored)."""
-    pending: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())] if root is not None else []
-    seen_nodes: set[int] = set()
-    while pending:  # iterative: nesting depth is the user's, not ours
-        node, path = pending.pop()
-        if id(node) in seen_nodes:  # an alias repeats a node already checked
-            continue
-        seen_nodes.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            pending.extend((item, (*path, str(i))) for i, item in enumerate(node.value))
-        if not isinstance(node, yaml.MappingNode):
-            continue
-        first_line: dict[tuple[str, str], int] = {}
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key = (key_node.tag, key_node.value)
-                line = key_node.start_mark.line + 1
-                if key in first_line:
-                    raise ConfigError(
-                        source,
-                        f"duplicate key (first given on line {first_line[key]}); keep only one",
-                        line=line,
-                        key=".".join((*path, key_node.value)),
-                    )
-                first_line[key] = line
-                pending.append((value_node, (*path, key_node.value)))
-            else:
-                pending.append((value_node, path))
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc``, or of its closest existing parent."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if key_node.value == str(part):
-                line = key_node.start_mark.line + 1
-                node = value_node
-                break
-        else:
-            break
-    return line

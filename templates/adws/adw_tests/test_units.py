@@ -220,6 +220,13 @@ def test_cron_matching() -> None:
         cron.parse_cron("* * *")
     with pytest.raises(ValueError):
         cron.parse_cron("61 * * * *")
+    # Day of month and day of week both restricted: either one fires (cron and croniter agree).
+    assert cron.cron_matches("0 9 1 * 1", datetime(2024, 1, 8, 9, 0))  # a Monday, not the 1st
+    assert cron.cron_matches("0 9 1 * 1", datetime(2024, 2, 1, 9, 0))  # the 1st, a Thursday
+    assert cron.cron_matches("0 0 * * 7", datetime(2024, 1, 7))  # 7 is Sunday, like 0
+    assert cron.cron_matches("0 0 * * sun", datetime(2024, 1, 7))
+    with pytest.raises(ValueError, match="never fires"):
+        cron.parse_cron("0 0 30 2 *")
 
 
 @pytest.mark.parametrize(

@@ -234,6 +234,20 @@ def test_cron_trigger_runs_each_inbox_file_once(project: Project) -> None:
     assert project.rows("SELECT count(*) FROM system_logs WHERE source = 'trigger_cron'")[0][0] >= 1
 
 
+def test_cron_trigger_stops_on_a_broken_state_file(project: Project) -> None:
+    """A half-written state file must not be read as "nothing ran yet" (every task again)."""
+    inbox = project.root / "specs" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "health.md").write_text(TASK)
+    state = project.root / "agents" / "trigger_cron_state.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text('{"health.md": "2024-01-01T00:00:00 compl')
+    proc = project.run("adws/adw_triggers/trigger_cron.py", "--once")
+    assert proc.returncode == 1
+    assert error_lines(proc) == [line for line in error_lines(proc) if "trigger_cron_state" in line]
+    assert error_lines(proc) and project.calls() == []  # no workflow ran
+
+
 def error_lines(proc: subprocess.CompletedProcess[str], prefix: str = "error:") -> list[str]:
     return [line for line in proc.stderr.splitlines() if line.startswith(prefix)]
 

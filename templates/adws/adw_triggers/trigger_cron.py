@@ -8,18 +8,24 @@
 Usage: uv run adws/adw_triggers/trigger_cron.py [--once] [--workflow plan_build|sdlc]
 
 The schedule is ``workflows.cron`` of config.yml (5 fields: minute hour day month weekday; ``*``,
-lists, ranges and ``*/n`` steps); the workflow is ``workflows.default_workflow``. Each ``.md`` or
-``.txt`` file in ``specs/inbox/`` runs once: processed files are remembered in
-``agents/trigger_cron_state.json``. ``--once`` checks the inbox now and exits.
+lists, ranges, ``*/n`` steps, month and day names, ``@daily``...; ``adw_modules/adw_cron.py`` has
+the rules, croniter's, the same tac-bootstrap checks config.yml with); the workflow is
+``workflows.default_workflow``. Each ``.md`` or ``.txt`` file in ``specs/inbox/`` runs once:
+processed files are remembered in ``agents/trigger_cron_state.json`` (written atomically; an
+unreadable one stops the trigger rather than running every task again). ``--once`` checks the
+inbox now and exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -27,77 +33,64 @@ from pathlib import Path
 # adws/adw_triggers/ is this script's folder; the shared modules live one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from adw_modules import adw_cron
 from adw_modules.adw_logging import SystemLogHandler
 from adw_modules.utils import PROJECT_ROOT, db_path, load_config
 
 INBOX = "specs/inbox"
 STATE_FILE = "agents/trigger_cron_state.json"
 WORKFLOWS = ("plan_build", "sdlc")
-_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 
 log = logging.getLogger("adw.trigger_cron")
 
 
-def _field_values(field: str, low: int, high: int) -> set[int]:
-    values: set[int] = set()
-    for part in field.split(","):
-        step = 1
-        stepped = "/" in part
-        if stepped:
-            part, step_text = part.split("/", 1)
-            step = int(step_text)
-            if step <= 0:
-                raise ValueError(f"bad step in {field!r}")
-        if part in ("*", ""):
-            start, end = low, high
-        elif "-" in part:
-            start, end = (int(x) for x in part.split("-", 1))
-        else:
-            start = end = int(part)
-            if stepped:  # "5/15" = from 5 to the end, every 15
-                end = high
-        if not (low <= start <= high and low <= end <= high):
-            raise ValueError(f"{field!r} is outside {low}-{high}")
-        values.update(range(start, end + 1, step))
-    return values
+class StateError(Exception):
+    """The state file cannot be read: running every inbox task again would be worse than stopping."""
 
 
-def parse_cron(expression: str) -> list[set[int]]:
-    """The allowed values of the five cron fields; ``ValueError`` on a malformed expression."""
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError(f"cron {expression!r} must have 5 fields (minute hour day month weekday)")
-    parsed = [_field_values(f, low, high) for f, (low, high) in zip(fields, _RANGES, strict=True)]
-    if 7 in parsed[4]:
-        parsed[4].add(0)
-    return parsed
+def parse_cron(expression: str) -> adw_cron.Schedule:
+    """The schedule of a cron expression (``adw_modules/adw_cron``, the same rules as
+    tac-bootstrap's config check); ``ValueError`` on a malformed one."""
+    return adw_cron.validate(expression)
 
 
 def cron_matches(expression: str, moment: datetime) -> bool:
     """True when ``moment`` (to the minute) is on the cron schedule."""
-    minute, hour, day, month, weekday = parse_cron(expression)
-    cron_weekday = (moment.weekday() + 1) % 7  # cron: 0 = Sunday; Python: 0 = Monday
-    return (
-        moment.minute in minute
-        and moment.hour in hour
-        and moment.day in day
-        and moment.month in month
-        and cron_weekday in weekday
-    )
+    return adw_cron.parse(expression).matches(moment)
 
 
 def _load_state(root: Path) -> dict[str, str]:
+    path = root / STATE_FILE
     try:
-        data = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StateError(
+            f"{STATE_FILE} cannot be read ({exc}); fix or delete it (deleting runs every task"
+            f" in {INBOX} again)"
+        ) from exc
+    if not isinstance(data, dict):
+        raise StateError(f"{STATE_FILE} is not a JSON object; fix or delete it")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def _save_state(root: Path, state: dict[str, str]) -> None:
+    """Write the state atomically: a crash leaves the old file or the new one, never half."""
     path = root / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(state, indent=2, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def new_task_files(root: Path) -> list[Path]:
@@ -149,10 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     workflow = args.workflow or str(config["workflows"].get("default_workflow") or "plan_build")
     expression = str(config["workflows"].get("cron") or "*/5 * * * *")
     try:
-        parse_cron(expression)
+        schedule = parse_cron(expression)
+        _load_state(root)
     except ValueError as exc:
         print(f"error: config.yml workflows.cron: {exc}", file=sys.stderr)
         return 2
+    except StateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     handler = SystemLogHandler(db_path(root, config), source="trigger_cron")
     log.addHandler(handler)
@@ -163,12 +160,15 @@ def main(argv: list[str] | None = None) -> int:
         last_minute = None
         while True:
             now = datetime.now().replace(second=0, microsecond=0)
-            if now != last_minute and cron_matches(expression, now):
+            if now != last_minute and schedule.matches(now):
                 last_minute = now
                 process_inbox(root, workflow)
             time.sleep(20)
     except KeyboardInterrupt:
         return 0
+    except StateError as exc:  # the state file went bad while watching
+        log.error("%s", exc)
+        return 1
     finally:
         handler.close()
 
