@@ -6,18 +6,17 @@ three agree, an *unstable* chunk lies between two stable ones. An unstable chunk
 side only takes that side, changed identically on both takes either, and otherwise conflicts.
 Concatenating the base (or ours, or theirs) slices of all chunks gives back that whole sequence.
 
-``merge_text`` turns that into text with conflict markers; ``merge_json`` merges parsed JSON values
-(objects by key, arrays by a diff3 over their elements) for settings files where a text merge
-conflicts but the edits are to different keys.
+``merge_text`` turns that into text with conflict markers. JSON is merged structurally by
+``jsonmerge`` (settings files never get markers), which uses ``diff3_chunks`` for arrays whose
+elements are known only by position.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T", bound=Hashable)
 
@@ -200,100 +199,3 @@ def merge_text(
 def has_conflict_markers(text: str) -> bool:
     """True when ``text`` still holds a line starting a conflict region."""
     return any(line.startswith(START + " ") for line in text.split("\n"))
-
-
-# --- JSON -------------------------------------------------------------------------------------
-
-
-class JsonConflict(ValueError):
-    """Both sides changed the same JSON value differently; ``path`` says where."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"both sides changed {path or 'the document'}")
-        self.path = path
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-MISSING: Any = _Missing()
-
-
-def merge_json(base: Any, ours: Any, theirs: Any, path: str = "") -> Any:
-    """Three-way merge of parsed JSON values; ``JsonConflict`` when the edits really collide.
-
-    Objects merge key by key (a key removed on one side and untouched on the other goes away);
-    arrays merge by a diff3 over their elements, where two insertions at the same place both
-    survive (ours first, an element already present not repeated) and an element both sides
-    changed merges recursively; scalars take the side that changed.
-    """
-    if ours == theirs:
-        return ours
-    if ours == base:
-        return theirs
-    if theirs == base:
-        return ours
-    if isinstance(ours, dict) and isinstance(theirs, dict):
-        return _merge_objects(base if isinstance(base, dict) else {}, ours, theirs, path)
-    if isinstance(ours, list) and isinstance(theirs, list):
-        return _merge_arrays(base if isinstance(base, list) else [], ours, theirs, path)
-    raise JsonConflict(path)
-
-
-def _merge_objects(
-    base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any], path: str
-) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for key in [*ours, *(k for k in theirs if k not in ours)]:
-        value = merge_json(
-            base.get(key, MISSING),
-            ours.get(key, MISSING),
-            theirs.get(key, MISSING),
-            f"{path}/{key}",
-        )
-        if value is not MISSING:
-            merged[key] = value
-    # Keys only theirs has go after the key that precedes them in theirs (not all at the end).
-    order = [k for k in ours if k in merged]
-    for index, key in enumerate(theirs):
-        if key in merged and key not in order:
-            before = [k for k in list(theirs)[:index] if k in order]
-            order.insert(order.index(before[-1]) + 1 if before else 0, key)
-    return {key: merged[key] for key in order}
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def _merge_arrays(base: list[Any], ours: list[Any], theirs: list[Any], path: str) -> list[Any]:
-    values: dict[str, Any] = {}
-    keys: list[list[str]] = []
-    for seq in (base, ours, theirs):
-        row = []
-        for item in seq:
-            key = _canonical(item)
-            values.setdefault(key, item)
-            row.append(key)
-        keys.append(row)
-    out: list[Any] = []
-    for chunk in diff3_chunks(*keys):
-        resolved = chunk.resolved
-        if resolved is not None:
-            out.extend(values[k] for k in resolved)
-        elif not chunk.base:  # both inserted here: keep both
-            out.extend(values[k] for k in chunk.ours)
-            out.extend(values[k] for k in chunk.theirs if k not in chunk.ours)
-        elif len(chunk.base) == len(chunk.ours) == len(chunk.theirs):  # edited in place
-            for i, (b, o, t) in enumerate(zip(chunk.base, chunk.ours, chunk.theirs, strict=True)):
-                out.append(merge_json(values[b], values[o], values[t], f"{path}[{i}]"))
-        else:
-            raise JsonConflict(path)
-    return out
-
-
-def dump_json(value: Any) -> str:
-    """The layout templates use for JSON files: two-space indent, non-ASCII kept, final newline."""
-    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"

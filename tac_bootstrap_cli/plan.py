@@ -5,11 +5,10 @@ Pure decision logic: reads the disk, writes nothing. ``--dry-run`` shows a Plan;
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -23,12 +22,14 @@ from tac_bootstrap_cli.blocks import (
     merge_block,
 )
 from tac_bootstrap_cli.errors import UnsafePathError
+from tac_bootstrap_cli.jsonmerge import merge_settings
 from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, Kind, Manifest, now_iso, sha256
-from tac_bootstrap_cli.merge import JsonConflict, dump_json, merge_json
+from tac_bootstrap_cli.merge import has_conflict_markers
 
-# Settings a project often has before the layer arrives: merged key by key with the rendering
-# (the user's keys and list entries kept, ours added) instead of being left without our hooks.
-MERGED_WHEN_EXISTING = frozenset({".claude/settings.json"})
+# Settings files: merged structurally (jsonmerge) whenever the user had one before or edited ours,
+# never replaced wholesale and never merged as text: Claude Code skips a settings file that does
+# not parse, and with it the PreToolUse guard.
+JSON_MERGED = frozenset({".claude/settings.json"})
 
 
 class Action(StrEnum):
@@ -89,8 +90,9 @@ class FileAction:
     record: str | None = None  # hash the manifest records once this is on disk
     base: bytes | None = None  # the content behind ``record``
     before: bytes | None = None  # what was on disk (upgrade keeps it for diffs and git stages)
-    conflicts: int = 0  # conflict regions written (merge-conflict)
+    conflicts: int = 0  # conflict regions written, values disputed, or 1 for unparseable settings
     stages: tuple[bytes, bytes, bytes] | None = None  # base/ours/theirs whole files, for git
+    disputes: tuple[str, ...] = ()  # settings values both sides changed (yours kept), described
 
     @property
     def writes(self) -> bool:
@@ -181,7 +183,8 @@ def compute_plan(
                 hint="move it away, then rerun (nothing was written)",
             )
     old = previous.files if previous else {}
-    actions = [_decide(root, d, old.get(d.path), force) for d in desired]
+    bases = previous_bases or {}
+    actions = [_decide(root, d, old.get(d.path), force, bases) for d in desired]
     wanted = {d.path for d in desired}
     skip = set(inputs)
     retained = {p: e for p, e in old.items() if p in skip}
@@ -210,7 +213,9 @@ def compute_plan(
     )
 
 
-def _decide(root: Path, want: Desired, entry: Entry | None, force: bool) -> FileAction:
+def _decide(
+    root: Path, want: Desired, entry: Entry | None, force: bool, bases: Mapping[str, bytes]
+) -> FileAction:
     blocked = path_problem(root, want.path)
     if blocked is not None:
         reason, forceable = blocked
@@ -230,11 +235,16 @@ def _decide(root: Path, want: Desired, entry: Entry | None, force: bool) -> File
         return FileAction(want.path, Action.CONFLICT, f"cannot read: {exc.strerror}", want.kind)
     if want.kind == "block":
         return _decide_block(want, entry, current, force)
-    return _decide_file(want, entry, current, mode, force)
+    return _decide_file(want, entry, current, mode, force, bases)
 
 
 def _decide_file(
-    want: Desired, entry: Entry | None, current: bytes | None, mode: int, force: bool
+    want: Desired,
+    entry: Entry | None,
+    current: bytes | None,
+    mode: int,
+    force: bool,
+    bases: Mapping[str, bytes] | None = None,
 ) -> FileAction:
     record = sha256(want.content)
 
@@ -250,25 +260,14 @@ def _decide_file(
         if want.executable and not mode & stat.S_IXUSR:
             return act(Action.UPDATE, "executable bit missing")
         return act(Action.UNCHANGED, "same content")
+    if want.path in JSON_MERGED and (entry is None or sha256(current) != entry.sha256):
+        base = (bases or {}).get(entry.sha256) if entry is not None else None
+        settled = decide_settings(want, entry, current, base, force=force)
+        if settled is not None:
+            return settled
     if entry is None:
         if force:
             return act(Action.UPDATE, "existed before tac-bootstrap; overwritten (--force)")
-        if want.path in MERGED_WHEN_EXISTING:
-            merged = _merge_existing_json(current, want.content)
-            if isinstance(merged, bytes):
-                if merged == current:
-                    return act(Action.UNCHANGED, "existed before tac-bootstrap; already holds ours")
-                return FileAction(
-                    want.path,
-                    Action.UPDATE,
-                    "existed before tac-bootstrap; merged key by key (your keys kept, ours added)",
-                    "file",
-                    merged,
-                    want.executable,
-                    record,  # the manifest records our rendering: your keys count as your edit
-                    want.content,
-                )
-            return act(Action.CONFLICT, f"existed before tac-bootstrap; {merged}")
         return act(Action.CONFLICT, "existed before tac-bootstrap; kept (use --force to replace)")
     if sha256(current) == entry.sha256:
         return act(Action.UPDATE, "new template output; file not edited since generated")
@@ -277,21 +276,99 @@ def _decide_file(
     return act(Action.KEEP, "edited since generated; kept (use --force to replace)")
 
 
-def _merge_existing_json(current: bytes, ours: bytes) -> bytes | str:
-    """The user's JSON with ours merged in (an empty base: both sides' keys kept), or why not."""
-    try:
-        theirs_value = json.loads(ours)
-        user_value = json.loads(current)
-    except (ValueError, UnicodeDecodeError):
-        return "not valid JSON, so not merged; kept (fix it and rerun, or use --force to replace)"
-    if not isinstance(user_value, dict):
-        return "not a JSON object, so not merged; kept (use --force to replace)"
-    try:
-        merged = merge_json({}, user_value, theirs_value)
-    except JsonConflict as exc:
-        where = exc.path or "the document"
-        return f"{where} differs from ours, so not merged; kept (use --force to replace)"
-    return dump_json(merged).encode("utf-8")
+def decide_settings(
+    want: Desired, entry: Entry | None, current: bytes, base: bytes | None, *, force: bool
+) -> FileAction | None:
+    """The action for a settings file the user had before (``entry`` None) or edited since it was
+    generated: merged structurally with ``want`` (3-way from ``base``), never as text, never
+    replaced wholesale. None when the template output is not a JSON object.
+
+    Used by every command (render, add-agentic, init, upgrade). What is recorded is our rendering
+    (hash and base), so the user's own keys and values count as their edit: the next template
+    change merges 3-way against it, and a disputed value is reported once.
+    """
+    if entry is not None and base is None and not force:
+        return _settings_action(
+            want,
+            Action.KEEP,
+            "edited since generated; no base recorded (project older than bases), so not merged:"
+            " kept (use --force to merge ours in, your own keys kept)",
+        )
+    outcome = merge_settings(base, current, want.content, force=force)
+    if outcome is None:
+        return None
+    before = "existed before tac-bootstrap; " if entry is None else ""
+    if outcome.content is None:
+        problem = outcome.problem or "cannot be merged"
+        if outcome.replaceable:
+            fix = "kept (use --force to replace)"
+        else:
+            markers = (
+                " (it holds conflict markers from an earlier upgrade)"
+                if has_conflict_markers(current.decode("utf-8", "replace"))
+                else ""
+            )
+            problem += markers
+            fix = (
+                "never overwritten, not even with --force (Claude Code ignores the whole file,"
+                " hooks and the guard included): fix it, then rerun"
+            )
+        return _settings_action(want, Action.CONFLICT, f"{before}{problem}; {fix}", conflicts=1)
+    forced = " (--force: ours wherever the two differ, your own keys kept)" if force else ""
+    if outcome.disputes:
+        n = len(outcome.disputes)
+        return _settings_action(
+            want,
+            Action.MERGE_CONFLICT,
+            f"{before}merged key by key{forced}; {n} value{'s' * (n != 1)} changed on both sides:"
+            " yours kept",
+            content=outcome.content,
+            conflicts=n,
+            disputes=tuple(d.describe() for d in outcome.disputes),
+        )
+    if outcome.content == current:
+        if entry is None:
+            return _settings_action(
+                want, Action.UNCHANGED, "existed before tac-bootstrap; already holds ours"
+            )
+        return _settings_action(
+            want, Action.UNCHANGED, "edited by you; nothing new from the template: kept"
+        )
+    if entry is None:
+        why = (
+            f"existed before tac-bootstrap; merged key by key (your keys kept, ours added){forced}"
+        )
+        return _settings_action(want, Action.UPDATE, why, content=outcome.content)
+    return _settings_action(
+        want,
+        Action.MERGE,
+        f"merged key by key: your edits kept, the template's changes added{forced}",
+        content=outcome.content,
+    )
+
+
+def _settings_action(
+    want: Desired,
+    action: Action,
+    reason: str,
+    *,
+    content: bytes | None = None,
+    conflicts: int = 0,
+    disputes: tuple[str, ...] = (),
+) -> FileAction:
+    """A settings action recording our rendering: the base the next merge starts from."""
+    return FileAction(
+        want.path,
+        action,
+        reason,
+        "file",
+        content,
+        want.executable,
+        sha256(want.content),
+        want.content,
+        conflicts=conflicts,
+        disputes=disputes,
+    )
 
 
 def _decide_block(

@@ -111,6 +111,13 @@ def show_listed(actions: Iterable[FileAction]) -> None:
         err().print(
             f"  [{_STYLE[fa.action]}]{fa.action.value:<14}[/] {escape(fa.path)}: {escape(fa.reason)}"
         )
+        _show_disputes(fa)
+
+
+def _show_disputes(fa: FileAction) -> None:
+    """Settings values both sides changed: each with both values and how to take ours."""
+    for line in fa.disputes:
+        err().print(f"      {escape(line)}")
 
 
 def show_result(result: Result) -> None:
@@ -196,15 +203,24 @@ def show_upgrade_result(result: UpgradeResult) -> None:
     conflicts = result.conflicts
     if conflicts:
         err().print(f"[bold red]Conflicts ({len(conflicts)} files):[/]")
+        marked = False
         for fa in conflicts:
-            err().print(f"  [red]{fa.conflicts:>3}[/] in {escape(fa.path)}")
-        how = (
-            "edit each file, keep what you want between <<<<<<< yours / ======= / >>>>>>>"
-            " and delete the markers"
-        )
-        if result.git_root is not None:
-            how += ", then `git add <file>` (git status lists them as both modified)"
-        err().print(f"To resolve: {escape(how)}; then run `tac-bootstrap doctor`.")
+            line = f"  [red]{fa.conflicts:>3}[/] in {escape(fa.path)}"
+            if fa.disputes or fa.action is Action.CONFLICT:
+                # settings: valid JSON with your values kept, or a file that does not parse
+                err().print(f"{line}: {escape(fa.reason)}")
+                _show_disputes(fa)
+            else:
+                marked = True
+                err().print(line)
+        if marked:
+            how = (
+                "edit each file, keep what you want between <<<<<<< yours / ======= / >>>>>>>"
+                " and delete the markers"
+            )
+            if result.git_root is not None:
+                how += ", then `git add <file>` (git status lists them as both modified)"
+            err().print(f"To resolve: {escape(how)}; then run `tac-bootstrap doctor`.")
     db = result.database
     if db is not None:
         if db.done:

@@ -11,7 +11,6 @@ run. See specs/living-projects.md for the table of outcomes.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
@@ -35,18 +34,24 @@ from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, dump_config, lo
 from tac_bootstrap_cli.errors import ConflictError, TacError, UsageError
 from tac_bootstrap_cli.gitutil import GitError, Unmerged, dirty_paths, repo_root, stage_conflicts
 from tac_bootstrap_cli.history import NullRecorder, Recorder
+from tac_bootstrap_cli.jsonmerge import dump_json, merge_values, parse_json
 from tac_bootstrap_cli.manifest import Entry, Manifest, load_manifest, sha256
 from tac_bootstrap_cli.merge import (
-    JsonConflict,
-    dump_json,
     has_conflict_markers,
-    merge_json,
     merge_lines,
     merge_text,
     split_lines,
 )
 from tac_bootstrap_cli.overlay import Overlay
-from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, path_problem
+from tac_bootstrap_cli.plan import (
+    JSON_MERGED,
+    Action,
+    Desired,
+    FileAction,
+    Plan,
+    decide_settings,
+    path_problem,
+)
 from tac_bootstrap_cli.projectdb import DbMigration, migrate_db, project_db_path
 from tac_bootstrap_cli.scaffold import Hooks, Result, config_rewrite, desired_files, with_overlay
 
@@ -70,7 +75,8 @@ class UpgradeResult(Result):
 
     @property
     def conflicts(self) -> list[FileAction]:
-        """Files holding conflict markers after this upgrade (new or left from an earlier one)."""
+        """Files that need a person after this upgrade: conflict markers (new or left from an
+        earlier one), settings values both sides changed, a settings file that does not parse."""
         return [fa for fa in self.plan.actions if fa.conflicts]
 
     @property
@@ -210,6 +216,13 @@ def _decide_file(
             Action.USER_DELETED,
             "deleted by you; stays deleted (`tac-bootstrap render` would restore it)",
         )
+    edited = entry is None or sha256(current) != entry.sha256
+    if want.path in JSON_MERGED and current != theirs and edited:
+        # The same structural merge as render and add-agentic: never markers in settings.json.
+        base = bases.get(entry.sha256) if entry is not None else None
+        settled = decide_settings(want, entry, current, base, force=False)
+        if settled is not None:
+            return replace(settled, before=current)
     if entry is None:
         if current == theirs:
             return act(Action.UNCHANGED, "same content")
@@ -276,15 +289,15 @@ def _merge_contents(
     how = "merged: your edits + the template's changes"
     if not path.endswith(".json"):
         return result.text.encode("utf-8"), result.conflicts, how
-    try:
-        parsed = [json.loads(x) for x in (b, o, t)]
-    except ValueError:
+    parsed = [parse_json(x) for x in (base, ours, theirs)]
+    if any(p.problem is not None for p in parsed):
         return result.text.encode("utf-8"), result.conflicts, how  # not JSON on some side
-    if result.clean and _parses(result.text):
+    if result.clean and parse_json(result.text.encode("utf-8")).problem is None:
         return result.text.encode("utf-8"), 0, how
-    try:
-        merged = merge_json(*parsed)
-    except JsonConflict as exc:
+    # Other JSON files (team templates may add some): the settings merge, but a value both sides
+    # changed leaves the text conflict (these files have no "yours kept" convention).
+    merged = merge_values(*(p.value for p in parsed))
+    if merged.disputes:
         if result.clean:  # text merge gave invalid JSON: the whole file is one conflict
             lines, n = merge_lines(
                 ["\0no common base\0"],
@@ -297,21 +310,13 @@ def _merge_contents(
         return (
             result.text.encode("utf-8"),
             result.conflicts,
-            f"{how}; JSON merge by key failed too ({exc})",
+            f"{how}; JSON merge by key failed too (both sides changed {merged.disputes[0].path})",
         )
     return (
-        dump_json(merged).encode("utf-8"),
+        dump_json(merged.value).encode("utf-8"),
         0,
         "merged key by key (JSON): both sides' changes kept",
     )
-
-
-def _parses(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _decide_block(

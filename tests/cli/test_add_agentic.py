@@ -70,18 +70,20 @@ def test_users_readme_and_gitignore_are_merged_not_replaced(
 
 
 def test_user_edit_is_kept_and_listed_then_forced(cli: Run, tree: Callable[..., Path]) -> None:
+    # A command file, not settings.json: an edited settings file is merged, and --force keeps
+    # the user's keys in it (tests/security/test_settings_merge.py).
     project = tree(FASTAPI_PROJECT, name="shop")
     assert cli("add-agentic", project).exit_code == 0
-    settings = project / ".claude" / "settings.json"
-    edited = settings.read_text().replace("{", '{"mine": true,', 1)
-    settings.write_text(edited)
+    prime = project / ".claude" / "commands" / "prime.md"
+    edited = prime.read_text() + "\nmine\n"
+    prime.write_text(edited)
     result = cli("add-agentic", project, "--framework", "django")
     assert result.exit_code == 0, result.output
-    assert settings.read_text() == edited
-    assert "keep-user-edit" in result.stderr and ".claude/settings.json" in result.stderr
+    assert prime.read_text() == edited
+    assert "keep-user-edit" in result.stderr and ".claude/commands/prime.md" in result.stderr
     forced = cli("add-agentic", project, "--force")
     assert forced.exit_code == 0
-    assert "mine" not in settings.read_text()
+    assert "mine" not in prime.read_text()
 
 
 def test_files_that_existed_before_are_conflicts(cli: Run, tree: Callable[..., Path]) -> None:
@@ -120,7 +122,7 @@ def test_existing_claude_settings_are_merged_key_by_key(
     assert "PreToolUse" in merged["hooks"]
     assert "conflict" not in result.stderr
     # The manifest records our rendering, so the user's keys count as their edit from now on:
-    # a rerun keeps the file and lists it, and upgrade merges against our rendering.
+    # a rerun merges against our rendering (nothing new: not written, not listed), as upgrade does.
     recorded = json.loads((project / MANIFEST_PATH).read_text())["files"][".claude/settings.json"]
     base = load_bases(project)[recorded["sha256"]]
     assert hashlib.sha256(base).hexdigest() == recorded["sha256"]
@@ -128,25 +130,46 @@ def test_existing_claude_settings_are_merged_key_by_key(
     before = snapshot(project)
     again = cli("add-agentic", project)
     assert again.exit_code == 0 and snapshot(project) == before
-    assert "keep-user-edit" in again.stderr
+    assert "settings.json" not in again.stderr
 
 
 @pytest.mark.parametrize(
-    ("existing", "why"),
+    ("existing", "why", "replaced_by_force"),
     [
-        ('{"model": "opus",', "not valid JSON"),
-        ('["a list"]', "not a JSON object"),
-        ('{"hooks": "none"}', "hooks differs from ours"),
+        # never overwritten, even forced: its keys cannot be read, so they would be lost
+        ('{"model": "opus",', "not valid JSON: line 1, column 18", False),
+        ('["a list"]', "not a JSON object", True),
     ],
 )
 def test_existing_settings_that_cannot_be_merged_are_kept_and_listed(
-    cli: Run, tree: Callable[..., Path], existing: str, why: str
+    cli: Run, tree: Callable[..., Path], existing: str, why: str, replaced_by_force: bool
 ) -> None:
     project = tree({**FASTAPI_PROJECT, ".claude": {"settings.json": existing}}, name="shop")
     result = cli("add-agentic", project)
     assert result.exit_code == 0, result.output
     assert (project / ".claude" / "settings.json").read_text() == existing
     assert "conflict" in result.stderr and why in result.stderr
+    forced = cli("add-agentic", project, "--force")
+    assert forced.exit_code == 0, forced.output
+    if replaced_by_force:
+        hooks = json.loads((project / ".claude" / "settings.json").read_text())["hooks"]
+        assert "PreToolUse" in hooks
+    else:
+        assert (project / ".claude" / "settings.json").read_text() == existing
+        assert why in forced.stderr
+
+
+def test_existing_settings_value_that_differs_from_ours_is_kept_and_listed(
+    cli: Run, tree: Callable[..., Path]
+) -> None:
+    # Was: the whole file kept as a conflict. Now the rest is merged and the one value is listed.
+    existing = '{"hooks": "none"}'
+    project = tree({**FASTAPI_PROJECT, ".claude": {"settings.json": existing}}, name="shop")
+    result = cli("add-agentic", project)
+    assert result.exit_code == 0, result.output
+    merged = json.loads((project / ".claude" / "settings.json").read_text())
+    assert merged["hooks"] == "none" and "Bash(uv run pytest:*)" in merged["permissions"]["allow"]
+    assert "merge-conflict" in result.stderr and 'hooks: yours "none" kept' in result.stderr
     forced = cli("add-agentic", project, "--force")
     assert forced.exit_code == 0, forced.output
     assert "PreToolUse" in json.loads((project / ".claude" / "settings.json").read_text())["hooks"]

@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tac_bootstrap_cli.jsonmerge import merge_values
 from tac_bootstrap_cli.merge import (
-    JsonConflict,
     diff3_chunks,
     has_conflict_markers,
-    merge_json,
     merge_lines,
     merge_text,
     split_lines,
 )
+
+
+def merge_json(base: Any, ours: Any, theirs: Any) -> Any:
+    """The merged value, asserting nobody's value had to be kept over the other's."""
+    merged = merge_values(base, ours, theirs)
+    assert merged.disputes == ()
+    return merged.value
+
 
 BASE = "a\nb\nc\nd\ne\nf\ng\n"
 
@@ -115,11 +121,15 @@ def test_json_keys_added_by_theirs_follow_their_predecessor() -> None:
     assert list(merge_json(base, ours, {"first": 0, **theirs})) == ["first", "a", "b", "c", "mine"]
 
 
-def test_json_same_key_changed_differently_conflicts_with_its_path() -> None:
-    with pytest.raises(JsonConflict, match="/hooks/PreToolUse"):
-        merge_json(
-            {"hooks": {"PreToolUse": 1}}, {"hooks": {"PreToolUse": 2}}, {"hooks": {"PreToolUse": 3}}
-        )
+def test_json_same_key_changed_differently_keeps_yours_and_names_the_path() -> None:
+    # Was a JsonConflict exception: the settings merge now keeps the user's value and reports it.
+    merged = merge_values(
+        {"hooks": {"PreToolUse": 1}}, {"hooks": {"PreToolUse": 2}}, {"hooks": {"PreToolUse": 3}}
+    )
+    assert merged.value == {"hooks": {"PreToolUse": 2}}
+    assert [(d.path, d.user, d.template) for d in merged.disputes] == [
+        ("hooks.PreToolUse", "2", "3")
+    ]
 
 
 def test_json_element_edited_on_both_sides_merges_inside() -> None:
