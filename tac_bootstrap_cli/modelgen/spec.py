@@ -11,13 +11,14 @@ import difflib
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from tac_bootstrap_cli import yamlread
 from tac_bootstrap_cli.errors import UsageError
 from tac_bootstrap_cli.modelgen import naming
 
@@ -26,12 +27,10 @@ PK_TYPES = ("int", "uuid", "str")
 ON_DELETE = ("cascade", "set_null", "restrict")
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-# A spec is about 6 levels deep (spec, entities, entity, fields, field, default) plus a JSON
-# default's own nesting (at most 32): deeper input is refused before anything recurses into it.
-MAX_DEPTH = 64
-# Aliases may repeat parts of a spec, but not blow it up ("billion laughs"): the values they add
-# beyond the text itself are limited.
-MAX_ALIAS_EXPANSION = 100_000
+# The limits of the shared YAML reader: a spec is about 6 levels deep (spec, entities, entity,
+# fields, field, default) plus a JSON default's own nesting (at most 32).
+MAX_DEPTH = yamlread.MAX_DEPTH
+MAX_ALIAS_EXPANSION = yamlread.MAX_ALIAS_EXPANSION
 
 _TOP_KEYS = ("module", "description", "entities")
 _ENTITY_KEYS = ("table", "description", "fields", "indexes", "unique")
@@ -220,159 +219,20 @@ def _line(node: Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-# --- loading YAML -------------------------------------------------------------------------------
+# --- loading YAML (tac_bootstrap_cli.yamlread: the reader config.yml and tac-template.yml share) ---
 
-
-class _BadValue(yaml.constructor.ConstructorError):
-    """A scalar that YAML types (implicitly or by a tag) whose text is not a valid value of the type."""
-
-
-def _checked(construct: Callable[[Any, Node], Any], what: str) -> Callable[[Any, Node], Any]:
-    """``construct`` with the errors of Python's converters turned into ``_BadValue`` at the node.
-
-    PyYAML lets them escape as they are: ``2024-02-30`` fails inside ``datetime.date`` with a bare
-    ValueError, a 5000-digit integer inside ``int()``, ``!!bool maybe`` with a KeyError.
-    """
-
-    def checked(loader: Any, node: Node) -> Any:
-        try:
-            value = construct(loader, node)
-        except yaml.MarkedYAMLError:
-            raise
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            message = _bad_value_message(node, what, exc)
-            raise _BadValue(None, None, message, node.start_mark) from None
-        if isinstance(value, str) and _SURROGATE.search(value):
-            # The pure-Python parser accepts "\ud800"; such text cannot be written as UTF-8.
-            message = f"{_short(repr(value))} contains a lone surrogate (not a character)"
-            raise _BadValue(None, None, message, node.start_mark)
-        return value
-
-    return checked
-
-
-def _bad_value_message(node: Node, what: str, exc: Exception) -> str:
-    text = str(node.value)
-    if what == "integer" and "digits" in str(exc):
-        return f"an integer of {len(text)} digits is far too large (quote it if it is text)"
-    reason = str(exc) if what == "date or time" and len(str(exc)) <= 40 else ""
-    detail = f" ({reason})" if reason else ""
-    return f"{_short(text)!r} is not a valid {what}{detail}; quote it if it is text"
-
-
-def _spec_loader(base: type[Any]) -> type[Any]:
-    """``base`` (a safe loader) whose typed scalars fail as marked YAML errors, never bare ones."""
-    loader: type[Any] = type(f"_Spec{base.__name__}", (base,), {})
-    for tag, what in (
-        ("str", "string"),
-        ("timestamp", "date or time"),
-        ("int", "integer"),
-        ("float", "number"),
-        ("bool", "boolean (true or false)"),
-    ):
-        full = f"tag:yaml.org,2002:{tag}"
-        loader.add_constructor(full, _checked(base.yaml_constructors[full], what))
-    return loader
-
-
-_PySpecLoader = _spec_loader(yaml.SafeLoader)
+_PySpecLoader = yamlread.PY_LOADER
 # libyaml's parser is ~10x faster on big specs; both keep line and column on every node.
-_SpecLoader = _spec_loader(yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else _PySpecLoader
-
-# Characters YAML does not allow anywhere in a document (the YAML reader refuses them with an
-# offset, in bytes for libyaml, instead of a line and column).
-_NOT_YAML = re.compile(r"[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
-_SURROGATE = re.compile(r"[\uD800-\uDFFF]")
-# YAML's line breaks (marks count lines the same way).
-_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
-
-
-def _text_position(text: str, index: int) -> tuple[int, int]:
-    """1-based line and column of ``text[index]``."""
-    line, start = 1, 0
-    for found in _BREAK.finditer(text, 0, index):
-        line, start = line + 1, found.end()
-    return line, index - start + 1
-
-
-def _character_message(char: str) -> str:
-    code = ord(char)
-    what = "a NUL byte" if code == 0 else f"the character U+{code:04X}"
-    return (
-        f"the spec contains {what}, which YAML does not allow (is it a text file?); remove it, "
-        "or write it as an escape such as \\x07 inside a double-quoted string"
-    )
+_SpecLoader = yamlread.LOADER
+_DEPTH_HINT = "; a model spec needs about 6 (plus a JSON default's own nesting)"
 
 
 def _too_deep_message() -> str:
-    return (
-        f"the spec is nested more than {MAX_DEPTH} levels deep; a model spec needs about 6 "
-        "(plus a JSON default's own nesting)"
-    )
+    return yamlread.too_deep_message("the spec", _DEPTH_HINT)
 
 
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    if isinstance(node, MappingNode):
-        return [part for pair in node.value for part in pair]
-    return []
-
-
-def _check_structure(root: Node, problems: _Problems) -> bool:
-    """Refuse what would make the walk or ``construct_object`` recurse or expand without bound.
-
-    Aliases share nodes, so the tree is a graph: an alias inside its own anchor is a cycle, and
-    nested aliases can stand for billions of values ("billion laughs") in a few lines. One
-    iterative pass over the distinct nodes measures each node's height and expanded size.
-    """
-    size: dict[int, int] = {}
-    height: dict[int, int] = {}
-    on_path = {id(root)}
-    stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(_children(root)))]
-    cap = 10 * MAX_ALIAS_EXPANSION + 10_000_000  # sizes are only compared with the limit
-    while stack:
-        node, pending = stack[-1]
-        child = next(pending, None)
-        if child is None:
-            stack.pop()
-            on_path.discard(id(node))
-            kids = _children(node)
-            size[id(node)] = min(cap, 1 + sum(size[id(k)] for k in kids))
-            height[id(node)] = 1 + max((height[id(k)] for k in kids), default=0)
-            continue
-        if id(child) in on_path:
-            problems.add(
-                child,
-                "this value contains itself through an alias (a recursive anchor); "
-                "a model spec cannot be recursive",
-            )
-            return False
-        if id(child) in size:  # seen before: an alias
-            if len(stack) + height[id(child)] > MAX_DEPTH:
-                problems.add(child, _too_deep_message() + " (counting what aliases repeat)")
-                return False
-            continue
-        if len(stack) >= MAX_DEPTH:
-            problems.add(child, _too_deep_message())
-            return False
-        on_path.add(id(child))
-        stack.append((child, iter(_children(child))))
-    if size[id(root)] - len(size) > MAX_ALIAS_EXPANSION:
-        # Point at the smallest value that is still too big: where the expansion happens.
-        node = root
-        while True:
-            biggest = max(_children(node), key=lambda k: size[id(k)])
-            if size[id(biggest)] <= MAX_ALIAS_EXPANSION:
-                break
-            node = biggest
-        problems.add(
-            node,
-            f"aliases expand this value to more than {MAX_ALIAS_EXPANSION} values (an alias "
-            "bomb?); write the repeated parts out or use fewer aliases",
-        )
-        return False
-    return True
+def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+    return yamlread.yaml_message(exc, "the spec", _DEPTH_HINT)
 
 
 # --- reading nodes ------------------------------------------------------------------------------
@@ -396,7 +256,7 @@ class _Reader:
             mark = exc.problem_mark or node.start_mark
             self.problems.at(mark.line + 1, mark.column + 1, _yaml_message(exc))
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            # The typed scalars are checked (_BadValue); this is the net for anything else.
+            # The typed scalars are checked (yamlread.BadValue); this is the net for anything else.
             self.problems.add(node, f"cannot read this value: {_short(str(exc), 80)}")
         except RecursionError:
             self.problems.add(node, _too_deep_message())
@@ -506,16 +366,6 @@ def _exponent_hint(value: Any) -> str:
     return f" (YAML reads {value!r} as text; write {written})"
 
 
-def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
-    if isinstance(exc, _BadValue):
-        return str(exc.problem)
-    if "nesting depth" in str(exc.problem):  # libyaml's own limit (1000 levels)
-        return _too_deep_message()
-    parts = [exc.context or "", exc.problem or ""]
-    text = "; ".join(p.strip() for p in parts if p and p.strip())
-    return f"YAML syntax error: {text}" if text else "YAML syntax error"
-
-
 # --- the raw (not yet cross-checked) field --------------------------------------------------
 
 
@@ -551,51 +401,24 @@ class _RawEntity:
 def parse_spec(text: str, source: str) -> ModelSpec:
     """Validate the YAML ``text`` of a spec; ``source`` names it in messages (``SPEC:line:col``)."""
     problems = _Problems(source)
-    bad = _NOT_YAML.search(text)
-    if bad is not None:
-        problems.at(*_text_position(text, bad.start()), _character_message(bad.group()))
-        problems.fail()
-    loader = _SpecLoader(text)
     try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.at(line, col, _yaml_message(exc) + _tab_hint(text, line, col))
-        problems.fail()
-    except yaml.YAMLError as exc:  # reader errors carry an offset, not a mark (the scan above
-        # finds the characters they are about first; this is the net)
-        position = min(int(getattr(exc, "position", 0) or 0), len(text))
-        problems.at(*_text_position(text, position), f"YAML error: {exc}")
-        problems.fail()
-    except RecursionError:  # the pure-Python parser recurses once per level of nesting
-        mark = loader.get_mark() if hasattr(loader, "get_mark") else None
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.at(line, col, _too_deep_message())
+        root, loader = yamlread.compose(
+            text, source, loader=_SpecLoader, what="the spec", depth_hint=_DEPTH_HINT
+        )
+    except yamlread.YamlError as exc:
+        problems.at(exc.line or 1, exc.column or 1, exc.problem)
         problems.fail()
     if root is None:
         problems.at(1, 1, "the spec is empty: expected a mapping with module and entities")
         problems.fail()
-    if not _check_structure(root, problems):
-        problems.fail()
     try:
         spec = _Validator(loader, problems).spec(root)
-    except RecursionError:  # not expected after _check_structure; a traceback would be worse
+    except RecursionError:  # not expected after compose's depth check; a traceback would be worse
         problems.at(1, 1, _too_deep_message())
         spec = None
     if spec is None:
         problems.fail()
     return spec
-
-
-def _tab_hint(text: str, line: int, col: int) -> str:
-    """A hint when the YAML error is at (or in the indentation of) a line with a tab."""
-    lines = _BREAK.split(text)
-    here = lines[line - 1] if 0 < line <= len(lines) else ""
-    indent = here[: len(here) - len(here.lstrip(" \t"))]
-    if "\t" in indent or here[col - 1 : col] == "\t":
-        return " (YAML indentation must use spaces, not tabs)"
-    return ""
 
 
 class _Validator:
