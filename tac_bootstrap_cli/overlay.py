@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tac_bootstrap_cli import yamlread
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig
 from tac_bootstrap_cli.errors import ConfigError, UsageError
 from tac_bootstrap_cli.trust import require_trusted
@@ -94,48 +94,28 @@ def load_overlay(path: Path) -> Overlay:
     meta_path = path / META_FILE
     if not meta_path.is_file():
         return Overlay(path, OverlayMeta())
-    try:
-        data = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise _yaml_error(str(meta_path), exc) from None
-    except UnicodeDecodeError:
-        raise ConfigError(str(meta_path), "is not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(str(meta_path), f"cannot be read: {exc.strerror or exc}") from None
-    except RecursionError:
-        raise ConfigError(str(meta_path), "values are nested too deeply") from None
+    # The shared reader: limits (an alias bomb is refused, not expanded), duplicate keys, dates
+    # as text, and every error as PATH:line:col.
+    source = str(meta_path)
+    data, root = yamlread.load(yamlread.read_text(meta_path), source)
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise ConfigError(str(meta_path), "expected a mapping (version:, questions:)")
+        line, col = yamlread.position(root)
+        raise ConfigError(
+            source, "expected a mapping (version:, questions:)", line=line, column=col
+        )
     try:
         meta = OverlayMeta.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or None
         msg = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(str(meta_path), msg, key=key) from None
+        raise ConfigError(source, msg, key=key) from None
     names = [q.name for q in meta.questions]
     if len(set(names)) != len(names):
         raise ConfigError(str(meta_path), "a question name appears twice", key="questions")
     return Overlay(path, meta)
-
-
-def _yaml_error(path: str, exc: yaml.YAMLError) -> ConfigError:
-    """PyYAML's multi-line report as one line: ``PATH:line:col: invalid YAML: problem (context)``."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    context_mark = getattr(exc, "context_mark", None)
-    if context:
-        started = ""
-        if context_mark is not None and mark is not None and context_mark.line != mark.line:
-            started = f" started on line {context_mark.line + 1}"
-        problem = f"{problem} ({context}{started})"
-    return ConfigError(
-        path,
-        "invalid YAML: " + " ".join(problem.split()),
-        line=mark.line + 1 if mark is not None else None,
-        column=mark.column + 1 if mark is not None else None,
-    )
 
 
 def resolve_templates(value: str | None, root: Path) -> Path | None:
