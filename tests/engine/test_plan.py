@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,60 @@ def test_counts_and_listing(tmp_path: Path) -> None:
     assert p.counts() == {Action.CREATE: 1, Action.UNCHANGED: 1, Action.CONFLICT: 1}
     assert [a.path for a in p.listed()] == ["theirs.txt"]
     assert p.changes == 1
+
+
+# --- .claude/settings.json: merged structurally, never replaced wholesale -------------------------
+
+SETTINGS = ".claude/settings.json"
+
+
+def _settings(root: Path, value: str) -> None:
+    (root / ".claude").mkdir(exist_ok=True)
+    (root / SETTINGS).write_text(value)
+
+
+def test_edited_settings_merge_three_way_from_the_recorded_base(tmp_path: Path) -> None:
+    base = b'{"allow": ["a", "b"], "model": "x"}\n'
+    _settings(tmp_path, '{"allow": ["mine", "a", "b"], "model": "x", "own": 1}\n')
+    m = Manifest("test", "", {SETTINGS: Entry(sha256(base))})
+    new = b'{"allow": ["a2", "b"], "model": "x"}\n'
+    p = plan(tmp_path, [Desired(SETTINGS, new)], m, previous_bases={sha256(base): base})
+    (fa,) = p.actions
+    assert fa.action is Action.MERGE and fa.content is not None
+    assert json.loads(fa.content) == {"allow": ["mine", "a2", "b"], "model": "x", "own": 1}
+    # what is recorded is our rendering: the next merge starts from it
+    assert (fa.record, fa.base) == (sha256(new), new)
+    assert p.next_bases(p.next_manifest([SETTINGS])) == {sha256(new): new}
+
+
+def test_edited_settings_without_a_base_are_kept_unless_forced(tmp_path: Path) -> None:
+    _settings(tmp_path, '{"own": 1}')
+    m = Manifest("test", "", {SETTINGS: Entry(sha256(b"{}"))})
+    assert action(plan(tmp_path, [Desired(SETTINGS, b'{"ours": 2}')], m), SETTINGS) is Action.KEEP
+    forced = plan(tmp_path, [Desired(SETTINGS, b'{"ours": 2}')], m, force=True)
+    (fa,) = forced.actions
+    assert fa.action is Action.MERGE and json.loads(fa.content or b"") == {"own": 1, "ours": 2}
+
+
+def test_disputed_settings_value_is_written_as_yours_and_listed(tmp_path: Path) -> None:
+    base = b'{"model": "a"}'
+    _settings(tmp_path, '{"model": "mine"}')
+    m = Manifest("test", "", {SETTINGS: Entry(sha256(base))})
+    p = plan(
+        tmp_path, [Desired(SETTINGS, b'{"model": "b"}')], m, previous_bases={sha256(base): base}
+    )
+    (fa,) = p.actions
+    assert fa.action is Action.MERGE_CONFLICT and fa in p.listed() and fa.conflicts == 1
+    assert json.loads(fa.content or b"") == {"model": "mine"} and fa.stages is None
+    assert fa.disputes == ('model: yours "mine" kept; ours is "b" (set it to that to take ours)',)
+    assert fa.disputes[0] in fa.details
+
+
+def test_unparseable_settings_are_never_overwritten_even_forced(tmp_path: Path) -> None:
+    _settings(tmp_path, '{"model": "mine",\n}')
+    for manifest in (None, Manifest("test", "", {SETTINGS: Entry(sha256(b"{}"))})):
+        for force in (False, True):
+            p = plan(tmp_path, [Desired(SETTINGS, b"{}\n")], manifest, force=force)
+            (fa,) = p.actions
+            assert fa.action is Action.CONFLICT and fa.content is None and p.writes() == []
+            assert "not valid JSON: line 2, column 1" in fa.reason
