@@ -177,11 +177,12 @@ def show_path(path: JsonPath) -> str:
 
 
 def _dispute(path: JsonPath, user: Any, template: Any) -> Dispute:
-    return Dispute(
-        show_path(path),
-        None if user is MISSING else _key(user),
-        None if template is MISSING else _key(template),
-    )
+    def shown(value: Any) -> str | None:  # compact, in the file's own key order
+        if value is MISSING:
+            return None
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    return Dispute(show_path(path), shown(user), shown(template))
 
 
 # --- values -------------------------------------------------------------------------------------

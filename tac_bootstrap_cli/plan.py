@@ -100,6 +100,11 @@ class FileAction:
         return self.action in CHANGING
 
     @property
+    def details(self) -> str:
+        """The reason with each disputed settings value (what the history records)."""
+        return "; ".join([self.reason, *self.disputes])
+
+    @property
     def size(self) -> int:
         """Bytes that will be written (0 when nothing is)."""
         return len(self.content) if self.content is not None and self.writes else 0
@@ -287,16 +292,16 @@ def decide_settings(
     (hash and base), so the user's own keys and values count as their edit: the next template
     change merges 3-way against it, and a disputed value is reported once.
     """
-    if entry is not None and base is None and not force:
+    outcome = merge_settings(base, current, want.content, force=force)
+    if outcome is None:
+        return None
+    if outcome.content is not None and entry is not None and base is None and not force:
         return _settings_action(
             want,
             Action.KEEP,
             "edited since generated; no base recorded (project older than bases), so not merged:"
             " kept (use --force to merge ours in, your own keys kept)",
         )
-    outcome = merge_settings(base, current, want.content, force=force)
-    if outcome is None:
-        return None
     before = "existed before tac-bootstrap; " if entry is None else ""
     if outcome.content is None:
         problem = outcome.problem or "cannot be merged"

@@ -372,7 +372,7 @@ def _generate(
     if hooks.on_plan is not None:
         hooks.on_plan(plan)
     for fa in plan.listed():
-        recorder.warning(f"{fa.path}: {fa.action.value}: {fa.reason}", path=fa.path)
+        recorder.warning(f"{fa.path}: {fa.action.value}: {fa.details}", path=fa.path)
     try:
         if dry_run:
             for fa in plan.actions:

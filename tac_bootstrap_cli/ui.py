@@ -106,7 +106,9 @@ def show_listed(actions: Iterable[FileAction]) -> None:
     listed = list(actions)
     if not listed:
         return
-    err().print(f"[bold]Not written ({len(listed)}):[/]")
+    # A settings file merged with your values kept is written, yet listed.
+    title = "Needs a look" if any(fa.writes for fa in listed) else "Not written"
+    err().print(f"[bold]{title} ({len(listed)}):[/]")
     for fa in listed:
         err().print(
             f"  [{_STYLE[fa.action]}]{fa.action.value:<14}[/] {escape(fa.path)}: {escape(fa.reason)}"

@@ -599,7 +599,7 @@ def upgrade(
     if hooks.on_plan is not None:
         hooks.on_plan(plan)
     for fa in plan.listed():
-        rec.warning(f"{fa.path}: {fa.action.value}: {fa.reason}", path=fa.path)
+        rec.warning(f"{fa.path}: {fa.action.value}: {fa.details}", path=fa.path)
     try:
         if dry_run:
             for fa in plan.actions:
