@@ -157,7 +157,7 @@ def apply_in_place(
     root = plan.root
     report = ApplyReport()
     writes = plan.writes()
-    sweep_leftovers(root, [fa.path for fa in writes])
+    sweep_leftovers(root, [fa.path for fa in plan.actions])  # what killed runs left
     ok = False
     interrupted: Interrupted | None = None
     with _sigint_counted(raise_on=2) as flag:
