@@ -245,14 +245,32 @@ def _merge_objects(
         )
         if value is not MISSING:
             merged[key] = value
-    # Keys only the template has go after the key that precedes them there (not all at the end).
-    order = [k for k in user if k in merged]
-    keys = list(template)
-    for index, key in enumerate(keys):
-        if key in merged and key not in order:
-            before = [k for k in keys[:index] if k in order]
-            order.insert(order.index(before[-1]) + 1 if before else 0, key)
+    # Keys only the template has go right after the key that precedes them there (not all at
+    # the end); the user's keys keep their order.
+    top: list[str] = []
+    after: dict[str, list[str]] = {}
+    previous: str | None = None
+    for key in template:
+        if key not in merged:
+            continue
+        if key not in user:
+            (after.setdefault(previous, []) if previous is not None else top).append(key)
+        previous = key
+    order = _chained([*top, *(k for k in user if k in merged)], after)
     return {key: merged[key] for key in order}
+
+
+def _chained(heads: list[str], after: dict[str, list[str]]) -> list[str]:
+    """``heads`` in order, each followed by what is anchored after it (and after that, ...);
+    without recursion, as chains of additions can be long."""
+    out: list[str] = []
+    for head in heads:
+        todo = [head]
+        while todo:
+            ident = todo.pop()
+            out.append(ident)
+            todo.extend(reversed(after.get(ident, [])))
+    return out
 
 
 def _identity(item: Any) -> str | None:
@@ -312,17 +330,44 @@ def _merge_lists(
         )
         if value is not MISSING:
             merged[ident] = value
-    order = [k for k in ours if k in merged]
-    user_order = list(mine)
+    return [merged[k] for k in _place([k for k in ours if k in merged], list(mine), merged)]
+
+
+def _place(kept: list[str], user_order: list[str], merged: dict[str, Any]) -> list[str]:
+    """The template's entries (``kept``, in its order) with the user's own entries placed: each
+    right after the entry that preceded it in the user's list, if that one is still there; else
+    before the next one that is (at the top when it was first; at the end when none follows).
+
+    Linear: anchors are found in one pass each way (a user's list may be long; settings files
+    come from anyone)."""
+    present = set(kept)
+    # the next entry of ours (still there) after each position of the user's list
+    following: list[str | None] = [None] * len(user_order)
+    upcoming: str | None = None
+    for index in range(len(user_order) - 1, -1, -1):
+        following[index] = upcoming
+        if user_order[index] in present:
+            upcoming = user_order[index]
+    top: list[str] = []
+    end: list[str] = []
+    before: dict[str, list[str]] = {}
+    after: dict[str, list[str]] = {}
+    anchor: str | None = None  # the last entry of the user's list seen that is in the result
     for index, ident in enumerate(user_order):
-        if ident not in merged or ident in ours:
+        if ident not in merged:
             continue
-        place = next((order.index(k) + 1 for k in reversed(user_order[:index]) if k in order), None)
-        if place is None and index > 0:  # what preceded it is gone: before what followed it
-            place = next((order.index(k) for k in user_order[index + 1 :] if k in order), None)
-            place = len(order) if place is None else place
-        order.insert(place or 0, ident)
-    return [merged[k] for k in order]
+        if ident not in present:  # the user's own entry
+            if anchor is not None:
+                after.setdefault(anchor, []).append(ident)
+            elif index == 0:
+                top.append(ident)
+            elif following[index] is not None:
+                before.setdefault(str(following[index]), []).append(ident)
+            else:
+                end.append(ident)
+        anchor = ident
+    heads = [*top, *(x for ident in kept for x in (*before.get(ident, []), ident)), *end]
+    return _chained(heads, after)
 
 
 def _merge_positional(

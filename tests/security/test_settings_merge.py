@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,23 @@ def test_the_users_layout_survives_when_the_text_merge_is_clean() -> None:
     outcome = merge_settings(base.encode(), user.encode(), template.encode())
     assert outcome is not None and outcome.content is not None
     assert b'"model":   "opus"' in outcome.content and b"Read(./**/.env)" in outcome.content
+
+
+def test_a_huge_or_deep_user_file_is_merged_in_linear_time_or_refused() -> None:
+    user = copy.deepcopy(BASE)
+    user["permissions"]["allow"][:0] = [f"Bash(own{i}:*)" for i in range(20_000)]
+    user.update({f"key{i}": i for i in range(5_000)})
+    template = edited(BASE, lambda s: s["permissions"]["allow"].__setitem__(0, "Bash(tox:*)"))
+    started = time.perf_counter()
+    outcome = merge_settings(
+        dump_json(BASE).encode(), dump_json(user).encode(), dump_json(template).encode()
+    )
+    assert time.perf_counter() - started < 5  # ~0.3 s; quadratic placement took minutes
+    assert outcome is not None and outcome.content is not None
+    allow = json.loads(outcome.content)["permissions"]["allow"]
+    assert allow[:2] == ["Bash(own0:*)", "Bash(own1:*)"] and allow[20_000] == "Bash(tox:*)"
+    deep = merge_settings(b"{}", b"[" * 100_000 + b"]" * 100_000, b"{}")
+    assert deep is not None and deep.content is None and "nested" in (deep.problem or "")
 
 
 # --- the merge: properties ----------------------------------------------------------------------
