@@ -97,7 +97,7 @@ def load_overlay(path: Path) -> Overlay:
     # The shared reader: limits (an alias bomb is refused, not expanded), duplicate keys, dates
     # as text, and every error as PATH:line:col.
     source = str(meta_path)
-    data, root = yamlread.load(yamlread.read_text(meta_path), source)
+    data, root = yamlread.load(yamlread.read_text(meta_path), source, what=META_FILE)
     if data is None:
         data = {}
     if not isinstance(data, dict):
