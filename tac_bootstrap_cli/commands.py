@@ -500,3 +500,48 @@ def runs_show(
             ui.print_json(detail.as_dict())
         else:
             ui.show_run(detail)
+
+
+@app.command(epilog="Exit codes: 0 stopped (Ctrl-C), 1 no readable database, 2 usage error.")
+def observe(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
+    ] = Path(),
+    history: Annotated[
+        bool, typer.Option("--history", help="Observe tac-bootstrap's own run history instead.")
+    ] = False,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65535, help="Port (default: a free one from 8765)."),
+    ] = None,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on; anything but 127.0.0.1 is exposed."),
+    ] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Serve a live local page of the ADW runs, prompts, tool calls, tokens and costs."""
+    with _guard(debug):
+        from tac_bootstrap_cli import ui
+        from tac_bootstrap_cli.observe import server
+        from tac_bootstrap_cli.observe.store import ObserveError
+
+        try:
+            target = server.history_target() if history else server.project_target(path)
+            if host not in server.LOCAL_HOSTS:
+                ui.warn(
+                    f"listening on {host}: anyone who can reach it reads every prompt and tool"
+                    " input of this project"
+                )
+
+            def ready(url: str) -> None:
+                ui.show_observing(url, str(target.db))
+                if open_browser:
+                    import webbrowser
+
+                    webbrowser.open(url)
+
+            server.serve(target, host=host, port=port, on_ready=ready)
+        except ObserveError as exc:
+            raise TacError(str(exc)) from None

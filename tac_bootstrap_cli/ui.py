@@ -407,3 +407,12 @@ def show_run(detail: RunDetail) -> None:
         details = ", ".join(f"{k}={v}" for k, v in meta.items())
         table.add_row(str(log["time"])[11:23], log["type"], escape(log["message"]), escape(details))
     out().print(table)
+
+
+# --- observe -----------------------------------------------------------------------------------
+
+
+def show_observing(url: str, db: str) -> None:
+    """The observatory's URL on stdout (alone on its line, for scripts), the rest on stderr."""
+    out().print(f"observatory: {url}", markup=False)
+    err().print(f"reading {escape(db)} read-only; Ctrl-C to stop", highlight=False)

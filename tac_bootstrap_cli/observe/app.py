@@ -1,0 +1,261 @@
+"""The observatory's ASGI app (Starlette): HTML views, a JSON API and a server-sent event stream.
+
+Pages are rendered on the server with Jinja2 (autoescape on: every recorded value is hostile);
+the one script, ``static/observe.js``, subscribes to ``/api/stream`` and swaps in the page's
+fresh content when the database changes. Nothing here imports Typer or Rich.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tac_bootstrap_cli.observe import svg
+from tac_bootstrap_cli.observe.store import Store
+
+HERE = Path(__file__).parent
+POLL_S = 0.2
+KEEPALIVE_S = 15.0
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
+    " frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+STATUSES = ("running", "completed", "failed", "stale")
+
+
+class SecurityHeaders:
+    """Adds the CSP and friends to every response (static files and errors included)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap ``app``."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass through, adding the headers to ``http.response.start``."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _money(value: float, digits: int = 4) -> str:
+    return f"${value:,.{digits}f}"
+
+
+def _num(value: int | float | None) -> str:
+    return f"{int(value or 0):,}"
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return svg._duration(seconds)
+
+
+def _when(text: str | None) -> str:
+    """A stored timestamp shown to the second, in UTC."""
+    return (text or "")[:19].replace("T", " ")
+
+
+def environment() -> jinja2.Environment:
+    """The page templates, autoescaped."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=_money, num=_num, dur=_dur, when=_when)
+    return env
+
+
+def create_app(store: Store, *, title: str, allowed_hosts: list[str] | None = None) -> Starlette:
+    """The app over ``store``; ``allowed_hosts`` guards against DNS rebinding (Host header)."""
+    env = environment()
+
+    def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        partial = request.headers.get("x-partial") == "1"
+        html = env.get_template(template).render(
+            title=title, partial=partial, path=request.url.path, **context
+        )
+        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+    def _int(value: str | None, default: int) -> int:
+        try:
+            return int(value) if value is not None else default
+        except ValueError:
+            return default
+
+    def _filters(request: Request) -> dict[str, Any]:
+        q = request.query_params
+        status = q.get("status", "")
+        return {
+            "status": status if status in STATUSES else "",
+            "workflow": q.get("workflow", ""),
+            "q": q.get("q", ""),
+            "page": _int(q.get("page"), 1),
+        }
+
+    async def runs_page(request: Request) -> Response:
+        filters = _filters(request)
+        found = store.runs(**filters)
+        return page(request, "runs.html", found=found, filters=filters, statuses=STATUSES)
+
+    async def run_page(request: Request) -> Response:
+        detail = store.run(request.path_params["run_id"])
+        if detail is None:
+            return page(request, "missing.html", 404, what="run")
+        chart = Markup(svg.gantt(detail["phases"], time.time()))  # labels escaped in svg.py
+        return page(request, "run.html", detail=detail, run=detail["run"], chart=chart)
+
+    async def sessions_page(request: Request) -> Response:
+        return page(request, "sessions.html", sessions=store.sessions())
+
+    async def session_page(request: Request) -> Response:
+        detail = store.session(request.path_params["agent_id"])
+        if detail is None:
+            return page(request, "missing.html", 404, what="session")
+        return page(request, "session.html", session=detail)
+
+    async def costs_page(request: Request) -> Response:
+        costs = store.costs()
+        charts = {}
+        for name in ("day", "workflow", "phase", "model"):
+            rows = costs[name]
+            charts[name] = Markup(  # labels escaped in svg.py
+                svg.bars([svg.Bar(r["key"], r["cost_usd"], _money(r["cost_usd"])) for r in rows])
+            )
+        return page(request, "costs.html", costs=costs, charts=charts)
+
+    async def raw_output(request: Request) -> Response:
+        path = store.raw_file(request.query_params.get("path", ""))
+        if path is None:
+            return PlainTextResponse("no such output file", status_code=404)
+        # text/plain with nosniff: whatever the agent printed is shown, never interpreted.
+        return FileResponse(path, media_type="text/plain; charset=utf-8")
+
+    async def api_runs(request: Request) -> Response:
+        found = store.runs(
+            **_filters(request), per_page=_int(request.query_params.get("per_page"), 50)
+        )
+        return JSONResponse(
+            {
+                "runs": [r.as_dict() for r in found.runs],
+                "total": found.total,
+                "page": found.page,
+                "pages": found.pages,
+                "workflows": found.workflows,
+            }
+        )
+
+    async def api_run(request: Request) -> Response:
+        detail = store.run(request.path_params["run_id"])
+        if detail is None:
+            return JSONResponse({"error": "no such run"}, status_code=404)
+        return JSONResponse(detail)
+
+    async def api_events(request: Request) -> Response:
+        after = _int(request.query_params.get("after"), 0)
+        limit = min(max(_int(request.query_params.get("limit"), 500), 1), 5000)
+        return JSONResponse({"events": store.events_after(after, limit)})
+
+    async def api_costs(request: Request) -> Response:
+        return JSONResponse(store.costs())
+
+    async def api_sessions(request: Request) -> Response:
+        return JSONResponse({"sessions": store.sessions()})
+
+    async def stream(request: Request) -> Response:
+        """Server-sent events: ``change`` with the new events whenever the database moves."""
+        after = _int(request.query_params.get("after"), -1)
+        if after < 0:
+            after = await asyncio.to_thread(store.last_event_id)
+
+        async def events() -> AsyncIterator[str]:
+            nonlocal after
+            stamp = await asyncio.to_thread(store.stamp)
+            yield f"event: hello\ndata: {json.dumps({'after': after})}\n\n"
+            quiet = 0.0
+            while True:
+                await asyncio.sleep(POLL_S)
+                now = await asyncio.to_thread(store.stamp)
+                if now != stamp:
+                    stamp = now
+                    new = await asyncio.to_thread(store.events_after, after, 500)
+                    if new:
+                        after = new[-1]["id"]
+                    payload = {"after": after, "events": [_brief(e) for e in new]}
+                    yield f"event: change\ndata: {json.dumps(payload)}\n\n"
+                    quiet = 0.0
+                else:
+                    quiet += POLL_S
+                    if quiet >= KEEPALIVE_S:
+                        quiet = 0.0
+                        yield ": keep-alive\n\n"
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+        )
+
+    routes = [
+        Route("/", runs_page),
+        Route("/runs/{run_id}", run_page),
+        Route("/sessions", sessions_page),
+        Route("/sessions/{agent_id}", session_page),
+        Route("/costs", costs_page),
+        Route("/raw", raw_output),
+        Route("/api/runs", api_runs),
+        Route("/api/runs/{run_id}", api_run),
+        Route("/api/events", api_events),
+        Route("/api/costs", api_costs),
+        Route("/api/sessions", api_sessions),
+        Route("/api/stream", stream),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [Middleware(SecurityHeaders)]
+    if allowed_hosts:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _brief(event: dict[str, Any]) -> dict[str, Any]:
+    """An event without its raw metadata (the stream carries what the pages show)."""
+    return {k: v for k, v in event.items() if k != "meta"}
