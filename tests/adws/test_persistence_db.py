@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -505,3 +506,84 @@ def test_text_with_nul_characters_round_trips(conn: sqlite3.Connection) -> None:
     AgentRepository(conn).create(run)
     assert AgentRepository(conn).get(run.id) == run
     assert OrchestratorAgentRepository(conn).get(parent.id) == parent
+
+
+# -- ownership: application_id, older files of ours, foreign and special files ----------------------
+
+
+def test_a_new_database_carries_the_application_id(db_path: Path) -> None:
+    conn = connect(db_path)
+    init_schema(conn)
+    conn.close()
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    raw.close()
+
+
+def test_an_older_file_of_ours_without_application_id_keeps_working(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    build_v1(path)  # as releases before application_id made it
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA application_id").fetchone()[0] == 0
+    raw.close()
+    conn = connect(path)
+    init_schema(conn)
+    assert schema_version(conn) == SCHEMA_VERSION
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert AgentLogRepository(conn).count() == 1
+    conn.close()
+
+
+def test_a_current_file_of_ours_without_application_id_gets_it(db_path: Path) -> None:
+    conn = connect(db_path)
+    init_schema(conn)
+    conn.execute("PRAGMA application_id = 0")
+    conn.close()
+    conn = connect(db_path)
+    init_schema(conn)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    conn.close()
+
+
+@pytest.mark.parametrize("app_id", [1, 0x7FFFFFFF, -1])
+def test_another_applications_file_is_refused_even_with_our_tables(
+    tmp_path: Path, app_id: int
+) -> None:
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(MIGRATIONS[0].script)
+        raw.execute(f"PRAGMA application_id = {app_id}")
+        raw.execute("PRAGMA user_version = 1")
+    raw.close()
+    before = path.read_bytes()
+    with pytest.raises(ForeignDatabaseError, match="application_id"):
+        connect(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["theirs.db"]
+
+
+def test_special_files_are_refused_before_sqlite_opens_them(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.db"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/null")):
+        with pytest.raises(DatabaseError, match="not a regular file"):
+            connect(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.db"]
+    assert not Path("/dev/null-journal").exists()
+
+
+@pytest.mark.parametrize("cut", ["half", "last page"])
+def test_a_truncated_file_of_ours_is_refused_untouched(tmp_path: Path, cut: str) -> None:
+    path = tmp_path / "cut.db"
+    conn = connect(path)
+    init_schema(conn)
+    conn.execute("PRAGMA journal_mode = DELETE")  # no -wal: the file alone is the database
+    conn.close()
+    data = path.read_bytes()
+    assert len(data) >= 3 * 4096
+    path.write_bytes(data[: len(data) // 4096 // 2 * 4096] if cut == "half" else data[:-4096])
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match="malformed"):
+        connect(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.db"]
