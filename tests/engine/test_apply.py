@@ -195,3 +195,69 @@ def test_executable_bit_is_written(tmp_path: Path) -> None:
     target = tmp_path / "proj"
     apply_staged(plan_for(target, [Desired("hook.py", b"x", executable=True)]))
     assert (target / "hook.py").stat().st_mode & stat.S_IXUSR
+
+
+# --- interrupts during cleanup, and what killed runs leave -----------------------------------------
+
+
+def test_ctrl_c_during_staged_build_removes_the_staging_folder_whatever_follows(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "proj"
+
+    def on_file(fa: FileAction, seen: list[str] = []) -> None:  # noqa: B006
+        seen.append(fa.path)
+        if len(seen) == 2:
+            for _ in range(3):  # an impatient user: only the first counts, none interrupts a write
+                os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(Interrupted, match=r"proj was not created \(nothing was written\)") as info:
+        apply_staged(plan_for(target), on_file=on_file)
+    assert info.value.exit_code == 130
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_second_ctrl_c_in_place_stops_at_once_and_later_ones_cannot_break_the_cleanup(
+    tmp_path: Path,
+) -> None:
+    ordered = sorted(d.path for d in FILES)
+
+    def on_file(fa: FileAction) -> None:
+        if fa.path == ordered[1]:
+            os.kill(os.getpid(), signal.SIGINT)  # flag
+            os.kill(os.getpid(), signal.SIGINT)  # at once
+            os.kill(os.getpid(), signal.SIGINT)  # never reached: already raised
+
+    with pytest.raises(Interrupted, match="interrupted after 2 of 6 files") as info:
+        apply_in_place(plan_for(tmp_path), on_file=on_file, command="render")
+    assert "rerun `tac-bootstrap render`" in str(info.value)
+    manifest = load_manifest(tmp_path)
+    assert manifest is not None and set(manifest.files) == set(ordered[:2])
+    assert not [p for p in all_files(tmp_path) if ".tac-tmp" in p]
+
+
+def test_temp_files_and_staging_folders_carry_the_pid(tmp_path: Path) -> None:
+    seen: list[str] = []
+    real_replace = Path.replace
+
+    def spy(self: Path, target: Path) -> Path:
+        seen.append(self.name)
+        return real_replace(self, target)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Path, "replace", spy)
+        write_atomic(tmp_path, "a.txt", b"x")
+        apply_staged(plan_for(tmp_path / "proj"))
+    temp, staging = seen
+    assert temp.startswith(f".a.txt.{os.getpid()}-") and temp.endswith(".tac-tmp")
+    assert staging.startswith(f".proj{STAGING_MARK}{os.getpid()}-")
+
+
+def test_staging_folders_of_live_processes_and_other_projects_stay(tmp_path: Path) -> None:
+    live = tmp_path / f".proj{STAGING_MARK}{os.getppid()}-abcdefgh"
+    other = tmp_path / f".proj2{STAGING_MARK}999999999-abcdefgh"
+    for folder in (live, other):
+        folder.mkdir()
+    apply_staged(plan_for(tmp_path / "proj"))
+    assert live.exists() and other.exists()
