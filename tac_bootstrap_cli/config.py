@@ -219,7 +219,7 @@ def dump_config(config: ProjectConfig) -> str:
 
 def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
     """Parse ``config.yml`` text (through the shared YAML reader: limits, duplicate keys, no
-    dates); every error is ``FILE:line:col: key: problem``."""
+    dates); YAML errors are ``FILE:line:col: problem``, invalid values ``FILE:line: key: problem``."""
     from tac_bootstrap_cli import yamlread
 
     data, node = yamlread.load(text, source, what=Path(source).name)
@@ -238,8 +238,10 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> ProjectConfig:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         key = ".".join(str(part) for part in loc) or None
-        line, col = yamlread.position(yamlread.node_at(node, loc))
-        raise ConfigError(source, _message(err), line=line, column=col, key=key) from None
+        # FILE:line: key: (no column): a value's problem is the key's, on its line; tests and
+        # users rely on this form (YAML-level problems carry the column).
+        line, _ = yamlread.position(yamlread.node_at(node, loc))
+        raise ConfigError(source, _message(err), line=line, key=key) from None
 
 
 # Built-in answer migrations: CONFIG_MIGRATIONS[n] takes config.yml data of version n to n + 1

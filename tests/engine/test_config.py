@@ -29,7 +29,7 @@ def test_cron_schedules_the_trigger_understands(cron: str) -> None:
 def test_bad_cron_names_file_line_and_key(cron: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(BASE + f"workflows:\n  cron: '{cron}'\n", "cfg.yml")
-    assert str(caught.value).startswith("cfg.yml:4:3: workflows.cron: ")
+    assert str(caught.value).startswith("cfg.yml:4: workflows.cron: ")
     assert caught.value.exit_code == EXIT_USAGE
 
 
@@ -80,7 +80,7 @@ NESTED = "# answers\nversion: 1\n\nproject:\n  name: demo\n  {key}: {value}\n"
 def test_nested_stack_error_points_at_the_key(key: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(NESTED.format(key=key, value=value), "config.yml")
-    assert str(caught.value).startswith(f"config.yml:6:3: project.{key}: {message}"), caught.value
+    assert str(caught.value).startswith(f"config.yml:6: project.{key}: {message}"), caught.value
     assert caught.value.key == f"project.{key}" and caught.value.line == 6
 
 
@@ -88,17 +88,17 @@ def test_stack_error_names_the_key_after_the_language() -> None:
     text = "project:\n  package_manager: cargo\n  name: demo\n  language: go\n"
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "config.yml")
-    assert str(caught.value).startswith("config.yml:2:3: project.package_manager: "), caught.value
+    assert str(caught.value).startswith("config.yml:2: project.package_manager: "), caught.value
 
 
 def test_deeply_nested_error_points_at_the_deepest_key() -> None:
     text = BASE + "workflows:\n  on_failure:\n    delay_seconds: 1\n    retries: 99\n"
-    with pytest.raises(ConfigError, match=r"^config\.yml:6:5: workflows\.on_failure\.retries: "):
+    with pytest.raises(ConfigError, match=r"^config\.yml:6: workflows\.on_failure\.retries: "):
         parse_config(text, "config.yml")
 
 
 def test_missing_nested_key_points_at_its_parent() -> None:
-    with pytest.raises(ConfigError, match=r"^config\.yml:2:1: project\.name: "):
+    with pytest.raises(ConfigError, match=r"^config\.yml:2: project\.name: "):
         parse_config("version: 1\nproject:\n  language: go\n", "config.yml")
 
 
