@@ -537,7 +537,8 @@ class Store:
     # --- files --------------------------------------------------------------------------------
 
     def raw_file(self, rel: str) -> Path | None:
-        """The project file ``rel`` if it is a file inside the project's ``agents/`` folder."""
+        """The project file ``rel`` if it is a raw stream output: a ``.jsonl`` file inside a run's
+        ``agents/<adw_id>/`` folder (never the database, nor anything outside)."""
         if self.project is None or not rel:
             return None
         base = (self.project / "agents").resolve()
@@ -545,7 +546,10 @@ class Store:
             path = (self.project / rel).resolve()
         except (OSError, ValueError):
             return None
-        return path if path.is_relative_to(base) and path.is_file() else None
+        if not path.is_relative_to(base) or path.suffix != ".jsonl" or not path.is_file():
+            return None
+        run_folder = path.relative_to(base).parts[0]
+        return path if re.fullmatch(r"[0-9a-f]{8}", run_folder) else None
 
 
 def _tokens_dict(row: Any) -> dict[str, Any]:

@@ -1,0 +1,305 @@
+"""Helpers of the observatory tests: a run-log database filled through the real repository API,
+and the real ``tac-bootstrap observe`` server started in a subprocess on a free port.
+
+A module with its own name (not ``conftest``), as in tests/layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adws.adw_modules.adw_logging import start_run
+
+XSS_SCRIPT = "<script>window.__pwned=1</script>"
+XSS_IMG = '"><img src=x onerror="window.__pwned=2">'
+HOSTILE = f"echo {XSS_SCRIPT} {XSS_IMG}"
+RUN_OK = "a1b2c3d4"
+RUN_FAILED = "0badf00d"
+RUN_LIVE = "1eaf1eaf"
+RUN_STALE = "5ca1ab1e"
+SESSION_ID = "session-1234-abcd"
+
+
+def _phase(
+    db: Path,
+    adw_id: str,
+    workflow: str,
+    phase: str,
+    agent: str,
+    *,
+    prompts: list[dict[str, Any]],
+    tools: list[tuple[str, str, str | None]] = (),  # type: ignore[assignment]
+    fail: bool = False,
+    attempts: int = 1,
+    finish: bool = True,
+) -> str:
+    """One phase Agent as workflow_ops.run_phase records it; returns its id."""
+    meta = {"adw_id": adw_id, "phase": phase, "workflow": workflow}
+    run = start_run(db, agent, orchestrator="adw", model="sonnet", metadata=meta, strict=True)
+    for attempt in range(1, attempts + 1):
+        last = attempt == attempts
+        try:
+            with run.step(f"{phase} attempt {attempt}", attempt=attempt):
+                for name, tool_input, block in tools:
+                    extra: dict[str, Any] = (
+                        {"blocked": True, "block_reason": block} if block else {}
+                    )
+                    run.event(
+                        f"PreToolUse: {name}",
+                        hook_event="PreToolUse",
+                        tool_name=name,
+                        tool_input=tool_input,
+                        **extra,
+                    )
+                    if not block:
+                        run.event(
+                            f"PostToolUse: {name}",
+                            hook_event="PostToolUse",
+                            tool_name=name,
+                            tool_input=tool_input,
+                            tool_response="ok",
+                        )
+                for p in prompts:
+                    record = run.prompt(**{k: v for k, v in p.items() if k != "raw"})
+                    if p.get("raw") and record is not None:
+                        run.event("prompt metadata", prompt_id=record.id, raw_output=p["raw"])
+                if fail or not last:
+                    raise RuntimeError(f"{phase} attempt {attempt} failed")
+        except RuntimeError:
+            if last and fail:
+                run.error(f"{phase} failed after {attempt} attempt(s)")
+                run.finish("failed")
+                return str(run.agent_id)
+    if finish:
+        run.finish("completed")
+    return str(run.agent_id)
+
+
+def fill(project: Path) -> Path:
+    """A project folder whose ``agents/orchestrator.db`` holds four runs and one session."""
+    db = project / "agents" / "orchestrator.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    raw = f"agents/{RUN_OK}/planner/raw_output.jsonl"
+    (project / raw).parent.mkdir(parents=True, exist_ok=True)
+    (project / raw).write_text('{"type":"result","result":"done"}\n', encoding="utf-8")
+    state = project / "agents" / RUN_OK / "adw_state.json"
+    state.write_text(
+        json.dumps({"adw_id": RUN_OK, "task": "Add a health endpoint", "branch": "adw-a1b2c3d4-x"}),
+        encoding="utf-8",
+    )
+    _phase(
+        db,
+        RUN_OK,
+        "plan_build",
+        "plan",
+        "planner",
+        prompts=[
+            {
+                "content": "You are the planner.\n<task>\nAdd a health endpoint\n</task>",
+                "response": "specs/a1b2c3d4-add.md",
+                "tokens_input": 1200,
+                "tokens_cache_read": 30000,
+                "tokens_cache_creation": 4000,
+                "tokens_output": 800,
+                "cost_usd": 0.1234,
+                "num_turns": 4,
+                "duration_ms": 12000,
+                "models": ["claude-sonnet-4"],
+                "raw": raw,
+            }
+        ],
+        tools=[("Read", '{"file_path": "README.md"}', None)],
+    )
+    _phase(
+        db,
+        RUN_OK,
+        "plan_build",
+        "build",
+        "builder",
+        prompts=[
+            {
+                "content": "You are the builder.",
+                "response": "implemented",
+                "tokens_input": 2000,
+                "tokens_cache_read": 50000,
+                "tokens_cache_creation": 1000,
+                "tokens_output": 3000,
+                "cost_usd": 0.4567,
+                "num_turns": 9,
+                "duration_ms": 40000,
+                "models": ["claude-sonnet-4", "claude-haiku-4"],
+            }
+        ],
+        tools=[("Bash", '{"command": "uv run pytest"}', None)],
+    )
+    _phase(
+        db,
+        RUN_FAILED,
+        "sdlc",
+        "plan",
+        "planner",
+        prompts=[
+            {
+                "content": f"You are the planner.\n<task>\n{XSS_SCRIPT} task {XSS_IMG}\n</task>",
+                "response": f"I ran {XSS_SCRIPT} {XSS_IMG}",
+                "tokens_input": 10,
+                "tokens_output": 20,
+                "cost_usd": 0.0101,
+                "models": ["claude-opus-4"],
+                "status": "failed",
+            }
+        ],
+        tools=[
+            ("Bash", json.dumps({"command": HOSTILE}), None),
+            ("Bash", '{"command": "rm -rf /"}', "recursive rm of / is blocked"),
+        ],
+        fail=True,
+        attempts=2,
+    )
+    _phase(
+        db,
+        RUN_LIVE,
+        "plan_build",
+        "plan",
+        "planner",
+        prompts=[],
+        finish=False,
+    )
+    _phase(db, RUN_STALE, "plan_build", "plan", "planner", prompts=[], finish=False)
+    conn = sqlite3.connect(db)
+    with conn:  # the stale run: its process died long ago
+        old = "2026-01-01T00:00:00.000000+00:00"
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM agents WHERE json_extract(metadata, '$.adw_id') = ?", (RUN_STALE,)
+            )
+        ]
+        for agent_id in ids:
+            conn.execute(
+                "UPDATE agents SET created_at = ?, started_at = ? WHERE id = ?",
+                (old, old, agent_id),
+            )
+            conn.execute("UPDATE agent_logs SET created_at = ? WHERE agent_id = ?", (old, agent_id))
+    conn.close()
+    session = start_run(
+        db, "claude-session", orchestrator="claude-code", session_id=SESSION_ID, strict=True
+    )
+    session.event(
+        "PreToolUse: Bash",
+        hook_event="PreToolUse",
+        tool_name="Bash",
+        tool_input=json.dumps({"command": HOSTILE}),
+    )
+    session.event(
+        "PreToolUse: Bash",
+        hook_event="PreToolUse",
+        tool_name="Bash",
+        tool_input='{"command": "cat .env"}',
+        blocked=True,
+        block_reason=".env files are secret",
+    )
+    session.finish("completed")
+    return db
+
+
+def add_event(db: Path, agent_id: str, message: str, **meta: Any) -> None:
+    """Write one hook-like event on ``agent_id`` from this process, as a hook does."""
+    import uuid
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
+    with sqlite3.connect(db, timeout=10) as conn:
+        conn.execute(
+            "INSERT INTO agent_logs (id, agent_id, log_type, message, metadata, created_at)"
+            " VALUES (?, ?, 'event', ?, ?, ?)",
+            (str(uuid.uuid4()), agent_id, message, json.dumps(meta), now),
+        )
+    conn.close()
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``tac-bootstrap observe`` process."""
+
+    url: str
+    proc: subprocess.Popen[str]
+
+    def get(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
+        """GET ``path``: status, headers (lower-case names), body text."""
+        request = urllib.request.Request(self.url.rstrip("/") + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return (
+                    resp.status,
+                    {k.lower(): v for k, v in resp.headers.items()},
+                    resp.read().decode(errors="replace"),
+                )
+        except urllib.error.HTTPError as exc:
+            return (
+                exc.code,
+                {k.lower(): v for k, v in exc.headers.items()},
+                exc.read().decode(errors="replace"),
+            )
+
+    def json(self, path: str) -> Any:
+        """GET ``path`` as JSON (status 200 expected)."""
+        status, _, body = self.get(path)
+        assert status == 200, (path, status, body)
+        return json.loads(body)
+
+
+@contextmanager
+def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Run ``tac-bootstrap observe ARGS --port <free>`` until the block ends."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tac_bootstrap_cli", "observe", *args, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        line = ""
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                raise AssertionError(f"observe exited {proc.returncode}: {proc.stderr.read()}")  # type: ignore[union-attr]
+            match = re.match(r"observatory: (http://\S+)", line)
+            if match:
+                yield Server(match.group(1), proc)
+                break
+        else:
+            raise AssertionError(f"no URL printed in 30 s (last line {line!r})")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

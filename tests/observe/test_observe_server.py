@@ -1,0 +1,210 @@
+"""``tac-bootstrap observe`` as a real server in a subprocess: API against SQL, headers, safety,
+the event stream and the command's errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from observe_support import (
+    RUN_FAILED,
+    RUN_OK,
+    XSS_IMG,
+    XSS_SCRIPT,
+    Server,
+    add_event,
+    fill,
+    serve,
+)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("observed")
+    fill(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(project: Path) -> Iterator[Server]:
+    with serve(str(project)) as running:
+        yield running
+
+
+def _sql(project: Path, sql: str, *args: object) -> tuple[object, ...]:
+    conn = sqlite3.connect(project / "agents" / "orchestrator.db")
+    try:
+        return tuple(conn.execute(sql, args).fetchone())
+    finally:
+        conn.close()
+
+
+def test_api_runs_and_costs_equal_the_sql_sums(server: Server, project: Path) -> None:
+    data = server.json("/api/runs?per_page=100")
+    assert data["total"] == len(data["runs"]) == 4
+    cost, ti, tcr, tcc, tout = _sql(
+        project,
+        "SELECT sum(cost_usd), sum(tokens_input), sum(tokens_cache_read),"
+        " sum(tokens_cache_creation), sum(tokens_output) FROM prompts",
+    )
+    runs_cost = sum(r["totals"]["cost_usd"] for r in data["runs"])
+    assert round(runs_cost, 2) == round(float(cost), 2)  # type: ignore[arg-type]
+    assert sum(r["totals"]["tokens_output"] for r in data["runs"]) == tout
+    costs = server.json("/api/costs")
+    totals = costs["totals"]
+    assert totals["cost_usd"] == round(float(cost), 6)  # type: ignore[arg-type]
+    assert (totals["tokens_input"], totals["tokens_cache_read"]) == (ti, tcr)
+    assert (totals["tokens_cache_creation"], totals["tokens_output"]) == (tcc, tout)
+    per_model = {r["key"]: r["cost_usd"] for r in costs["model"]}
+    assert per_model["claude-sonnet-4"] == 0.1234
+    run = server.json(f"/api/runs/{RUN_OK}")
+    assert [p["phase"] for p in run["phases"]] == ["plan", "build"]
+    assert server.get("/api/runs/ffffffff")[0] == 404
+    assert server.json("/api/runs?status=failed")["runs"][0]["id"] == RUN_FAILED
+
+
+def test_api_events_after_an_id(server: Server, project: Path) -> None:
+    (last,) = _sql(project, "SELECT max(rowid) FROM agent_logs")
+    events = server.json(f"/api/events?after={int(last) - 3}")["events"]  # type: ignore[call-overload]
+    assert [e["id"] for e in events] == [int(last) - 2, int(last) - 1, int(last)]  # type: ignore[call-overload]
+    assert server.json(f"/api/events?after={last}")["events"] == []
+
+
+def test_every_page_has_the_security_headers_and_escapes_content(server: Server) -> None:
+    for path in ("/", f"/runs/{RUN_FAILED}", "/sessions", "/costs", "/static/observe.js", "/nope"):
+        status, headers, body = server.get(path)
+        assert status == (404 if path == "/nope" else 200), path
+        csp = headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "unsafe-inline" not in csp, path
+        assert headers["x-content-type-options"] == "nosniff"
+        assert XSS_SCRIPT not in body and XSS_IMG not in body, path
+    _, _, body = server.get(f"/runs/{RUN_FAILED}")
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in body
+    assert "<script" not in body.replace('<script src="/static/observe.js" defer></script>', "")
+    assert "blocked: recursive rm of / is blocked" in body
+
+
+def test_partial_pages_are_the_main_content_only(server: Server) -> None:
+    status, _, body = server.get("/costs", {"X-Partial": "1"})
+    assert status == 200 and "<html" not in body and 'id="total-cost"' in body
+
+
+def test_raw_output_only_inside_agents(server: Server, project: Path) -> None:
+    status, headers, body = server.get(f"/raw?path=agents/{RUN_OK}/planner/raw_output.jsonl")
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert '"result":"done"' in body
+    (project / "private.txt").write_text("secret", encoding="utf-8")
+    for path in ("private.txt", "agents/../private.txt", "/etc/passwd", "agents/orchestrator.db"):
+        status, _, body = server.get("/raw?path=" + urllib.request.quote(path))
+        assert status == 404 and "secret" not in body, path
+
+
+def test_a_foreign_host_header_is_refused(server: Server) -> None:
+    status, _, _ = server.get("/", {"Host": "attacker.example"})
+    assert status == 400
+
+
+def test_the_stream_pushes_new_events(server: Server, project: Path) -> None:
+    (agent_id,) = _sql(
+        project, "SELECT id FROM agents WHERE json_extract(metadata, '$.adw_id') = ?", RUN_OK
+    )
+    with urllib.request.urlopen(server.url + "api/stream", timeout=10) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        assert stream.readline().startswith(b"event: hello")
+        stream.readline(), stream.readline()
+        started = time.monotonic()
+        add_event(project / "agents" / "orchestrator.db", str(agent_id), "PreToolUse: Grep pushed")
+        while True:
+            line = stream.readline()
+            if line.startswith(b"data:") and b"pushed" in line:
+                break
+        assert time.monotonic() - started < 1.0
+        payload = json.loads(line[5:])
+        assert payload["events"][-1]["message"] == "PreToolUse: Grep pushed"
+
+
+def _observe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap_cli", "observe", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_missing_corrupt_and_newer_databases_exit_1_with_one_line(tmp_path: Path) -> None:
+    missing = _observe(str(tmp_path))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: no database at ") and missing.stderr.count("\n") == 1
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "orchestrator.db").write_bytes(b"garbage!" * 200)
+    corrupt = _observe(str(tmp_path))
+    assert corrupt.returncode == 1 and corrupt.stderr.count("\n") == 1
+    assert "not a readable SQLite database" in corrupt.stderr
+    newer = tmp_path / "newer"
+    db = fill(newer)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 42")
+    conn.close()
+    result = _observe(str(newer))
+    assert result.returncode == 1 and "newer than this tac-bootstrap reads" in result.stderr
+
+
+def test_config_database_path_is_followed(tmp_path: Path) -> None:
+    src = sqlite3.connect(fill(tmp_path / "made"))
+    dst = sqlite3.connect(tmp_path / "elsewhere.db")
+    src.backup(dst)  # the live runs' connections are still open: their WAL must come along
+    src.close()
+    dst.close()
+    (tmp_path / "config.yml").write_text(
+        "project:\n  name: x\n  language: python\ndatabase:\n  path: elsewhere.db\n",
+        encoding="utf-8",
+    )
+    with serve(str(tmp_path)) as running:
+        assert running.json("/api/runs")["total"] == 4
+
+
+def test_history_observes_the_generators_own_runs(tmp_path: Path) -> None:
+    history = tmp_path / "history.db"
+    env = {"TAC_BOOTSTRAP_DB": str(history)}
+    made = subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap_cli", "init", "demo", "-o", str(tmp_path), "--yes"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    with serve("--history", env=env) as running:
+        runs = running.json("/api/runs")["runs"]
+        assert [(r["workflow"], r["status"]) for r in runs] == [("init", "completed")]
+        assert runs[0]["task"].endswith("demo")
+        status, _, body = running.get(f"/runs/{runs[0]['id']}")
+        assert status == 200 and "init" in body
+
+
+def test_another_host_is_warned_about(tmp_path: Path) -> None:
+    fill(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tac_bootstrap_cli", "observe", str(tmp_path), "--host", "0.0.0.0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert line.startswith("warning: listening on 0.0.0.0")
+    finally:
+        proc.terminate()
+        proc.wait(10)

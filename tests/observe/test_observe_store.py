@@ -1,0 +1,216 @@
+"""The observatory's queries on a real database filled through the repository API."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from observe_support import RUN_FAILED, RUN_LIVE, RUN_OK, RUN_STALE, SESSION_ID, XSS_SCRIPT, fill
+
+from adws.adw_modules import adw_sqlite
+from adws.adw_modules.adw_logging import start_run
+from tac_bootstrap_cli.observe import store as store_mod
+from tac_bootstrap_cli.observe.store import ObserveError, Store, open_readonly
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    fill(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def store(project: Path) -> Store:
+    found = Store(project / "agents" / "orchestrator.db", project)
+    yield found  # type: ignore[misc]
+    found.close()
+
+
+def test_schema_constants_follow_the_base_modules() -> None:
+    assert store_mod.APPLICATION_ID == adw_sqlite.APPLICATION_ID
+    assert store_mod.SCHEMA_VERSION == adw_sqlite.SCHEMA_VERSION
+    assert set(adw_sqlite.TABLES) == set(store_mod.TABLES)
+
+
+def test_runs_are_phase_agents_grouped_by_adw_id(store: Store) -> None:
+    runs = {r.id: r for r in store.all_runs()}
+    assert set(runs) == {RUN_OK, RUN_FAILED, RUN_LIVE, RUN_STALE}
+    ok = runs[RUN_OK]
+    assert (ok.workflow, ok.status, ok.phases) == ("plan_build", "completed", ["plan", "build"])
+    assert (ok.task, ok.branch) == ("Add a health endpoint", "adw-a1b2c3d4-x")  # adw_state.json
+    assert runs[RUN_FAILED].status == "failed"
+    assert XSS_SCRIPT in runs[RUN_FAILED].task  # from the plan prompt's <task> block
+    assert runs[RUN_LIVE].status == "running"
+    assert runs[RUN_STALE].status == "stale"  # running, silent for longer than stale_after
+    assert runs[RUN_LIVE].ended_at is None and ok.duration_s is not None
+
+
+def test_run_totals_equal_the_sql_sums(store: Store, project: Path) -> None:
+    db = project / "agents" / "orchestrator.db"
+    with sqlite3.connect(db) as conn:
+        for run in store.all_runs():
+            marks = ",".join("?" * len(run.agent_ids))
+            row = conn.execute(
+                "SELECT count(*), coalesce(sum(tokens_input), 0), coalesce(sum(tokens_cache_read), 0),"
+                " coalesce(sum(tokens_cache_creation), 0), coalesce(sum(tokens_output), 0),"
+                f" coalesce(sum(cost_usd), 0) FROM prompts WHERE agent_id IN ({marks})",
+                run.agent_ids,
+            ).fetchone()
+            t = run.totals
+            assert (
+                t.prompts,
+                t.tokens_input,
+                t.tokens_cache_read,
+                t.tokens_cache_creation,
+                t.tokens_output,
+            ) == row[:5]
+            assert round(t.cost_usd, 9) == round(row[5], 9)
+    conn.close()
+
+
+def test_filters_search_and_pages(store: Store) -> None:
+    assert [r.id for r in store.runs(status="failed").runs] == [RUN_FAILED]
+    assert {r.id for r in store.runs(workflow="plan_build").runs} == {RUN_OK, RUN_LIVE, RUN_STALE}
+    assert [r.id for r in store.runs(q="HEALTH endpoint").runs] == [RUN_OK]
+    assert [r.id for r in store.runs(q="adw-a1b2c3d4").runs] == [RUN_OK]  # the branch
+    page = store.runs(per_page=3, page=2)
+    assert (page.total, page.pages, page.page, len(page.runs)) == (4, 2, 2, 1)
+    assert store.runs(per_page=3, page=99).page == 2
+    assert store.runs(workflow="sdlc").workflows == ["plan_build", "sdlc"]
+
+
+def test_run_detail_has_attempts_prompts_and_events_in_order(store: Store) -> None:
+    detail = store.run(RUN_FAILED)
+    assert detail is not None
+    (phase,) = detail["phases"]
+    assert [a["status"] for a in phase["attempts"]] == ["failed", "failed"]
+    assert len(phase["prompts"]) == 2
+    ids = [e["id"] for e in phase["events"]]
+    assert ids == sorted(ids)
+    blocked = [e for e in phase["events"] if e["blocked"]]
+    assert blocked and blocked[0]["block_reason"] == "recursive rm of / is blocked"
+    assert blocked[0]["tool_name"] == "Bash"
+    ok = store.run(RUN_OK)
+    assert ok is not None
+    plan = ok["phases"][0]
+    assert plan["prompts"][0]["raw_output"] == f"agents/{RUN_OK}/planner/raw_output.jsonl"
+    assert all(e["message"] != "prompt metadata" for e in plan["events"])
+    assert store.run("nope") is None
+
+
+def test_sessions_and_their_events(store: Store) -> None:
+    (session,) = store.sessions()
+    assert (session["session_id"], session["status"], session["events"]) == (
+        SESSION_ID,
+        "completed",
+        2,
+    )
+    detail = store.session(session["agent_id"])
+    assert detail is not None
+    assert [e["blocked"] for e in detail["events"]] == [False, True]
+    assert store.session("nope") is None
+
+
+def test_costs_group_totals_equal_the_database_sums(store: Store, project: Path) -> None:
+    costs = store.costs()
+    with sqlite3.connect(project / "agents" / "orchestrator.db") as conn:
+        cost, out = conn.execute("SELECT sum(cost_usd), sum(tokens_output) FROM prompts").fetchone()
+    conn.close()
+    assert costs["totals"]["cost_usd"] == round(cost, 6)
+    assert costs["totals"]["tokens_output"] == out
+    for group in ("day", "workflow", "phase", "model"):
+        assert round(sum(r["cost_usd"] for r in costs[group]), 6) == round(cost, 6), group
+        assert sum(r["tokens_output"] for r in costs[group]) == out
+    assert {r["key"] for r in costs["workflow"]} == {"plan_build", "sdlc"}
+    assert {r["key"] for r in costs["phase"]} == {"plan", "build"}
+
+
+def test_events_after_and_raw_files(store: Store, project: Path) -> None:
+    last = store.last_event_id()
+    assert store.events_after(last) == []
+    assert [e["id"] for e in store.events_after(last - 2)] == [last - 1, last]
+    assert store.raw_file(f"agents/{RUN_OK}/planner/raw_output.jsonl") is not None
+    (project / "secret.txt").write_text("x", encoding="utf-8")
+    (project / "agents" / RUN_OK / "notes.txt").write_text("x", encoding="utf-8")
+    refused = ("secret.txt", "agents/../secret.txt", "/etc/passwd", "", "agents/orchestrator.db")
+    for rel in (*refused, f"agents/{RUN_OK}/notes.txt"):
+        assert store.raw_file(rel) is None, rel
+
+
+def test_the_cache_follows_writes_from_other_connections(store: Store, project: Path) -> None:
+    before = len(store.all_runs())
+    run = start_run(
+        project / "agents" / "orchestrator.db",
+        "planner",
+        orchestrator="adw",
+        metadata={"adw_id": "feedf00d", "phase": "plan", "workflow": "plan"},
+        strict=True,
+    )
+    assert len(store.all_runs()) == before + 1
+    run.finish("failed")
+    assert next(r for r in store.all_runs() if r.id == "feedf00d").status == "failed"
+
+
+def test_the_store_never_writes_nor_blocks_writers(store: Store, project: Path) -> None:
+    db = project / "agents" / "orchestrator.db"
+    with store.read():  # a reader in the middle of a snapshot
+        run = start_run(db, "planner", orchestrator="adw", strict=True)
+        run.event("written while observed")
+        run.finish()
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        open_readonly(db).execute("DELETE FROM agents")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no database at"),
+        (b"this is not a database, only text" * 40, "not a readable SQLite database"),
+    ],
+)
+def test_unreadable_files_are_one_clear_error(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    db = tmp_path / "x.db"
+    if content is not None:
+        db.write_bytes(content)
+    with pytest.raises(ObserveError, match=message) as caught:
+        Store(db)
+    assert "\n" not in str(caught.value)
+    if content is not None:
+        assert db.read_bytes() == content
+
+
+def test_foreign_newer_and_older_schemas_are_refused_untouched(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    newer = tmp_path / "newer.db"
+    fill(tmp_path / "p")
+    (tmp_path / "p" / "agents" / "orchestrator.db").rename(newer)
+    with sqlite3.connect(newer) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    older = tmp_path / "older.db"
+    with sqlite3.connect(older) as conn:
+        conn.execute(f"PRAGMA application_id = {adw_sqlite.APPLICATION_ID}")
+        for table in sorted(store_mod.TABLES):
+            conn.execute(f"CREATE TABLE {table} (id)")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    for path, message in (
+        (foreign, "not a tac-bootstrap run-log database"),
+        (newer, "schema version 99, newer"),
+        (older, "older schema version 2"),
+    ):
+        before = _sha(path)
+        with pytest.raises(ObserveError, match=message):
+            Store(path)
+        assert _sha(path) == before
