@@ -303,3 +303,19 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def writer_main(db: str, agent_id: str) -> None:
+    """``python observe_support.py DB AGENT_ID``: for each stdin line write one event (as a hook
+    does, from this separate process) and answer ``ok`` once it is committed."""
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        add_event(
+            Path(db), agent_id, text, hook_event="PreToolUse", tool_name="Bash", tool_input=text
+        )
+        sys.stdout.write("ok\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    writer_main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,271 @@
+"""The observatory in real headless Chromium (Debian's ``/usr/bin/chromium`` through Playwright):
+every view against the database, live updates from another process within 1 s, and hostile
+recorded values shown as text without ever running.
+
+Without Chromium or Playwright these tests skip, except under ``CI``, where they fail.
+A failed test leaves a screenshot in ``<pytest base temp>/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from observe_support import (
+    RUN_FAILED,
+    RUN_OK,
+    SESSION_ID,
+    XSS_IMG,
+    XSS_SCRIPT,
+    Server,
+    fill,
+    serve,
+)
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = os.environ.get("OBSERVE_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SUPPORT = Path(__file__).with_name("observe_support.py")
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file() and not shutil.which(CHROMIUM):
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (uv sync)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        # A persistent context gives the fresh --user-data-dir the flags ask for.
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("observed-browser")
+    fill(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(project: Path) -> Iterator[Server]:
+    with serve(str(project)) as running:
+        yield running
+
+
+@pytest.fixture
+def page(
+    browser: Any, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    tab = browser.new_page()
+    dialogs: list[str] = []
+    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    tab.dialogs = dialogs
+    yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        folder = tmp_path_factory.getbasetemp() / "screenshots"
+        folder.mkdir(exist_ok=True)
+        shot = folder / f"{request.node.name}.png"
+        tab.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}")
+    tab.close()
+
+
+def _db(project: Path) -> Path:
+    return project / "agents" / "orchestrator.db"
+
+
+def _one(project: Path, sql: str, *args: object) -> Any:
+    conn = sqlite3.connect(_db(project))
+    try:
+        return conn.execute(sql, args).fetchone()
+    finally:
+        conn.close()
+
+
+def _agent_of(project: Path, adw_id: str) -> str:
+    return str(
+        _one(
+            project,
+            "SELECT id FROM agents WHERE json_extract(metadata, '$.adw_id') = ? ORDER BY rowid",
+            adw_id,
+        )[0]
+    )
+
+
+def _assert_not_pwned(page: Any) -> None:
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.dialogs == []
+
+
+def _live(page: Any) -> None:
+    page.wait_for_selector("#live.on", timeout=5000)
+
+
+def test_runs_view_lists_every_run_with_its_totals(
+    page: Any, server: Server, project: Path
+) -> None:
+    page.goto(server.url)
+    rows = page.locator("tr.run")
+    (count,) = _one(
+        project,
+        "SELECT count(DISTINCT json_extract(metadata, '$.adw_id')) FROM agents"
+        " WHERE name <> 'claude-session'",
+    )
+    assert rows.count() == count
+    row = page.locator(f'tr.run[data-run-id="{RUN_OK}"]')
+    (cost,) = _one(
+        project,
+        "SELECT sum(p.cost_usd) FROM prompts p JOIN agents a ON a.id = p.agent_id"
+        " WHERE json_extract(a.metadata, '$.adw_id') = ?",
+        RUN_OK,
+    )
+    assert row.locator("td.cost").inner_text() == f"${cost:,.4f}"
+    assert "Add a health endpoint" in row.inner_text()
+    assert "completed" in row.inner_text()
+    page.select_option("select[name=status]", "failed")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"status=failed"))
+    assert [r.get_attribute("data-run-id") for r in page.locator("tr.run").all()] == [RUN_FAILED]
+    page.fill("input[name=q]", "health")
+    page.select_option("select[name=status]", "")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"q=health"))
+    assert [r.get_attribute("data-run-id") for r in page.locator("tr.run").all()] == [RUN_OK]
+    _assert_not_pwned(page)
+
+
+def test_run_view_shows_timeline_prompts_and_events(
+    page: Any, server: Server, project: Path
+) -> None:
+    page.goto(f"{server.url}runs/{RUN_FAILED}")
+    assert page.locator("svg.gantt rect.bar").count() == 1
+    assert page.locator("svg.gantt rect.attempt").count() == 2  # the retry
+    (prompts,) = _one(
+        project,
+        "SELECT count(*) FROM prompts p JOIN agents a ON a.id = p.agent_id"
+        " WHERE json_extract(a.metadata, '$.adw_id') = ?",
+        RUN_FAILED,
+    )
+    assert page.locator("tr.prompt").count() == prompts
+    blocked = page.locator("tr.ev.blocked")
+    assert blocked.count() == 2  # one per attempt
+    assert "blocked: recursive rm of / is blocked" in blocked.first.inner_text()
+    ids = [
+        int(x) for x in page.locator("tr.ev").evaluate_all("rs => rs.map(r => r.dataset.eventId)")
+    ]
+    assert ids == sorted(ids)
+    # Hostile values are on the page as text, and nothing ran.
+    body = page.inner_text("main")
+    assert XSS_SCRIPT in body and XSS_IMG in body
+    assert page.locator("main img").count() == 0 and page.locator("main script").count() == 0
+    _assert_not_pwned(page)
+    page.goto(f"{server.url}runs/{RUN_OK}")
+    with page.expect_navigation():
+        page.click("text=stream")
+    assert '"result":"done"' in page.inner_text("body")
+
+
+def test_sessions_view_and_a_session(page: Any, server: Server) -> None:
+    page.goto(f"{server.url}sessions")
+    row = page.locator("tr.session")
+    assert row.count() == 1 and SESSION_ID[:18] in row.inner_text()
+    page.click(f"text={SESSION_ID[:18]}")
+    page.wait_for_selector("tr.ev")
+    assert page.locator("tr.ev").count() == 2
+    assert ".env files are secret" in page.locator("tr.ev.blocked").inner_text()
+    assert XSS_SCRIPT in page.inner_text("main")
+    _assert_not_pwned(page)
+
+
+def test_costs_view_totals_equal_the_database(page: Any, server: Server, project: Path) -> None:
+    page.goto(f"{server.url}costs")
+    cost, out = _one(project, "SELECT sum(cost_usd), sum(tokens_output) FROM prompts")
+    assert page.inner_text("#total-cost") == f"${cost:,.2f}"
+    assert page.inner_text("#total-output") == f"{out:,}"
+    assert page.locator("section.costs svg.bars").count() == 4
+    for section in ("day", "workflow", "phase", "model"):
+        foot = page.locator(f"#costs-{section} tfoot").inner_text()
+        assert f"${cost:,.2f}" in foot
+
+
+def test_new_events_from_another_process_show_within_a_second(
+    page: Any, server: Server, project: Path
+) -> None:
+    page.goto(f"{server.url}runs/{RUN_OK}")
+    _live(page)
+    writer = subprocess.Popen(
+        [sys.executable, str(SUPPORT), str(_db(project)), _agent_of(project, RUN_OK)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    latencies = []
+    try:
+        assert writer.stdin is not None and writer.stdout is not None
+        for i in range(10):
+            marker = f"live-marker-{i}"
+            started = time.monotonic()  # before the write: the measure can only be too long
+            writer.stdin.write(f"{marker}\n")
+            writer.stdin.flush()
+            assert writer.stdout.readline() == "ok\n"
+            page.wait_for_selector(f"tr.ev >> text={marker}", timeout=3000)
+            latencies.append(time.monotonic() - started)
+        writer.stdin.write(f"{XSS_SCRIPT} {XSS_IMG}\n")  # hostile, and arriving live
+        writer.stdin.flush()
+        assert writer.stdout.readline() == "ok\n"
+        page.wait_for_selector("tr.ev >> text=window.__pwned=1", timeout=3000)
+    finally:
+        writer.stdin.close()  # type: ignore[union-attr]
+        writer.wait(10)
+    latencies.sort()
+    p95 = latencies[int(len(latencies) * 0.95) - 1]
+    print(f"live latency: median {latencies[len(latencies) // 2]:.3f} s, p95 {p95:.3f} s")
+    assert p95 < 1.0, latencies
+    _assert_not_pwned(page)
+
+
+def test_a_new_run_appears_on_the_runs_view(page: Any, server: Server, project: Path) -> None:
+    page.goto(server.url)
+    _live(page)
+    code = (
+        "import sys\n"
+        "from adws.adw_modules.adw_logging import start_run\n"
+        "run = start_run(sys.argv[1], 'planner', orchestrator='adw', strict=True,"
+        " metadata={'adw_id': 'c0ffee00', 'phase': 'plan', 'workflow': 'plan'})\n"
+        "run.finish('completed')\n"
+    )
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", code, str(_db(project))], check=True)
+    page.wait_for_selector('tr.run[data-run-id="c0ffee00"]', timeout=3000)
+    assert time.monotonic() - started < 5  # includes starting a Python process
