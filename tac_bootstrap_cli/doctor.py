@@ -120,7 +120,7 @@ def load_project(root: Path) -> Project:
             rendered = None  # the config check or the overlay reports it
     project = Project(root, config, config_error, manifest, manifest_error, bases, rendered)
     if untrusted is not None:
-        project.untrusted = f"{untrusted.message}; {untrusted.folder} was not rendered"
+        project.untrusted = f"{untrusted.message}: not rendered"
     return project
 
 

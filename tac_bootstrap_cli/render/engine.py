@@ -48,6 +48,22 @@ BASE_MODULES = (
     "adws/adw_modules/adw_cron.py",
     "adws/adw_modules/adw_database.py",
     "adws/adw_modules/adw_logging.py",
+    # The observatory (adws/adw_observe.py): its app, page templates and static files.
+    "adws/adw_modules/observatory/__init__.py",
+    "adws/adw_modules/observatory/store.py",
+    "adws/adw_modules/observatory/svg.py",
+    "adws/adw_modules/observatory/app.py",
+    "adws/adw_modules/observatory/server.py",
+    "adws/adw_modules/observatory/templates/_macros.html",
+    "adws/adw_modules/observatory/templates/base.html",
+    "adws/adw_modules/observatory/templates/costs.html",
+    "adws/adw_modules/observatory/templates/missing.html",
+    "adws/adw_modules/observatory/templates/run.html",
+    "adws/adw_modules/observatory/templates/runs.html",
+    "adws/adw_modules/observatory/templates/session.html",
+    "adws/adw_modules/observatory/templates/sessions.html",
+    "adws/adw_modules/observatory/static/observe.css",
+    "adws/adw_modules/observatory/static/observe.js",
     "adws/schema/schema_orchestrator.sql",
 )
 
@@ -379,6 +395,11 @@ def render_project(
                 f"template {_where(exc, file, name)}: unsafe: {exc}",
                 hint=SANDBOX_HINT,
             ) from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateRenderError(
+                f"template {_where(exc, file, name)}: includes {exc.name!r}, which is not a file"
+                " of the template folders (includes reach nothing else)"
+            ) from exc
         except jinja2.TemplateError as exc:
             raise TemplateRenderError(f"template {_where(exc, file, name)}: {exc}") from exc
         except UnicodeDecodeError as exc:
@@ -393,6 +414,11 @@ def render_project(
                 f"template {_where(exc, file, name)}: unsafe: {what}",
                 hint=SANDBOX_HINT,
             ) from None
+        except TacError:
+            raise
+        except Exception as exc:  # e.g. {{ 1 + 'a' }}: a template's bug, named like the others
+            where = _where(exc, file, name)
+            raise TemplateRenderError(f"template {where}: {type(exc).__name__}: {exc}") from exc
         mode = EXECUTABLE if st_mode & stat.S_IXUSR else REGULAR
         files[out_path] = RenderedFile(content, mode, rel)
     codes.save()
