@@ -525,15 +525,12 @@ def observe(
     with _guard(debug):
         from tac_bootstrap_cli import ui
         from tac_bootstrap_cli.observe import server
-        from tac_bootstrap_cli.observe.store import ObserveError
+        from tac_bootstrap_cli.observe.server import ObserveError
 
         try:
             target = server.history_target() if history else server.project_target(path)
             if host not in server.LOCAL_HOSTS:
-                ui.warn(
-                    f"listening on {host}: anyone who can reach it reads every prompt and tool"
-                    " input of this project"
-                )
+                ui.warn(server.EXPOSED_WARNING.format(host=host))
 
             def ready(url: str) -> None:
                 ui.show_observing(url, str(target.db))

@@ -11,8 +11,8 @@ from observe_support import RUN_FAILED, RUN_LIVE, RUN_OK, RUN_STALE, SESSION_ID,
 
 from adws.adw_modules import adw_sqlite
 from adws.adw_modules.adw_logging import start_run
-from tac_bootstrap_cli.observe import store as store_mod
-from tac_bootstrap_cli.observe.store import ObserveError, Store, open_readonly
+from adws.adw_modules.observatory import store as store_mod
+from adws.adw_modules.observatory.store import ObserveError, Store, open_readonly
 
 
 @pytest.fixture
@@ -26,12 +26,6 @@ def store(project: Path) -> Store:
     found = Store(project / "agents" / "orchestrator.db", project)
     yield found  # type: ignore[misc]
     found.close()
-
-
-def test_schema_constants_follow_the_base_modules() -> None:
-    assert store_mod.APPLICATION_ID == adw_sqlite.APPLICATION_ID
-    assert store_mod.SCHEMA_VERSION == adw_sqlite.SCHEMA_VERSION
-    assert set(adw_sqlite.TABLES) == set(store_mod.TABLES)
 
 
 def test_runs_are_phase_agents_grouped_by_adw_id(store: Store) -> None:

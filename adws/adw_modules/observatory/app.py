@@ -2,7 +2,8 @@
 
 Pages are rendered on the server with Jinja2 (autoescape on: every recorded value is hostile);
 the one script, ``static/observe.js``, subscribes to ``/api/stream`` and swaps in the page's
-fresh content when the database changes. Nothing here imports Typer or Rich.
+fresh content when the database changes. Nothing here imports Typer or Rich, nor anything of
+tac-bootstrap: generated projects run the same app (``adws/adw_observe.py``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tac_bootstrap_cli.observe import svg
-from tac_bootstrap_cli.observe.store import Store
+from . import svg
+from .store import Store
 
 HERE = Path(__file__).parent
 POLL_S = 0.2

@@ -1,8 +1,8 @@
 """Read-only queries over a run-log database (``schema_orchestrator.sql``) for the observatory.
 
-Standard library only, and no import from the rest of ``tac_bootstrap_cli``: the web app needs
-nothing else, so the same module can later be shipped into generated projects. Every connection
-is opened with ``mode=ro``: the observatory can never change a database nor hold a write lock.
+Standard library only (plus ``adw_sqlite``'s constants): tac-bootstrap and generated projects
+(``adws/adw_observe.py``) use the same file. Every connection is opened with ``mode=ro``: the
+observatory can never change a database nor hold a write lock.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
-# adw_sqlite.APPLICATION_ID and SCHEMA_VERSION (checked equal by tests/observe): this module
-# reads the schema as migration 3 left it.
-APPLICATION_ID: Final = 0x54414342
-SCHEMA_VERSION: Final = 3
-TABLES: Final = frozenset({"orchestrator_agents", "agents", "prompts", "agent_logs", "system_logs"})
+# Relative: the package is adws.adw_modules here and adw_modules in a generated project.
+from ..adw_sqlite import APPLICATION_ID, SCHEMA_VERSION, TABLES  # noqa: TID252
+
 SESSION_AGENT: Final = "claude-session"
 # A running phase silent this long has lost its process: the agent CLI is stopped after 3,600 s
 # and every finished call writes its prompt row (see specs/observatory.md, "Stale runs").

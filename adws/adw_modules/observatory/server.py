@@ -1,0 +1,92 @@
+"""Run the observatory app with uvicorn on a free local port until Ctrl-C."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from .store import ObserveError, Store
+
+DEFAULT_PORT = 8765
+PORT_TRIES = 50
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+EXPOSED_WARNING = (
+    "listening on {host}: anyone who can reach it reads every prompt and tool input recorded here"
+)
+
+
+def free_port(host: str, start: int = DEFAULT_PORT) -> int:
+    """The first port from ``start`` that ``host`` can bind (the OS picks one if none of 50)."""
+    for port in range(start, start + PORT_TRIES):
+        with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    continue
+                raise
+            return port
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def url_for(host: str, port: int) -> str:
+    """The URL to print (IPv6 hosts in brackets)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def serve(
+    db: Path,
+    project: Path | None = None,
+    *,
+    title: str = "",
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    stale_after: float | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the database ``db`` (``project``: the folder holding its raw outputs) until
+    interrupted; ``on_ready(url)`` is called once it listens. Raises ``ObserveError``."""
+    import uvicorn
+
+    from .app import create_app
+
+    store = Store(db, project, **({"stale_after": stale_after} if stale_after else {}))
+    chosen = port if port is not None else free_port(host)
+    # Host-header check against DNS rebinding: only the names this server is reached by.
+    allowed = [*LOCAL_HOSTS, host] if host not in ("0.0.0.0", "::") else ["*"]
+    app = create_app(store, title=title or str(db), allowed_hosts=allowed)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=chosen,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    url = url_for(host, chosen)
+    if on_ready is not None:
+        original = server.startup
+
+        async def startup(sockets: list[socket.socket] | None = None) -> None:
+            await original(sockets)
+            if server.started:
+                on_ready(url)
+
+        server.startup = startup  # type: ignore[method-assign]
+    try:
+        server.run()
+    finally:
+        store.close()
+    if not server.started:
+        raise ObserveError(f"could not listen on {url} (is the port taken?)")

@@ -1,0 +1,52 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["starlette>=1.10", "uvicorn>=0.55", "jinja2>=3.1", "pyyaml>=6.0"]
+# ///
+"""The observatory: a live local web page of every ADW run, prompt, tool call, token and dollar.
+
+Usage: uv run adws/adw_observe.py [--port N] [--host H] [--open]
+Serves the run-log database (``$TAC_DB_PATH``, else config.yml ``database.path``) read-only on
+127.0.0.1 (another ``--host`` only with a warning) until Ctrl-C; the same app as
+``tac-bootstrap observe``. Exit 0 when stopped, 1 when the database cannot be read, 2 on a usage
+error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import webbrowser
+
+from adw_modules.observatory.server import EXPOSED_WARNING, LOCAL_HOSTS, serve
+from adw_modules.observatory.store import ObserveError
+from adw_modules.utils import PROJECT_ROOT, db_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until Ctrl-C; 1 with a one-line error when the database cannot be observed."""
+    parser = argparse.ArgumentParser(prog="adw_observe.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, help="port (default: a free one from 8765)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--open", action="store_true", help="open it in a browser")
+    args = parser.parse_args(argv)
+    if args.host not in LOCAL_HOSTS:
+        print(f"warning: {EXPOSED_WARNING.format(host=args.host)}", file=sys.stderr)
+
+    def ready(url: str) -> None:
+        print(f"observatory: {url}", flush=True)
+        print("reading the run log read-only; Ctrl-C to stop", file=sys.stderr, flush=True)
+        if args.open:
+            webbrowser.open(url)
+
+    try:
+        path = db_path(PROJECT_ROOT)
+        serve(path, PROJECT_ROOT, title=str(path), host=args.host, port=args.port, on_ready=ready)
+    except (ObserveError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

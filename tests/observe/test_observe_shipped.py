@@ -1,0 +1,103 @@
+"""The observatory ships into generated projects: the same files, served by
+``uv run adws/adw_observe.py``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from observe_support import RUN_OK, fill, free_port
+
+from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo, dump_config
+from tac_bootstrap_cli.render import BASE_MODULES, render_project
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "adws" / "adw_modules" / "observatory"
+
+
+def _real_uv_cache() -> str | None:
+    """uv's cache as it is before the autouse fixture moves HOME (so runs reuse downloads)."""
+    if os.environ.get("UV_CACHE_DIR"):
+        return os.environ["UV_CACHE_DIR"]
+    uv = shutil.which("uv")
+    if uv is None:
+        return None
+    proc = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=False)
+    return proc.stdout.strip() or None
+
+
+UV_CACHE_DIR = _real_uv_cache()
+
+
+def test_every_file_of_the_observatory_is_a_base_module() -> None:
+    files = {
+        p.relative_to(REPO).as_posix()
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert files == {rel for rel in BASE_MODULES if rel.startswith("adws/adw_modules/observatory/")}
+
+
+def _project(dest: Path) -> Path:
+    config = ProjectConfig(
+        project=ProjectInfo(name="demo", language="python", package_manager="uv")
+    )
+    for rel, file in render_project(config.template_context()).items():
+        path = dest / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(file.content)
+        path.chmod(file.mode)
+    (dest / "config.yml").write_text(dump_config(config), encoding="utf-8")
+    return dest
+
+
+@pytest.mark.slow
+def test_a_generated_project_serves_the_same_app(tmp_path: Path) -> None:
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.fail("uv is required (python3 -m pip install uv)")
+    project = _project(tmp_path / "demo")
+    env = {k: v for k, v in os.environ.items() if k not in ("TAC_DB_PATH", "VIRTUAL_ENV")}
+    if UV_CACHE_DIR:
+        env["UV_CACHE_DIR"] = UV_CACHE_DIR
+    missing = subprocess.run(
+        [uv, "run", "--quiet", "adws/adw_observe.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert missing.returncode == 1, missing.stderr
+    assert missing.stderr.splitlines()[-1].startswith("error: no database at ")
+    fill(project)
+    port = free_port()
+    proc = subprocess.Popen(
+        [uv, "run", "--quiet", "adws/adw_observe.py", "--port", str(port)],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert re.fullmatch(rf"observatory: http://127\.0\.0\.1:{port}/\n", line), line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/runs", timeout=10) as resp:
+            body = resp.read().decode()
+        assert RUN_OK in body
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/runs/{RUN_OK}", timeout=10) as resp:
+            page = resp.read().decode()
+            assert "default-src 'self'" in resp.headers["content-security-policy"]
+        assert "Add a health endpoint" in page and time.monotonic() - started < 5
+    finally:
+        proc.terminate()
+        proc.wait(10)
