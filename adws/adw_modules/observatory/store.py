@@ -178,20 +178,45 @@ class RunPage:
 
 
 # Built once from constants (metadata keys, the session agent name): no outside text.
+# Phase Agents (everything but interactive sessions) added since a rowid, or still open.
 _AGENTS_SQL = f"""
-SELECT a.id, a.name, a.status, a.created_at, a.started_at, a.completed_at,
-       {_meta("adw_id")}, {_meta("workflow")}, {_meta("phase")}, {_meta("target")},
-       p.n, p.ti, p.tcr, p.tcc, p.tout, p.cost, p.last_prompt,
-       CASE WHEN a.status = 'running'
-            THEN (SELECT max(l.created_at) FROM agent_logs l WHERE l.agent_id = a.id) END
+SELECT a.rowid, a.id, a.name, a.status, a.created_at, a.started_at, a.completed_at,
+       {_meta("adw_id")}, {_meta("workflow")}, {_meta("phase")}, {_meta("target")}
 FROM agents a
-LEFT JOIN (SELECT agent_id, count(*) AS n, sum(tokens_input) AS ti,
-                  sum(tokens_cache_read) AS tcr, sum(tokens_cache_creation) AS tcc,
-                  sum(tokens_output) AS tout, sum(cost_usd) AS cost, max(created_at) AS last_prompt
-           FROM prompts GROUP BY agent_id) p ON p.agent_id = a.id
 WHERE a.name IS NOT '{SESSION_AGENT}'
-ORDER BY a.created_at, a.rowid
+  AND (a.rowid > ? OR a.id IN (SELECT value FROM json_each(?)))
 """  # noqa: S608
+# Prompt totals per Agent of the prompts added since a rowid.
+_PROMPTS_SQL = """
+SELECT agent_id, count(*), sum(tokens_input), sum(tokens_cache_read), sum(tokens_cache_creation),
+       sum(tokens_output), sum(cost_usd), max(created_at), max(rowid)
+FROM prompts WHERE rowid > ? GROUP BY agent_id
+"""
+
+
+@dataclass
+class _Agent:
+    """What the run list keeps of one phase Agent."""
+
+    rowid: int
+    id: str
+    name: str
+    status: str
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+    run_id: str
+    workflow: str
+    phase: str
+    target: str | None
+    totals: Tokens = field(default_factory=Tokens)
+    last_prompt: str | None = None
+    last_log: str | None = None
+
+    @property
+    def open(self) -> bool:
+        """Still able to change (status, completion, metadata)."""
+        return self.status in ("running", "pending")
 
 
 class Store:
@@ -210,7 +235,15 @@ class Store:
         self._watch_lock = threading.Lock()
         self._state_cache: dict[str, tuple[float, str, str]] = {}
         self._task_cache: dict[str, str] = {}
-        self._runs_cache: tuple[int, list[Run]] | None = None
+        # The run index (see _refresh): Agents by id, their ids per run, the runs, newest first.
+        self._index_lock = threading.Lock()
+        self._index_stamp: int | None = None
+        self._agents: dict[str, _Agent] = {}
+        self._run_agents: dict[str, list[str]] = defaultdict(list)
+        self._runs: dict[str, Run] = {}
+        self._ordered: list[Run] = []
+        self._agent_rowid = 0
+        self._prompt_rowid = 0
 
     def stamp(self) -> int:
         """A number that changes whenever another connection commits to the database."""
@@ -238,7 +271,8 @@ class Store:
         """(task, branch) from ``agents/<adw_id>/adw_state.json`` when the project has it."""
         if self.project is None or not re.fullmatch(r"[0-9a-f]{8}", adw_id):
             return "", ""
-        path = self.project / "agents" / adw_id / "adw_state.json"
+        # One Path built from text: a first pass over 10,000 runs makes 10,000 of these.
+        path = Path(f"{self.project}/agents/{adw_id}/adw_state.json")
         try:
             mtime = path.stat().st_mtime
         except OSError:
@@ -279,14 +313,14 @@ class Store:
                 run.task = self._task_cache[aid]
 
     def all_runs(self) -> list[Run]:
-        """Every run, newest first (cached until another connection changes the database)."""
-        key = self.stamp()  # taken before reading: a commit in between only costs a rebuild
-        if self._runs_cache is not None and self._runs_cache[0] == key:
-            runs = self._runs_cache[1]
-        else:
-            with self.read() as conn:
-                runs = self._build_runs(conn)
-            self._runs_cache = (key, runs)
+        """Every run, newest first; brought up to date when another connection committed."""
+        key = self.stamp()  # taken before reading: a commit in between only costs another pass
+        with self._index_lock:
+            if key != self._index_stamp:
+                with self.read() as conn:
+                    self._refresh(conn)
+                self._index_stamp = key
+            runs = self._ordered
         now = time.time()
         for run in runs:  # staleness moves with the clock, not with the database
             if run.status in ("running", "stale"):
@@ -295,49 +329,116 @@ class Store:
                 run.duration_s = None if begin is None else now - begin
         return runs
 
-    def _build_runs(self, conn: sqlite3.Connection) -> list[Run]:
-        runs: dict[str, Run] = {}
-        latest: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
-        for row in conn.execute(_AGENTS_SQL):
-            (aid, name, status, created, started, completed, adw_id, workflow, phase, target) = row[
-                :10
-            ]
-            n, ti, tcr, tcc, tout, cost, last_prompt, last_log = row[10:]
-            key = str(adw_id) if adw_id else aid
-            run = runs.get(key)
-            if run is None:
-                run = runs[key] = Run(
-                    id=key, workflow=str(workflow or name or "?"), started_at=started or created
-                )
-                if not adw_id and target:
-                    run.task = str(target)
-            phase_name = str(phase or name or "?")
-            if phase_name not in run.phases:
-                run.phases.append(phase_name)
-            run.agent_ids.append(aid)
-            run.totals.add(Tokens(n or 0, ti or 0, tcr or 0, tcc or 0, tout or 0, cost or 0.0))
-            if completed and (run.ended_at is None or completed > run.ended_at):
-                run.ended_at = completed
-            stamps = (_ts(created), _ts(started), _ts(last_prompt), _ts(last_log))
-            activity = max((t for t in stamps if t is not None), default=0.0)
-            run.last_activity = max(run.last_activity, activity)
-            latest[key][phase_name] = (status, activity)
-        for key, run in runs.items():
-            statuses = [s for s, _ in latest[key].values()]
-            if "failed" in statuses:
-                run.status = "failed"
-            elif "running" in statuses or "pending" in statuses:
-                run.status = "running"
-                run.ended_at = None
+    def _refresh(self, conn: sqlite3.Connection) -> None:
+        """Fold what changed since the last pass into the run index.
+
+        Rows are only ever added, and only open (running/pending) Agents change, so a pass reads
+        the Agents and prompts past the last rowids seen plus the open Agents: its cost follows
+        the change, not the size of the database. A database whose rowids went backwards (a
+        VACUUM, a restore) is read again from scratch.
+        """
+        top_agent, top_prompt = conn.execute(
+            "SELECT coalesce((SELECT max(rowid) FROM agents), 0),"
+            " coalesce((SELECT max(rowid) FROM prompts), 0)"
+        ).fetchone()
+        if top_agent < self._agent_rowid or top_prompt < self._prompt_rowid:
+            self._agents, self._run_agents, self._runs = {}, defaultdict(list), {}
+            self._agent_rowid = self._prompt_rowid = 0
+        touched: set[str] = set()
+        opened = [a.id for a in self._agents.values() if a.open]
+        for row in conn.execute(_AGENTS_SQL, (self._agent_rowid, json.dumps(opened))):
+            rowid, aid, name, status, created, started, completed = row[:7]
+            adw_id, workflow, phase, target = row[7:]
+            known = self._agents.get(aid)
+            agent = _Agent(
+                rowid,
+                aid,
+                name or "?",
+                status,
+                created,
+                started,
+                completed,
+                str(adw_id) if adw_id else aid,
+                str(workflow or name or "?"),
+                str(phase or name or "?"),
+                str(target) if target and not adw_id else None,
+            )
+            if known is not None:
+                agent.totals, agent.last_prompt = known.totals, known.last_prompt
             else:
-                run.status = "completed"
-            begin, end = _ts(run.started_at), _ts(run.ended_at)
-            if begin is not None:
-                run.duration_s = (end if end is not None else time.time()) - begin
-            run.task, run.branch = self._state(key) if not run.task else (run.task, "")
-        ordered = sorted(runs.values(), key=lambda r: r.started_at, reverse=True)
-        self._tasks_from_prompts(conn, ordered)
-        return ordered
+                self._run_agents[agent.run_id].append(aid)
+            self._agents[aid] = agent
+            self._agent_rowid = max(self._agent_rowid, rowid)
+            touched.add(agent.run_id)
+        for aid, n, ti, tcr, tcc, tout, cost, last, top in conn.execute(
+            _PROMPTS_SQL, (self._prompt_rowid,)
+        ):
+            self._prompt_rowid = max(self._prompt_rowid, top)
+            found = self._agents.get(aid)
+            if found is None:
+                continue  # a prompt of an interactive session
+            found.totals.add(Tokens(n, ti or 0, tcr or 0, tcc or 0, tout or 0, cost or 0.0))
+            found.last_prompt = max(found.last_prompt or "", last or "") or None
+            touched.add(found.run_id)
+        for agent in self._agents.values():
+            if agent.open:  # its last event tells whether its process is still alive
+                agent.last_log = conn.execute(
+                    "SELECT max(created_at) FROM agent_logs WHERE agent_id = ?", (agent.id,)
+                ).fetchone()[0]
+                touched.add(agent.run_id)
+        for run_id in touched:
+            self._runs[run_id] = self._run_of(run_id)
+        if touched:
+            self._tasks_from_prompts(conn, [self._runs[r] for r in touched])
+            self._ordered = sorted(
+                self._runs.values(), key=lambda r: (r.started_at, r.id), reverse=True
+            )
+
+    def _run_of(self, run_id: str) -> Run:
+        """One run from its Agents (oldest first); a phase's latest Agent gives its status."""
+        agents = sorted(
+            (self._agents[aid] for aid in self._run_agents[run_id]),
+            key=lambda a: (a.created_at, a.rowid),
+        )
+        first = agents[0]
+        run = Run(
+            id=run_id, workflow=first.workflow, started_at=first.started_at or first.created_at
+        )
+        latest: dict[str, str] = {}
+        for agent in agents:
+            if agent.phase not in run.phases:
+                run.phases.append(agent.phase)
+            run.agent_ids.append(agent.id)
+            run.totals.add(agent.totals)
+            if agent.completed_at and (run.ended_at is None or agent.completed_at > run.ended_at):
+                run.ended_at = agent.completed_at
+            stamps = (
+                _ts(agent.created_at),
+                _ts(agent.started_at),
+                _ts(agent.last_prompt),
+                _ts(agent.last_log),
+            )
+            run.last_activity = max(
+                run.last_activity, max((t for t in stamps if t is not None), default=0.0)
+            )
+            latest[agent.phase] = agent.status
+        statuses = set(latest.values())
+        if "failed" in statuses:
+            run.status = "failed"
+        elif statuses & {"running", "pending"}:
+            run.status, run.ended_at = "running", None
+        begin, end = _ts(run.started_at), _ts(run.ended_at)
+        if begin is not None:
+            run.duration_s = (end if end is not None else time.time()) - begin
+        if first.target:
+            run.task = first.target
+        else:
+            run.task, run.branch = self._state(run_id)
+        if not run.task:
+            run.task = next(
+                (self._task_cache[a] for a in run.agent_ids if self._task_cache.get(a)), ""
+            )
+        return run
 
     def runs(
         self,
