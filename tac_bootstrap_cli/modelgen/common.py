@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from dataclasses import dataclass
@@ -63,6 +64,27 @@ def base_type(field: FieldSpec) -> str:
     if field.secret:
         return "SecretStr"
     return _BASE_TYPES[field.value_type]
+
+
+def applied_bounds(field: FieldSpec) -> FieldSpec:
+    """``field`` with its bounds as the generated code applies them (the same in every emitter).
+
+    Pydantic compares a float field with its bounds as floats, so an int bound that no float
+    equals (``gt: 9223372036854775806``) acts as the nearest float; SQLite would compare it
+    exactly. Writing that float everywhere makes Pydantic, the CHECK and the tests agree.
+    """
+    if field.value_type != "float":
+        return field
+    bounds: dict[str, int | float | None] = {}
+    for key in ("ge", "gt", "le", "lt"):
+        value = getattr(field, key)
+        exact = not isinstance(value, int) or float(value) == value
+        bounds[key] = value if exact else float(value)
+    if all(bounds[key] is getattr(field, key) for key in bounds):
+        return field
+    return dataclasses.replace(
+        field, ge=bounds["ge"], gt=bounds["gt"], le=bounds["le"], lt=bounds["lt"]
+    )
 
 
 def type_name(entity: EntitySpec, field: FieldSpec) -> str:

@@ -8,12 +8,14 @@ from tac_bootstrap_cli.modelgen import naming
 from tac_bootstrap_cli.modelgen.common import (
     Origin,
     annotation,
+    applied_bounds,
     base_type,
     create_fields,
     type_name,
     update_fields,
 )
 from tac_bootstrap_cli.modelgen.pyfmt import (
+    LINE,
     Expr,
     Group,
     Pre,
@@ -155,7 +157,11 @@ def _enum(entity: EntitySpec, field: FieldSpec) -> list[str]:
     about = f"Values of {entity.name}.{field.name}"
     if field.description:
         about += f": {field.description}"
-    lines = ["", "", f"class {name}(StrEnum):", "    " + docstring(about, ""), ""]
+    head = f"class {name}(StrEnum):"
+    # A class line too long for one line is split the way ruff format splits it.
+    split = [f"class {name}(", "    StrEnum", "):"]
+    lines = ["", "", *(split if len(head) > LINE else [head])]
+    lines.extend(["    " + docstring(about, ""), ""])
     for value in field.values:
         lines.extend(simple(f"{naming.enum_member(value)} = {py_str(value)}", 4))
     return lines
@@ -163,8 +169,9 @@ def _enum(entity: EntitySpec, field: FieldSpec) -> list[str]:
 
 def _alias_expr(field: FieldSpec) -> Expr:
     kwargs: list[Expr] = []
+    bounded = applied_bounds(field)
     for key in ("ge", "gt", "le", "lt"):
-        bound = getattr(field, key)
+        bound = getattr(bounded, key)
         if bound is not None:
             kwargs.append(Pre(f"{key}=", py_number(bound)))
     for key in ("min_length", "max_length"):

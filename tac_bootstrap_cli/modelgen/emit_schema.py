@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from tac_bootstrap_cli.modelgen.common import Origin, quote_ident, sql_str
+from tac_bootstrap_cli.modelgen.common import Origin, applied_bounds, quote_ident, sql_str
 from tac_bootstrap_cli.modelgen.pyfmt import comment, py_number
 from tac_bootstrap_cli.modelgen.spec import EntitySpec, FieldSpec, ModelSpec
+
+# Bounds in CHECKs: SQLite's decimal parser is not correctly rounded (3.40.1 reads
+# -106323.488609 one ulp away from Python's double), so a decimal literal could put the database's
+# bound one float away from Pydantic's. Decimals that every parser reads exactly stay as they are
+# (short binary fractions: 0.5, 100.0, -2.25); any other float is written as its exact binary
+# value, an integer times or divided by powers of two, which SQLite computes without rounding.
+_EXACT_DENOMINATOR = 2**10
+_EXACT_NUMERATOR = 2**53
+_POW2_STEP = 62  # 2**62 is still an SQLite INTEGER literal
 
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER"}
 _ON_DELETE = {"cascade": "CASCADE", "set_null": "SET NULL", "restrict": "RESTRICT"}
@@ -15,6 +24,26 @@ def sql_type(field: FieldSpec) -> str:
     return _SQL_TYPES.get(field.value_type, "TEXT")
 
 
+def sql_number(value: int | float) -> str:
+    """An SQL literal (or exact expression) whose value is exactly ``value`` in any SQLite."""
+    if not isinstance(value, float):
+        return str(int(value))
+    numerator, denominator = value.as_integer_ratio()
+    if denominator <= _EXACT_DENOMINATOR and abs(numerator) <= _EXACT_NUMERATOR:
+        return py_number(value)
+    if denominator > 1:  # |value| = m / 2**k, m < 2**53: one exact division per step
+        mantissa, shift, op = numerator, denominator.bit_length() - 1, "/"
+    else:  # a large integer: m * 2**k
+        shift = (numerator & -numerator).bit_length() - 1
+        mantissa, op = numerator >> shift, "*"
+    parts = [f"CAST({mantissa} AS REAL)"]
+    while shift > 0:
+        step = min(shift, _POW2_STEP)
+        parts.append(f"{op} {2**step}")
+        shift -= step
+    return "(" + " ".join(parts) + f" /* {py_number(value)} */)"
+
+
 def check_expr(field: FieldSpec) -> str | None:
     """The CHECK expression of a column (enum values, 0/1, bounds, lengths), or None."""
     column = quote_ident(field.name)
@@ -23,10 +52,11 @@ def check_expr(field: FieldSpec) -> str | None:
         parts.append(f"{column} IN ({', '.join(sql_str(v) for v in field.values)})")
     if field.value_type == "bool":
         parts.append(f"{column} IN (0, 1)")
+    bounded = applied_bounds(field)
     for key, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-        bound = getattr(field, key)
+        bound = getattr(bounded, key)
         if bound is not None:
-            parts.append(f"{column} {sign} {py_number(bound)}")
+            parts.append(f"{column} {sign} {sql_number(bound)}")
     if field.min_length is not None:
         parts.append(f"length({column}) >= {field.min_length}")
     if field.max_length is not None:
@@ -84,9 +114,10 @@ def emit_schema(spec: ModelSpec, origin: Origin) -> str:
     )
     lines.append("-- ISO text, UUIDs lower-case text, JSON text, bools 0/1, secrets plain text.")
     all_indexes = index_plan(spec)
+    by_name = {e.name: e for e in spec.entities}  # spec.entity() scans: quadratic over refs
     for entity in spec.entities:
         lines.append("")
-        lines.extend(_table(spec, entity))
+        lines.extend(_table(by_name, entity))
     if any(all_indexes.values()):
         lines.append("")
     for entity in spec.entities:
@@ -99,7 +130,7 @@ def emit_schema(spec: ModelSpec, origin: Origin) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(spec: ModelSpec, entity: EntitySpec) -> list[str]:
+def _table(by_name: dict[str, EntitySpec], entity: EntitySpec) -> list[str]:
     lines: list[str] = []
     if entity.description:
         lines.append(f"-- {entity.name}: {comment(entity.description)}")
@@ -123,7 +154,7 @@ def _table(spec: ModelSpec, entity: EntitySpec) -> list[str]:
         items.append(f"UNIQUE ({', '.join(quote_ident(c) for c in columns)})")
     for field in entity.fields:
         if field.is_ref and field.to is not None:
-            target = spec.entity(field.to)
+            target = by_name[field.to]
             items.append(
                 f"FOREIGN KEY ({quote_ident(field.name)}) REFERENCES {quote_ident(target.table)} "
                 f"({quote_ident(target.pk.name)}) ON DELETE {_ON_DELETE[field.on_delete]}"

@@ -43,10 +43,11 @@ def py_str(text: str) -> str:
 
 
 def py_float(value: float) -> str:
-    """A float literal that reads back exactly (``repr``); finite values only."""
+    """A float literal that reads back exactly (``repr``) in ruff format's spelling; finite only."""
     if not math.isfinite(value):
         raise ValueError(f"not a finite float: {value!r}")
-    return repr(float(value))
+    # repr writes ``1e+308``; ruff format drops the exponent's plus sign (and keeps ``1e-05``).
+    return repr(float(value)).replace("e+", "e")
 
 
 def py_number(value: int | float) -> str:
@@ -62,6 +63,8 @@ class Group:
     items: list[Expr] = field(default_factory=list)
     tail: str = ")"
     one_tuple: bool = False  # a one-item tuple keeps its comma: ``(x,)``
+    # A subscript ``x[i]`` must not get a trailing comma when split (``x[i,]`` is a tuple index).
+    comma: bool = True
 
 
 @dataclass
@@ -106,7 +109,7 @@ def layout(expr: Expr, indent: int, prefix: str = "", suffix: str = "") -> list[
         return [one]
     lines = [pad + prefix + expr.head]
     for item in expr.items:
-        lines.extend(layout(item, indent + 4, "", ","))
+        lines.extend(layout(item, indent + 4, "", "," if expr.comma else ""))
     lines.append(pad + expr.tail + suffix)
     return lines
 

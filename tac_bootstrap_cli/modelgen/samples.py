@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from tac_bootstrap_cli.modelgen.common import applied_bounds
 from tac_bootstrap_cli.modelgen.spec import INT64_MAX, INT64_MIN, FieldSpec
 
 # How many distinct values a field offers when its domain allows (records per test stay below).
@@ -129,14 +130,16 @@ def _float_ok(field: FieldSpec, value: float) -> bool:
 
 
 def _floats(field: FieldSpec) -> list[float]:
+    field = applied_bounds(field)
     low = field.ge if field.ge is not None else field.gt
     high = field.le if field.le is not None else field.lt
     if low is not None and high is not None:
         if low == high:
             candidates = [float(low)]
         else:
-            step = (high - low) / (SAMPLES + 1)
-            candidates = [float(low + step * (j + 1)) for j in range(SAMPLES)]
+            # Divided first: ``high - low`` overflows to inf when the bounds are near ±1.8e308.
+            step = float(high) / (SAMPLES + 1) - float(low) / (SAMPLES + 1)
+            candidates = [float(low) + step * (j + 1) for j in range(SAMPLES)]
     elif low is not None:
         candidates = [float(low) + 0.5 + j for j in range(SAMPLES)]
     elif high is not None:
@@ -147,6 +150,18 @@ def _floats(field: FieldSpec) -> list[float]:
     for value in candidates:
         if _float_ok(field, value) and value not in found:
             found.append(value)
+    edge = low if low is not None else high
+    if len(found) < SAMPLES and edge is not None:
+        # Near a huge bound ``1e308 + 0.5 == 1e308``, and two close bounds leave few floats:
+        # walk the floats next to a bound inward (the CHECK bounds are exact, see emit_schema).
+        value = float(edge)
+        toward = math.inf if low is not None else -math.inf
+        for _ in range(4 * SAMPLES):
+            if _float_ok(field, value) and value not in found:
+                found.append(value)
+                if len(found) == SAMPLES:
+                    break
+            value = math.nextafter(value, toward)
     return found
 
 
@@ -202,17 +217,54 @@ def invalid_values(field: FieldSpec) -> list[Invalid]:
 
 
 def _out_of_bounds(field: FieldSpec) -> list[Invalid]:
+    if field.value_type == "float":
+        return _float_out_of_bounds(field)
     found: list[Invalid] = []
-    is_int = field.value_type == "int"
     if field.ge is not None:
-        found.append(Invalid(field.name, field.ge - 1 if is_int else field.ge - 1.0, True))
+        found.append(Invalid(field.name, field.ge - 1, True))
     elif field.gt is not None:
         found.append(Invalid(field.name, field.gt, True))
     if field.le is not None:
-        found.append(Invalid(field.name, field.le + 1 if is_int else field.le + 1.0, True))
+        found.append(Invalid(field.name, field.le + 1, True))
     elif field.lt is not None:
         found.append(Invalid(field.name, field.lt, True))
-    return [i for i in found if not is_int or INT64_MIN <= i.value <= INT64_MAX]
+    # At SQLite's 64-bit limits ``x ± 1`` is no longer an int the column could hold.
+    return [i for i in found if INT64_MIN <= i.value <= INT64_MAX]
+
+
+def _below(bound: float, strictly: bool) -> float:
+    """The float just outside a lower bound: below it (``strictly``) or at most equal to it.
+
+    Compared exactly (Python compares int and float exactly): ``-1e308 - 1.0 == -1e308`` and
+    ``float(2**63 - 1) > 2**63 - 1``, so a step of 1.0 or a conversion alone can land inside.
+    """
+    value = float(bound) - 1.0 if strictly else float(bound)
+    while value > bound or (strictly and value == bound):
+        value = math.nextafter(value, -math.inf)
+    return value
+
+
+def _above(bound: float, strictly: bool) -> float:
+    """The float just outside an upper bound (see ``_below``)."""
+    value = float(bound) + 1.0 if strictly else float(bound)
+    while value < bound or (strictly and value == bound):
+        value = math.nextafter(value, math.inf)
+    return value
+
+
+def _float_out_of_bounds(field: FieldSpec) -> list[Invalid]:
+    field = applied_bounds(field)
+    values: list[float] = []
+    if field.ge is not None:
+        values.append(_below(field.ge, strictly=True))
+    elif field.gt is not None:
+        values.append(_below(field.gt, strictly=False))
+    if field.le is not None:
+        values.append(_above(field.le, strictly=True))
+    elif field.lt is not None:
+        values.append(_above(field.lt, strictly=False))
+    # Past ±1.8e308 there is only inf, which allow_inf_nan=False refuses for another reason.
+    return [Invalid(field.name, v, True) for v in values if math.isfinite(v)]
 
 
 # --- regex examples ---------------------------------------------------------------------------------
