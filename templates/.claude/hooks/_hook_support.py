@@ -6,8 +6,10 @@ with the event as JSON on stdin; ``run.sh`` starts ``<hook>.py`` with the system
 and a few milliseconds. The contract kept for all of them:
 
 - exit 2 (reason on stderr) only when a hook really blocks; Claude Code feeds the reason to Claude;
-- invalid JSON on stdin, a missing module or an unwritable database never blocks: one note on
-  stderr, exit 0 (any other non-zero code would only show a hook error);
+- a hook that decides (the PreToolUse guard) fails closed: invalid JSON on stdin or a rule that
+  raises blocks, with a reason saying what to do, and is recorded like any block;
+- for every other hook, invalid JSON on stdin, a missing module or an unwritable database never
+  blocks: one note on stderr, exit 0 (any other non-zero code would only show a hook error);
 - every event becomes one AgentLog row of the Claude session's Agent in the project database
   (``$TAC_DB_PATH`` or ``config.yml`` ``database.path``), written in-process with ``sqlite3``
   through the project's ``adws/adw_modules/adw_sqlite.py`` (the same pragmas and migrations as the
@@ -62,8 +64,8 @@ def note(message: str) -> None:
 
 def read_event(stream: Any = None) -> dict[str, Any] | None:
     """The hook event from stdin, or None (with a note) when it is not a JSON object."""
-    raw = (stream or sys.stdin).read()
     try:
+        raw = (stream or sys.stdin).read()
         event = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         note(f"invalid JSON on stdin ({exc}); event ignored")
@@ -251,25 +253,43 @@ def database_path(utils: Any) -> Path:
 def run(event_name: str, decide: Decide | None = None) -> NoReturn:
     """The whole life of a hook: read, decide (block or not), record, exit with the right code.
 
-    Never exits with 2 unless ``decide`` returned a reason, so hooks without a ``decide`` can
-    never block Claude (Stop/SubagentStop cannot keep it from stopping). The decision is taken
-    before anything touches the database, so a broken database cannot change it."""
+    Hooks without a ``decide`` never exit with 2, so they can never block Claude
+    (Stop/SubagentStop cannot keep it from stopping). A hook with one fails closed: an event it
+    cannot read or a ``decide`` that raises blocks (a guard that lets through what it could not
+    examine is no guard). The decision is taken before anything touches the database, so a
+    broken database cannot change it."""
     event = read_event()
     if event is None:
-        _exit(EXIT_OK)
-    reason = None
+        if decide is None:
+            _exit(EXIT_OK)
+        event = {}
+        reason: str | None = (
+            f"{event_name}: the hook input is not a JSON object, so nothing could be checked;"
+            " blocking to be safe (is .claude/settings.json running the right command?)"
+        )
+    else:
+        reason = None
     # A Stop hook that blocked once makes Claude continue with stop_hook_active set; blocking
     # again would loop forever, so no decision is taken then.
-    if decide is not None and not event.get("stop_hook_active"):
+    if decide is not None and event and not event.get("stop_hook_active"):
         try:
             reason = decide(event)
-        except Exception as exc:  # a bug in a rule must not block every tool call
-            note(f"{event_name} check failed ({type(exc).__name__}: {exc}); not blocking")
+        except Exception as exc:  # a guard that cannot decide must not let the call through
+            reason = (
+                f"{event_name} check failed ({type(exc).__name__}: {shown_error(exc)}); blocking"
+                " to be safe: simplify the call or run it yourself"
+            )
     record(event_name, event, {"blocked": True, "block_reason": reason} if reason else None)
     if reason:
         print(reason, file=sys.stderr)
         _exit(EXIT_BLOCK)
     _exit(EXIT_OK)
+
+
+def shown_error(exc: BaseException, limit: int = 60) -> str:
+    """An exception's message cut to ``limit`` characters (a block reason stays short)."""
+    text = str(exc).replace("\0", "\\0")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _exit(code: int) -> NoReturn:

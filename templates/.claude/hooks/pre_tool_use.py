@@ -6,14 +6,33 @@
 """PreToolUse hook: block destructive commands and secret files, record every tool call.
 
 Blocked (exit 2, reason on stderr, which Claude Code hands to Claude):
-- recursive ``rm`` of ``/``, ``~``, ``$HOME``, ``*``, ``.`` or the project root;
-- reading or writing ``.env`` files (``.env``, ``.env.local``...; not ``.env.example``/``.sample``/
-  ``.template``/``.dist``), through Read/Write/Edit/NotebookEdit/Grep/Glob or a shell command;
-- ``git push --force`` (``-f``, ``--force-with-lease``, ``+ref``) to ``main`` or ``master``;
+- recursive ``rm`` of ``/``, ``~``, ``$HOME``, ``*``, ``.``, the project root or a folder holding
+  one of them, and of system folders (``/etc``, ``/usr``, ``/var/lib``, ``/home/<user>``...;
+  temporary folders, the home folder's and the project's contents stay deletable); the same
+  through ``find … -delete``/``-exec rm``, ``xargs rm -r`` (names the guard cannot see) and
+  deletions in ``python -c``/``perl -e``/``node -e``/``ruby -e`` code;
+- code the guard cannot see run by a shell or an interpreter: ``curl … | sh``,
+  ``base64 -d | bash``, ``bash <(curl …)``, ``eval "$(…)"``, a computed command name
+  (``$(echo rm) -rf /``, ``$RM -rf /`` is judged as each command it could be);
+- ``dd of=/dev/sda``, ``mkfs``/``mkswap``/``wipefs``, writes (``>``, ``tee``, ``dd``, Write/Edit)
+  to a disk device, a system folder or a shell start-up file (``~/.bashrc``, ``~/.ssh/``...);
+- reading or writing ``.env`` files (``.env``, ``.env.local``...; any case; not
+  ``.env.example``/``.sample``/``.template``/``.dist``), by name or by a glob that matches one
+  (``.en?``), through Read/Write/Edit/NotebookEdit/Grep/Glob or a shell command, and recursive
+  searches (``grep -r``, ``rg --hidden``/``-uu``/``--no-ignore``, the Grep tool) over a folder
+  that holds one;
+- ``git push --force`` (``-f``, ``--force-with-lease``, ``+ref``) to ``main`` or ``master``, and
+  deleting them on the remote (``git push origin :main``, ``--delete``);
 - ``chmod -R 777``.
-Wrappers (``sudo -u root``, ``env -u X``, ``nice -n 10``, ``timeout 5``, ``nohup``...), shells
-(``bash -ec '...'``, ``sh -c -- '...'``, ``eval``) and ``cd`` earlier in the line are seen through;
-relative and ``$VAR`` targets are resolved against the event's ``cwd``.
+Wrappers (``sudo -u root``, ``env -u X``, ``nice -n 10``, ``timeout 5``, ``busybox``...), shells
+(``bash -ec '...'``, ``sh -c -- '...'``, ``eval``), command substitutions, ``VAR=value`` earlier
+in the line and ``cd`` are seen through; relative and ``$VAR`` targets are resolved against the
+event's ``cwd`` (an unknown variable may be empty: ``rm -rf $X/`` is ``rm -rf /``).
+
+It fails closed: an exception in a rule, shells nested deeper than ``MAX_DEPTH`` or a call it
+cannot parse blocks, with a reason that says what to do. It is a guard rail against mistakes, not
+a sandbox: a script file run by name, code fetched at run time or an interpreter's own logic are
+not examined.
 
 Everything uses only the standard library: ``.claude/settings.json`` runs this file through
 ``run.sh`` with the system ``python3`` (no uv, no dependencies, so neither a broken uv nor a broken
@@ -33,11 +52,86 @@ from typing import Any, NamedTuple
 
 import _hook_support as hooks
 
+PREFIX = "BLOCKED by .claude/hooks/pre_tool_use.py: "
+# Shells inside shells (`bash -c`, `eval`, `$(...)`, `python -c "os.system(...)"`) are examined
+# this deep; anything deeper blocks (nobody nests ten shells by hand).
+MAX_DEPTH = 10
+# Longer command lines block unread: scanning them would hold every tool call up (ten nested
+# `sh -c '...'` quotings alone make 100 kB), and no hand-written command is that long.
+MAX_LENGTH = 100_000
+# A recursive search is checked for .env files by walking its folder; past this many entries the
+# guard cannot tell quickly, so it blocks and asks for an exclusion.
+MAX_WALK = 50_000
 PROTECTED_BRANCHES = {"main", "master"}
 SAFE_ENV_SUFFIXES = (".example", ".sample", ".template", ".dist")
 FILE_TOOLS = {"Read", "Write", "Edit", "MultiEdit", "NotebookEdit"}
+WRITE_TOOLS = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
 SEARCH_TOOLS = {"Grep", "Glob"}
-SHELLS = {"sh", "bash", "zsh", "dash", "ksh"}
+SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "csh", "tcsh"}
+# name -> the options that take the code as their argument (`python3 -c CODE`, `node -e CODE`).
+INTERPRETERS = {
+    "python": ("-c",),
+    "pypy": ("-c",),
+    "perl": ("-e", "-E"),
+    "ruby": ("-e",),
+    "node": ("-e", "--eval", "-p", "--print"),
+    "nodejs": ("-e", "--eval", "-p", "--print"),
+    "bun": ("-e", "--eval", "-p", "--print"),
+    "deno": ("eval",),
+    "php": ("-r",),
+    "lua": ("-e",),
+}
+DELETERS = {"rm", "unlink", "shred", "srm", "trash", "rmdir"}
+FORMATTERS = re.compile(r"(mkfs(\.\w+)?|mke2fs|mkswap|wipefs|mkdosfs|mkntfs|newfs(_\w+)?)")
+# Folders whose contents belong to the system: deleting or overwriting anything in them is never
+# a development step. Inside them, the project, the home folder and temporary folders are fine.
+SYSTEM_ROOTS = {
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc",
+    "/root", "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/home", "/Users", "/System",
+    "/Library", "/Applications", "/Volumes", "/private", "/snap", "/mnt", "/media", "/nix",
+    "/tmp",
+}  # fmt: skip
+TEMP_ROOTS = (
+    "/tmp",
+    "/var/tmp",
+    "/private/tmp",
+    "/var/folders",
+    "/private/var/folders",
+    "/dev/shm",
+)
+HARMLESS_DEVICES = re.compile(
+    r"/dev/(null|zero|full|u?random|tty\w*|pts/\d+|std(in|out|err)|fd/\d+)"
+)
+# Files a shell or ssh runs or trusts on the next login (relative to the home folder).
+STARTUP_FILES = {
+    ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zprofile",
+    ".zshenv", ".zlogin", ".zlogout", ".kshrc", ".cshrc", ".tcshrc", ".inputrc",
+    ".config/fish/config.fish", ".ssh",
+}  # fmt: skip
+SHELL_WORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!"}
+# find's tests that narrow what it deletes (`find . -name '*.pyc' -delete` is routine).
+FIND_FILTERS = {
+    "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex",
+    "-newer", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin", "-size", "-user",
+    "-group", "-empty", "-perm", "-links", "-inum", "-samefile", "-lname", "-ilname",
+}  # fmt: skip
+# Folders a recursive search is not checked in (dependencies, caches, git's objects).
+WALK_SKIP = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
+# Code that deletes, in the languages of INTERPRETERS.
+CODE_DELETES = re.compile(
+    r"rmtree|\bremove\b|\bunlink|\brmdir|removedirs|rm_r|rm_rf|rmSync|rmdirSync|unlinkSync|"
+    r"rimraf|remove_dir_all|\bdelete\b|\brm\b"
+)
+CODE_HOME = re.compile(r"Path\.home\(\)|expanduser|homedir\(\)|\bHOME\b|getenv")
+CODE_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|`([^`]*)`")
+# A substitution the guard cannot evaluate (`$(curl ...)`): an unknown variable to the rules.
+COMPUTED = "$__tac_computed__"
+_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_ANY_VAR = re.compile(r"\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
+
+
+class Unexaminable(Exception):
+    """A call the guard cannot examine (it blocks, with this message as the reason)."""
 
 
 class Wrapper(NamedTuple):
@@ -91,6 +185,7 @@ WRAPPERS: dict[str, Wrapper] = {
             }
         ),
     ),
+    "parallel": Wrapper("jS", frozenset({"jobs", "sshlogin"})),
     "flock": Wrapper("Ew", frozenset({"conflict-exit-code", "timeout", "wait"}), 1),
     "chrt": Wrapper("T", frozenset({"sched-runtime"}), positionals=1),
     "taskset": Wrapper("", positionals=1),
@@ -100,9 +195,14 @@ WRAPPERS: dict[str, Wrapper] = {
     "command": Wrapper(),
     "builtin": Wrapper(),
     "unbuffer": Wrapper(),
+    "busybox": Wrapper(),
+    "toybox": Wrapper(),
+    "strace": Wrapper("eopsu"),
+    "fakeroot": Wrapper(),
+    "caffeinate": Wrapper(),
 }
-OPERATORS = {";", "&", "&&", "|", "||", "(", ")", ";;", "|&", "!", "{", "}"}
-REDIRECTS = {">", ">>", "<", "<<", "<<<", ">|", "&>", "&>>", "2>", "2>>"}
+# Wrappers that feed the command names read from stdin: its targets are unknown.
+FROM_INPUT = {"xargs", "parallel"}
 WORLD_WRITABLE = {"777", "0777", "a+rwx", "ugo+rwx", "a=rwx", "ugo=rwx"}
 # git's own options before the subcommand that take a separate argument (`git -C dir push`).
 GIT_OPTIONS_WITH_ARGUMENT = {
@@ -121,14 +221,20 @@ PUSH_OPTIONS_WITH_ARGUMENT = {
     "--receive-pack",
     "--exec",
 }
-_ENV_NAME = re.compile(r"\.env(\..+)?")
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*")
+_ENV_NAME = re.compile(r"\.env(\..+)?", re.IGNORECASE)
+# Names a glob is tried against: if it could match one, the files it matches are looked at.
+_ENV_PROBES = (".env", ".env.local", ".env.production", ".env.development.local")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
 _GLOB = re.compile(r"[*?\[]")
+_PUNCTUATION = frozenset(";&|()<>")
+# Search options whose argument keeps files out (`--exclude .env*`, `rg -g '!.env*'`).
+EXCLUDE_OPTIONS = {"--exclude", "--exclude-dir", "--ignore"}
+EXCLUDE_PREFIXES = ("!", "--exclude=", "--exclude-dir=", "--ignore=", "--glob=!", "--iglob=!")
 
 
 def is_env_file(path: str) -> bool:
-    """True for ``.env`` and ``.env.*`` files except the documented templates."""
-    name = PurePosixPath(path.strip().strip("'\"")).name
+    """True for ``.env`` and ``.env.*`` files (any case) except the documented templates."""
+    name = PurePosixPath(path.strip().strip("'\"")).name.lower()
     return bool(_ENV_NAME.fullmatch(name)) and not name.endswith(SAFE_ENV_SUFFIXES)
 
 
@@ -143,6 +249,125 @@ def env_reason(path: str) -> str:
     return f"{name} holds secrets: .env files are off limits (use .env.example)"
 
 
+def _env_glob_hit(pattern: str, cwd: str) -> str | None:
+    """The secret ``.env`` file a shell glob (``.en?``, ``.[Ee]nv*``) matches in ``cwd``, if any."""
+    import fnmatch
+    import glob
+
+    name = PurePosixPath(pattern).name
+    if not any(fnmatch.fnmatchcase(probe, name.lower()) for probe in _ENV_PROBES):
+        return None
+    if name.startswith(("*", "?")):
+        return None  # a shell glob only matches a dot file when it starts with a dot
+    base = pattern if pattern.startswith("/") else posixpath.join(cwd, pattern)
+    return next((hit for hit in glob.glob(base) if is_env_file(hit)), None)
+
+
+class Command(NamedTuple):
+    """One simple command of a shell line."""
+
+    words: list[str]
+    redirects: list[tuple[str, str]]  # (operator, target): (">", "out.txt"), ("<", ".env")
+    piped: bool  # its stdin is the previous command's output (`... | sh`)
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the ``)`` closing the ``(`` at ``start`` (quotes and nesting respected)."""
+    depth, i, quote = 0, start, ""
+    while i < len(text):
+        c = text[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif c == "\\":
+            i += 1
+        elif c == "'" and not quote:
+            quote = "'"
+        elif c == '"':
+            quote = "" if quote else '"'
+        elif not quote and c == "(":
+            depth += 1
+        elif not quote and c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise Unexaminable("unbalanced ( ): the guard cannot parse it; balance the command")
+
+
+def _echoed(body: str) -> str | None:
+    """What ``$(echo rm)``/``$(printf rm)``/``$(pwd)`` stands for, when it is plain words."""
+    if body.strip() == "pwd":
+        return "$PWD"
+    if re.search(r"[$`;&|<>()\\]", body):
+        return None
+    try:
+        words = shlex.split(body)
+    except ValueError:
+        return None
+    if not words or words[0] not in ("echo", "printf"):
+        return None
+    words = [w for w in words[1:] if not re.fullmatch(r"-[neE]+", w)]
+    return " ".join(words) if words else None
+
+
+def expand_substitutions(text: str) -> tuple[str, list[str]]:
+    """``text`` with each ``$(…)``, backquote and ``<(…)`` replaced (by what ``echo`` prints, else
+    ``COMPUTED``), unquoted newlines made ``;``, and the substituted command texts."""
+    if not re.search(r"[$`<>\n\\]", text):
+        return text, []  # nothing to replace: skip the character loop
+    out: list[str] = []
+    inner: list[str] = []
+    i, quote = 0, ""
+    while i < len(text):
+        c = text[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+            out.append(c)
+            i += 1
+        elif c == "\\":
+            if text.startswith("\\\n", i):  # a continued line
+                i += 2
+                continue
+            out.append(text[i : i + 2])
+            i += 2
+        elif c == "'" and not quote:
+            quote = "'"
+            out.append(c)
+            i += 1
+        elif c == '"':
+            quote = "" if quote else '"'
+            out.append(c)
+            i += 1
+        elif c == "`":
+            end = text.find("`", i + 1)
+            while end > 0 and text[end - 1] == "\\":
+                end = text.find("`", end + 1)
+            if end < 0:
+                raise Unexaminable("an unclosed ` quote: the guard cannot parse it")
+            body = text[i + 1 : end]
+            inner.append(body)
+            out.append(_echoed(body) or COMPUTED)
+            i = end + 1
+        elif text.startswith("$((", i):  # arithmetic: a number
+            end = _closing(text, i + 1)
+            inner.append(text[i + 3 : end - 1])
+            out.append("0")
+            i = end + 1
+        elif c in "$<>" and text.startswith("(", i + 1) and (c == "$" or not quote):
+            end = _closing(text, i + 1)
+            body = text[i + 2 : end]
+            inner.append(body)
+            out.append((_echoed(body) if c == "$" else None) or COMPUTED)
+            i = end + 1
+        elif c == "\n" and not quote:
+            out.append(" ; ")
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out), inner
+
+
 def split_words(line: str) -> list[str]:
     """Shell words of one line, operators as words of their own; quotes removed."""
     lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
@@ -151,26 +376,35 @@ def split_words(line: str) -> list[str]:
     try:
         return list(lexer)
     except ValueError:  # unbalanced quotes: fall back to plain words, still checked
-        return line.replace(";", " ; ").replace("|", " | ").replace("&", " & ").split()
+        for mark in ";|&<>()":
+            line = line.replace(mark, f" {mark} ")
+        return line.replace("'", " ").replace('"', " ").split()
 
 
-def split_commands(command: str) -> list[list[str]]:
-    """The simple commands of a shell line, as word lists (operators, subshells, newlines split)."""
-    commands: list[list[str]] = []
-    # `$(pwd)` would split into a subshell of its own: it is the working folder, as `$PWD`.
-    command = re.sub(r"\$\(\s*pwd\s*\)|`\s*pwd\s*`", "$PWD", command)
-    for line in command.splitlines() or [""]:
-        current: list[str] = []
-        for word in split_words(line):
-            word = word.strip("`")
-            if word in OPERATORS or word == "$":
-                if current:
-                    commands.append(current)
-                current = []
-            elif word:
-                current.append(word)
-        if current:
-            commands.append(current)
+def split_commands(text: str) -> list[Command]:
+    """The simple commands of a shell line (substitutions already replaced): operators,
+    subshells and newlines split them; redirections are set apart."""
+    commands: list[Command] = []
+    words: list[str] = []
+    redirects: list[tuple[str, str]] = []
+    piped = next_piped = False
+    target_of: str | None = None
+    for word in split_words(text):
+        if target_of is not None:
+            redirects.append((target_of, word))
+            target_of = None
+        elif word and set(word) <= _PUNCTUATION:
+            if "<" in word or ">" in word:
+                target_of = word.lstrip("|&;")
+                continue
+            next_piped = word.endswith("|") and not word.endswith("||") or word.endswith("|&")
+            if words or redirects:
+                commands.append(Command(words, redirects, piped))
+            words, redirects, piped = [], [], next_piped
+        elif word:
+            words.append(word)
+    if words or redirects:
+        commands.append(Command(words, redirects, piped))
     return commands
 
 
@@ -204,18 +438,21 @@ def _skip_options(words: list[str], wrapper: Wrapper, name: str) -> list[str]:
     return words[wrapper.positionals :]
 
 
-def _unwrap(words: list[str]) -> list[str]:
-    """Drop ``sudo``/``env``-style wrappers, their options and ``VAR=value`` prefixes."""
+def _unwrap(words: list[str]) -> tuple[list[str], bool]:
+    """Drop ``sudo``/``env``-style wrappers, their options, shell keywords and ``VAR=value``
+    prefixes; also whether the command's arguments come from stdin (``xargs``)."""
+    from_input = False
     while words:
-        if _ASSIGNMENT.fullmatch(words[0]):
+        if _ASSIGNMENT.fullmatch(words[0]) or words[0] in SHELL_WORDS:
             words = words[1:]
             continue
         name = PurePosixPath(words[0]).name
         wrapper = WRAPPERS.get(name)
         if wrapper is None:
             break
+        from_input = from_input or name in FROM_INPUT
         words = _skip_options(words[1:], wrapper, name)
-    return words
+    return words, from_input
 
 
 def shell_command_string(args: list[str]) -> str | None:
@@ -237,13 +474,34 @@ def shell_command_string(args: list[str]) -> str | None:
     return args[i] if has_c and i < len(args) else None
 
 
+def _shell_script(args: list[str]) -> str | None:
+    """The script a shell runs when it has no ``-c``: its first operand, or ``-`` for stdin."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg in ("-s", "--stdin") or arg == "-":
+            return "-"
+        if arg.startswith("--"):
+            i += 2 if arg in ("--rcfile", "--init-file") else 1
+        elif arg[:1] in "-+" and len(arg) > 1:
+            if "s" in arg[1:]:
+                return "-"
+            i += 2 if arg[-1] in "oO" else 1
+        else:
+            break
+    return args[i] if i < len(args) else "-"
+
+
 def _expand(target: str, root: Path, cwd: str) -> str:
     """``target`` with ``~``, ``$HOME``, ``$CLAUDE_PROJECT_DIR``, ``$PWD`` and env vars expanded."""
     text = re.sub(r"\$\{(\w+)\}", r"$\1", target)
     text = re.sub(r"\$CLAUDE_PROJECT_DIR\b", lambda _: str(root), text)
     text = re.sub(r"\$PWD\b", lambda _: cwd, text)
-    if text == "~" or text.startswith("~/"):
-        text = os.path.expanduser("~") + text[1:]
+    if text.startswith("~"):
+        text = os.path.expanduser(text)
     return os.path.expandvars(text)
 
 
@@ -266,13 +524,46 @@ def _protected_paths(root: Path) -> set[str]:
     return protected
 
 
-def _is_protected_target(target: str, root: Path, cwd: str) -> bool:
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _system_path(paths: set[str], root: Path) -> bool:
+    """True when a path is a system folder or inside one, and not inside the project, the home
+    folder or a temporary folder (``/tmp`` itself is the system's)."""
+    allowed = [*TEMP_ROOTS, os.environ.get("TMPDIR", "/tmp")]
+    mine = _normalize(str(root)) | _normalize(os.path.expanduser("~"))
+    for path in paths:
+        if not any(_inside(path, system) for system in SYSTEM_ROOTS):
+            continue
+        if any(_inside(path, m) for m in mine if m != "/"):
+            continue
+        if any(_inside(path, t) and path.rstrip("/") != t.rstrip("/") for t in allowed if t):
+            continue
+        return True
+    return False
+
+
+def _absolute(target: str, root: Path, cwd: str) -> str:
+    path = _expand(target, root, cwd)
+    return path if path.startswith("/") else posixpath.join(cwd, path)
+
+
+def _maybe_empty(target: str) -> str:
+    """``target`` with unknown variables and computed parts as empty (``$X/`` may be ``/``)."""
+    return _ANY_VAR.sub("", target)
+
+
+def _is_protected_target(target: str, root: Path, cwd: str, system: bool = True) -> bool:
+    """True when deleting ``target`` recursively deletes the system, the home folder, the project
+    or a folder holding them (``system``: or a system folder or something inside one)."""
     literal = re.sub(r"(/\*|/\.|/)+$", "", target.replace("${HOME}", "$HOME"))
     if literal in {"~", "$HOME", "*", ".*"} or set(literal) <= {".", "/"}:
         return True  # `rm -rf *`, `.`, `..` anywhere are never meant
     path = _expand(target, root, cwd)
-    if "$" in path:  # an unknown variable: nothing to resolve it against
-        return False
+    if "$" in path:  # unknown variables may be empty: `rm -rf $BUILD/` is `rm -rf /`
+        emptied = _maybe_empty(path)
+        return bool(emptied) and emptied != path and _is_protected_target(emptied, root, cwd)
     parts = PurePosixPath(path).parts
     # `dir/*`, `dir/.*`, `~/*`: deleting everything in a folder is deleting the folder.
     glob_at = next((i for i, part in enumerate(parts) if _GLOB.search(part)), None)
@@ -281,15 +572,17 @@ def _is_protected_target(target: str, root: Path, cwd: str) -> bool:
             "*",
             ".*",
         ):
-            return False
+            whole = _normalize(_absolute(str(PurePosixPath(*parts[:glob_at])), root, cwd))
+            return system and _system_path(whole, root)
         parts = parts[:glob_at]
     folder = str(PurePosixPath(*parts)) if parts else "."
-    absolute = folder if folder.startswith("/") else posixpath.join(cwd, folder)
-    return bool(_normalize(absolute) & _protected_paths(root))
+    paths = _normalize(_absolute(folder, root, cwd))
+    return bool(paths & _protected_paths(root)) or (system and _system_path(paths, root))
 
 
-def check_rm(args: list[str], root: Path, cwd: str) -> str | None:
-    """A reason when ``rm`` is recursive and aims at /, ~, $HOME, *, the project or a parent."""
+def check_rm(args: list[str], root: Path, cwd: str, from_input: bool = False) -> str | None:
+    """A reason when ``rm`` is recursive and aims at /, ~, $HOME, *, the project, a parent or a
+    system folder, or deletes names read from stdin (``xargs rm -rf``)."""
     recursive = False
     targets: list[str] = []
     options_done = False
@@ -302,10 +595,59 @@ def check_rm(args: list[str], root: Path, cwd: str) -> str | None:
             recursive = recursive or bool(set(arg[1:]) & {"r", "R"})
         else:
             targets.append(arg)
-    if recursive:
-        for target in targets:
-            if _is_protected_target(target, root, cwd):
-                return f"recursive rm of {shown(target)!r} deletes the system, home or project"
+    # `xargs rm -rf` (or `-I{} rm -rf {}`): every name comes from stdin. With names of its own
+    # (`xargs rm -rf build`) those are judged, as without xargs.
+    if recursive and from_input and all("{}" in target for target in targets):
+        return (
+            "xargs rm -r deletes names the guard cannot see; name the folders or use find -delete"
+        )
+    for target in targets:
+        if recursive and _is_protected_target(target, root, cwd):
+            return f"recursive rm of {shown(target)!r} deletes the system, home or project"
+        if (
+            not recursive
+            and "$" not in target
+            and _system_path(_normalize(_absolute(target, root, cwd)), root)
+        ):
+            return f"rm of {shown(target)!r} deletes a system file"
+    return None
+
+
+def check_find(args: list[str], root: Path, cwd: str, depth: int, seen: Scope) -> str | None:
+    """A reason when ``find`` deletes (``-delete``, ``-exec rm``) a protected or system tree,
+    or runs a command (``-exec``) that breaks a rule."""
+    while args and args[0] in ("-H", "-L", "-P"):
+        args = args[1:]
+    starts: list[str] = []
+    while args and not args[0].startswith(("-", "(", "!")):
+        starts.append(args.pop(0))
+    deletes = "-delete" in args
+    for i, arg in enumerate(args):
+        if arg in ("-exec", "-execdir", "-ok", "-okdir"):
+            inner: list[str] = []
+            for word in args[i + 1 :]:
+                if word in (";", "+"):
+                    break
+                inner.append(word)
+            inner = [w for w in inner if w != "{}"]
+            reason = check_words(inner, root, cwd, depth, seen)
+            if reason:
+                return reason
+            program, _ = _unwrap(inner)
+            deletes = deletes or bool(program and PurePosixPath(program[0]).name in DELETERS)
+    if not deletes:
+        return None
+    narrowed = any(
+        a in FIND_FILTERS and (i + 1 >= len(args) or args[i + 1].strip("*") != "")
+        for i, a in enumerate(args)
+    )
+    for start in starts or ["."]:
+        path = _absolute(start, root, cwd)
+        inside_project = any(_inside(p, str(root)) for p in _normalize(path)) or start == "."
+        if inside_project and narrowed:
+            continue
+        if _is_protected_target(start, root, cwd):
+            return f"find {shown(start)} deletes the system, home or project; narrow it (-name)"
     return None
 
 
@@ -334,28 +676,44 @@ def current_branch(cwd: str) -> str | None:
     return None if branch in (None, "", "HEAD") else branch
 
 
-def check_git(args: list[str], cwd: str) -> str | None:
-    """A reason when ``git push`` forces (``-f``, ``--force*``, ``+ref``) onto main or master."""
+def check_git(args: list[str], root: Path, cwd: str) -> str | None:
+    """A reason when ``git push`` forces (``-f``, ``--force*``, ``+ref``) onto main or master or
+    deletes them (``:main``, ``--delete``), or ``git grep`` reads untracked ``.env`` files."""
     i = 0
     while i < len(args) and args[i].startswith("-"):
         if args[i] == "-C" and i + 1 < len(args):
             cwd = os.path.join(cwd, os.path.expanduser(args[i + 1]))
         i += 2 if args[i] in GIT_OPTIONS_WITH_ARGUMENT else 1
+    if i < len(args) and args[i] == "grep":
+        rest = args[i + 1 :]
+        if {"--no-index", "--untracked"} & set(rest):
+            return check_search("grep", ["-r", *rest], root, cwd)
+        return None
     if i >= len(args) or args[i] != "push":
         return None
     options: list[str] = []
     positional: list[str] = []
-    rest = iter(args[i + 1 :])
-    for arg in rest:
+    rest_iter = iter(args[i + 1 :])
+    for arg in rest_iter:
         if arg == "--":
-            positional.extend(rest)
+            positional.extend(rest_iter)
         elif arg.startswith("-"):
             options.append(arg)
             if arg in PUSH_OPTIONS_WITH_ARGUMENT:
-                next(rest, None)
+                next(rest_iter, None)
         else:
             positional.append(arg)
     refspecs = positional[1:]  # the first positional word is the remote
+    short = "".join(a[1:] for a in options if not a.startswith("--"))
+    deleting = "--delete" in options or "d" in short
+    deleted = {
+        r.lstrip("+").split(":")[-1].removeprefix("refs/heads/")
+        for r in refspecs
+        if deleting or r.lstrip("+").startswith(":")
+    }
+    hit = sorted(deleted & PROTECTED_BRANCHES)
+    if hit:
+        return f"git push deleting {hit[0]} on the remote is not allowed"
     force = any(
         a == "--force"
         or a.startswith(("--force-with-lease", "--force-if-includes"))
@@ -393,59 +751,417 @@ def check_chmod(args: list[str]) -> str | None:
     return None
 
 
-def check_shell(command: str, root: Path, cwd: str, depth: int = 0) -> str | None:
-    """The first rule a shell command line breaks, or None."""
-    for words in split_commands(command):
-        words = _unwrap(words)
-        if not words:
+def check_write_target(target: str, root: Path, cwd: str) -> str | None:
+    """A reason when writing ``target`` overwrites a disk, a system file or a shell start-up
+    file (``> ~/.bashrc``, ``dd of=/dev/sda``, ``tee /etc/hosts``)."""
+    if target.startswith("&") or target in ("-", "") or target.isdigit():
+        return None  # `2>&1`, `>&-`
+    path = posixpath.normpath(_absolute(_maybe_empty(target) or target, root, cwd))
+    if HARMLESS_DEVICES.fullmatch(path):
+        return None
+    if path.startswith("/dev/"):
+        return f"writing {shown(target)} overwrites a device (a disk?)"
+    home = os.path.expanduser("~")
+    for name in STARTUP_FILES:
+        if _inside(path, posixpath.join(home, name)):
+            return f"writing {shown(target)} changes what runs at login; edit it yourself"
+    if _system_path(_normalize(path), root):
+        return f"writing {shown(target)} changes a system file"
+    return None
+
+
+def _secret_files(folder: str, wanted: Any) -> str | None:
+    """The first secret ``.env`` file under ``folder`` that ``wanted(relpath)`` accepts."""
+    if not os.path.isdir(folder):
+        return folder if is_env_file(folder) and wanted(PurePosixPath(folder).name) else None
+    seen = 0
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
             continue
-        name = PurePosixPath(words[0]).name
-        args = words[1:]
-        reason = None
-        if name in SHELLS | {"eval"} and depth < 3:
-            inner = " ".join(args) if name == "eval" else shell_command_string(args)
-            reason = check_shell(inner, root, cwd, depth + 1) if inner else None
-        elif name == "cd":  # `cd .. && rm -rf project`: later commands run there
+        seen += len(entries)
+        if seen > MAX_WALK:
+            raise Unexaminable(
+                f"too many files under {shown(folder)} to check for .env; exclude .env* or narrow"
+            )
+        for entry in entries:
+            if entry.name in WALK_SKIP:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif is_env_file(entry.name) and wanted(posixpath.relpath(entry.path, folder)):
+                return entry.path
+    return None
+
+
+def _glob_accepts(patterns: list[str], rel: str) -> bool:
+    """Whether a file at ``rel`` passes ripgrep/grep style globs (``!x`` excludes)."""
+    import fnmatch
+
+    def matches(pattern: str) -> bool:
+        pattern = pattern.lower()
+        braces = re.fullmatch(r"(.*)\{([^{}]*)\}(.*)", pattern)
+        if braces:
+            head, options, tail = braces.groups()
+            return any(matches(head + option + tail) for option in options.split(","))
+        name = rel.lower() if "/" in pattern else PurePosixPath(rel).name.lower()
+        return fnmatch.fnmatchcase(name, pattern.removeprefix("**/")) or fnmatch.fnmatchcase(
+            rel.lower(), pattern
+        )
+
+    includes = [p for p in patterns if not p.startswith("!")]
+    excludes = [p[1:] for p in patterns if p.startswith("!")]
+    if any(matches(p) for p in excludes):
+        return False
+    return not includes or any(matches(p) for p in includes)
+
+
+# name -> (short options that take an argument, long ones)
+_SEARCH_OPTIONS = {
+    "grep": (
+        "efmABCdD",
+        {"regexp", "file", "max-count", "context", "label", "directories", "include", "exclude"}
+        | {"exclude-dir", "exclude-from"},
+    ),
+    "rg": ("efgtTmABCjMrE", {"regexp", "file", "glob", "iglob", "type", "type-not", "max-count"}),
+    "ag": ("GgAmBC", {"file-search-regex", "ignore", "max-count", "context"}),
+}
+
+
+def check_search(name: str, args: list[str], root: Path, cwd: str) -> str | None:
+    """A reason when a recursive search (``grep -r``, ``rg --hidden``...) would read a secret
+    ``.env`` file of the folders it searches."""
+    kind = "grep" if name in ("grep", "egrep", "fgrep") else name
+    short, long = _SEARCH_OPTIONS[kind]
+    recursive = kind != "grep"
+    reaches_hidden = kind == "grep"
+    globs: list[str] = []
+    operands: list[str] = []
+    has_pattern = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            operands.extend(args[i:])
+            break
+        if arg.startswith("--"):
+            key, sep, value = arg[2:].partition("=")
+            if key in long and not sep and i < len(args):
+                value, i = args[i], i + 1
+            recursive = recursive or key in ("recursive", "dereference-recursive")
+            recursive = recursive or (key == "directories" and value == "recurse")
+            reaches_hidden = reaches_hidden or key in ("hidden", "unrestricted", "search-zip")
+            reaches_hidden = reaches_hidden or key.startswith("no-ignore")
+            if key in ("include", "glob", "iglob"):
+                globs.append(value)
+            elif key in ("exclude", "exclude-dir"):
+                globs.append("!" + value)
+            elif key in ("type", "file-search-regex") and "env" not in value:
+                return None  # only files of one type: never a .env file
+            has_pattern = has_pattern or key in ("regexp", "file")
+        elif arg.startswith("-") and len(arg) > 1:
+            for j, letter in enumerate(arg[1:], start=2):
+                if letter in short:
+                    value = arg[j:]
+                    if not value and i < len(args):
+                        value, i = args[i], i + 1
+                    has_pattern = has_pattern or letter in "ef"
+                    if kind == "rg" and letter == "g":
+                        globs.append(value)
+                    if kind == "rg" and letter == "t" and "env" not in value:
+                        return None
+                    if kind == "grep" and letter == "d" and value == "recurse":
+                        recursive = True
+                    break
+                recursive = recursive or (kind == "grep" and letter in "rR")
+                reaches_hidden = reaches_hidden or letter in ".u" and kind != "grep"
+        else:
+            operands.append(arg)
+    if not recursive or not reaches_hidden:
+        return None
+    paths = operands if has_pattern else operands[1:]
+    for path in paths or ["."]:
+        if "$" in path:
+            continue
+        hit = _secret_files(_absolute(path, root, cwd), lambda rel: _glob_accepts(globs, rel))
+        if hit:
+            name_hit = shown(PurePosixPath(hit).name, 16)
+            hint = "--exclude='.env*'" if kind == "grep" else "-g '!.env*'"
+            return f"{name} over {shown(path, 16)} reads the secrets in {name_hit}; add {hint}"
+    return None
+
+
+def check_code(name: str, code: str, root: Path, cwd: str, depth: int, seen: Scope) -> str | None:
+    """A reason when ``python -c``-style code deletes a protected tree, runs a shell command that
+    breaks a rule, or names a ``.env`` file (its string literals are judged as paths and as
+    shell command lines)."""
+    strings = [a or b or c for a, b, c in CODE_STRING.findall(code)]
+    deletes = bool(CODE_DELETES.search(code))
+    if deletes and CODE_HOME.search(code) and not strings:
+        return f"{name} code deletes the home folder"
+    for text in [*strings, " ".join(strings)]:
+        if not text.strip():
+            continue
+        if deletes and "\n" not in text and _is_protected_target(text.strip(), root, cwd):
+            return f"{name} code deletes {shown(text.strip())!r} (system, home or project)"
+        if is_env_file(text):
+            return env_reason(text)
+        reason = check_shell(text, root, cwd, depth + 1, seen)
+        if reason:
+            return reason
+    return None
+
+
+class Scope:
+    """What earlier commands of the line set up: variables (``RM=rm``) and the working folder."""
+
+    def __init__(self) -> None:
+        self.variables: dict[str, str] = {}
+
+    def substitute(self, word: str) -> str:
+        """``word`` with the line's own variables replaced (``$RM`` after ``RM=rm``)."""
+        if "$" not in word:
+            return word
+        return _VAR.sub(
+            lambda m: self.variables.get(m.group(1), m.group(0)),
+            word,
+        )
+
+
+def _interpreter(name: str) -> str | None:
+    base = re.sub(r"[\d.]+$", "", name)  # python3.12 -> python
+    return base if base in INTERPRETERS else None
+
+
+def check_words(
+    words: list[str],
+    root: Path,
+    cwd: str,
+    depth: int,
+    seen: Scope,
+    piped: bool = False,
+    from_input: bool = False,
+) -> str | None:
+    """The first rule one simple command (``words``, wrappers included) breaks, or None."""
+    words, unwrapped_input = _unwrap(words)
+    from_input = from_input or unwrapped_input
+    if not words:
+        return None
+    name = PurePosixPath(os.path.expandvars(words[0])).name
+    args = words[1:]
+    if "$" in name or name == "":
+        # A computed name (`$(echo rm) -rf /`, `$X -rf /`): judge it as each command it could be.
+        for candidate in ("rm", "find", "git", "chmod", "dd", "sh", "python"):
+            reason = check_words([candidate, *args], root, cwd, depth, seen, piped, from_input)
+            if reason:
+                return f"{shown(words[0], 16)} could be {candidate}: {reason}"
+        return None
+    if name in SHELLS or name == "eval":
+        inner = " ".join(args) if name == "eval" else shell_command_string(args)
+        if inner is not None:
+            # `eval "$(curl ...)"`, `bash -c "$X"`: text nobody can read before it runs. (A shell
+            # expands its own variables later; eval's come from this line or the environment.)
+            if COMPUTED in inner or (name == "eval" and _VAR.search(os.path.expandvars(inner))):
+                return f"{name} runs a command computed at run time; run it directly"
+            return check_shell(inner, root, cwd, depth + 1, seen)
+        if name != "eval":
+            script = _shell_script(args)
+            if script == "-" and piped:
+                return (
+                    f"piping into {name} runs code the guard cannot see; save it, read it, run it"
+                )
+            if script and COMPUTED in script:
+                return (
+                    f"{name} runs a script computed at run time (<(...)); save it, read it, run it"
+                )
+        return None
+    if name in ("source", "."):
+        if args and COMPUTED in args[0]:
+            return f"{name} runs a script computed at run time; save it, read it, run it"
+        return None
+    language = _interpreter(name)
+    if language is not None:
+        flags = INTERPRETERS[language]
+        for i, arg in enumerate(args):
+            for flag in flags:
+                code = None
+                if arg == flag and i + 1 < len(args):
+                    code = args[i + 1]
+                elif flag.startswith("-") and not flag.startswith("--") and arg.startswith(flag):
+                    code = arg[len(flag) :]
+                if code:
+                    return check_code(name, code, root, cwd, depth, seen)
+        operands = [a for a in args if not a.startswith("-")]
+        if piped and (not operands or operands[0] == "-") and language != "deno":
+            return f"piping into {name} runs code the guard cannot see; save it, read it, run it"
+        return None
+    if name in ("rm", "unlink", "shred", "srm"):
+        return check_rm(args, root, cwd, from_input)
+    if name == "find":
+        return check_find(list(args), root, cwd, depth, seen)
+    if name == "git":
+        return check_git(args, root, cwd)
+    if name == "chmod":
+        return check_chmod(args)
+    if name == "dd":
+        for arg in args:
+            if arg.startswith("of="):
+                reason = check_write_target(arg[3:], root, cwd)
+                if reason:
+                    return reason
+        return None
+    if FORMATTERS.fullmatch(name):
+        return f"{name} erases a file system; run it yourself if you mean it"
+    if name == "tee":
+        for arg in args:
+            reason = None if arg.startswith("-") else check_write_target(arg, root, cwd)
+            if reason:
+                return reason
+        return None
+    if name in ("grep", "egrep", "fgrep", "rg", "ag"):
+        return check_search(name, args, root, cwd)
+    return None
+
+
+def _env_words(words: list[str], cwd: str) -> str | None:
+    for before, word in zip(["", *words], words, strict=False):
+        if before in EXCLUDE_OPTIONS or word.startswith(EXCLUDE_PREFIXES):
+            continue  # `grep -r --exclude=.env* x .` names .env to keep it out
+        # `cat .env`, `cp .env x`, `source .env`, `--env-file=.env`, `>.env`, `cat .en?`
+        for part in re.split(r"[=<>]", word):
+            if part and is_env_file(part):
+                return env_reason(part)
+            if part and _GLOB.search(part):
+                hit = _env_glob_hit(part, cwd)
+                if hit:
+                    return env_reason(hit)
+    return None
+
+
+def check_shell(
+    command: str, root: Path, cwd: str, depth: int = 0, seen: Scope | None = None
+) -> str | None:
+    """The first rule a shell command line breaks, or None; fails closed past ``MAX_DEPTH``."""
+    if depth > MAX_DEPTH:
+        return f"shells nested more than {MAX_DEPTH} deep cannot be examined; run the inner command"
+    if "\0" in command:
+        return "a NUL byte in a command cannot be examined; remove it"
+    if len(command) > MAX_LENGTH:
+        return f"a command over {MAX_LENGTH // 1000} kB cannot be examined; write a script file"
+    seen = seen or Scope()
+    text, inner = expand_substitutions(command)
+    for body in inner:  # `$(rm -rf /)` runs too
+        reason = check_shell(body, root, cwd, depth + 1, seen)
+        if reason:
+            return reason
+    previous: Command | None = None
+    for command_ in split_commands(text):
+        words = [seen.substitute(w) for w in command_.words]
+        redirects = [(op, seen.substitute(t)) for op, t in command_.redirects]
+        if words and all(_ASSIGNMENT.fullmatch(w) for w in words):
+            for word in words:  # `RM=rm; $RM -rf /`
+                key, _, value = word.partition("=")
+                seen.variables[key] = value
+        stripped, _ = _unwrap(words)
+        if stripped and stripped[0] in ("export", "declare", "local", "readonly", "typeset"):
+            for word in stripped[1:]:
+                if _ASSIGNMENT.fullmatch(word):
+                    key, _, value = word.partition("=")
+                    seen.variables[key] = value
+        # `bash < <(curl ...)` reads a computed script like `curl ... | bash` does.
+        piped = command_.piped or any(op == "<" and COMPUTED in t for op, t in redirects)
+        if piped and previous is not None:
+            # `echo ls | sh` runs what echo prints: judge that text instead of refusing.
+            source, _ = _unwrap(previous.words)
+            if source and source[0] in ("echo", "printf") and stripped:
+                shell = PurePosixPath(stripped[0]).name
+                if shell in SHELLS and shell_command_string(stripped[1:]) is None:
+                    printed = " ".join(a for a in source[1:] if not a.startswith("-"))
+                    reason = check_shell(printed, root, cwd, depth + 1, seen)
+                    if reason:
+                        return reason
+                    piped = False
+        reason = check_words(words, root, cwd, depth, seen, piped)
+        if reason:
+            return reason
+        for op, target in redirects:
+            if ">" in op:
+                reason = check_write_target(target, root, cwd)
+                if reason:
+                    return reason
+        reason = _env_words(words + [t for _, t in redirects], cwd)
+        if reason:
+            return reason
+        if stripped and stripped[0] == "cd":  # `cd .. && rm -rf project`: later commands run there
+            args = stripped[1:]
             target = args[-1] if args and args[-1] != "-" else ("~" if not args else "")
             if target:
                 cwd = posixpath.join(cwd, _expand(target, root, cwd))
-        elif name == "rm":
-            reason = check_rm(args, root, cwd)
-        elif name == "git":
-            reason = check_git(args, cwd)
-        elif name == "chmod":
-            reason = check_chmod(args)
-        if reason:
-            return reason
-        for word in words:
-            # `cat .env`, `cp .env x`, `source .env`, `--env-file=.env`, `>.env`
-            for part in re.split(r"[=<>]", word):
-                if part and is_env_file(part):
-                    return env_reason(part)
+        previous = command_
+    return None
+
+
+def check_search_tool(tool_input: dict[str, Any], root: Path, cwd: str) -> str | None:
+    """A reason when the Grep tool's path and glob reach a secret ``.env`` file."""
+    path = tool_input.get("path")
+    path = path if isinstance(path, str) and path else cwd
+    if is_env_file(path):
+        return env_reason(path)
+    kind = tool_input.get("type")
+    if isinstance(kind, str) and kind and "env" not in kind:
+        return None  # only files of one type (`py`, `js`): never a .env file
+    glob = tool_input.get("glob")
+    globs = [glob] if isinstance(glob, str) and glob else []
+    hit = _secret_files(_absolute(path, root, cwd), lambda rel: _glob_accepts(globs, rel))
+    if hit:
+        name_hit = shown(PurePosixPath(hit).name, 16)
+        return f"Grep here reads the secrets in {name_hit}; pass a glob (*.py) or a type"
+    return None
+
+
+def _check(event: dict[str, Any]) -> str | None:
+    tool = str(event.get("tool_name") or "")
+    raw_input = event.get("tool_input")
+    if tool in {"Bash", *FILE_TOOLS, *SEARCH_TOOLS} and not isinstance(raw_input, dict):
+        raise Unexaminable("tool_input is not an object; the call cannot be examined")
+    tool_input: dict[str, Any] = raw_input if isinstance(raw_input, dict) else {}
+    cwd = str(event.get("cwd") or hooks.PROJECT_ROOT)
+    root = hooks.PROJECT_ROOT
+    if tool == "Bash":
+        command = tool_input.get("command")
+        if not isinstance(command, str):
+            raise Unexaminable("the command is not a string; the call cannot be examined")
+        return check_shell(command, root, cwd)
+    if tool in FILE_TOOLS | SEARCH_TOOLS:
+        for key in ("file_path", "notebook_path", "path", "pattern" if tool == "Glob" else "glob"):
+            value = tool_input.get(key)
+            if isinstance(value, str) and value and is_env_file(value):
+                return env_reason(value)
+            if isinstance(value, str) and value and tool in WRITE_TOOLS and key != "glob":
+                reason = check_write_target(value, root, cwd)
+                if reason:
+                    return reason
+        if tool == "Grep":
+            return check_search_tool(tool_input, root, cwd)
     return None
 
 
 def check(event: dict[str, Any]) -> str | None:
-    """The block reason for a PreToolUse event, or None to let the tool run."""
-    tool = str(event.get("tool_name") or "")
-    raw_input = event.get("tool_input")
-    tool_input: dict[str, Any] = raw_input if isinstance(raw_input, dict) else {}
-    cwd = str(event.get("cwd") or hooks.PROJECT_ROOT)
-    reason = None
-    if tool == "Bash":
-        reason = check_shell(str(tool_input.get("command") or ""), hooks.PROJECT_ROOT, cwd)
-    elif tool in FILE_TOOLS | SEARCH_TOOLS:
-        for key in (
-            "file_path",
-            "notebook_path",
-            "path",
-            "pattern" if tool == "Glob" else "glob",
-        ):
-            value = tool_input.get(key)
-            if isinstance(value, str) and value and is_env_file(value):
-                reason = env_reason(value)
-                break
-    return f"BLOCKED by .claude/hooks/pre_tool_use.py: {reason}" if reason else None
+    """The block reason for a PreToolUse event, or None to let the tool run; fails closed."""
+    try:
+        reason = _check(event)
+    except Unexaminable as exc:
+        reason = str(exc)
+    except Exception as exc:  # a rule that breaks must not let the call through
+        reason = (
+            f"the guard failed ({type(exc).__name__}), so it blocks; simplify the command"
+            " or run it yourself"
+        )
+    return PREFIX + reason if reason else None
 
 
 def main() -> None:
