@@ -519,6 +519,10 @@ def observe(
         typer.Option("--host", help="Address to listen on; anything but 127.0.0.1 is exposed."),
     ] = "127.0.0.1",
     open_browser: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", metavar="FILE", help="Write one static HTML file; no server."),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Serve a live local page of the ADW runs, prompts, tool calls, tokens and costs."""
@@ -529,6 +533,10 @@ def observe(
 
         try:
             target = server.history_target() if history else server.project_target(path)
+            if report is not None:
+                detailed = server.write_report(target, report)
+                ui.info(f"report: {report} ({detailed} runs in detail)")
+                return
             if host not in server.LOCAL_HOSTS:
                 ui.warn(server.EXPOSED_WARNING.format(host=host))
 

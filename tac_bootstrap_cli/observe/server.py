@@ -58,4 +58,18 @@ def serve(
     serve_db(target.db, target.project, title=target.title, host=host, port=port, on_ready=on_ready)
 
 
-__all__ = ["EXPOSED_WARNING", "LOCAL_HOSTS", "ObserveError", "Target", "serve"]
+def write_report(target: Target, out: Path) -> int:
+    """Write the one-file HTML report of ``target`` to ``out``; returns the runs in detail."""
+    from adws.adw_modules.observatory.report import write_report as write
+    from adws.adw_modules.observatory.store import Store
+
+    store = Store(target.db, target.project)
+    try:
+        return write(store, out, title=target.title)
+    except OSError as exc:
+        raise ObserveError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        store.close()
+
+
+__all__ = ["EXPOSED_WARNING", "LOCAL_HOSTS", "ObserveError", "Target", "serve", "write_report"]

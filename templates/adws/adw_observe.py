@@ -5,10 +5,11 @@
 # ///
 """The observatory: a live local web page of every ADW run, prompt, tool call, token and dollar.
 
-Usage: uv run adws/adw_observe.py [--port N] [--host H] [--open]
+Usage: uv run adws/adw_observe.py [--port N] [--host H] [--open] [--report FILE]
 Serves the run-log database (``$TAC_DB_PATH``, else config.yml ``database.path``) read-only on
 127.0.0.1 (another ``--host`` only with a warning) until Ctrl-C; the same app as
-``tac-bootstrap observe``. Exit 0 when stopped, 1 when the database cannot be read, 2 on a usage
+``tac-bootstrap observe``. ``--report FILE`` writes the same views as one static HTML file
+instead (no server, no script). Exit 0 when stopped, 1 when the database cannot be read, 2 on a usage
 error.
 """
 
@@ -17,9 +18,11 @@ from __future__ import annotations
 import argparse
 import sys
 import webbrowser
+from pathlib import Path
 
+from adw_modules.observatory.report import write_report
 from adw_modules.observatory.server import EXPOSED_WARNING, LOCAL_HOSTS, serve
-from adw_modules.observatory.store import ObserveError
+from adw_modules.observatory.store import ObserveError, Store
 from adw_modules.utils import PROJECT_ROOT, db_path
 
 
@@ -29,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port (default: a free one from 8765)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--open", action="store_true", help="open it in a browser")
+    parser.add_argument("--report", type=Path, help="write one static HTML file; no server")
     args = parser.parse_args(argv)
     if args.host not in LOCAL_HOSTS:
         print(f"warning: {EXPOSED_WARNING.format(host=args.host)}", file=sys.stderr)
@@ -41,8 +45,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         path = db_path(PROJECT_ROOT)
+        if args.report is not None:
+            store = Store(path, PROJECT_ROOT)
+            try:
+                detailed = write_report(store, args.report, title=str(path))
+            finally:
+                store.close()
+            print(f"report: {args.report} ({detailed} runs in detail)")
+            return 0
         serve(path, PROJECT_ROOT, title=str(path), host=args.host, port=args.port, on_ready=ready)
-    except (ObserveError, ValueError) as exc:
+    except (ObserveError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

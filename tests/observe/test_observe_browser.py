@@ -269,3 +269,24 @@ def test_a_new_run_appears_on_the_runs_view(page: Any, server: Server, project: 
     subprocess.run([sys.executable, "-c", code, str(_db(project))], check=True)
     page.wait_for_selector('tr.run[data-run-id="c0ffee00"]', timeout=3000)
     assert time.monotonic() - started < 5  # includes starting a Python process
+
+
+def test_the_report_file_opens_offline_and_runs_nothing(
+    page: Any, project: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    subprocess.run(
+        [sys.executable, "-m", "tac_bootstrap_cli", "observe", str(project), "--report", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(out.as_uri())
+    assert requests == [out.as_uri()]  # nothing else is fetched
+    (cost,) = _one(project, "SELECT sum(cost_usd) FROM prompts")
+    assert page.inner_text("#total-cost") == f"${cost:,.2f}"
+    page.click(f'a[href="#run-{RUN_FAILED}"]')
+    assert page.locator(f"#run-{RUN_FAILED} svg.gantt rect.attempt").count() == 2
+    assert XSS_SCRIPT in page.inner_text(f"#run-{RUN_FAILED}")
+    _assert_not_pwned(page)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -208,3 +209,23 @@ def test_another_host_is_warned_about(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_report_is_one_self_contained_file(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    db = fill(project)
+    out = tmp_path / "report.html"
+    made = _observe(str(project), "--report", str(out))
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == f"report: {out} (4 runs in detail)"
+    html = out.read_text(encoding="utf-8")
+    assert "default-src 'none'" in html  # the file's own CSP: no script, no load
+    assert re.findall(r"<script|<link|<img|<iframe|<[a-z][^>]*\ssrc=", html) == []
+    assert re.findall(r'href="(?!#)', html) == []  # every link is an anchor of this file
+    for anchor in (f"run-{RUN_OK}", f"run-{RUN_FAILED}", "sessions", "costs"):
+        assert f'id="{anchor}"' in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    conn = sqlite3.connect(db)
+    (cost,) = conn.execute("SELECT sum(cost_usd) FROM prompts").fetchone()
+    conn.close()
+    assert f'id="total-cost">${cost:,.2f}<' in html

@@ -77,6 +77,16 @@ def test_a_generated_project_serves_the_same_app(tmp_path: Path) -> None:
     assert missing.returncode == 1, missing.stderr
     assert missing.stderr.splitlines()[-1].startswith("error: no database at ")
     fill(project)
+    made = subprocess.run(
+        [uv, "run", "--quiet", "adws/adw_observe.py", "--report", "report.html"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "Add a health endpoint" in (project / "report.html").read_text(encoding="utf-8")
     port = free_port()
     proc = subprocess.Popen(
         [uv, "run", "--quiet", "adws/adw_observe.py", "--port", str(port)],

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -33,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import svg
+from . import views
 from .store import Store
 
 HERE = Path(__file__).parent
@@ -50,7 +47,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
-STATUSES = ("running", "completed", "failed", "stale")
+STATUSES = views.STATUSES
 
 
 class SecurityHeaders:
@@ -74,41 +71,9 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _money(value: float, digits: int = 4) -> str:
-    return f"${value:,.{digits}f}"
-
-
-def _num(value: int | float | None) -> str:
-    return f"{int(value or 0):,}"
-
-
-def _dur(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return svg._duration(seconds)
-
-
-def _when(text: str | None) -> str:
-    """A stored timestamp shown to the second, in UTC."""
-    return (text or "")[:19].replace("T", " ")
-
-
-def environment() -> jinja2.Environment:
-    """The page templates, autoescaped."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(money=_money, num=_num, dur=_dur, when=_when)
-    return env
-
-
 def create_app(store: Store, *, title: str, allowed_hosts: list[str] | None = None) -> Starlette:
     """The app over ``store``; ``allowed_hosts`` guards against DNS rebinding (Host header)."""
-    env = environment()
+    env = views.environment()
 
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         partial = request.headers.get("x-partial") == "1"
@@ -139,11 +104,10 @@ def create_app(store: Store, *, title: str, allowed_hosts: list[str] | None = No
         return page(request, "runs.html", found=found, filters=filters, statuses=STATUSES)
 
     async def run_page(request: Request) -> Response:
-        detail = store.run(request.path_params["run_id"])
-        if detail is None:
+        context = views.run_context(store, request.path_params["run_id"])
+        if context is None:
             return page(request, "missing.html", 404, what="run")
-        chart = Markup(svg.gantt(detail["phases"], time.time()))  # labels escaped in svg.py
-        return page(request, "run.html", detail=detail, run=detail["run"], chart=chart)
+        return page(request, "run.html", **context)
 
     async def sessions_page(request: Request) -> Response:
         return page(request, "sessions.html", sessions=store.sessions())
@@ -155,14 +119,7 @@ def create_app(store: Store, *, title: str, allowed_hosts: list[str] | None = No
         return page(request, "session.html", session=detail)
 
     async def costs_page(request: Request) -> Response:
-        costs = store.costs()
-        charts = {}
-        for name in ("day", "workflow", "phase", "model"):
-            rows = costs[name]
-            charts[name] = Markup(  # labels escaped in svg.py
-                svg.bars([svg.Bar(r["key"], r["cost_usd"], _money(r["cost_usd"])) for r in rows])
-            )
-        return page(request, "costs.html", costs=costs, charts=charts)
+        return page(request, "costs.html", **views.costs_context(store))
 
     async def raw_output(request: Request) -> Response:
         path = store.raw_file(request.query_params.get("path", ""))
