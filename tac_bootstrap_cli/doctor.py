@@ -504,6 +504,8 @@ def check_hooks(p: Project) -> Iterator[Check]:
         scripts.update(
             f"{HOOKS_DIR}/{f.relative_to(hooks_dir).as_posix()}" for f in hooks_dir.rglob("*.py")
         )
+    if _support_required(p, scripts):
+        scripts.add(SUPPORT_MODULE)
     missing, not_exec, broken = [], [], []
     for rel in sorted(scripts):
         path = p.root / rel
@@ -520,6 +522,10 @@ def check_hooks(p: Project) -> Iterator[Check]:
                 broken.append(f"{rel}:{exc.lineno}: {exc.msg}")
             except ValueError as exc:  # NUL bytes
                 broken.append(f"{rel}: {exc}")
+    support_gone = SUPPORT_MODULE in missing
+    if support_gone:
+        missing.remove(SUPPORT_MODULE)
+        yield _support_missing(p)
     if missing:
         restorable = [m for m in missing if p.manifest is not None and m in p.manifest.files]
         restorable = [m for m in restorable if _restored(p, m) is not None]
@@ -549,8 +555,183 @@ def check_hooks(p: Project) -> Iterator[Check]:
             f"hook script(s) do not compile: {_some(broken, 2)}",
             "fix the syntax error (conflict markers from an upgrade? resolve them)",
         )
-    if not (missing or not_exec or broken):
+    if not (missing or not_exec or broken or support_gone):
         yield ok("hooks", f"{len(scripts)} hook scripts present and compiling")
+
+
+# --- the hooks run: each layer hook of settings.json fed a harmless sample event -----------------
+
+SUPPORT_MODULE = f"{HOOKS_DIR}/_hook_support.py"
+# Hooks take tens of milliseconds; the margin is for the uv fallback's first run.
+HOOK_RUN_TIMEOUT = 30.0
+# What Claude Code sends each event, minus the common fields: nothing here changes anything.
+SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
+    "PreToolUse": {"tool_name": "Bash", "tool_input": {"command": "ls"}},
+    "PostToolUse": {
+        "tool_name": "Bash",
+        "tool_input": {"command": "ls"},
+        "tool_response": {"stdout": "", "stderr": "", "interrupted": False},
+    },
+    "UserPromptSubmit": {"prompt": "tac-bootstrap doctor check"},
+    "Notification": {"message": "tac-bootstrap doctor check", "notification_type": "idle_prompt"},
+    "Stop": {"stop_hook_active": False},
+    "SubagentStop": {"stop_hook_active": False},
+    "PreCompact": {"trigger": "manual", "custom_instructions": ""},
+    "SessionStart": {"source": "startup"},
+    "SessionEnd": {"reason": "other"},
+}
+# The guard must block this (and allow the sample's `ls`).
+GUARD_PROBE = "rm -rf /"
+
+
+def _support_required(p: Project, scripts: set[str]) -> bool:
+    """Whether the hooks need ``_hook_support.py``: it was generated, or a hook imports it."""
+    if p.manifest is not None and SUPPORT_MODULE in p.manifest.files:
+        return True
+    for rel in scripts:
+        if rel.endswith(".py") and rel != SUPPORT_MODULE:
+            with contextlib.suppress(OSError):
+                if b"_hook_support" in (p.root / rel).read_bytes():
+                    return True
+    return False
+
+
+def _support_missing(p: Project) -> Check:
+    """The finding for a deleted ``_hook_support.py``, restorable from the templates."""
+    want = p.generated(SUPPORT_MODULE)
+    restorable = want is not None or (
+        p.manifest is not None
+        and SUPPORT_MODULE in p.manifest.files
+        and _restored(p, SUPPORT_MODULE) is not None
+    )
+    return Check(
+        "hooks",
+        "fail",
+        f"{SUPPORT_MODULE} missing: every hook imports it, so every hook fails and the guard"
+        " blocks every tool call",
+        "`tac-bootstrap doctor --fix` restores it"
+        if restorable
+        else "`tac-bootstrap render` writes it again",
+        fixable=restorable,
+        fix=(lambda: _restore_support(p)) if restorable else None,
+    )
+
+
+def _restore_support(p: Project) -> list[str]:
+    """Write ``_hook_support.py`` back: as generated (its recorded base), else as rendered now."""
+    if p.manifest is not None and SUPPORT_MODULE in p.manifest.files:
+        done = _restore(p, [SUPPORT_MODULE])
+        if done:
+            return done
+    want = p.generated(SUPPORT_MODULE)
+    root = p.root.resolve()
+    if want is None or path_problem(root, SUPPORT_MODULE) is not None:
+        return []
+    write_atomic(root, SUPPORT_MODULE, want.content, want.executable)
+    return [f"restored {SUPPORT_MODULE}"]
+
+
+def _layer_hooks(root: Path) -> list[tuple[str, str, float]]:
+    """(event, command, timeout in seconds) of every layer hook registered in settings.json."""
+    found: list[tuple[str, str, float]] = []
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+        data = json.loads((root / SETTINGS).read_text(encoding="utf-8"))
+        for event, entries in data.get("hooks", {}).items():
+            for entry in entries:
+                for hook in entry.get("hooks", []):
+                    command = hook.get("command")
+                    if hook.get("type", "command") != "command" or not isinstance(command, str):
+                        continue
+                    if event in SAMPLE_EVENTS and facts.is_layer_hook(command):
+                        timeout = hook.get("timeout")
+                        seconds = timeout if isinstance(timeout, int | float) else 60
+                        found.append((event, command, min(float(seconds), HOOK_RUN_TIMEOUT)))
+    return found
+
+
+def _run_hook(
+    root: Path, event: str, command: str, fields: dict[str, Any], timeout: float, db: Path
+) -> tuple[int | None, str]:
+    """Exit code (None: it did not finish) and first stderr line of one hook command run as
+    Claude Code runs it, its run log in ``db`` and no bytecode written into the project."""
+    import subprocess
+
+    payload = {
+        "session_id": "tac-bootstrap-doctor",
+        "transcript_path": "",
+        "cwd": str(root),
+        "hook_event_name": event,
+        "permission_mode": "default",
+        **fields,
+    }
+    env = {k: v for k, v in os.environ.items() if k != "ADW_AGENT_ID"}
+    env.update(CLAUDE_PROJECT_DIR=str(root), TAC_DB_PATH=str(db), PYTHONDONTWRITEBYTECODE="1")
+    try:
+        proc = subprocess.run(
+            ["/bin/sh", "-c", command],
+            cwd=root,
+            input=json.dumps(payload),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"did not finish in {timeout:g} s"
+    except OSError as exc:
+        return None, str(exc)
+    lines = proc.stderr.strip().splitlines()
+    return proc.returncode, lines[0][:160] if lines else ""
+
+
+def check_hook_runs(p: Project) -> Iterator[Check]:
+    """Each layer hook of settings.json runs: a harmless sample event of its type exits 0, and
+    the guard allows ``ls`` and blocks ``rm -rf /`` (with a throwaway run-log database)."""
+    import tempfile
+
+    hooks = _layer_hooks(p.root)
+    if not hooks or any(c.status != "ok" for c in check_hooks(p)):
+        return  # missing or broken scripts are reported (and repaired) by check_hooks
+    failures: list[str] = []
+    warnings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="tac-doctor-hooks-") as tmp:
+        db = Path(tmp) / "doctor.db"
+        for event, command, timeout in hooks:
+            name = LAUNCHED_HOOK.findall(command) or HOOK_SCRIPT.findall(command) or [event]
+            label = f"{event} ({name[0]})"
+            code, err = _run_hook(p.root, event, command, SAMPLE_EVENTS[event], timeout, db)
+            said = f": {err}" if err else ""
+            if code is None:
+                failures.append(f"{label} {err}")
+                continue
+            if code != 0:
+                failures.append(f"{label} exits {code} on a harmless event{said}")
+                continue
+            if err:
+                warnings.append(f"{label}{said}")
+            if event == "PreToolUse" and facts.is_guard_command(command):
+                probe = {"tool_name": "Bash", "tool_input": {"command": GUARD_PROBE}}
+                code, err = _run_hook(p.root, event, command, probe, timeout, db)
+                if code != 2:
+                    failures.append(f"the guard lets `{GUARD_PROBE}` through (exit {code})")
+    if failures:
+        yield Check(
+            "hooks.run",
+            "fail",
+            f"hook(s) do not work: {_some(failures, 2)}",
+            "run `tac-bootstrap doctor --fix`; if it stays, see the message (python3 3.11+ or uv"
+            " on PATH? a user edit of .claude/hooks?)",
+        )
+    elif warnings:
+        yield Check(
+            "hooks.run",
+            "warn",
+            f"hook(s) run but complain: {_some(warnings, 2)}",
+            "see the message (the run log: config.yml database.path, adws/adw_modules)",
+        )
+    else:
+        yield ok("hooks.run", f"{len(hooks)} hooks run; the guard allows ls, blocks {GUARD_PROBE}")
 
 
 def _chmod_x(root: Path, paths: list[str]) -> list[str]:
@@ -841,6 +1022,7 @@ CHECKS = (
     check_files,
     check_settings,
     check_hooks,
+    check_hook_runs,
     check_commands_and_agents,
     check_database,
     check_tools,
