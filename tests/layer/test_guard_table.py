@@ -174,6 +174,12 @@ DANGEROUS = [
     "rg -uu API_TOKEN .",
     "rg --no-ignore -. TOKEN",
     "git grep --no-index TOKEN",
+    # Here-documents a shell or an interpreter runs, or whose $(...) runs.
+    "bash <<EOF\nrm -rf /\nEOF",
+    "python3 - <<'PY'\nimport shutil\nshutil.rmtree('/')\nPY",
+    "cat <<EOF > x.txt\n$(rm -rf ~)\nEOF",
+    "sh <<< 'rm -rf /'",
+    'echo "<<X"\nrm -rf /\nX',
     # The old table's core.
     "rm -rf ~",
     "rm -rf *",
@@ -231,6 +237,11 @@ BENIGN = [
     "chmod -R 755 build",
     "curl -fsSL https://example.com/x -o install.sh",
     "xargs rm -rf build",
+    # Here-documents as Claude Code writes commit messages and pull requests (quotes, parens).
+    "git commit -m \"$(cat <<'EOF'\nFix the parser (it's done)\n\nCo-Authored-By: Claude\nEOF\n)\"",
+    "gh pr create --title x --body \"$(cat <<'EOF'\n## Summary\n- it's (really) fine\nEOF\n)\"",
+    "cat > notes.md <<'EOF'\nNever run rm -rf / (it's bad\nEOF",
+    "python3 - <<'PY'\nprint('hi')\nPY",
 ]
 
 

@@ -227,6 +227,7 @@ _ENV_PROBES = (".env", ".env.local", ".env.production", ".env.development.local"
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
 _GLOB = re.compile(r"[*?\[]")
 _PUNCTUATION = frozenset(";&|()<>")
+_HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([^\s;&|<>()'\"]+))")
 # Search options whose argument keeps files out (`--exclude .env*`, `rg -g '!.env*'`).
 EXCLUDE_OPTIONS = {"--exclude", "--exclude-dir", "--ignore"}
 EXCLUDE_PREFIXES = ("!", "--exclude=", "--exclude-dir=", "--ignore=", "--glob=!", "--iglob=!")
@@ -271,11 +272,80 @@ class Command(NamedTuple):
     piped: bool  # its stdin is the previous command's output (`... | sh`)
 
 
+class HereDoc(NamedTuple):
+    """A pending here-document: its delimiter, ``<<-`` (tabs stripped), and whether the shell
+    expands ``$(...)`` in its body (an unquoted delimiter)."""
+
+    delimiter: str
+    strip_tabs: bool
+    expands: bool
+
+
+def _heredoc_at(text: str, i: int) -> tuple[HereDoc, int] | None:
+    """The here-document starting at ``text[i]`` (``<<EOF``, ``<<-'EOF'``) and where it ends."""
+    if not text.startswith("<<", i) or text.startswith("<<<", i) or text[i - 1 : i] == "<":
+        return None  # `<<<` is a here-string
+    match = _HEREDOC.match(text, i)
+    if match is None:
+        return None
+    dash, single, double, bare = match.groups()
+    delimiter = single if single is not None else double if double is not None else bare
+    quoted = single is not None or double is not None or "\\" in match.group(0)
+    return HereDoc(delimiter, bool(dash), not quoted), match.end()
+
+
+def _read_bodies(text: str, i: int, pending: list[HereDoc]) -> tuple[int, list[str]]:
+    """The bodies of the pending here-documents from ``text[i]`` on (a missing delimiter line
+    ends the body at the end of the text, as in bash) and where the text goes on."""
+    bodies: list[str] = []
+    for doc in pending:
+        lines: list[str] = []
+        while i < len(text):
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            line = text[i:end]
+            i = end + 1
+            if (line.lstrip("\t") if doc.strip_tabs else line) == doc.delimiter:
+                break
+            lines.append(line)
+        bodies.append("\n".join(lines))
+    pending.clear()
+    return min(i, len(text)), bodies
+
+
+def _substitutions_in(body: str) -> list[str]:
+    """The ``$(...)`` and backquoted commands of an unquoted here-document's body."""
+    found: list[str] = []
+    i = 0
+    while i < len(body):
+        if body.startswith("$(", i):
+            end = _closing(body, i + 1)
+            found.append(body[i + 2 : end])
+            i = end + 1
+        elif body[i] == "`" and body.find("`", i + 1) > 0:
+            end = body.find("`", i + 1)
+            found.append(body[i + 1 : end])
+            i = end + 1
+        else:
+            i += 1
+    return found
+
+
 def _closing(text: str, start: int) -> int:
-    """The index of the ``)`` closing the ``(`` at ``start`` (quotes and nesting respected)."""
+    """The index of the ``)`` closing the ``(`` at ``start`` (quotes, nesting and
+    here-documents respected)."""
     depth, i, quote = 0, start, ""
+    pending: list[HereDoc] = []
     while i < len(text):
         c = text[i]
+        heredoc = None if quote else _heredoc_at(text, i)
+        if heredoc is not None:
+            pending.append(heredoc[0])
+            i = heredoc[1]
+            continue
+        if c == "\n" and not quote and pending:
+            i, _ = _read_bodies(text, i + 1, pending)
+            continue
         if quote == "'":
             quote = "" if c == "'" else quote
         elif c == "\\":
@@ -310,16 +380,34 @@ def _echoed(body: str) -> str | None:
     return " ".join(words) if words else None
 
 
-def expand_substitutions(text: str) -> tuple[str, list[str]]:
+def expand_substitutions(text: str) -> tuple[str, list[str], dict[str, str]]:
     """``text`` with each ``$(…)``, backquote and ``<(…)`` replaced (by what ``echo`` prints, else
-    ``COMPUTED``), unquoted newlines made ``;``, and the substituted command texts."""
+    ``COMPUTED``), each here-document's body replaced by a key (``<< __tac_heredoc_0__``),
+    unquoted newlines made ``;``; the substituted command texts; the bodies by key."""
     if not re.search(r"[$`<>\n\\]", text):
-        return text, []  # nothing to replace: skip the character loop
+        return text, [], {}  # nothing to replace: skip the character loop
     out: list[str] = []
     inner: list[str] = []
+    bodies: dict[str, str] = {}
+    pending: list[HereDoc] = []
     i, quote = 0, ""
     while i < len(text):
         c = text[i]
+        heredoc = None if quote else _heredoc_at(text, i)
+        if heredoc is not None:
+            out.append(f" << __tac_heredoc_{len(bodies) + len(pending)}__ ")
+            pending.append(heredoc[0])
+            i = heredoc[1]
+            continue
+        if c == "\n" and not quote and pending:
+            docs = list(pending)
+            i, texts = _read_bodies(text, i + 1, pending)
+            for doc, body in zip(docs, texts, strict=True):
+                bodies[f"__tac_heredoc_{len(bodies)}__"] = body
+                if doc.expands:
+                    inner.extend(_substitutions_in(body))
+            out.append(" ; ")
+            continue
         if quote == "'":
             quote = "" if c == "'" else quote
             out.append(c)
@@ -365,7 +453,7 @@ def expand_substitutions(text: str) -> tuple[str, list[str]]:
         else:
             out.append(c)
             i += 1
-    return "".join(out), inner
+    return "".join(out), inner, bodies
 
 
 def split_words(line: str) -> list[str]:
@@ -1027,6 +1115,25 @@ def check_words(
     return None
 
 
+def check_stdin_script(
+    words: list[str], body: str, root: Path, cwd: str, depth: int, seen: Scope
+) -> str | None:
+    """The rule broken by a here-document or here-string that a shell or an interpreter reads
+    as its program (``bash <<EOF``, ``python3 - <<'PY'``); other commands read it as data."""
+    if not words:
+        return None
+    name = PurePosixPath(words[0]).name
+    if name in SHELLS:
+        if shell_command_string(words[1:]) is None and _shell_script(words[1:]) == "-":
+            return check_shell(body, root, cwd, depth + 1, seen)
+        return None
+    language = _interpreter(name)
+    operands = [a for a in words[1:] if not a.startswith("-") or a == "-"]
+    if language is not None and (not operands or operands[0] == "-"):
+        return check_code(name, body, root, cwd, depth, seen)
+    return None
+
+
 def _env_words(words: list[str], cwd: str) -> str | None:
     for before, word in zip(["", *words], words, strict=False):
         if before in EXCLUDE_OPTIONS or word.startswith(EXCLUDE_PREFIXES):
@@ -1053,7 +1160,7 @@ def check_shell(
     if len(command) > MAX_LENGTH:
         return f"a command over {MAX_LENGTH // 1000} kB cannot be examined; write a script file"
     seen = seen or Scope()
-    text, inner = expand_substitutions(command)
+    text, inner, bodies = expand_substitutions(command)
     for body in inner:  # `$(rm -rf /)` runs too
         reason = check_shell(body, root, cwd, depth + 1, seen)
         if reason:
@@ -1088,6 +1195,13 @@ def check_shell(
         reason = check_words(words, root, cwd, depth, seen, piped)
         if reason:
             return reason
+        for op, target in redirects:  # `bash <<EOF`, `python3 - <<'PY'`, `sh <<< "..."`
+            body = bodies.get(target) if op == "<<" else target if op == "<<<" else None
+            reason = (
+                None if body is None else check_stdin_script(stripped, body, root, cwd, depth, seen)
+            )
+            if reason:
+                return reason
         for op, target in redirects:
             if ">" in op:
                 reason = check_write_target(target, root, cwd)
