@@ -8,6 +8,7 @@ observatory can never change a database nor hold a write lock.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -244,6 +245,7 @@ class Store:
         self._ordered: list[Run] = []
         self._agent_rowid = 0
         self._prompt_rowid = 0
+        self._costs_cache: tuple[Any, dict[str, Any]] | None = None
 
     def stamp(self) -> int:
         """A number that changes whenever another connection commits to the database."""
@@ -271,12 +273,14 @@ class Store:
         """(task, branch) from ``agents/<adw_id>/adw_state.json`` when the project has it."""
         if self.project is None or not re.fullmatch(r"[0-9a-f]{8}", adw_id):
             return "", ""
-        # One Path built from text: a first pass over 10,000 runs makes 10,000 of these.
-        path = Path(f"{self.project}/agents/{adw_id}/adw_state.json")
+        # os.stat of a string: a first pass over 10,000 runs makes 10,000 of these, and building
+        # a Path for each cost more than the rest of the pass.
+        text = f"{self.project}/agents/{adw_id}/adw_state.json"
         try:
-            mtime = path.stat().st_mtime
+            mtime = os.stat(text).st_mtime  # noqa: PTH116
         except OSError:
             return "", ""
+        path = Path(text)
         cached = self._state_cache.get(adw_id)
         if cached and cached[0] == mtime:
             return cached[1], cached[2]
@@ -405,6 +409,7 @@ class Store:
             id=run_id, workflow=first.workflow, started_at=first.started_at or first.created_at
         )
         latest: dict[str, str] = {}
+        last = ""
         for agent in agents:
             if agent.phase not in run.phases:
                 run.phases.append(agent.phase)
@@ -412,16 +417,16 @@ class Store:
             run.totals.add(agent.totals)
             if agent.completed_at and (run.ended_at is None or agent.completed_at > run.ended_at):
                 run.ended_at = agent.completed_at
-            stamps = (
-                _ts(agent.created_at),
-                _ts(agent.started_at),
-                _ts(agent.last_prompt),
-                _ts(agent.last_log),
-            )
-            run.last_activity = max(
-                run.last_activity, max((t for t in stamps if t is not None), default=0.0)
+            # Stored timestamps are fixed-width UTC text: the largest string is the latest time.
+            last = max(
+                agent.created_at,
+                agent.started_at or "",
+                agent.last_prompt or "",
+                agent.last_log or "",
+                last,
             )
             latest[agent.phase] = agent.status
+        run.last_activity = _ts(last) or 0.0
         statuses = set(latest.values())
         if "failed" in statuses:
             run.status = "failed"
@@ -622,6 +627,13 @@ class Store:
         }
         result: dict[str, Any] = {}
         with self.read() as conn:
+            # Only new prompts or Agents change these sums (events, the hot writes, do not).
+            key = conn.execute(
+                "SELECT (SELECT max(rowid) FROM prompts), (SELECT max(rowid) FROM agents),"
+                " (SELECT count(*) FROM prompts)"
+            ).fetchone()
+            if self._costs_cache is not None and self._costs_cache[0] == key:
+                return self._costs_cache[1]
             total = conn.execute(f"SELECT {sums} FROM prompts p").fetchone()  # noqa: S608
             result["totals"] = _tokens_dict(total)
             for name, expr in groups.items():
@@ -631,6 +643,7 @@ class Store:
                     f" GROUP BY 1 ORDER BY {order}"
                 ).fetchall()
                 result[name] = [{"key": str(r[0]), **_tokens_dict(r[1:])} for r in rows]
+        self._costs_cache = (key, result)
         return result
 
     # --- files --------------------------------------------------------------------------------
