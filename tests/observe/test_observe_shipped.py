@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from observe_support import RUN_OK, fill, free_port
+from observe_support import RUN_OK, fill, free_port, serve
 
 from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo, dump_config
 from tac_bootstrap_cli.render import BASE_MODULES, render_project
@@ -111,3 +112,71 @@ def test_a_generated_project_serves_the_same_app(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.slow
+def test_runs_of_the_real_layer_are_observed(tmp_path: Path) -> None:
+    """The generated workflow (with the stand-in agent CLI) and hooks fill the database."""
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.fail("uv is required (python3 -m pip install uv)")
+    project = _project(tmp_path / "demo")
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    fake = project / "adws" / "adw_tests" / "fake_claude.py"
+    env = {k: v for k, v in os.environ.items() if k not in ("TAC_DB_PATH", "VIRTUAL_ENV")}
+    env |= {
+        "CLAUDE_CODE_PATH": str(fake),
+        **({"UV_CACHE_DIR": UV_CACHE_DIR} if UV_CACHE_DIR else {}),
+    }
+
+    def workflow(task: str, **extra: str) -> int:
+        return subprocess.run(
+            [uv, "run", "--quiet", "adws/adw_plan_build.py", task],
+            cwd=project,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        ).returncode
+
+    assert workflow("Add a health endpoint") == 0
+    assert workflow("Add a metrics endpoint", FAKE_CLAUDE_FAIL="1") == 1
+    for command in ("rm -rf /", "ls -la"):  # an interactive session's tool calls, one blocked
+        payload = {
+            "session_id": "observed-session",
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": {"command": command},
+            "cwd": str(project),
+        }
+        subprocess.run(
+            [str(project / ".claude" / "hooks" / "pre_tool_use.py")],
+            cwd=project,
+            input=json.dumps(payload),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    with serve(str(project)) as running:
+        runs = {r["status"]: r for r in running.json("/api/runs")["runs"]}
+        assert set(runs) == {"completed", "failed"}
+        done = runs["completed"]
+        assert (done["workflow"], done["phases"], done["task"]) == (
+            "plan_build",
+            ["plan", "build"],
+            "Add a health endpoint",
+        )
+        assert done["branch"].startswith(f"adw-{done['id']}-")
+        assert (done["totals"]["tokens_input"], done["totals"]["cost_usd"]) == (2400, 0.0246)
+        detail = running.json(f"/api/runs/{done['id']}")
+        raw = detail["phases"][0]["prompts"][0]["raw_output"]
+        assert raw == f"agents/{done['id']}/planner/raw_output.jsonl"
+        status, _, body = running.get("/raw?path=" + raw)
+        assert (status == 200 and '"type": "result"' in body) or '"type":"result"' in body
+        assert runs["failed"]["task"] == "Add a metrics endpoint"
+        (session,) = running.json("/api/sessions")["sessions"]
+        events = running.json("/api/events?after=0")["events"]
+        mine = [e for e in events if e["agent_id"] == session["agent_id"]]
+        assert [(e["tool_name"], e["blocked"]) for e in mine] == [("Bash", True), ("Bash", False)]
+        assert "rm -rf /" in (mine[0]["tool_input"] or "")
