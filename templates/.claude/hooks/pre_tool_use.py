@@ -52,6 +52,22 @@ from typing import Any, NamedTuple
 
 import _hook_support as hooks
 
+
+class Lazy:
+    """A regular expression compiled on first use: most calls need few of them, and compiling
+    them all would cost every tool call a millisecond."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self.compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.compiled is None:
+            self.compiled = re.compile(self.pattern, self.flags)
+        return getattr(self.compiled, name)
+
+
 PREFIX = "BLOCKED by .claude/hooks/pre_tool_use.py: "
 # Shells inside shells (`bash -c`, `eval`, `$(...)`, `python -c "os.system(...)"`) are examined
 # this deep; anything deeper blocks (nobody nests ten shells by hand).
@@ -82,7 +98,7 @@ INTERPRETERS = {
     "lua": ("-e",),
 }
 DELETERS = {"rm", "unlink", "shred", "srm", "trash", "rmdir"}
-FORMATTERS = re.compile(r"(mkfs(\.\w+)?|mke2fs|mkswap|wipefs|mkdosfs|mkntfs|newfs(_\w+)?)")
+FORMATTERS = Lazy(r"(mkfs(\.\w+)?|mke2fs|mkswap|wipefs|mkdosfs|mkntfs|newfs(_\w+)?)")
 # Folders whose contents belong to the system: deleting or overwriting anything in them is never
 # a development step. Inside them, the project, the home folder and temporary folders are fine.
 SYSTEM_ROOTS = {
@@ -99,9 +115,7 @@ TEMP_ROOTS = (
     "/private/var/folders",
     "/dev/shm",
 )
-HARMLESS_DEVICES = re.compile(
-    r"/dev/(null|zero|full|u?random|tty\w*|pts/\d+|std(in|out|err)|fd/\d+)"
-)
+HARMLESS_DEVICES = Lazy(r"/dev/(null|zero|full|u?random|tty\w*|pts/\d+|std(in|out|err)|fd/\d+)")
 # Files a shell or ssh runs or trusts on the next login (relative to the home folder).
 STARTUP_FILES = {
     ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zprofile",
@@ -118,16 +132,16 @@ FIND_FILTERS = {
 # Folders a recursive search is not checked in (dependencies, caches, git's objects).
 WALK_SKIP = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
 # Code that deletes, in the languages of INTERPRETERS.
-CODE_DELETES = re.compile(
+CODE_DELETES = Lazy(
     r"rmtree|\bremove\b|\bunlink|\brmdir|removedirs|rm_r|rm_rf|rmSync|rmdirSync|unlinkSync|"
     r"rimraf|remove_dir_all|\bdelete\b|\brm\b"
 )
-CODE_HOME = re.compile(r"Path\.home\(\)|expanduser|homedir\(\)|\bHOME\b|getenv")
-CODE_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|`([^`]*)`")
+CODE_HOME = Lazy(r"Path\.home\(\)|expanduser|homedir\(\)|\bHOME\b|getenv")
+CODE_STRING = Lazy(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|`([^`]*)`")
 # A substitution the guard cannot evaluate (`$(curl ...)`): an unknown variable to the rules.
 COMPUTED = "$__tac_computed__"
-_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-_ANY_VAR = re.compile(r"\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
+_VAR = Lazy(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_ANY_VAR = Lazy(r"\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
 
 
 class Unexaminable(Exception):
@@ -227,7 +241,7 @@ _ENV_PROBES = (".env", ".env.local", ".env.production", ".env.development.local"
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
 _GLOB = re.compile(r"[*?\[]")
 _PUNCTUATION = frozenset(";&|()<>")
-_HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([^\s;&|<>()'\"]+))")
+_HEREDOC = Lazy(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([^\s;&|<>()'\"]+))")
 # Search options whose argument keeps files out (`--exclude .env*`, `rg -g '!.env*'`).
 EXCLUDE_OPTIONS = {"--exclude", "--exclude-dir", "--ignore"}
 EXCLUDE_PREFIXES = ("!", "--exclude=", "--exclude-dir=", "--ignore=", "--glob=!", "--iglob=!")
