@@ -195,6 +195,13 @@ FROM prompts WHERE rowid > ? GROUP BY agent_id
 """
 
 
+# The newest event of each of the given Agents (an index lookup per Agent).
+_LAST_LOG_SQL = """
+SELECT j.value, (SELECT max(l.created_at) FROM agent_logs l WHERE l.agent_id = j.value)
+FROM json_each(?) j
+"""
+
+
 @dataclass
 class _Agent:
     """What the run list keeps of one phase Agent."""
@@ -384,19 +391,24 @@ class Store:
             found.totals.add(Tokens(n, ti or 0, tcr or 0, tcc or 0, tout or 0, cost or 0.0))
             found.last_prompt = max(found.last_prompt or "", last or "") or None
             touched.add(found.run_id)
-        for agent in self._agents.values():
-            if agent.open:  # its last event tells whether its process is still alive
-                agent.last_log = conn.execute(
-                    "SELECT max(created_at) FROM agent_logs WHERE agent_id = ?", (agent.id,)
-                ).fetchone()[0]
+        still_open = [a.id for a in self._agents.values() if a.open]
+        # The last event of an open Agent tells whether its process is still alive.
+        for aid, last in conn.execute(_LAST_LOG_SQL, (json.dumps(still_open),)):
+            agent = self._agents[aid]
+            if last != agent.last_log:
+                agent.last_log = last
                 touched.add(agent.run_id)
+        new_runs = [r for r in touched if r not in self._runs]
         for run_id in touched:
             self._runs[run_id] = self._run_of(run_id)
         if touched:
             self._tasks_from_prompts(conn, [self._runs[r] for r in touched])
-            self._ordered = sorted(
-                self._runs.values(), key=lambda r: (r.started_at, r.id), reverse=True
-            )
+            if new_runs or len(self._ordered) != len(self._runs):
+                self._ordered = sorted(
+                    self._runs.values(), key=lambda r: (r.started_at, r.id), reverse=True
+                )
+            else:  # same runs, same order: swap in the rebuilt objects
+                self._ordered = [self._runs[r.id] for r in self._ordered]
 
     def _run_of(self, run_id: str) -> Run:
         """One run from its Agents (oldest first); a phase's latest Agent gives its status."""
