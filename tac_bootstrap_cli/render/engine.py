@@ -10,7 +10,10 @@ Conventions of ``templates/`` (documented in docs/architecture.md):
   ``adws`` package itself, so generated projects get byte-identical copies and there is one source;
 - a team overlay (``overlay=``) mirrors the tree: a file at the same template path replaces the
   built-in one (``x.md`` and ``x.md.j2`` are the same path), a new file is added, ``P.skip`` removes
-  built-in ``P`` (or ``P.j2``, or a base module), and ``tac-template.yml`` at its root is metadata.
+  built-in ``P`` (or ``P.j2``, or a base module), and ``tac-template.yml`` at its root is metadata;
+- templates are data, never code: everything renders in Jinja2's sandbox (paths in the immutable
+  one), ``*``/``**``/``range``/``lipsum`` are bounded, and template folders are walked and read
+  without following links (a link is an error); ``{% include %}`` reaches only the walked files.
 """
 
 from __future__ import annotations
