@@ -11,14 +11,25 @@ Usage: ``uv run python benchmarks/bench_generate.py [--rows N] [--runs N]``
    foreign keys on). Target: <= 2.5x. Building the models is reported separately (information):
    it is validation paid wherever a record is made.
 
-Prints the figures and a PASS/FAIL line per target; exits 1 when a target is missed.
+3. Scaling: the same kind of spec with 10, 100, 500 and 1000 entities (20 fields each):
+   ``generate_models`` in this process (medians of ``--runs`` rounds, the sizes interleaved in
+   each round so that all meet the same machine load), and one whole-process
+   ``tac-bootstrap generate models SPEC --out DIR`` per size (imports, history, output). Target:
+   500 entities <= 6x the 100-entity time (linear would be 5x). The 1-minute load average is
+   printed before and after: on a shared machine it moves the figures more than the code does.
+
+Prints the figures and a PASS/MISS line per target; exits 1 when a target is missed.
+``--scaling-only`` runs part 3 alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +45,8 @@ from tac_bootstrap_cli.modelgen import generate_models  # noqa: E402
 
 GENERATE_TARGET_S = 1.0
 CREATE_MANY_TARGET = 2.5
+SCALING_SIZES = (10, 100, 500, 1000)
+SCALING_TARGET = 6.0  # time(500 entities) / time(100 entities)
 
 _KINDS: list[dict[str, Any]] = [
     {"type": "str", "max_length": 120, "index": True},
@@ -119,7 +132,7 @@ def bench_generate(runs: int, folder: Path) -> float:
         f"generate 100 entities x 20 fields: median {median * 1000:.0f} ms over {runs} runs "
         f"(min {min(times) * 1000:.0f} ms), {len(result.files)} files, {size / 1024:.0f} KiB"
     )
-    print(f"  target < {GENERATE_TARGET_S:.1f} s: {'PASS' if ok else 'FAIL'}")
+    print(f"  target < {GENERATE_TARGET_S:.1f} s: {'PASS' if ok else 'MISS'}")
     return median
 
 
@@ -185,8 +198,86 @@ def bench_create_many(rows: int, runs: int, folder: Path) -> float:
         f"({rows / statistics.median(ours):,.0f} rows/s); ratio median {ratio:.2f}x "
         f"(runs: {', '.join(f'{r:.2f}' for r in ratios)})"
     )
-    print(f"  target <= {CREATE_MANY_TARGET}x raw: {'PASS' if ok else 'FAIL'}")
+    print(f"  target <= {CREATE_MANY_TARGET}x raw: {'PASS' if ok else 'MISS'}")
     print(f"building the {rows:,} EventCreate models (information): {build:.3f} s")
+    return ratio
+
+
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages (the machine is shared)."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _cli_command() -> list[str]:
+    """The installed ``tac-bootstrap`` beside this interpreter, else ``python -m``."""
+    script = Path(sys.executable).with_name("tac-bootstrap")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tac_bootstrap_cli"]
+
+
+def _cli_env(folder: Path) -> dict[str, str]:
+    """A private HOME and history database, so the runs touch nothing of the user's."""
+    home = folder / "home"
+    home.mkdir(exist_ok=True)
+    return dict(
+        os.environ,
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_STATE_HOME=str(home / ".local/state"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        TAC_BOOTSTRAP_DB=str(folder / "history.db"),
+    )
+
+
+def bench_scaling(runs: int, folder: Path) -> float:
+    """In-process and whole-process generation time for each size; the 500/100 ratio."""
+    print(f"load average before scaling: {_load()}")
+    specs: dict[int, Path] = {}
+    for size in SCALING_SIZES:
+        specs[size] = folder / f"scale-{size}.yaml"
+        specs[size].write_text(yaml.safe_dump(big_spec(size), sort_keys=False), encoding="utf-8")
+    times: dict[int, list[float]] = {size: [] for size in SCALING_SIZES}
+    cpu: dict[int, list[float]] = {size: [] for size in SCALING_SIZES}
+    for _round in range(runs):
+        for size in SCALING_SIZES:  # interleaved: every size meets the same load in each round
+            out = folder / f"scale-out-{size}"
+            shutil.rmtree(out, ignore_errors=True)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            generate_models(specs[size], out)
+            times[size].append(time.perf_counter() - start)
+            # CPU time too: on a shared machine it leaves out the waits for a core.
+            cpu[size].append(time.process_time() - start_cpu)
+    process: dict[int, float] = {}
+    env = _cli_env(folder)
+    for size in SCALING_SIZES:
+        out = folder / f"scale-cli-{size}"
+        args = [*_cli_command(), "generate", "models", str(specs[size]), "--out", str(out)]
+        start = time.perf_counter()
+        subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
+        process[size] = time.perf_counter() - start
+    medians = {size: statistics.median(values) for size, values in times.items()}
+    cpus = {size: statistics.median(values) for size, values in cpu.items()}
+    print(f"generation time by size (20 fields per entity; median of {runs} interleaved rounds):")
+    print("  entities  in-process  per entity  in-process CPU  whole process")
+    for size in SCALING_SIZES:
+        per = medians[size] / size * 1000
+        print(
+            f"  {size:>8}  {medians[size]:>8.3f} s  {per:>7.2f} ms  {cpus[size]:>12.3f} s"
+            f"  {process[size]:>11.3f} s"
+        )
+    ratio = medians[500] / medians[100]
+    print(
+        f"growth: 500/100 entities {ratio:.2f}x (linear: 5x), 1000/500 "
+        f"{medians[1000] / medians[500]:.2f}x (linear: 2x), 100/10 "
+        f"{medians[100] / medians[10]:.2f}x; CPU time 500/100 {cpus[500] / cpus[100]:.2f}x, "
+        f"1000/500 {cpus[1000] / cpus[500]:.2f}x"
+    )
+    print(f"  target 500 entities <= {SCALING_TARGET:.0f}x 100: ", end="")
+    print("PASS" if ratio <= SCALING_TARGET else "MISS")
+    print(f"load average after scaling: {_load()}")
     return ratio
 
 
@@ -194,13 +285,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scaling-only", action="store_true")
     args = parser.parse_args(argv)
+    ok = True
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
         folder = Path(tmp)
-        median = bench_generate(args.runs, folder)
-        ratio = bench_create_many(args.rows, args.runs, folder)
-    ok = median < GENERATE_TARGET_S and ratio <= CREATE_MANY_TARGET
-    return 0 if ok else 1
+        if not args.scaling_only:
+            median = bench_generate(args.runs, folder)
+            ratio = bench_create_many(args.rows, args.runs, folder)
+            ok = median < GENERATE_TARGET_S and ratio <= CREATE_MANY_TARGET
+        growth = bench_scaling(args.runs, folder)
+    return 0 if ok and growth <= SCALING_TARGET else 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from tac_bootstrap_cli.modelgen.common import (
     applied_bounds,
     base_type,
     create_fields,
+    gc_paused,
     type_name,
     update_fields,
 )
@@ -93,6 +94,7 @@ class _UpdateModel(_Model):
 '''
 
 
+@gc_paused
 def emit_models(spec: ModelSpec, origin: Origin) -> str:
     """The text of ``models.py``."""
     uses = _uses(spec)
@@ -272,6 +274,7 @@ def _update_class(entity: EntitySpec) -> list[str]:
     return lines
 
 
+@gc_paused
 def emit_init(spec: ModelSpec, origin: Origin) -> str:
     """The text of the package's ``__init__.py``: re-exports of the models and repositories."""
     model_names: list[str] = []

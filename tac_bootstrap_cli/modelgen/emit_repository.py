@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tac_bootstrap_cli.modelgen import naming
-from tac_bootstrap_cli.modelgen.common import Origin, quote_ident
+from tac_bootstrap_cli.modelgen.common import Origin, gc_paused, quote_ident
 from tac_bootstrap_cli.modelgen.emit_models import import_from
 from tac_bootstrap_cli.modelgen.pyfmt import (
     Expr,
@@ -315,6 +315,7 @@ def converter(field: FieldSpec) -> str:
     return _CONVERTERS.get(field.value_type, "_same")
 
 
+@gc_paused
 def emit_repository(spec: ModelSpec, origin: Origin) -> str:
     """The text of ``repository.py``."""
     about = f"SQLite persistence of {spec.module}: connect, init_schema, one repository per entity"

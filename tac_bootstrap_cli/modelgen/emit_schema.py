@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tac_bootstrap_cli.modelgen.common import Origin, applied_bounds, quote_ident, sql_str
+from tac_bootstrap_cli.modelgen.common import (
+    Origin,
+    applied_bounds,
+    gc_paused,
+    quote_ident,
+    sql_str,
+)
 from tac_bootstrap_cli.modelgen.pyfmt import comment, py_number
 from tac_bootstrap_cli.modelgen.spec import EntitySpec, FieldSpec, ModelSpec
 
@@ -102,6 +108,7 @@ def index_plan(spec: ModelSpec) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
     return plan
 
 
+@gc_paused
 def emit_schema(spec: ModelSpec, origin: Origin) -> str:
     """The text of ``schema.sql`` (idempotent: every statement says IF NOT EXISTS)."""
     lines = origin.header("--")

@@ -20,6 +20,7 @@ from tac_bootstrap_cli.modelgen import naming
 from tac_bootstrap_cli.modelgen.common import (
     Origin,
     create_fields,
+    gc_paused,
     is_required,
     type_name,
     update_fields,
@@ -270,6 +271,7 @@ def _combine(parts: list[tuple[int, bool, bool]]) -> tuple[int, bool, bool]:
     )
 
 
+@gc_paused
 def emit_tests(spec: ModelSpec, origin: Origin) -> str:
     """The text of ``tests/test_<module>.py``."""
     plan = _Plan(spec)
