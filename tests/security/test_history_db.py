@@ -232,3 +232,15 @@ def test_history_off_records_nothing_and_says_so_only_when_asked(
     shown = run_cli(value, "runs")
     assert shown.returncode == 0
     assert "history is off" in shown.stderr and "No runs" in shown.stdout
+
+
+def test_a_foreign_project_database_is_reported_and_never_migrated(tmp_path: Path) -> None:
+    from tac_bootstrap_cli.projectdb import inspect_db, migrate_db
+
+    db = tmp_path / "orchestrator.db"
+    foreign_rollback(db, tmp_path)
+    before = digest(db)
+    status = inspect_db(db)
+    assert status.error is not None and "not a tac-bootstrap database" in status.error
+    assert migrate_db(db) is None
+    assert digest(db) == before and listing(tmp_path) == ["orchestrator.db"]
