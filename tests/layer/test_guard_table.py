@@ -142,6 +142,7 @@ DANGEROUS = [
     "node -e \"require('fs').rmSync('/', {recursive: true})\"",
     "perl -e \"system('rm -rf /')\"",
     "python3 -c \"print(open('.env').read())\"",
+    'python3 -c "exec(\'import shutil;shutil.rmtree(\\"/\\")\')"',
     # Disks and start-up files.
     "dd if=/dev/zero of=/dev/sda bs=1M",
     "sudo dd if=image.iso of=/dev/nvme0n1",
@@ -154,6 +155,8 @@ DANGEROUS = [
     "echo x | tee -a ~/.profile",
     "echo 127.0.0.1 evil | sudo tee /etc/hosts",
     "cat /dev/urandom > /dev/sda",
+    "cp /dev/null ~/.bashrc",
+    "mv payload ~/.ssh/authorized_keys",
     # The remote main.
     "git push origin :main",
     "git push origin --delete main",
@@ -237,6 +240,8 @@ BENIGN = [
     "chmod -R 755 build",
     "curl -fsSL https://example.com/x -o install.sh",
     "xargs rm -rf build",
+    "cp -r src build/",
+    "mv old.txt notes/new.txt",
     # Here-documents as Claude Code writes commit messages and pull requests (quotes, parens).
     "git commit -m \"$(cat <<'EOF'\nFix the parser (it's done)\n\nCo-Authored-By: Claude\nEOF\n)\"",
     "gh pr create --title x --body \"$(cat <<'EOF'\n## Summary\n- it's (really) fine\nEOF\n)\"",

@@ -1001,6 +1001,8 @@ def check_code(name: str, code: str, root: Path, cwd: str, depth: int, seen: Sco
     """A reason when ``python -c``-style code deletes a protected tree, runs a shell command that
     breaks a rule, or names a ``.env`` file (its string literals are judged as paths and as
     shell command lines)."""
+    if depth > MAX_DEPTH:
+        return f"code nested more than {MAX_DEPTH} deep cannot be examined; write a script file"
     strings = [a or b or c for a, b, c in CODE_STRING.findall(code)]
     deletes = bool(CODE_DELETES.search(code))
     if deletes and CODE_HOME.search(code) and not strings:
@@ -1013,6 +1015,10 @@ def check_code(name: str, code: str, root: Path, cwd: str, depth: int, seen: Sco
         if is_env_file(text):
             return env_reason(text)
         reason = check_shell(text, root, cwd, depth + 1, seen)
+        if not reason and re.search(r"['\"`]", text):  # code in a string: exec('...("/")')
+            reason = check_code(
+                name, text.replace('\\"', '"').replace("\\'", "'"), root, cwd, depth + 1, seen
+            )
         if reason:
             return reason
     return None
@@ -1118,6 +1124,10 @@ def check_words(
         return None
     if FORMATTERS.fullmatch(name):
         return f"{name} erases a file system; run it yourself if you mean it"
+    if name in ("cp", "mv", "install", "ln") and len(args) > 1:
+        # The destination (the last operand, or -t DIR): `cp /dev/null ~/.bashrc`.
+        target = next((b for a, b in zip(args, args[1:], strict=False) if a == "-t"), args[-1])
+        return None if target.startswith("-") else check_write_target(target, root, cwd)
     if name == "tee":
         for arg in args:
             reason = None if arg.startswith("-") else check_write_target(arg, root, cwd)
