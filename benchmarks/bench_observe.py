@@ -75,7 +75,18 @@ def build(db: Path, runs: int, events: int) -> list[str]:
             status = "running" if done is None else rnd.choice(("completed",) * 9 + ("failed",))
             meta = json.dumps({"adw_id": adw_id, "phase": phase, "workflow": workflow})
             agents.append(
-                (aid, orch, str(uuid.uuid4()), name, "sonnet", status, _ts(began), _ts(began), done, meta)
+                (
+                    aid,
+                    orch,
+                    str(uuid.uuid4()),
+                    name,
+                    "sonnet",
+                    status,
+                    _ts(began),
+                    _ts(began),
+                    done,
+                    meta,
+                )
             )
             for k in range(2):
                 prompts.append(
@@ -114,7 +125,14 @@ def build(db: Path, runs: int, events: int) -> list[str]:
                 meta = json.dumps(
                     {"hook_event": "PreToolUse", "tool_name": "Bash", "tool_input": f"ls {n}"}
                 )
-                yield (str(uuid.uuid4()), a[0], "event", f"PreToolUse: Bash ls {n}", meta, _ts(began))
+                yield (
+                    str(uuid.uuid4()),
+                    a[0],
+                    "event",
+                    f"PreToolUse: Bash ls {n}",
+                    meta,
+                    _ts(began),
+                )
 
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO agent_logs VALUES (?, ?, ?, ?, ?, ?)", logs())
@@ -161,7 +179,15 @@ def main() -> int:
               f" ({db.stat().st_size / 1e6:.0f} MB)")  # fmt: skip
         port = _port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tac_bootstrap_cli", "observe", str(project), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "tac_bootstrap_cli",
+                "observe",
+                str(project),
+                "--port",
+                str(port),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -176,9 +202,13 @@ def main() -> int:
             http_conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             started = time.perf_counter()
             _time(http_conn, "/")
-            print(f"first runs page (builds the run list): {(time.perf_counter() - started) * 1000:.0f} ms")
+            print(
+                f"first runs page (builds the run list): {(time.perf_counter() - started) * 1000:.0f} ms"
+            )
             writer = sqlite3.connect(db, isolation_level=None)
-            agent = writer.execute("SELECT id FROM agents ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+            agent = writer.execute("SELECT id FROM agents ORDER BY rowid DESC LIMIT 1").fetchone()[
+                0
+            ]
             rnd = random.Random(1)
 
             def write_event() -> None:
