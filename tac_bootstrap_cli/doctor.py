@@ -631,9 +631,28 @@ def _restore_support(p: Project) -> list[str]:
     return [f"restored {SUPPORT_MODULE}"]
 
 
-def _layer_hooks(root: Path) -> list[tuple[str, str, float]]:
-    """(event, command, timeout in seconds) of every layer hook registered in settings.json."""
-    found: list[tuple[str, str, float]] = []
+# The exact command tac-bootstrap registers: run as written, like Claude Code does. Any other
+# command naming the launcher gets the launcher alone, so doctor never runs shell text someone
+# added to settings.json (`curl … | sh; …/run.sh stop`); older script commands are not run.
+GENERATED_HOOK_COMMAND = re.compile(
+    r'/bin/sh "\$CLAUDE_PROJECT_DIR"/\.claude/hooks/run\.sh [a-z_]+'
+)
+
+
+def _hook_argv(root: Path, command: str) -> list[str] | None:
+    """How doctor runs a registered hook command (None: it does not run it)."""
+    if GENERATED_HOOK_COMMAND.fullmatch(command.strip()):
+        return ["/bin/sh", "-c", command]
+    names = LAUNCHED_HOOK.findall(command)
+    if len(names) == 1:
+        return ["/bin/sh", str(root / facts.LAUNCHER), names[0]]
+    return None
+
+
+def _layer_hooks(root: Path) -> list[tuple[str, str, list[str], float]]:
+    """(event, command, how to run it, timeout in seconds) of every layer hook registered in
+    settings.json that doctor can run."""
+    found: list[tuple[str, str, list[str], float]] = []
     with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
         data = json.loads((root / SETTINGS).read_text(encoding="utf-8"))
         for event, entries in data.get("hooks", {}).items():
@@ -642,15 +661,17 @@ def _layer_hooks(root: Path) -> list[tuple[str, str, float]]:
                     command = hook.get("command")
                     if hook.get("type", "command") != "command" or not isinstance(command, str):
                         continue
-                    if event in SAMPLE_EVENTS and facts.is_layer_hook(command):
+                    argv = _hook_argv(root, command) if event in SAMPLE_EVENTS else None
+                    if argv is not None:
                         timeout = hook.get("timeout")
                         seconds = timeout if isinstance(timeout, int | float) else 60
-                        found.append((event, command, min(float(seconds), HOOK_RUN_TIMEOUT)))
+                        limit = min(float(seconds), HOOK_RUN_TIMEOUT)
+                        found.append((event, command, argv, limit))
     return found
 
 
 def _run_hook(
-    root: Path, event: str, command: str, fields: dict[str, Any], timeout: float, db: Path
+    root: Path, event: str, argv: list[str], fields: dict[str, Any], timeout: float, db: Path
 ) -> tuple[int | None, str]:
     """Exit code (None: it did not finish) and first stderr line of one hook command run as
     Claude Code runs it, its run log in ``db`` and no bytecode written into the project."""
@@ -668,7 +689,7 @@ def _run_hook(
     env.update(CLAUDE_PROJECT_DIR=str(root), TAC_DB_PATH=str(db), PYTHONDONTWRITEBYTECODE="1")
     try:
         proc = subprocess.run(
-            ["/bin/sh", "-c", command],
+            argv,
             cwd=root,
             input=json.dumps(payload),
             env=env,
@@ -697,10 +718,10 @@ def check_hook_runs(p: Project) -> Iterator[Check]:
     warnings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="tac-doctor-hooks-") as tmp:
         db = Path(tmp) / "doctor.db"
-        for event, command, timeout in hooks:
+        for event, command, argv, timeout in hooks:
             name = LAUNCHED_HOOK.findall(command) or HOOK_SCRIPT.findall(command) or [event]
             label = f"{event} ({name[0]})"
-            code, err = _run_hook(p.root, event, command, SAMPLE_EVENTS[event], timeout, db)
+            code, err = _run_hook(p.root, event, argv, SAMPLE_EVENTS[event], timeout, db)
             said = f": {err}" if err else ""
             if code is None:
                 failures.append(f"{label} {err}")
@@ -712,7 +733,7 @@ def check_hook_runs(p: Project) -> Iterator[Check]:
                 warnings.append(f"{label}{said}")
             if event == "PreToolUse" and facts.is_guard_command(command):
                 probe = {"tool_name": "Bash", "tool_input": {"command": GUARD_PROBE}}
-                code, err = _run_hook(p.root, event, command, probe, timeout, db)
+                code, err = _run_hook(p.root, event, argv, probe, timeout, db)
                 if code != 2:
                     failures.append(f"the guard lets `{GUARD_PROBE}` through (exit {code})")
     if failures:

@@ -129,3 +129,14 @@ def test_a_guard_that_blocks_everything_or_nothing_is_a_failure(cli: Run, projec
     assert code == 1
     fails = "\n".join(findings(report, "fail"))
     assert "PreToolUse (pre_tool_use) exits 2 on a harmless event: BLOCKED by" in fails
+
+
+def test_doctor_never_runs_shell_text_added_to_a_hook_command(cli: Run, project: Path) -> None:
+    settings = project / ".claude/settings.json"
+    data = json.loads(settings.read_text())
+    hook = data["hooks"]["Stop"][0]["hooks"][0]
+    hook["command"] = 'touch "$CLAUDE_PROJECT_DIR"/ran; ' + hook["command"]
+    settings.write_text(json.dumps(data, indent=2))
+    _, report = doctor_json(cli, project)
+    assert check(report, "hooks.run")[0]["status"] == "ok"  # the launcher alone ran
+    assert not (project / "ran").exists()
