@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -229,3 +230,16 @@ def test_report_is_one_self_contained_file(tmp_path: Path) -> None:
     (cost,) = conn.execute("SELECT sum(cost_usd) FROM prompts").fetchone()
     conn.close()
     assert f'id="total-cost">${cost:,.2f}<' in html
+
+
+def test_ctrl_c_stops_cleanly_with_a_stream_open(tmp_path: Path) -> None:
+    fill(tmp_path)
+    with serve(str(tmp_path)) as running:
+        stream = urllib.request.urlopen(running.url + "api/stream", timeout=10)
+        assert stream.readline().startswith(b"event: hello")
+        started = time.monotonic()
+        running.proc.send_signal(signal.SIGINT)
+        code = running.proc.wait(10)
+        stream.close()
+        assert code == 0 and time.monotonic() - started < 3
+        assert "Traceback" not in running.proc.stderr.read()  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +71,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(store: Store, *, title: str, allowed_hosts: list[str] | None = None) -> Starlette:
-    """The app over ``store``; ``allowed_hosts`` guards against DNS rebinding (Host header)."""
+def create_app(
+    store: Store,
+    *,
+    title: str,
+    allowed_hosts: list[str] | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> Starlette:
+    """The app over ``store``; ``allowed_hosts`` guards against DNS rebinding (Host header);
+    event streams end once ``stopping()`` is true, so a shutdown never waits for a browser."""
     env = views.environment()
 
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -170,7 +177,7 @@ def create_app(store: Store, *, title: str, allowed_hosts: list[str] | None = No
             stamp = await asyncio.to_thread(store.stamp)
             yield f"event: hello\ndata: {json.dumps({'after': after})}\n\n"
             quiet = 0.0
-            while True:
+            while not stopping():
                 await asyncio.sleep(POLL_S)
                 now = await asyncio.to_thread(store.stamp)
                 if now != stamp:

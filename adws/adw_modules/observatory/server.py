@@ -71,7 +71,13 @@ def serve(
     chosen = port if port is not None else free_port(host)
     # Host-header check against DNS rebinding: only the names this server is reached by.
     allowed = [*LOCAL_HOSTS, host] if host not in ("0.0.0.0", "::") else ["*"]
-    app = create_app(store, title=title or str(db), allowed_hosts=allowed)
+    holder: list[uvicorn.Server] = []  # the server exists only once the app does
+    app = create_app(
+        store,
+        title=title or str(db),
+        allowed_hosts=allowed,
+        stopping=lambda: bool(holder and holder[0].should_exit),
+    )
     # The run index's first pass reads every Agent (seconds for 10,000 runs): start it now, so
     # the first page waits for less of it (a page waits on the index's lock, never half of it).
     threading.Thread(target=_warm, args=(store,), daemon=True).start()
@@ -85,6 +91,7 @@ def serve(
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
+    holder.append(server)
     url = url_for(host, chosen)
     if on_ready is not None:
         original = server.startup
@@ -97,6 +104,8 @@ def serve(
         server.startup = startup  # type: ignore[method-assign]
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled: stopping is this command's normal end
     finally:
         store.close()
     if not server.started:
