@@ -28,7 +28,9 @@ def _t(text: str | None) -> float | None:
 
 
 def _duration(seconds: float) -> str:
-    """``1h 02m``, ``3m 04s`` or ``2.5 s``."""
+    """``1h 02m``, ``3m 04s``, ``2.5 s`` or ``12 ms``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     if seconds >= 3600:
         return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60):02d}m"
     if seconds >= 60:
@@ -76,9 +78,10 @@ def gantt(phases: Sequence[dict[str, Any]], now: float) -> str:
     ]
     for i in range(5):  # the time axis: 0, 1/4 ... of the run's span
         tx = LABEL_W + plot * i / 4
+        anchor = "end" if i == 4 else "middle"  # the last label must not run off the chart
         out.append(
             f'<line class="axis" x1="{tx:.1f}" y1="0" x2="{tx:.1f}" y2="{height - 18}"/>'
-            f'<text class="tick" x="{tx:.1f}" y="{height - 4}" text-anchor="middle">'
+            f'<text class="tick" x="{tx:.1f}" y="{height - 4}" text-anchor="{anchor}">'
             f"+{escape(_duration(total * i / 4))}</text>"
         )
     for row, (name, start, end, status, attempts) in enumerate(spans):
