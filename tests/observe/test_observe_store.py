@@ -208,3 +208,20 @@ def test_foreign_newer_and_older_schemas_are_refused_untouched(tmp_path: Path) -
         with pytest.raises(ObserveError, match=message):
             Store(path)
         assert _sha(path) == before
+
+
+def test_a_running_runs_task_appears_when_its_prompt_is_written(
+    store: Store, project: Path
+) -> None:
+    run = start_run(
+        project / "agents" / "orchestrator.db",
+        "planner",
+        orchestrator="adw",
+        metadata={"adw_id": "7a5c7a5c", "phase": "plan", "workflow": "plan"},
+        strict=True,
+    )
+    assert next(r for r in store.all_runs() if r.id == "7a5c7a5c").task == ""
+    run.prompt("You are the planner.\n<task>\nWrite the docs\n</task>", cost_usd=0.5)
+    found = next(r for r in store.all_runs() if r.id == "7a5c7a5c")
+    assert (found.task, found.totals.cost_usd, found.status) == ("Write the docs", 0.5, "running")
+    run.finish()

@@ -309,12 +309,11 @@ class Store:
             chunk = missing[start : start + 500]
             marks = ",".join("?" * len(chunk))
             sql = f"{_TASK_SQL} WHERE agent_id IN ({marks}) {_TASK_WHERE}"
-            rows = conn.execute(
-                sql,
-                chunk,
-            ).fetchall()
+            rows = conn.execute(sql, chunk).fetchall()
             for aid in chunk:
-                self._task_cache.setdefault(aid, "")
+                agent = self._agents.get(aid)
+                if agent is None or not agent.open:  # an open one may still write its prompt
+                    self._task_cache.setdefault(aid, "")
             for aid, text in rows:
                 match = _TASK_RE.search(text or "")
                 if match:
