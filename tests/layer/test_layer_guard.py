@@ -246,6 +246,12 @@ def test_fast_config_read_agrees_with_yaml(
     assert fast == data["database"]["path"], text
 
 
+def test_fast_config_read_needs_a_blank_before_a_comment(guard: ModuleType) -> None:
+    """Found by the property above: YAML reads `0/#` as the value `0/#`, not `0/` and a comment."""
+    assert guard.hooks.fast_db_setting("database:\n  path: 0/#\n") is None
+    assert guard.hooks.fast_db_setting("database:\n  path: a.db # note\n") == "a.db"
+
+
 def test_fast_config_read_handles_the_rendered_config(project: Path, guard: ModuleType) -> None:
     text = (project / "config.yml").read_text()
     assert guard.hooks.fast_db_setting(text) == yaml.safe_load(text)["database"]["path"]

@@ -52,7 +52,10 @@ BUSY_TIMEOUT_MS = 1000
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 # `database:` then `  path: <simple value>`, as config.yml is written, is read without PyYAML
 # (hooks are standard library only); anything fancier falls back to the default path, with a note.
-_DB_PATH = re.compile(r"path:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([\w][\w./-]*))[ \t]*(?:#.*)?")
+# A comment needs a blank before its `#` (YAML reads `0/#` as the value `0/#`).
+_DB_PATH = re.compile(
+    r"path:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([\w][\w./-]*))(?:[ \t]+#.*)?[ \t]*"
+)
 _YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}
 _DATABASE_KEY = re.compile(r"""^(?:database|"database"|'database')[ \t]*:""", re.MULTILINE)
 

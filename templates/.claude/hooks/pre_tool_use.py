@@ -1075,6 +1075,11 @@ def check_words(
             # expands its own variables later; eval's come from this line or the environment.)
             if COMPUTED in inner or (name == "eval" and _VAR.search(os.path.expandvars(inner))):
                 return f"{name} runs a command computed at run time; run it directly"
+            # `bash -c "$X"`: the whole program is a variable the guard does not know.
+            if _VAR.fullmatch(inner.strip()) and "$" in os.path.expandvars(inner):
+                return (
+                    f"{name} runs the text of {shown(inner.strip(), 12)}; run the command directly"
+                )
             return check_shell(inner, root, cwd, depth + 1, seen)
         if name != "eval":
             script = _shell_script(args)
