@@ -31,6 +31,23 @@ RUN_FAILED = "0badf00d"
 RUN_LIVE = "1eaf1eaf"
 RUN_STALE = "5ca1ab1e"
 SESSION_ID = "session-1234-abcd"
+# The build prompt's per-model usage (sums: the prompt's own tokens; costs 0.40 + 0.05 of 0.4567).
+BUILD_USAGE = {
+    "claude-sonnet-4": {
+        "input": 1500,
+        "cache_read": 40000,
+        "cache_creation": 800,
+        "output": 2500,
+        "cost_usd": 0.40,
+    },
+    "claude-haiku-4": {
+        "input": 500,
+        "cache_read": 10000,
+        "cache_creation": 200,
+        "output": 500,
+        "cost_usd": 0.05,
+    },
+}
 
 
 def _phase(
@@ -73,9 +90,14 @@ def _phase(
                             tool_response="ok",
                         )
                 for p in prompts:
-                    record = run.prompt(**{k: v for k, v in p.items() if k != "raw"})
-                    if p.get("raw") and record is not None:
-                        run.event("prompt metadata", prompt_id=record.id, raw_output=p["raw"])
+                    record = run.prompt(**{k: v for k, v in p.items() if k not in ("raw", "usage")})
+                    if (p.get("raw") or p.get("usage")) and record is not None:
+                        run.event(  # as agent.py records it
+                            "prompt metadata",
+                            prompt_id=record.id,
+                            raw_output=p.get("raw"),
+                            model_usage=p.get("usage"),
+                        )
                 if fail or not last:
                     raise RuntimeError(f"{phase} attempt {attempt} failed")
         except RuntimeError:
@@ -141,6 +163,7 @@ def fill(project: Path) -> Path:
                 "num_turns": 9,
                 "duration_ms": 40000,
                 "models": ["claude-sonnet-4", "claude-haiku-4"],
+                "usage": BUILD_USAGE,
             }
         ],
         tools=[("Bash", '{"command": "uv run pytest"}', None)],

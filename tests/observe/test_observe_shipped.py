@@ -176,6 +176,11 @@ def test_runs_of_the_real_layer_are_observed(tmp_path: Path) -> None:
         assert status == 200
         assert any(json.loads(line).get("type") == "result" for line in body.splitlines())
         assert runs["failed"]["task"] == "Add a metrics endpoint"
+        costs = running.json("/api/costs")
+        models = [r["key"] for r in costs["model"]]
+        assert len(models) >= 2 and not any("," in m for m in models)  # split by model usage
+        split = sum(r["cost_usd"] for r in costs["model"])
+        assert round(split, 6) == costs["totals"]["cost_usd"]
         (session,) = running.json("/api/sessions")["sessions"]
         events = running.json("/api/events?after=0")["events"]
         mine = [e for e in events if e["agent_id"] == session["agent_id"]]

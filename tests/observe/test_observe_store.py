@@ -225,3 +225,13 @@ def test_a_running_runs_task_appears_when_its_prompt_is_written(
     found = next(r for r in store.all_runs() if r.id == "7a5c7a5c")
     assert (found.task, found.totals.cost_usd, found.status) == ("Write the docs", 0.5, "running")
     run.finish()
+
+
+def test_costs_per_model_split_prompts_by_their_model_usage(store: Store) -> None:
+    models = {r["key"]: r for r in store.costs()["model"]}
+    assert set(models) == {"claude-sonnet-4", "claude-haiku-4", "claude-opus-4"}
+    haiku, sonnet = models["claude-haiku-4"], models["claude-sonnet-4"]
+    assert (haiku["tokens_input"], haiku["tokens_output"], haiku["prompts"]) == (500, 500, 1)
+    assert sonnet["tokens_output"] == 800 + 2500 and sonnet["prompts"] == 2
+    assert haiku["cost_usd"] == round(0.4567 * 0.05 / 0.45, 6)
+    assert round(sonnet["cost_usd"] + haiku["cost_usd"], 6) == round(0.1234 + 0.4567, 6)

@@ -654,8 +654,83 @@ class Store:
                     f" GROUP BY 1 ORDER BY {order}"
                 ).fetchall()
                 result[name] = [{"key": str(r[0]), **_tokens_dict(r[1:])} for r in rows]
+            result["model"] = self._per_model(conn, result["model"])
         self._costs_cache = (key, result)
         return result
+
+    def _per_model(
+        self, conn: sqlite3.Connection, grouped: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Split the prompts that used several models (``models`` = ``a,b``) by the per-model
+        usage their ``prompt metadata`` event carries: tokens as counted per model, cost in
+        proportion to each model's cost, the last model taking the remainder so that the sum
+        stays the prompt's own. Without that usage a prompt stays under its combined key."""
+        totals: dict[str, list[float]] = {}
+
+        def add(model: str, n: int, counts: list[int], cost: float) -> None:
+            row = totals.setdefault(model, [0, 0, 0, 0, 0, 0.0])
+            row[0] += n
+            for i, count in enumerate(counts, 1):
+                row[i] += count
+            row[5] += cost
+
+        for entry in grouped:
+            if "," not in entry["key"]:
+                add(
+                    entry["key"],
+                    entry["prompts"],
+                    [entry[k] for k in _COUNTS],
+                    entry["cost_usd"],
+                )
+        for pid, agent_id, models, ti, tcr, tcc, tout, cost in conn.execute(
+            "SELECT id, agent_id, models, tokens_input, tokens_cache_read,"
+            " tokens_cache_creation, tokens_output, cost_usd FROM prompts"
+            " WHERE instr(models, ',') > 0"
+        ):
+            counts = [ti, tcr, tcc, tout]
+            usage = self._model_usage(conn, agent_id, pid)
+            names = [m for m in models.split(",") if m]
+            if not usage or set(usage) != set(names):
+                add(models, 1, counts, cost)
+                continue
+            per_cost = [_nonneg(usage[m].get("cost_usd")) for m in names]
+            weight_total = sum(per_cost)
+            per_counts = [[int(_nonneg(usage[m].get(k))) for k in _USAGE] for m in names]
+            exact = [sum(c[i] for c in per_counts) for i in range(4)] == counts
+            left_cost, left_counts = cost, list(counts)
+            for i, model in enumerate(names):
+                last = i == len(names) - 1
+                share = per_cost[i] / weight_total if weight_total else 1 / len(names)
+                part_cost = left_cost if last else cost * share
+                if exact:
+                    part_counts = per_counts[i]
+                elif last:
+                    part_counts = left_counts
+                else:
+                    part_counts = [int(c * share) for c in counts]
+                add(model, 1, part_counts, part_cost)
+                left_cost -= part_cost
+                left_counts = [a - b for a, b in zip(left_counts, part_counts, strict=True)]
+        rows = [
+            {"key": model, **_tokens_dict([int(r[0]), *map(int, r[1:5]), r[5]])}
+            for model, r in totals.items()
+        ]
+        return sorted(rows, key=lambda r: (-r["cost_usd"], r["key"]))
+
+    def _model_usage(
+        self, conn: sqlite3.Connection, agent_id: str, prompt_id: str
+    ) -> dict[str, dict[str, Any]]:
+        """The ``model_usage`` recorded with a prompt (``agent.py`` logs it as an event)."""
+        for (text,) in conn.execute(
+            "SELECT metadata FROM agent_logs WHERE agent_id = ? AND message = 'prompt metadata'",
+            (agent_id,),
+        ):
+            meta = _json(text)
+            if meta.get("prompt_id") == prompt_id:
+                usage = meta.get("model_usage")
+                if isinstance(usage, dict):
+                    return {str(k): v for k, v in usage.items() if isinstance(v, dict)}
+        return {}
 
     # --- files --------------------------------------------------------------------------------
 
@@ -673,6 +748,19 @@ class Store:
             return None
         run_folder = path.relative_to(base).parts[0]
         return path if re.fullmatch(r"[0-9a-f]{8}", run_folder) else None
+
+
+_COUNTS = ("tokens_input", "tokens_cache_read", "tokens_cache_creation", "tokens_output")
+# The keys of agent.py's model_usage, in _COUNTS order.
+_USAGE = ("input", "cache_read", "cache_creation", "output")
+
+
+def _nonneg(value: object) -> float:
+    """A usage number from recorded JSON: finite and >= 0, else 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    number = float(value)
+    return number if number >= 0 and number != float("inf") else 0.0
 
 
 def _tokens_dict(row: Any) -> dict[str, Any]:
