@@ -7,7 +7,10 @@ Everything else goes to the Typer app in ``commands.py``, which imports heavy mo
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 from tac_bootstrap_cli import __version__
@@ -26,12 +29,22 @@ def _fast_path(args: list[str]) -> bool:
     return False
 
 
+def _interrupted_before_work(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C while the CLI loads and parses: nothing has been touched yet, so say so and stop
+    (Typer would swallow the KeyboardInterrupt there and exit with no message)."""
+    os.write(2, b"interrupted: nothing was changed\n")
+    os._exit(EXIT_INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and exit with its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if _fast_path(args):
         sys.exit(0)
     debug = "--debug" in args
+    # Until the root callback runs (commands.py restores Python's handler there), an interrupt
+    # can only land in imports or argument parsing.
+    previous = signal.signal(signal.SIGINT, _interrupted_before_work)
     try:
         from tac_bootstrap_cli.commands import app, state
 
@@ -56,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
             f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n"
         )
         sys.exit(EXIT_FAILURE)
+    finally:
+        if signal.getsignal(signal.SIGINT) is _interrupted_before_work:
+            signal.signal(signal.SIGINT, previous)  # an in-process caller gets its own back
 
 
 def __getattr__(name: str) -> Any:

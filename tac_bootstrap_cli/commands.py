@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import shlex
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,6 +81,9 @@ def _root(
 ) -> None:
     """Add an agentic layer (Claude Code + AI Developer Workflows) to a software project."""
     state["debug"] = debug
+    # From here on an interrupt is the command's to handle (cli.main caught it until now).
+    with contextlib.suppress(ValueError):  # not the main thread: cli.main set nothing there
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --- shared options ----------------------------------------------------------------------------
