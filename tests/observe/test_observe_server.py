@@ -244,3 +244,16 @@ def test_ctrl_c_stops_cleanly_with_a_stream_open(tmp_path: Path) -> None:
         stream.close()
         assert code == 0 and time.monotonic() - started < 3
         assert "Traceback" not in running.proc.stderr.read()  # type: ignore[union-attr]
+
+
+def test_a_database_gone_while_serving_is_a_one_line_503(tmp_path: Path) -> None:
+    db = fill(tmp_path)
+    with serve(str(tmp_path)) as running:
+        assert running.get(f"/runs/{RUN_OK}")[0] == 200
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        status, _, body = running.get(f"/runs/{RUN_FAILED}")
+        assert status == 503 and body.startswith("the run log cannot be read: no database at")
+        assert "\n" not in body
+        status, _, body = running.get("/api/events?after=0")
+        assert status == 503 and json.loads(body)["error"].startswith("the run log cannot be read")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import views
-from .store import Store
+from .store import ObserveError, Store
 
 HERE = Path(__file__).parent
 POLL_S = 0.2
@@ -218,7 +219,16 @@ def create_app(
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
-    return Starlette(routes=routes, middleware=middleware)
+
+    async def unreadable(request: Request, exc: Exception) -> Response:
+        # The file went away or is damaged past its header: one line, like the command's errors.
+        message = " ".join(f"the run log cannot be read: {exc}".split())
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=503)
+        return PlainTextResponse(message, status_code=503)
+
+    handlers = {sqlite3.DatabaseError: unreadable, ObserveError: unreadable}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
 def _brief(event: dict[str, Any]) -> dict[str, Any]:
