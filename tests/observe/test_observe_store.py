@@ -235,3 +235,13 @@ def test_costs_per_model_split_prompts_by_their_model_usage(store: Store) -> Non
     assert sonnet["tokens_output"] == 800 + 2500 and sonnet["prompts"] == 2
     assert haiku["cost_usd"] == round(0.4567 * 0.05 / 0.45, 6)
     assert round(sonnet["cost_usd"] + haiku["cost_usd"], 6) == round(0.1234 + 0.4567, 6)
+
+
+def test_a_phase_with_more_events_than_shown_says_how_many(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_mod, "EVENTS_PER_AGENT", 3)
+    detail = store.run(RUN_FAILED)
+    assert detail is not None
+    (phase,) = detail["phases"]
+    assert len(phase["events"]) <= 3 < phase["events_total"]

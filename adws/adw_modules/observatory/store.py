@@ -557,6 +557,14 @@ class Store:
             "prompts": prompts,
             "attempts": attempts,
             "events": [e for e in events if e["message"] != "prompt metadata"],
+            # How many rows the phase has when the list above stopped at EVENTS_PER_AGENT.
+            "events_total": (
+                conn.execute(
+                    "SELECT count(*) FROM agent_logs WHERE agent_id = ?", (agent_id,)
+                ).fetchone()[0]
+                if len(events) >= EVENTS_PER_AGENT
+                else len(events)
+            ),
         }
 
     # --- events -------------------------------------------------------------------------------
