@@ -396,6 +396,14 @@ def doctor(
         bool,
         typer.Option("--fix", help="Repair what can be repaired without touching your edits."),
     ] = False,
+    run_hooks: Annotated[
+        bool,
+        typer.Option(
+            "--run-hooks",
+            help="Also run hook code that is not what tac-bootstrap generates (the project's"
+            " own code: only in a project you trust).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     debug: Debug = False,
 ) -> None:
@@ -404,7 +412,7 @@ def doctor(
         from tac_bootstrap_cli import ui
         from tac_bootstrap_cli.doctor import run_doctor
 
-        report = run_doctor(path, fix=fix)
+        report = run_doctor(path, fix=fix, run_hooks=run_hooks)
         if as_json:
             ui.print_json(report.as_dict())
         else:

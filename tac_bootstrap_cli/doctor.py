@@ -80,6 +80,7 @@ class Project:
     bases: dict[str, bytes]
     rendered: dict[str, Desired] | None  # what the current templates make of the answers
     untrusted: str | None = None  # why team templates were not rendered (never without trust)
+    run_any_hooks: bool = False  # run hook code even when it is not what we generate (--run-hooks)
 
     def generated(self, path: str) -> Desired | None:
         """The current rendering of ``path``, if the answers could be rendered."""
@@ -686,7 +687,14 @@ def _run_hook(
         **fields,
     }
     env = {k: v for k, v in os.environ.items() if k != "ADW_AGENT_ID"}
-    env.update(CLAUDE_PROJECT_DIR=str(root), TAC_DB_PATH=str(db), PYTHONDONTWRITEBYTECODE="1")
+    # The pycache prefix makes Python ignore the project's __pycache__ folders: compiled files
+    # shipped beside the sources would run instead of the sources doctor compared.
+    env.update(
+        CLAUDE_PROJECT_DIR=str(root),
+        TAC_DB_PATH=str(db),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONPYCACHEPREFIX=str(db.parent / "pycache"),
+    )
     try:
         proc = subprocess.run(
             argv,
@@ -706,6 +714,37 @@ def _run_hook(
     return proc.returncode, lines[0][:160] if lines else ""
 
 
+# What a hook process imports from the project: the launcher, the hook modules and the base
+# modules they load (``adws/adw_modules``). Doctor runs hooks only when these are byte for byte
+# what the installed templates render, so inspecting a cloned repository never runs its code.
+_HOOK_CODE_DIRS = (".claude/hooks", "adws/adw_modules")
+
+
+def _foreign_hook_code(p: Project) -> str | None:
+    """Why the project's hook code is not ours to run (None: it is exactly what we render)."""
+    if p.rendered is None:
+        return "the layer could not be rendered to compare with"
+    for folder in _HOOK_CODE_DIRS:
+        path = p.root / folder
+        if path.is_symlink():
+            return f"{folder} is a symbolic link"
+        for child in sorted(path.iterdir()) if path.is_dir() else []:
+            rel = f"{folder}/{child.name}"
+            if child.suffix not in (".py", ".sh") and child.name != "__pycache__":
+                continue
+            if child.name == "__pycache__":
+                continue  # run with PYTHONDONTWRITEBYTECODE and -S; sources are what count
+            wanted = p.generated(rel)
+            if wanted is None:
+                return f"{rel} is not a file tac-bootstrap generates"
+            try:
+                if child.is_symlink() or child.read_bytes() != wanted.content:
+                    return f"{rel} differs from what tac-bootstrap generates"
+            except OSError as exc:
+                return f"{rel} cannot be read ({exc.strerror})"
+    return None
+
+
 def check_hook_runs(p: Project) -> Iterator[Check]:
     """Each layer hook of settings.json runs: a harmless sample event of its type exits 0, and
     the guard allows ``ls`` and blocks ``rm -rf /`` (with a throwaway run-log database)."""
@@ -714,6 +753,16 @@ def check_hook_runs(p: Project) -> Iterator[Check]:
     hooks = _layer_hooks(p.root)
     if not hooks or any(c.status != "ok" for c in check_hooks(p)):
         return  # missing or broken scripts are reported (and repaired) by check_hooks
+    foreign = _foreign_hook_code(p)
+    if foreign is not None and not p.run_any_hooks:
+        yield Check(
+            "hooks.run",
+            "warn",
+            f"hooks not run: {foreign}; doctor runs only the hook code tac-bootstrap generates",
+            "review it (a cloned repository's hooks are its author's code), then run"
+            " `tac-bootstrap doctor --run-hooks`, or `tac-bootstrap render --force` to take ours",
+        )
+        return
     failures: list[str] = []
     warnings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="tac-doctor-hooks-") as tmp:
@@ -1052,9 +1101,11 @@ CHECKS = (
 )
 
 
-def diagnose(root: Path) -> list[Check]:
-    """Every check's findings for the project at ``root``."""
+def diagnose(root: Path, *, run_hooks: bool = False) -> list[Check]:
+    """Every check's findings for the project at ``root``; ``run_hooks`` also runs hook code
+    that is not what tac-bootstrap generates (the project's own code: only when trusted)."""
     project = load_project(root)
+    project.run_any_hooks = run_hooks
     return [c for check in CHECKS for c in check(project)]
 
 
@@ -1081,12 +1132,15 @@ class DoctorReport:
         }
 
 
-def run_doctor(path: Path | None = None, *, fix: bool = False) -> DoctorReport:
-    """Check the project at ``path``; with ``fix``, repair what can be repaired, then check again."""
+def run_doctor(
+    path: Path | None = None, *, fix: bool = False, run_hooks: bool = False
+) -> DoctorReport:
+    """Check the project at ``path``; with ``fix``, repair what can be repaired, then check again;
+    with ``run_hooks``, also run hook code that is not what tac-bootstrap generates."""
     root = Path(path if path is not None else ".").absolute()
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder")
-    checks = diagnose(root)
+    checks = diagnose(root, run_hooks=run_hooks)
     fixed: list[str] = []
     if fix:
         for check in checks:
@@ -1097,5 +1151,5 @@ def run_doctor(path: Path | None = None, *, fix: bool = False) -> DoctorReport:
                     done = [f"could not repair {check.name}: {exc}"]
                 fixed.extend(d for d in done if d not in fixed)
         if fixed:
-            checks = diagnose(root)
+            checks = diagnose(root, run_hooks=run_hooks)
     return DoctorReport(root, checks, fixed)

@@ -6,7 +6,9 @@ hook that fails, hangs, blocks ``ls`` or lets ``rm -rf /`` through is a failure;
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 from pathlib import Path
 
 from cli_support import Run
@@ -107,7 +109,7 @@ def test_a_hook_that_fails_or_hangs_is_a_failure(cli: Run, project: Path) -> Non
     end = project / ".claude/hooks/session_end.py"
     end.write_text(end.read_text().replace("def main() -> None:", "def main() -> None:\n    import time\n\n    time.sleep(5)\n"))  # fmt: skip
 
-    code, report = doctor_json(cli, project)
+    code, report = doctor_json(cli, project, "--run-hooks")
     assert code == 1
     (run,) = check(report, "hooks.run")
     assert run["status"] == "fail" and run["remedy"]
@@ -120,12 +122,12 @@ def test_a_guard_that_blocks_everything_or_nothing_is_a_failure(cli: Run, projec
     guard = project / ".claude/hooks/pre_tool_use.py"
     text = guard.read_text()
     guard.write_text(text.replace('hooks.run("PreToolUse", check)', 'hooks.run("PreToolUse")'))
-    code, report = doctor_json(cli, project)
+    code, report = doctor_json(cli, project, "--run-hooks")
     assert code == 1
     assert "the guard lets `rm -rf /` through (exit 0)" in "\n".join(findings(report, "fail"))
 
     guard.write_text(text.replace("reason = _check(event)", "reason = 'no'"))
-    code, report = doctor_json(cli, project)
+    code, report = doctor_json(cli, project, "--run-hooks")
     assert code == 1
     fails = "\n".join(findings(report, "fail"))
     assert "PreToolUse (pre_tool_use) exits 2 on a harmless event: BLOCKED by" in fails
@@ -140,3 +142,49 @@ def test_doctor_never_runs_shell_text_added_to_a_hook_command(cli: Run, project:
     _, report = doctor_json(cli, project)
     assert check(report, "hooks.run")[0]["status"] == "ok"  # the launcher alone ran
     assert not (project / "ran").exists()
+
+
+def test_hook_code_that_is_not_ours_is_not_run_without_consent(cli: Run, project: Path) -> None:
+    """A cloned repository's hooks are its author's code: inspecting it must not run them."""
+    stop = project / ".claude/hooks/stop.py"
+    payload = 'import pathlib; pathlib.Path(__file__).with_name("PWNED").touch()\n'
+    text = stop.read_text()
+    assert "import _hook_support as hooks\n" in text
+    stop.write_text(
+        text.replace("import _hook_support as hooks\n", f"import _hook_support as hooks\n{payload}")
+    )
+    shadow = project / ".claude/hooks/json.py"  # would shadow the standard library's json
+    shadow.write_text(payload)
+    marker = project / ".claude/hooks/PWNED"
+
+    _, report = doctor_json(cli, project)
+    (run,) = check(report, "hooks.run") or [{"status": "?", "message": str(report)}]
+    assert run["status"] == "warn" and "not run" in str(run["message"])
+    assert "--run-hooks" in str(run["remedy"])
+    assert not marker.exists()
+
+    shadow.unlink()
+    doctor_json(cli, project, "--run-hooks")
+    assert marker.exists()  # with consent, the project's own code runs
+
+
+def test_compiled_files_beside_the_hooks_are_never_what_runs(cli: Run, project: Path) -> None:
+    """A shipped __pycache__ with a matching stamp would run instead of the checked source."""
+    import py_compile
+
+    hooks = project / ".claude/hooks"
+    evil = hooks / "evil_src.py"
+    evil.write_text('import pathlib; pathlib.Path(__file__).with_name("PWNED").touch()\n')
+    target = hooks / "stop.py"
+    stat = target.stat()
+    # Compile the payload as if it were stop.py: same size and mtime in the pyc header.
+    evil.write_text(evil.read_text().ljust(stat.st_size - 1, "#") + "\n")
+    os.utime(evil, (stat.st_atime, stat.st_mtime))
+    cache = hooks / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    tag = sys.implementation.cache_tag
+    py_compile.compile(str(evil), cfile=str(cache / f"stop.{tag}.pyc"))
+    evil.unlink()
+
+    doctor_json(cli, project)
+    assert not (hooks / "PWNED").exists()
