@@ -93,6 +93,7 @@ def test_subcommand_help_imports_no_rich_or_jinja() -> None:
         ["runs", "show"],
         ["generate"],
         ["generate", "models"],
+        ["observe"],
     ],
 )
 def test_dash_h_is_help_everywhere(command: list[str]) -> None:
