@@ -233,8 +233,13 @@ def test_session_end_completes_the_session_agent(project: Project) -> None:
 
 
 @pytest.mark.parametrize("stdin", ["", "not json", "[1, 2]"])
-def test_invalid_input_is_noted_and_never_blocks(project: Project, stdin: str) -> None:
-    proc = project.hook("pre_tool_use", stdin)
+def test_invalid_input_is_noted_blocks_only_in_the_guard(project: Project, stdin: str) -> None:
+    # The guard fails closed: an event it cannot read could be anything.
+    guard = project.hook("pre_tool_use", stdin)
+    assert guard.returncode == 2
+    assert "blocking to be safe" in guard.stderr
+    # A hook that only records never blocks.
+    proc = project.hook("post_tool_use", stdin)
     assert proc.returncode == 0
     assert "tac hook:" in proc.stderr
 
