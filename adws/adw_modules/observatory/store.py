@@ -93,7 +93,7 @@ def open_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Conn
     return conn
 
 
-def _ts(text: str | None) -> float | None:
+def epoch_seconds(text: str | None) -> float | None:
     """Seconds since the epoch of a stored timestamp (None stays None)."""
     if not text:
         return None
@@ -335,7 +335,7 @@ class Store:
         for run in runs:  # staleness moves with the clock, not with the database
             if run.status in ("running", "stale"):
                 run.status = "stale" if now - run.last_activity > self.stale_after else "running"
-                begin = _ts(run.started_at)
+                begin = epoch_seconds(run.started_at)
                 run.duration_s = None if begin is None else now - begin
         return runs
 
@@ -437,13 +437,13 @@ class Store:
                 last,
             )
             latest[agent.phase] = agent.status
-        run.last_activity = _ts(last) or 0.0
+        run.last_activity = epoch_seconds(last) or 0.0
         statuses = set(latest.values())
         if "failed" in statuses:
             run.status = "failed"
         elif statuses & {"running", "pending"}:
             run.status, run.ended_at = "running", None
-        begin, end = _ts(run.started_at), _ts(run.ended_at)
+        begin, end = epoch_seconds(run.started_at), epoch_seconds(run.ended_at)
         if begin is not None:
             run.duration_s = (end if end is not None else time.time()) - begin
         if first.target:

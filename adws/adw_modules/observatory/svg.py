@@ -8,23 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from html import escape
 from typing import Any
+
+from .store import epoch_seconds
 
 WIDTH = 900
 LABEL_W = 170
 ROW_H = 24
-
-
-def _t(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 def _duration(seconds: float) -> str:
@@ -51,12 +42,14 @@ def gantt(phases: Sequence[dict[str, Any]], now: float) -> str:
     """A timeline of ``phases`` (from ``Store.run``): a bar per phase, attempts inside it."""
     spans: list[tuple[str, float, float, str, list[tuple[float, float, str, str]]]] = []
     for phase in phases:
-        start = _t(phase.get("started_at")) or _t(phase.get("created_at")) or now
-        end = _t(phase.get("completed_at")) or now
+        start = (
+            epoch_seconds(phase.get("started_at")) or epoch_seconds(phase.get("created_at")) or now
+        )
+        end = epoch_seconds(phase.get("completed_at")) or now
         attempts = []
         for step in phase.get("attempts", []):
-            s = _t(step.get("start")) or start
-            e = _t(step.get("end")) or end
+            s = epoch_seconds(step.get("start")) or start
+            e = epoch_seconds(step.get("end")) or end
             attempts.append((s, e, str(step.get("name") or ""), str(step.get("status") or "")))
         spans.append(
             (str(phase.get("phase")), start, max(end, start), str(phase["status"]), attempts)
