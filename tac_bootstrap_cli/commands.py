@@ -250,9 +250,18 @@ def init(
     force: Force = False,
     templates: Templates = None,
     trust: Trust = False,
+    layer_only: Annotated[
+        bool,
+        typer.Option(
+            "--layer-only",
+            help="Only the agentic layer, no application skeleton (by default a new project"
+            " gets a minimal app for its stack whose test, lint and run commands work).",
+        ),
+    ] = False,
     debug: Debug = False,
 ) -> None:
-    """Create DIR/NAME with the agentic layer (all or nothing)."""
+    """Create DIR/NAME: a minimal application for the stack with the agentic layer (all or
+    nothing)."""
     argv = _argv("init", [name], _params(locals()))
     with _guard(debug, argv):
         from tac_bootstrap_cli import scaffold
@@ -269,6 +278,7 @@ def init(
                 hooks=_hooks(_interactive(yes), dry_run),
                 recorder=rec,
                 overlay=templates,
+                layer_only=layer_only,
             )
         _finish(result)
 
@@ -344,7 +354,8 @@ def render(
 
 UPGRADE_EPILOG = (
     "Exit codes: 0 upgraded with no conflict left, 1 conflicts remain (listed, with how to"
-    " resolve them) or failure, 2 usage error, 130 interrupted (rerun to complete)."
+    " resolve them) or failure, 2 usage error, 3 uncommitted changes in the git work tree"
+    " (nothing done; --force goes on), 130 interrupted (rerun the same command to complete)."
 )
 
 
@@ -432,6 +443,7 @@ def _params(local: dict[str, Any]) -> dict[str, Any]:
         "force",
         "templates",
         "trust",
+        "layer_only",
     )
     return {
         k: (str(local[k]) if isinstance(local[k], Path) else local[k]) for k in keep if k in local

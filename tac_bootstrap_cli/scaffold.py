@@ -42,7 +42,7 @@ from tac_bootstrap_cli.overlay import (
     resolve_templates,
 )
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan, path_problem
-from tac_bootstrap_cli.render import TemplateRenderError, render_project
+from tac_bootstrap_cli.render import TemplateRenderError, render_app, render_project
 from tac_bootstrap_cli.stacks import LANGUAGES, default_commands, language_for_package_manager
 
 COMMAND_NAMES = tuple(Commands.model_fields)
@@ -119,11 +119,14 @@ def init_project(
     recorder: Recorder | None = None,
     templates_dir: Path | None = None,
     overlay: Path | None = None,
+    layer_only: bool = False,
 ) -> Result:
-    """Create ``output_dir/name`` with the agentic layer (all or nothing).
+    """Create ``output_dir/name`` with the agentic layer and a minimal application (all or nothing).
 
-    ``overlay`` is a team templates folder (remembered in ``config.yml``); ``templates_dir``
-    replaces the built-in templates altogether (for tests).
+    The application skeleton (``app_templates/<language>/``) is written only into a new or empty
+    folder and only without ``layer_only``; it is never recorded in the manifest (the user's code
+    from the start). ``overlay`` is a team templates folder (remembered in ``config.yml``);
+    ``templates_dir`` replaces the built-in templates altogether (for tests).
     """
     rec = recorder or NullRecorder()
     hooks = hooks or Hooks()
@@ -158,6 +161,7 @@ def init_project(
         recorder=rec,
         templates_dir=templates_dir,
         overlay=overlay,
+        app=fresh and not layer_only,
     )
 
 
@@ -307,6 +311,7 @@ def _settle_and_generate(
     recorder: Recorder,
     templates_dir: Path | None,
     overlay: Path | None,
+    app: bool = False,
 ) -> Result:
     """``init`` and ``add-agentic`` after their checks: settle the answers, then generate."""
     with recorder.step("answers"):
@@ -325,8 +330,9 @@ def _settle_and_generate(
         templates_dir=templates_dir,
         write_config=True,
         overlay=team,
+        app=app,
     )
-    result.notes = notes
+    result.notes = notes + result.notes
     return result
 
 
@@ -345,7 +351,9 @@ def _generate(
     write_config: bool,
     overlay: Overlay | None = None,
     extra: list[FileAction] | None = None,
+    app: bool = False,
 ) -> Result:
+    app_notes: list[str] = []
     with recorder.step("render") as step:
         desired = desired_files(
             config,
@@ -365,10 +373,15 @@ def _generate(
             previous_bases=_previous_bases(target, manifest, recorder),
             overlay_version=overlay.version if overlay is not None else None,
         )
+        if app:
+            extra = [
+                *(extra or []),
+                *app_actions(config, {a.path for a in plan.actions}, app_notes),
+            ]
         if extra:
             plan.actions = sorted([*plan.actions, *extra], key=lambda a: a.path)
         step.update(**{a.value: n for a, n in plan.counts().items()})
-    result = Result(command, target, config, plan, dry_run)
+    result = Result(command, target, config, plan, dry_run, notes=app_notes)
     if hooks.on_plan is not None:
         hooks.on_plan(plan)
     for fa in plan.listed():
@@ -396,6 +409,33 @@ def _generate(
         done = plan.changes if dry_run else len(result.written)
         recorder.set_metadata(files_changed=done, files=len(plan.actions))
         recorder.set_summary(result.summary)
+
+
+APP_REASON = "application skeleton (your code: not in the manifest, never rewritten)"
+
+
+def app_actions(config: ProjectConfig, taken: set[str], notes: list[str]) -> list[FileAction]:
+    """``create`` actions for the stack's application skeleton, for a new project.
+
+    Their ``record`` is None, so the manifest never lists them: ``render`` and ``upgrade`` treat
+    them as the user's files (never written, never obsolete). A path the layer also writes stays
+    the layer's. A framework without a skeleton yet gets none, and a note saying so.
+    """
+    p = config.project
+    if p.framework != "none":
+        notes.append(
+            f"no application skeleton for {p.framework} yet: only the agentic layer was written"
+            f" (create the {p.framework} app, then run {config.commands.test})"
+        )
+        return []
+    actions = []
+    for path, rf in render_app(config.template_context(), p.language).items():
+        if path in taken or path == CONFIG_FILE:
+            continue
+        actions.append(
+            FileAction(path, Action.CREATE, APP_REASON, "file", rf.content, rf.executable)
+        )
+    return actions
 
 
 def with_overlay(

@@ -4,6 +4,7 @@ from tac_bootstrap_cli.render.engine import (
     BASE_MODULES,
     RenderedFile,
     TemplateRenderError,
+    render_app,
     render_project,
     templates_root,
 )
@@ -12,6 +13,7 @@ __all__ = [
     "BASE_MODULES",
     "RenderedFile",
     "TemplateRenderError",
+    "render_app",
     "render_project",
     "templates_root",
 ]

@@ -105,6 +105,30 @@ def templates_root() -> Path:
     raise TacError(f"built-in templates not found next to {package_dir}; reinstall tac-bootstrap")
 
 
+def app_templates_root() -> Path:
+    """The application skeletons (``app_templates/<language>/``), beside ``templates/``.
+
+    A sibling folder, not a subtree of ``templates/``: everything under ``templates/`` is the
+    layer, which ``add-agentic``, ``render`` and ``upgrade`` write; only ``init`` reads this one.
+    """
+    package_dir = Path(__file__).resolve().parent.parent
+    for candidate in (package_dir / "app_templates", package_dir.parent / "app_templates"):
+        if candidate.is_dir():
+            return candidate
+    raise TacError(
+        f"application templates not found next to {package_dir}; reinstall tac-bootstrap"
+    )
+
+
+def render_app(context: Mapping[str, Any], language: str) -> dict[str, RenderedFile]:
+    """The application skeleton for ``language`` rendered for ``context`` (empty when there is
+    none); same conventions and sandbox as the layer, never a team overlay or base module."""
+    folder = app_templates_root() / language
+    if not folder.is_dir():
+        return {}
+    return render_project(context, templates_dir=folder, base_modules=False)
+
+
 def _adws_root() -> Path:
     import adws  # the package the generator itself runs on
 

@@ -1,0 +1,4 @@
+/** The text the application prints. */
+export function greeting(name = "world") {
+  return `Hello, ${name}!`;
+}

@@ -1,0 +1,4 @@
+/** The text the application prints. */
+export function greeting(name: string = "world"): string {
+  return `Hello, ${name}!`;
+}
