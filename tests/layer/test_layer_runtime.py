@@ -248,7 +248,8 @@ def init_demo(tmp_path: Path) -> Path:
     """`tac-bootstrap init demo --yes` when the CLI has it, else the same files from the engine."""
     if _cli_has_init():
         proc = subprocess.run(
-            [sys.executable, "-m", "tac_bootstrap_cli", "init", "demo", "--yes"],
+            # the layer alone: these scenarios are about a project with no application yet
+            [sys.executable, "-m", "tac_bootstrap_cli", "init", "demo", "--yes", "--layer-only"],
             cwd=tmp_path,
             capture_output=True,
             text=True,

@@ -1,0 +1,144 @@
+"""After `init`, each stack's own commands (as config.yml writes them) pass at the project root.
+
+Slow: real toolchains, real subprocesses, packages from the registries (PyPI, npm). A stack whose
+toolchain is missing here is skipped with one line naming the stack and the missing tool.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tac_bootstrap_cli import scaffold
+
+pytestmark = pytest.mark.slow
+
+# Captured before the autouse fixture moves HOME: toolchains and download caches live there.
+REAL_HOME = Path.home()
+TOOL_ENV = {
+    "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(REAL_HOME / ".rustup")),
+    "CARGO_HOME": os.environ.get("CARGO_HOME", str(REAL_HOME / ".cargo")),
+    "NPM_CONFIG_CACHE": os.environ.get("NPM_CONFIG_CACHE", str(REAL_HOME / ".npm")),
+    "GOPATH": os.environ.get("GOPATH", str(REAL_HOME / "go")),
+    "GOCACHE": os.environ.get("GOCACHE", str(REAL_HOME / ".cache" / "go-build")),
+}
+_uv = shutil.which("uv")
+UV_CACHE = os.environ.get("UV_CACHE_DIR") or (
+    subprocess.run(
+        [_uv, "cache", "dir"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if _uv
+    else ""
+)
+
+# stack -> the executables its commands need
+TOOLS = {
+    ("python", "uv"): ("uv",),
+    ("python", "pip"): (),
+    ("python", "poetry"): ("poetry",),
+    ("javascript", "npm"): ("node", "npm"),
+    ("typescript", "npm"): ("node", "npm"),
+    ("javascript", "pnpm"): ("node", "pnpm"),
+    ("go", "go"): ("go",),
+    ("rust", "cargo"): ("cargo", "cargo-clippy"),
+}
+
+
+def env_for(root: Path, **extra: str) -> dict[str, str]:
+    """The test's environment without the generator's virtualenv, with the real tool homes."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "TAC_DB_PATH")}
+    env.update(TOOL_ENV)
+    if UV_CACHE:
+        env["UV_CACHE_DIR"] = UV_CACHE
+    env["CARGO_TARGET_DIR"] = str(root / "target")
+    env.update(extra)
+    return env
+
+
+def sh(command: str, root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run one of the project's commands as an agent would: through the shell, at the root."""
+    return subprocess.run(
+        command, shell=True, cwd=root, env=env, capture_output=True, text=True, timeout=600,
+        check=False,
+    )  # fmt: skip
+
+
+def need(language: str, pm: str) -> None:
+    """Skip, naming the stack and the missing tool, when its toolchain is not installed."""
+    for tool in TOOLS[(language, pm)]:
+        if shutil.which(tool, path=env_for(Path("/tmp"))["PATH"]) is None:
+            pytest.skip(f"{language}-{pm}: skipped, `{tool}` is not installed on this machine")
+
+
+def init(tmp_path: Path, language: str, pm: str) -> tuple[Path, dict[str, str]]:
+    """`init my-app` and the commands its config.yml holds."""
+    answers = scaffold.Answers(language=language, package_manager=pm)
+    scaffold.init_project("my-app", tmp_path, answers=answers)
+    root = tmp_path / "my-app"
+    data = yaml.safe_load((root / "config.yml").read_text(encoding="utf-8"))
+    return root, {k: str(v) for k, v in data["commands"].items()}
+
+
+def check(proc: subprocess.CompletedProcess[str], what: str) -> str:
+    """The command's output, after asserting it succeeded (the output is the failure message)."""
+    assert proc.returncode == 0, f"{what} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def install_test_lint_run(root: Path, cmds: dict[str, str], env: dict[str, str]) -> None:
+    """The stack's install, test, lint and run commands, each passing; run prints the greeting."""
+    for name in ("install", "test", "lint"):
+        check(sh(cmds[name], root, env), f"{name}: {cmds[name]}")
+    out = check(sh(cmds["run"], root, env), f"run: {cmds['run']}")
+    assert "Hello, world!" in out
+
+
+@pytest.mark.parametrize(
+    ("language", "pm"),
+    [("python", "uv"), ("python", "poetry"), ("javascript", "npm"), ("typescript", "npm"),
+     ("javascript", "pnpm"), ("go", "go"), ("rust", "cargo")],
+)  # fmt: skip
+def test_stack_commands_pass_after_init(tmp_path: Path, language: str, pm: str) -> None:
+    need(language, pm)
+    root, cmds = init(tmp_path, language, pm)
+    install_test_lint_run(root, cmds, env_for(root))
+
+
+def test_python_pip_commands_pass_in_a_virtualenv(tmp_path: Path) -> None:
+    """pip: the README's way, a virtualenv, `python -m pip install -r requirements.txt`, then the
+    commands as written (python, ruff from the virtualenv's PATH)."""
+    root, cmds = init(tmp_path, "python", "pip")
+    venv = root / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    env = env_for(root, PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    install_test_lint_run(root, cmds, env)
+
+
+def test_python_uv_sdlc_with_the_stand_in_agent_passes_every_phase(tmp_path: Path) -> None:
+    """The first `adw_sdlc.py` run of a new project: every phase passes, and the test phase ran
+    the project's real `uv run pytest` (its recorded event says it exited 0 with 1 passed)."""
+    need("python", "uv")
+    root, cmds = init(tmp_path, "python", "uv")
+    ident = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
+    fake = root / "adws" / "adw_tests" / "fake_claude.py"
+    env = env_for(root, CLAUDE_CODE_PATH=str(fake), **ident)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True)
+    proc = sh('uv run --quiet adws/adw_sdlc.py "Add a health endpoint"', root, env)
+    out = check(proc, "adw_sdlc.py")
+    for phase in ("plan", "build", "test", "review", "document"):
+        assert f"{phase}: done" in out, out
+    assert "sdlc completed" in out
+    with sqlite3.connect(root / "agents" / "orchestrator.db") as db:
+        texts = [" ".join(str(c) for c in row) for row in db.execute("SELECT * FROM agent_logs")]
+    ran = [t for t in texts if f"`{cmds['test']}` exited 0" in t]
+    assert ran and "1 passed" in ran[0], texts[-5:]
