@@ -7,6 +7,7 @@ from collections.abc import Iterable
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_DIRTY = 3  # upgrade refused: uncommitted changes; nothing was done
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
@@ -82,3 +83,10 @@ class ConflictError(TacError):
 
 class UnsafePathError(TacError):
     """A path would lead outside the target directory (``..``, absolute, or through a symlink)."""
+
+
+class DirtyTree(TacError):
+    """The git work tree has uncommitted changes that are not an interrupted upgrade's own: nothing
+    was done (its own exit code, so a script can tell it from "upgraded with conflicts")."""
+
+    exit_code = EXIT_DIRTY
