@@ -11,6 +11,9 @@ run. See specs/living-projects.md for the table of outcomes.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import signal
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
@@ -21,8 +24,14 @@ import yaml
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli import config as config_module
-from tac_bootstrap_cli.apply import apply_in_place
-from tac_bootstrap_cli.bases import has_bases, load_bases
+from tac_bootstrap_cli.apply import (
+    RERUN_HINT,
+    Interrupted,
+    apply_in_place,
+    remove_file,
+    write_atomic,
+)
+from tac_bootstrap_cli.bases import BASES_PATH, has_bases, load_bases
 from tac_bootstrap_cli.blocks import (
     MANAGED_FILES,
     BrokenMarkers,
@@ -31,11 +40,19 @@ from tac_bootstrap_cli.blocks import (
     merge_block,
 )
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, dump_config, load_config
-from tac_bootstrap_cli.errors import ConflictError, TacError, UsageError
-from tac_bootstrap_cli.gitutil import GitError, Unmerged, dirty_paths, repo_root, stage_conflicts
+from tac_bootstrap_cli.errors import DirtyTree, TacError, UsageError
+from tac_bootstrap_cli.gitutil import (
+    Blobs,
+    GitError,
+    Unmerged,
+    dirty_paths,
+    mark_unmerged,
+    repo_root,
+    write_blobs,
+)
 from tac_bootstrap_cli.history import NullRecorder, Recorder
 from tac_bootstrap_cli.jsonmerge import dump_json, merge_values, parse_json
-from tac_bootstrap_cli.manifest import Entry, Manifest, load_manifest, sha256
+from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, Manifest, load_manifest, sha256
 from tac_bootstrap_cli.merge import (
     has_conflict_markers,
     merge_lines,
@@ -56,6 +73,11 @@ from tac_bootstrap_cli.projectdb import DbMigration, migrate_db, project_db_path
 from tac_bootstrap_cli.scaffold import Hooks, Result, config_rewrite, desired_files, with_overlay
 
 RENAME_RATIO = 0.6  # a dropped file this similar to an added one is reported as renamed
+JOURNAL_PATH = ".tac-bootstrap/upgrade-journal.json"
+# Tests only: "N" sends this process SIGINT after the N-th written file ("0": after the journal,
+# before the first write); "N,N" sends two (the second Ctrl-C stops at once). Real signals through
+# the real handlers, at moments a test can name (a timer could not hit them on a loaded machine).
+SIGINT_AFTER_ENV = "TAC_BOOTSTRAP_TEST_SIGINT_AFTER"
 
 
 @dataclass
@@ -497,6 +519,160 @@ def _successor(old: bytes, added: Mapping[str, bytes]) -> str | None:
     return best
 
 
+# --- the journal: what an interrupted upgrade was doing, so its rerun can finish it -----------
+
+
+@dataclass
+class Conflict:
+    """A conflicted file of the journal: what was written (with markers) and its git blobs."""
+
+    written: str  # hash of the content with markers
+    blobs: Blobs | None  # None: git was not there (or failed) when the journal was written
+
+
+@dataclass
+class Journal:
+    """``.tac-bootstrap/upgrade-journal.json``: written before an upgrade's first write, removed
+    when it completes. Each path maps to the hashes it may hold: its pre-upgrade content first
+    (None: absent), then what the upgrade writes (None: removed)."""
+
+    to_version: str
+    to_overlay: str | None
+    paths: dict[str, list[str | None]] = field(default_factory=dict)
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
+
+    def accepts(self, rel: str, content: bytes | None) -> bool:
+        """True when ``content`` at ``rel`` is what this upgrade found or put there."""
+        hashes = self.paths.get(rel)
+        return hashes is not None and (sha256(content) if content is not None else None) in hashes
+
+    def allow(self, rel: str, content: bytes | None) -> None:
+        """Accept ``content`` at ``rel`` from now on (keeping what was accepted before)."""
+        digest = sha256(content) if content is not None else None
+        hashes = self.paths.setdefault(rel, [])
+        if digest not in hashes:
+            hashes.append(digest)
+
+    def to_json(self) -> str:
+        """The file's text (sorted keys: the same journal is the same bytes)."""
+        conflicts = {
+            path: {
+                "written": c.written,
+                "git": None
+                if c.blobs is None
+                else {"path": c.blobs.path, "mode": c.blobs.mode, "blobs": list(c.blobs.shas)},
+            }
+            for path, c in self.conflicts.items()
+        }
+        data = {
+            "format": 1,
+            "to_version": self.to_version,
+            "to_overlay": self.to_overlay,
+            "paths": self.paths,
+            "conflicts": conflicts,
+        }
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Journal:
+        """Parse a journal; ValueError (KeyError, TypeError) when it is not one."""
+        data = json.loads(text)
+        conflicts: dict[str, Conflict] = {}
+        for path, c in data["conflicts"].items():
+            git = c["git"]
+            blobs = None if git is None else Blobs(git["path"], git["mode"], tuple(git["blobs"]))
+            conflicts[str(path)] = Conflict(str(c["written"]), blobs)
+        paths = {
+            str(p): [h if h is None else str(h) for h in hs] for p, hs in data["paths"].items()
+        }
+        return cls(str(data["to_version"]), data["to_overlay"], paths, conflicts)
+
+
+def load_journal(target: Path) -> Journal | None:
+    """The journal an unfinished upgrade left in ``target``, or None (none, or unreadable)."""
+    try:
+        return Journal.from_json((target / JOURNAL_PATH).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # not ours to trust: the dirty-tree check then names it like any other file
+
+
+def _unexplained(target: Path, top: Path, dirty: list[str], journal: Journal | None) -> list[str]:
+    """The dirty paths (relative to ``top``) that are not the unfinished upgrade's own work."""
+    root = target.resolve()
+    out: list[str] = []
+    for path in dirty:
+        try:
+            rel = (top / path).resolve().relative_to(root).as_posix()
+        except ValueError:
+            out.append(path)
+            continue
+        if journal is None:
+            out.append(path)
+        elif rel != JOURNAL_PATH and not journal.accepts(rel, _read_safely(root, rel)):
+            out.append(path)  # (the journal itself parsed: it is the unfinished run's)
+    return out
+
+
+def _new_journal(result: UpgradeResult, previous: Journal | None) -> Journal:
+    """This run's journal, carrying over what an interrupted earlier run recorded."""
+    root = result.plan.root
+    journal = Journal(result.to_version, result.to_overlay)
+    if previous is not None:
+        journal.paths = {p: list(h) for p, h in previous.paths.items()}
+        journal.conflicts = dict(previous.conflicts)
+    for rel in (MANIFEST_PATH, BASES_PATH):
+        journal.allow(rel, _read_safely(root, rel))
+    top = result.git_root.resolve() if result.git_root is not None else None
+    for fa in result.plan.writes():
+        journal.allow(fa.path, _read_safely(root, fa.path))
+        journal.allow(fa.path, fa.content)
+        if fa.action is not Action.MERGE_CONFLICT or fa.content is None:
+            continue
+        blobs = None
+        if top is not None and fa.stages is not None:
+            unmerged = Unmerged(
+                (root / fa.path).relative_to(top).as_posix(), *fa.stages, executable=fa.executable
+            )
+            try:
+                blobs = write_blobs(top, unmerged)
+            except GitError as exc:
+                result.notes.append(f"conflicts not marked in the git index: {exc.message}")
+                top = None  # no point trying the others
+        journal.conflicts[fa.path] = Conflict(sha256(fa.content), blobs)
+    return journal
+
+
+def _save_journal(root: Path, journal: Journal) -> None:
+    write_atomic(root, JOURNAL_PATH, journal.to_json().encode("utf-8"))
+
+
+def _stage_journal(
+    result: UpgradeResult, journal: Journal, only: Iterable[str] | None = None
+) -> None:
+    """Mark unmerged every conflict of ``journal`` (or of ``only``) whose file still holds what
+    the upgrade wrote; records them in ``result.staged``, a git failure in ``result.notes``."""
+    if result.git_root is None:
+        return
+    root = result.plan.root
+    wanted = set(journal.conflicts) if only is None else set(only) & set(journal.conflicts)
+    entries: list[Blobs] = []
+    for rel in sorted(wanted):
+        c = journal.conflicts[rel]
+        current = _read_safely(root, rel)
+        if c.blobs is not None and current is not None and sha256(current) == c.written:
+            entries.append(c.blobs)
+    try:
+        done = mark_unmerged(result.git_root.resolve(), entries)
+    except GitError as exc:
+        note = f"conflicts not marked in the git index: {exc.message}"
+        if note not in result.notes:
+            result.notes.append(note)
+        return
+    result.staged.extend(p for p in done if p not in result.staged)
+
+
 # --- the command -------------------------------------------------------------------------------
 
 
@@ -526,18 +702,20 @@ def upgrade(
             hint="`tac-bootstrap add-agentic` adds the layer to a project",
         )
     git_top = repo_root(target)
+    journal = load_journal(target)
     dirty: list[str] = []
     if git_top is not None:
         dirty = dirty_paths(target)
         if dirty and not force and not dry_run:
-            shown = ", ".join(dirty[:5]) + (", ..." if len(dirty) > 5 else "")
-            raise ConflictError(
-                f"uncommitted changes in {target} ({len(dirty)}: {shown})",
-                hint="commit or stash them first so the upgrade can be reviewed and undone,"
-                " or rerun with --force",
-            )
+            _check_dirty(target, git_top, journal)
+            dirty = []  # every one is the interrupted upgrade's own: not the user's to warn about
+    if journal is not None:
+        notes_before = [f"completing the interrupted upgrade to {_versions(journal)}"]
+    else:
+        notes_before = []
     with rec.step("answers") as step:
         config, team, notes = with_overlay(old_config, overlay, target)
+        notes[:0] = notes_before
         config_action = _config_action(target, old_config, config)
         step.update(notes=len(notes))
     rec.note_answers(config.model_dump(mode="json", exclude_none=True))
@@ -606,7 +784,7 @@ def upgrade(
                 rec.file_action(fa, written=False)
             result.database = migrate_db(project_db_path(target, config), dry_run=True)
             return result
-        _apply(result, rec, hooks.on_file)
+        _apply(result, rec, hooks.on_file, journal)
         return result
     finally:
         done = plan.changes if dry_run else len(result.written)
@@ -648,51 +826,109 @@ def _config_action(target: Path, old: ProjectConfig, new: ProjectConfig) -> File
     return config_rewrite(target, old, new, reason)
 
 
+def _check_dirty(target: Path, top: Path, journal: Journal | None) -> None:
+    """Refuse uncommitted changes (DirtyTree) unless all are an interrupted upgrade's own."""
+    unexplained = _unexplained(target, top, dirty_paths(target, every_file=True), journal)
+    if not unexplained:
+        return
+    shown = ", ".join(unexplained[:5]) + (", ..." if len(unexplained) > 5 else "")
+    what = (
+        "uncommitted changes" if journal is None else "changes the interrupted upgrade did not make"
+    )
+    raise DirtyTree(
+        f"{what} in {target} ({len(unexplained)}: {shown}); nothing was done",
+        hint="commit or stash them first so the upgrade can be reviewed and undone,"
+        " or rerun with --force",
+    )
+
+
+def _versions(journal: Journal) -> str:
+    if journal.to_overlay:
+        return f"{journal.to_version} + team templates {journal.to_overlay}"
+    return journal.to_version
+
+
+def _test_sigints(after: int) -> None:
+    """Send the SIGINTs ``SIGINT_AFTER_ENV`` asks for after the ``after``-th written file."""
+    wanted = os.environ.get(SIGINT_AFTER_ENV)
+    if not wanted:
+        return
+    for n in wanted.split(","):
+        if n.strip() == str(after):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
 def _apply(
-    result: UpgradeResult, rec: Recorder, on_file: Callable[[FileAction], None] | None
+    result: UpgradeResult,
+    rec: Recorder,
+    on_file: Callable[[FileAction], None] | None,
+    previous: Journal | None,
 ) -> None:
     plan = result.plan
+    root = plan.root
+    journal = _new_journal(result, previous)
+    _save_journal(root, journal)  # before the first write: a rerun recognises the tree as ours
+    written: list[str] = []
+    try:
+        _test_sigints(0)
+        _apply_journaled(result, rec, on_file, journal, written)
+    except KeyboardInterrupt:  # outside the file loop (which says how far it got itself)
+        error = Interrupted(
+            f"interrupted after {len(written)} of {len(plan.writes())} files were written to"
+            f" {root} (each one whole)"
+        )
+        raise error.completed_by_rerun(RERUN_HINT, "tac-bootstrap upgrade") from None
+    remove_file(root, JOURNAL_PATH)  # done: nothing left for a rerun to finish
+
+
+def _apply_journaled(
+    result: UpgradeResult,
+    rec: Recorder,
+    on_file: Callable[[FileAction], None] | None,
+    journal: Journal,
+    written: list[str],
+) -> None:
+    """Apply the plan, marking conflicts unmerged as they are written, then the database."""
+    plan = result.plan
+    root = plan.root
 
     def each(fa: FileAction) -> None:
+        written.append(fa.path)
         rec.file_action(fa, written=True)
+        if fa.action is Action.MERGE_CONFLICT:
+            _stage_journal(result, journal, [fa.path])  # unmerged at once, whatever comes next
         if on_file is not None:
             on_file(fa)
+        _test_sigints(len(written))
 
-    with rec.step("apply", strategy="in-place"):
-        report = apply_in_place(plan, on_file=each, command="upgrade")
+    try:
+        with rec.step("apply", strategy="in-place"):
+            report = apply_in_place(plan, on_file=each, command="upgrade")
+    except BaseException:
+        # Interrupted or failed: mark what was written, and accept the records the apply saved.
+        _stage_journal(result, journal, written)
+        _record_records(root, journal)
+        raise
+    _record_records(root, journal)
     result.written = report.written
     for fa in plan.actions:
         if not fa.writes:
             rec.file_action(fa, written=False)
     if result.git_root is not None:
         with rec.step("git") as step:
-            result.staged = _stage(result)
+            _stage_journal(result, journal)  # this run's conflicts and an interrupted run's
             step.update(unmerged=len(result.staged))
     with rec.step("database") as step:
         result.database = migrate_db(project_db_path(result.target, result.config))
         step.update(**_db_meta(result.database))
 
 
-def _stage(result: UpgradeResult) -> list[str]:
-    assert result.git_root is not None
-    top = result.git_root.resolve()
-    root = result.plan.root
-    written = set(result.written)
-    files = [
-        Unmerged(
-            (root / fa.path).relative_to(top).as_posix(),
-            *fa.stages,
-            executable=fa.executable,
-        )
-        for fa in result.plan.actions
-        if fa.action is Action.MERGE_CONFLICT and fa.stages is not None and fa.path in written
-    ]
-    try:
-        stage_conflicts(top, files)
-    except GitError as exc:
-        result.notes.append(f"conflicts not marked in the git index: {exc.message}")
-        return []
-    return [f.path for f in files]
+def _record_records(root: Path, journal: Journal) -> None:
+    """Accept the manifest and bases as the apply left them (best effort: it may be failing)."""
+    for rel in (MANIFEST_PATH, BASES_PATH):
+        journal.allow(rel, _read_safely(root, rel))
+    with contextlib.suppress(OSError):
+        _save_journal(root, journal)
 
 
 def _db_meta(migration: DbMigration | None) -> dict[str, Any]:

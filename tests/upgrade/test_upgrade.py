@@ -204,7 +204,7 @@ def test_dirty_work_tree_stops_the_upgrade_unless_forced(
     (project / "docs/changed.md").write_text("uncommitted\n")
     before = snapshot(project)
     refused = cli("upgrade", project, "--templates", v2)
-    assert refused.exit_code == 1
+    assert refused.exit_code == 3  # its own code now (was 1, like "conflicts remain")
     assert "uncommitted changes" in refused.stderr and "--force" in refused.stderr
     assert snapshot(project) == before
     forced = cli("upgrade", project, "--templates", v2, "--force")
