@@ -18,7 +18,7 @@ from rich.tree import Tree
 from tac_bootstrap_cli.detect import Detection
 from tac_bootstrap_cli.history import RunDetail, RunSummary
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
-from tac_bootstrap_cli.scaffold import COMMAND_NAMES, Answers, Result
+from tac_bootstrap_cli.scaffold import APP_REASON, COMMAND_NAMES, Answers, Result
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES
 
 if TYPE_CHECKING:
@@ -136,7 +136,16 @@ def show_result(result: Result) -> None:
         f" {escape(str(result.target))} ({counts_line(result.plan)})"
     )
     if result.command == "init":
-        out().print(f"Next: cd {escape(_shell_word(str(result.target)))} and run `claude`.")
+        cd = escape(_shell_word(str(result.target)))
+        if any(fa.reason == APP_REASON for fa in result.plan.actions):
+            # The skeleton's own commands first: they are what proves the project works.
+            c = result.config.commands
+            out().print(
+                f"Next: cd {cd}, {escape(c.install)}, {escape(c.test)}, {escape(c.run)};"
+                " then run `claude`."
+            )
+        else:
+            out().print(f"Next: cd {cd} and run `claude`.")
 
 
 def _shell_word(text: str) -> str:

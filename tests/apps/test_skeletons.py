@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -153,3 +155,16 @@ def test_skeleton_names_escape_hostile_project_names() -> None:
         )
         files = render_app(config.template_context(), language)
         assert json.loads(files["package.json"].content)["name"] == "my-app-x-é"
+
+
+def test_cli_init_names_the_next_commands_and_layer_only_writes_the_layer(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The CLI: the skeleton's commands are the next step; `--layer-only` writes no app file."""
+    result = cli("init", "my-app", "-o", tmp_path, "--language", "rust")
+    assert result.exit_code == 0, result.output
+    assert "cargo test" in result.output and (tmp_path / "my-app/src/main.rs").is_file()
+    result = cli("init", "bare", "-o", tmp_path, "--layer-only")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "bare/pyproject.toml").exists()
+    assert (tmp_path / "bare/.claude/settings.json").is_file()
