@@ -28,7 +28,16 @@ from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, has_bases, load_ba
 from tac_bootstrap_cli.blocks import MANAGED_FILES, BrokenMarkers, find_block, merge_block
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, load_config
 from tac_bootstrap_cli.errors import TacError, UsageError
-from tac_bootstrap_cli.manifest import Manifest, load_manifest, sha256
+from tac_bootstrap_cli.manifest import (
+    MANIFEST_PATH,
+    Entry,
+    Kind,
+    Manifest,
+    load_manifest,
+    now_iso,
+    parse_manifest,
+    sha256,
+)
 from tac_bootstrap_cli.plan import Desired, path_problem
 from tac_bootstrap_cli.projectdb import inspect_db, migrate_db, project_db_path
 
@@ -80,6 +89,7 @@ class Project:
     rendered: dict[str, Desired] | None  # what the current templates make of the answers
     untrusted: str | None = None  # why team templates were not rendered (never without trust)
     run_any_hooks: bool = False  # run hook code even when it is not what we generate (--run-hooks)
+    render_error: str | None = None  # why the layer could not be rendered (templates gone, ...)
 
     def generated(self, path: str) -> Desired | None:
         """The current rendering of ``path``, if the answers could be rendered."""
@@ -104,6 +114,7 @@ def load_project(root: Path) -> Project:
         bases = {}
     rendered = None
     untrusted = None
+    render_error: str | None = None
     if config is not None:
         from tac_bootstrap_cli.scaffold import desired_files, with_overlay
         from tac_bootstrap_cli.trust import UntrustedTemplatesError
@@ -116,11 +127,13 @@ def load_project(root: Path) -> Project:
             rendered = {d.path: d for d in desired}
         except UntrustedTemplatesError as exc:  # checked before anything of them is read
             untrusted = exc
-        except TacError:
-            rendered = None  # the config check or the overlay reports it
+        except TacError as exc:
+            rendered = None
+            render_error = str(exc).splitlines()[0]  # render and upgrade stop here too (exit 2)
     project = Project(root, config, config_error, manifest, manifest_error, bases, rendered)
     if untrusted is not None:
         project.untrusted = f"{untrusted.message}: not rendered"
+    project.render_error = render_error
     return project
 
 
@@ -141,7 +154,28 @@ def check_config(p: Project) -> Iterator[Check]:
 
 
 def check_templates(p: Project) -> Iterator[Check]:
-    """Team templates from the repository are skipped, and said so, until the user trusts them."""
+    """Team templates: a remembered folder that is gone, or that does not render, fails (render
+    and upgrade exit 2 there); one from the repository is skipped until the user trusts it."""
+    if p.config is not None and p.config.templates and p.untrusted is None:
+        folder = Path(p.config.templates).expanduser()
+        folder = folder if folder.is_absolute() else p.root / folder
+        if not folder.is_dir():
+            yield Check(
+                "templates",
+                "fail",
+                f"team templates folder {folder} (config.yml templates:) not found: render and"
+                " upgrade stop there",
+                "put the folder back, run `tac-bootstrap render --templates DIR` with its new"
+                " place, or delete the templates: line of config.yml to use the built-ins",
+            )
+            return
+    if p.render_error is not None and p.untrusted is None:
+        yield Check(
+            "templates",
+            "fail",
+            f"the layer does not render: {p.render_error}",
+            "fix what the message names, then run `tac-bootstrap render --dry-run`",
+        )
     if p.untrusted is not None:
         yield Check(
             "templates",
@@ -155,11 +189,16 @@ def check_templates(p: Project) -> Iterator[Check]:
 def check_manifest(p: Project) -> Iterator[Check]:
     """The manifest exists and parses; bases are recorded."""
     if p.manifest is None:
+        source = _manifest_source(p)
         yield Check(
             "manifest",
             "fail",
             p.manifest_error or ".tac-bootstrap/manifest.json missing",
-            "run `tac-bootstrap render` (existing files are kept and the manifest is written)",
+            f"`tac-bootstrap doctor --fix` {source} (your edited files stay managed)"
+            if source
+            else "run `tac-bootstrap render` (existing files are kept and the manifest is written)",
+            fixable=bool(source),
+            fix=(lambda: _rebuild_manifest(p)) if source else None,
         )
         return
     yield ok("manifest", f"{len(p.manifest.files)} generated files recorded")
@@ -177,6 +216,107 @@ def check_manifest(p: Project) -> Iterator[Check]:
             fixable=bool(restorable),
             fix=(lambda: _record_bases(p, restorable)) if restorable else None,
         )
+
+
+def _committed_manifest(root: Path) -> bytes | None:
+    """The manifest as committed at ``HEAD``, when the project is in git and it is tracked."""
+    import subprocess
+
+    from tac_bootstrap_cli.gitutil import repo_root
+
+    exe = shutil.which("git")
+    if exe is None or repo_root(root) is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [exe, "show", f"HEAD:./{MANIFEST_PATH}"],
+            cwd=root,
+            capture_output=True,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"},
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    try:
+        parse_manifest(proc.stdout.decode("utf-8"))
+    except (TacError, UnicodeDecodeError):
+        return None
+    return proc.stdout
+
+
+def _manifest_source(p: Project) -> str:
+    """How ``--fix`` would rebuild the manifest (a remedy's words), or "" when it cannot."""
+    if _committed_manifest(p.root) is not None:
+        return "restores it from git (HEAD)"
+    if p.rendered is not None and (p.bases or _rebuilt_entries(p)):
+        return "rebuilds it from the bases archive and the templates"
+    return ""
+
+
+def _rebuilt_entries(p: Project) -> dict[str, Entry]:
+    """Manifest entries for a lost manifest: which files on disk are ours, and from which base.
+
+    A file (or managed block) whose content is a recorded base, or today's rendering, is ours
+    and unedited. One that differs is ours and edited when a base of its path is known: today's
+    rendering recorded in the archive, else the recorded base most like it (line by line, at
+    least 60 % alike, as upgrade pairs renamed files). Anything else stays unmanaged.
+    """
+    from difflib import SequenceMatcher
+
+    entries: dict[str, Entry] = {}
+    edited: dict[str, tuple[bytes, Desired]] = {}
+    for path, want in sorted((p.rendered or {}).items()):
+        if path == CONFIG_FILE:
+            continue  # written from the answers, never recorded as a template's output
+        current = _current(p.root, path, want.kind)
+        if current is None:
+            continue
+        digest = sha256(current)
+        if digest in p.bases or current == want.content:
+            entries[path] = Entry(digest, want.kind)
+        elif sha256(want.content) in p.bases:
+            entries[path] = Entry(sha256(want.content), want.kind)
+        else:
+            edited[path] = (current, want)
+    claimed = {e.sha256 for e in entries.values()}
+    spare = {k: v for k, v in p.bases.items() if k not in claimed}
+    for path, (current, want) in edited.items():
+        best, score = None, 0.6
+        for digest, base in spare.items():
+            matcher = SequenceMatcher(None, base.splitlines(), current.splitlines(), False)
+            if matcher.real_quick_ratio() >= score and matcher.quick_ratio() >= score:
+                ratio = matcher.ratio()
+                if ratio >= score:
+                    best, score = digest, ratio
+        if best is not None:
+            entries[path] = Entry(best, want.kind)
+            del spare[best]
+    return entries
+
+
+def _rebuild_manifest(p: Project) -> list[str]:
+    """Write the manifest back: from git when committed, else from bases and the templates."""
+    committed = _committed_manifest(p.root)
+    root = p.root.resolve()
+    if committed is not None:
+        write_atomic(root, MANIFEST_PATH, committed)
+        return [f"restored {MANIFEST_PATH} from git (HEAD)"]
+    entries = _rebuilt_entries(p)
+    if not entries:
+        return []
+    from tac_bootstrap_cli import __version__
+
+    for path, entry in entries.items():
+        if entry.sha256 not in p.bases:  # unedited against today's rendering: record it
+            want = p.generated(path)
+            if want is not None:
+                p.bases[entry.sha256] = want.content
+    manifest = Manifest(template_version=__version__, generated_at=now_iso(), files=entries)
+    _save_state(p, manifest)
+    return [f"rebuilt {MANIFEST_PATH} from the bases archive ({len(entries)} files managed)"]
 
 
 def _unedited_bases(p: Project) -> dict[str, bytes]:
@@ -228,19 +368,16 @@ def check_files(p: Project) -> Iterator[Check]:
         elif sha256(current) != entry.sha256:
             modified.append(path)
     if missing:
-        restorable = [m for m in missing if _restored(p, m) is not None]
-        # A warning: upgrade keeps a file the user deleted deleted, so this may be on purpose;
-        # the files the layer cannot work without (settings, hook scripts, .gitignore block,
-        # config) fail in their own checks.
+        # Not repaired: upgrade keeps a file the user deleted deleted, and doctor cannot tell a
+        # deletion from an accident. The files the layer cannot work without (settings, hook
+        # scripts and their support module, the .gitignore block, config) fail in their own
+        # checks, which restore them.
         yield Check(
             "files",
             "warn",
-            f"{len(missing)} generated file(s) missing: {_some(missing)}",
-            "`tac-bootstrap doctor --fix` restores them (ignore this if you deleted them on purpose)"
-            if restorable
-            else "`tac-bootstrap render` writes them again",
-            fixable=bool(restorable),
-            fix=(lambda: _restore(p, restorable)) if restorable else None,
+            f"{len(missing)} generated file(s) missing: {_some(missing)} (kept deleted, as"
+            " upgrade does)",
+            "nothing to do if you deleted them; else `tac-bootstrap render` writes them again",
         )
     else:
         yield ok("files", f"all {len(p.manifest.files)} generated files present")
@@ -257,18 +394,21 @@ def _some(paths: list[str], n: int = 4) -> str:
     return ", ".join(paths[:n]) + (f" and {len(paths) - n} more" if len(paths) > n else "")
 
 
-def _restored(p: Project, path: str) -> tuple[bytes, bool] | None:
-    """(content to write, executable) for a missing generated path; None when unknown."""
-    assert p.manifest is not None
-    entry = p.manifest.files[path]
+def _restored(p: Project, path: str) -> tuple[bytes, bool, bytes] | None:
+    """(content to write, executable, pristine body to record) for a missing generated path:
+    the current templates' rendering, else the recorded base; None when neither is known."""
     want = p.generated(path)
+    kind = want.kind if want is not None else "file"
+    entry = p.manifest.files.get(path) if p.manifest is not None else None
+    if entry is not None:
+        kind = entry.kind
     executable = want.executable if want is not None else False
-    body = p.bases.get(entry.sha256)  # exactly what was generated; else today's rendering
-    if body is None and want is not None:
-        body = want.content
+    body = want.content if want is not None else None
+    if body is None and entry is not None:
+        body = p.bases.get(entry.sha256)  # templates not renderable: what was generated
     if body is None:
         return None
-    if entry.kind == "block":
+    if kind == "block":
         try:
             existing = (p.root / path).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -276,29 +416,105 @@ def _restored(p: Project, path: str) -> tuple[bytes, bool] | None:
         except (OSError, UnicodeDecodeError):
             return None
         try:
-            return merge_block(existing, body.decode("utf-8"), MANAGED_FILES[path]).encode(), False
-        except (BrokenMarkers, UnicodeDecodeError):
+            merged = merge_block(existing, body.decode("utf-8"), MANAGED_FILES[path]).encode()
+        except (BrokenMarkers, UnicodeDecodeError, KeyError):
             return None
-    return body, executable
+        return merged, False, body
+    return body, executable, body
 
 
 def _restore(p: Project, paths: list[str]) -> list[str]:
+    """Write each path's current template content and record it as generated (manifest, base)."""
     root = p.root.resolve()
     done = []
+    recorded: dict[str, bytes] = {}
     for path in paths:
         found = _restored(p, path)
         if found is None or path_problem(root, path) is not None:
             continue
-        write_atomic(root, path, *found)
+        content, executable, body = found
+        write_atomic(root, path, content, executable)
+        recorded[path] = body
         done.append(f"restored {path}")
+    if recorded and p.manifest is not None:
+        manifest = p.manifest
+        for path, body in recorded.items():
+            entry = manifest.files.get(path)
+            kind = entry.kind if entry is not None else _kind(p, path)
+            manifest.files[path] = Entry(sha256(body), kind)
+            p.bases[sha256(body)] = body
+        _save_state(p, manifest)
     return done
+
+
+def _kind(p: Project, path: str) -> Kind:
+    want = p.generated(path)
+    return want.kind if want is not None else "file"
+
+
+def _save_state(p: Project, manifest: Manifest) -> None:
+    """Bases first, then the manifest (as every writing command does), each atomically."""
+    wanted = {e.sha256 for e in manifest.files.values()}
+    bases = {k: v for k, v in p.bases.items() if k in wanted}
+    root = p.root.resolve()
+    write_atomic(root, BASES_PATH, encode_bases(bases))
+    write_atomic(root, MANIFEST_PATH, manifest.to_json().encode("utf-8"))
+
+
+# As git writes them: `<<<<<<< ours` ... `=======` ... `>>>>>>> theirs`. A `=======` line alone
+# is a Markdown heading underline, and every conflict has the two outer lines, so those decide.
+CONFLICT_MARKER = re.compile(r"^(?:<{7}|>{7})(?: |\r?$)", re.MULTILINE)
+
+
+def conflict_marker_line(text: str) -> int | None:
+    """The line number of the first conflict marker line in ``text``, or None."""
+    found = CONFLICT_MARKER.search(text)
+    return None if found is None else text.count("\n", 0, found.start()) + 1
+
+
+def check_conflicts(p: Project) -> Iterator[Check]:
+    """No managed text file holds conflict markers left by an upgrade or a git merge."""
+    paths = set(p.manifest.files) if p.manifest is not None else set()
+    paths |= set(p.rendered or {})
+    found: list[str] = []
+    for rel in sorted(paths):
+        path = p.root / rel
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # binary: not merged as text, so no markers
+        line = conflict_marker_line(text)
+        if line is not None:
+            found.append(f"{rel}:{line}")
+    if not found:
+        yield ok("conflicts", "no conflict markers in generated files")
+        return
+    yield Check(
+        "conflicts",
+        "fail",
+        f"{len(found)} file(s) hold conflict markers: {_some(found)}",
+        "resolve them (keep the side you want, delete the <<<<<<< ======= >>>>>>> lines), then"
+        " `git add` the file",
+    )
 
 
 def check_settings(p: Project) -> Iterator[Check]:
     """``.claude/settings.json``: valid JSON, and none of the known mistakes."""
     path = p.root / SETTINGS
     if not path.is_file():
-        yield Check("settings", "fail", f"{SETTINGS} missing", "run `tac-bootstrap doctor --fix`")
+        restorable = not path.is_symlink() and _restored(p, SETTINGS) is not None
+        yield Check(
+            "settings",
+            "fail",
+            f"{SETTINGS} missing: no hook and no permission rule applies",
+            "`tac-bootstrap doctor --fix` writes it from the templates"
+            if restorable
+            else "run `tac-bootstrap render`",
+            fixable=restorable,
+            fix=(lambda: _restore(p, [SETTINGS])) if restorable else None,
+        )
         return
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -618,7 +834,7 @@ def _support_missing(p: Project) -> Check:
 
 
 def _restore_support(p: Project) -> list[str]:
-    """Write ``_hook_support.py`` back: as generated (its recorded base), else as rendered now."""
+    """Write ``_hook_support.py`` back as the current templates render it (else its base)."""
     if p.manifest is not None and SUPPORT_MODULE in p.manifest.files:
         done = _restore(p, [SUPPORT_MODULE])
         if done:
@@ -1175,6 +1391,7 @@ CHECKS = (
     check_templates,
     check_manifest,
     check_files,
+    check_conflicts,
     check_settings,
     check_hooks,
     check_hook_runs,
