@@ -64,7 +64,10 @@ def test_run_detail_has_steps_file_actions_and_prompt(cli: Run, tmp_path: Path) 
     file_logs = [log for log in detail["logs"] if "action" in log["metadata"]]
     written = {log["metadata"]["path"] for log in file_logs}
     manifest = json.loads((tmp_path / "one" / ".tac-bootstrap" / "manifest.json").read_text())
-    assert written == set(manifest["files"])
+    # The history logs every file written, the application skeleton too (which is not in the
+    # manifest: it is the user's code).
+    skeleton = {"pyproject.toml", "src/one/__init__.py", "src/one/__main__.py", "tests/test_one.py"}
+    assert written == set(manifest["files"]) | skeleton
     assert all(
         log["metadata"]["bytes"] > 0
         for log in file_logs
