@@ -46,6 +46,8 @@ TOOLS = {
     ("javascript", "npm"): ("node", "npm"),
     ("typescript", "npm"): ("node", "npm"),
     ("javascript", "pnpm"): ("node", "pnpm"),
+    ("javascript", "yarn"): ("node", "yarn"),
+    ("typescript", "bun"): ("bun", "node"),
     ("go", "go"): ("go",),
     ("rust", "cargo"): ("cargo", "cargo-clippy"),
 }
@@ -103,7 +105,8 @@ def install_test_lint_run(root: Path, cmds: dict[str, str], env: dict[str, str])
 @pytest.mark.parametrize(
     ("language", "pm"),
     [("python", "uv"), ("python", "poetry"), ("javascript", "npm"), ("typescript", "npm"),
-     ("javascript", "pnpm"), ("go", "go"), ("rust", "cargo")],
+     ("javascript", "pnpm"), ("javascript", "yarn"), ("typescript", "bun"), ("go", "go"),
+     ("rust", "cargo")],
 )  # fmt: skip
 def test_stack_commands_pass_after_init(tmp_path: Path, language: str, pm: str) -> None:
     need(language, pm)
