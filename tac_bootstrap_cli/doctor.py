@@ -1,9 +1,11 @@
 """``doctor``: is a generated project's agentic layer healthy? Checks as plain functions.
 
 Each check returns ``Check``s (name, status ok|warn|fail, one-line message, one-line remedy,
-whether ``--fix`` can repair it). Repairs never touch what a user edited: they restore missing
-generated files (from the recorded base, else from the current rendering), put back executable
-bits, record missing bases of unedited files, and migrate the database schema (after a backup).
+whether ``--fix`` can repair it). Repairs never touch what a user edited: they restore the files
+the layer cannot work without (settings, hook scripts and their support module, the .gitignore
+block) as the current templates render them, leave other deleted files deleted (as upgrade
+does), put back executable bits, record missing bases of unedited files, rebuild a lost manifest
+(from git, else from the bases), and migrate the database schema (after a backup).
 """
 
 from __future__ import annotations
