@@ -78,6 +78,10 @@ JOURNAL_PATH = ".tac-bootstrap/upgrade-journal.json"
 # before the first write); "N,N" sends two (the second Ctrl-C stops at once). Real signals through
 # the real handlers, at moments a test can name (a timer could not hit them on a loaded machine).
 SIGINT_AFTER_ENV = "TAC_BOOTSTRAP_TEST_SIGINT_AFTER"
+# tac-bootstrap's own records, rewritten by every run from its plan: with a journal, a rerun takes
+# them as they are (their content after a Ctrl-C depends on the moment, which no journal written
+# before the first write can know; the journal itself parsed, so it is the unfinished run's).
+RECORDS = frozenset({JOURNAL_PATH, MANIFEST_PATH, BASES_PATH})
 
 
 @dataclass
@@ -608,10 +612,11 @@ def _unexplained(target: Path, top: Path, dirty: list[str], journal: Journal | N
         except ValueError:
             out.append(path)
             continue
-        if journal is None:
+        ours = journal is not None and (
+            rel in RECORDS or journal.accepts(rel, _read_safely(root, rel))
+        )
+        if not ours:
             out.append(path)
-        elif rel != JOURNAL_PATH and not journal.accepts(rel, _read_safely(root, rel)):
-            out.append(path)  # (the journal itself parsed: it is the unfinished run's)
     return out
 
 
@@ -622,8 +627,6 @@ def _new_journal(result: UpgradeResult, previous: Journal | None) -> Journal:
     if previous is not None:
         journal.paths = {p: list(h) for p, h in previous.paths.items()}
         journal.conflicts = dict(previous.conflicts)
-    for rel in (MANIFEST_PATH, BASES_PATH):
-        journal.allow(rel, _read_safely(root, rel))
     top = result.git_root.resolve() if result.git_root is not None else None
     for fa in result.plan.writes():
         journal.allow(fa.path, _read_safely(root, fa.path))
@@ -890,7 +893,6 @@ def _apply_journaled(
 ) -> None:
     """Apply the plan, marking conflicts unmerged as they are written, then the database."""
     plan = result.plan
-    root = plan.root
 
     def each(fa: FileAction) -> None:
         written.append(fa.path)
@@ -905,11 +907,8 @@ def _apply_journaled(
         with rec.step("apply", strategy="in-place"):
             report = apply_in_place(plan, on_file=each, command="upgrade")
     except BaseException:
-        # Interrupted or failed: mark what was written, and accept the records the apply saved.
-        _stage_journal(result, journal, written)
-        _record_records(root, journal)
+        _stage_journal(result, journal, written)  # interrupted or failed: mark what was written
         raise
-    _record_records(root, journal)
     result.written = report.written
     for fa in plan.actions:
         if not fa.writes:
@@ -921,14 +920,6 @@ def _apply_journaled(
     with rec.step("database") as step:
         result.database = migrate_db(project_db_path(result.target, result.config))
         step.update(**_db_meta(result.database))
-
-
-def _record_records(root: Path, journal: Journal) -> None:
-    """Accept the manifest and bases as the apply left them (best effort: it may be failing)."""
-    for rel in (MANIFEST_PATH, BASES_PATH):
-        journal.allow(rel, _read_safely(root, rel))
-    with contextlib.suppress(OSError):
-        _save_journal(root, journal)
 
 
 def _db_meta(migration: DbMigration | None) -> dict[str, Any]:

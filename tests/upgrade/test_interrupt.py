@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,9 @@ def moments(project: Path, v2: Path) -> dict[str, str]:
         "before the last file": str(len(order) - 1),
     }
 
+
+TEN_V1 = "".join(f"{i}\n" for i in range(10))
+TEN_V2 = TEN_V1.replace("5\n", "5 v2\n")
 
 MOMENTS = [
     "before the first write",
@@ -193,3 +198,46 @@ def test_no_conflict_upgrade_interrupted_then_rerun_exits_0(cli: Run, tmp_path: 
     assert not any(line.startswith("UU") for line in status(project))
     plan = upgrade(project, dry_run=True).plan
     assert {fa.action for fa in plan.actions} <= {Action.UNCHANGED}
+
+
+def test_ctrl_c_from_outside_at_any_moment(cli: Run, tmp_path: Path) -> None:
+    """A terminal's Ctrl-C (SIGINT to the whole process group, git children included) as soon as
+    the journal exists, in a big upgrade: wherever it lands, the rerun ends like no interrupt."""
+    many = {f"docs/many/{i:03}.md": f"{i}\n" for i in range(300)}
+    v1 = make_overlay(tmp_path / "v1", {**many, "docs/conflict.md": TEN_V1})
+    v2 = make_overlay(
+        tmp_path / "v2",
+        {**{p: c + "v2\n" for p, c in many.items()}, "docs/conflict.md": TEN_V2},
+    )
+    assert cli("init", "app", "-o", tmp_path, "--templates", v1).exit_code == 0
+    project = tmp_path / "app"
+    (project / "docs/conflict.md").write_text(TEN_V1.replace("5\n", "5 mine\n"))
+    git_commit_all(project)
+    env = {**os.environ, **GIT_ENV}
+    env.pop(SIGINT_AFTER_ENV, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tac_bootstrap_cli", "upgrade", str(project), "--templates", v2],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and not (project / JOURNAL_PATH).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (1, 130), err  # 1: it finished before the signal arrived
+    assert "Traceback" not in err.decode()
+    assert not (project / ".git/index.lock").exists()
+    if "<<<<<<< yours" in (project / "docs/conflict.md").read_text():
+        assert "UU docs/conflict.md" in status(project)
+    if (project / JOURNAL_PATH).exists():  # else it had completed (Ctrl-C during the summary)
+        assert "rerun `tac-bootstrap upgrade" in err.decode()
+        done = run_upgrade(project, "--templates", v2)
+        assert done.returncode == 1, done.stderr
+    assert not (project / JOURNAL_PATH).exists()
+    assert "UU docs/conflict.md" in status(project)
+    assert all((project / p).read_text() == c + "v2\n" for p, c in many.items())
