@@ -48,7 +48,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One ``tac-bootstrap init demo`` for the module; tests copy it."""
     where = tmp_path_factory.mktemp("init")
     proc = subprocess.run(
-        [sys.executable, "-m", "tac_bootstrap_cli", "init", "demo", "--yes"],
+        # the layer alone: these tests are about the workflows (one writes its own tests/)
+        [sys.executable, "-m", "tac_bootstrap_cli", "init", "demo", "--yes", "--layer-only"],
         cwd=where,
         env={**os.environ, "TAC_BOOTSTRAP_DB": str(where / "history.db")},
         capture_output=True,
