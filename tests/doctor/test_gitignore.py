@@ -108,3 +108,16 @@ def test_doctor_rejects_a_negated_database(cli: Run, project: Path) -> None:
     assert code == 1
     fails = findings(report, "fail")
     assert any("does not ignore agents/orchestrator.db" in f for f in fails), fails
+
+
+def test_a_project_in_a_subfolder_is_covered_by_the_repositorys_gitignore(tmp_path: Path) -> None:
+    init_repo(tmp_path)
+    project = tmp_path / "services" / "app"
+    project.mkdir(parents=True)
+    (tmp_path / ".gitignore").write_text("services/*/agents/\n")
+    assert ignored(project, ["agents/adw_id/raw_output.jsonl", "agents/orchestrator.db"]) == [
+        True,
+        True,
+    ]
+    (project / ".gitignore").write_text("!agents/\n")  # deeper files win
+    assert ignored(project, ["agents/orchestrator.db"]) == [False]
