@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from hypothesis import example, given, HealthCheck, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tac_bootstrap_cli.errors import EXIT_USAGE
