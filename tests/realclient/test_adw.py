@@ -18,14 +18,6 @@ from fake_api import FakeAPI, Usage, call, say
 
 ADW_ID = "deadbeef"
 SPEC = f"specs/{ADW_ID}-add-a-health-endpoint.md"
-APP = {
-    "pyproject.toml": (
-        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
-        'dependencies = []\n\n[dependency-groups]\ndev = ["pytest>=8"]\n'
-    ),
-    "tests/test_app.py": "def test_app() -> None:\n    assert True\n",
-    ".gitignore.app": ".venv/\n",
-}
 
 
 def _git(project: Path, *args: str) -> str:
@@ -37,14 +29,7 @@ def _git(project: Path, *args: str) -> str:
 def test_plan_build_with_the_real_cli(
     sessions: Sessions, api: FakeAPI, python_project: Path
 ) -> None:
-    project = python_project
-    for name, text in APP.items():
-        path = project / name.removesuffix(".app")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(text)
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "app")
+    project = python_project  # `init` made its application: a package, one test, pytest
     canary = f"CANARY{secrets.token_hex(12)}"
     (project / ".env").write_text(f"API_TOKEN={canary}\n")
     api.script(
