@@ -17,23 +17,10 @@ from observe_support import RUN_OK, fill, free_port, serve
 
 from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo, dump_config
 from tac_bootstrap_cli.render import BASE_MODULES, render_project
+from tests.layer.layer_support import UV_CACHE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "adws" / "adw_modules" / "observatory"
-
-
-def _real_uv_cache() -> str | None:
-    """uv's cache as it is before the autouse fixture moves HOME (so runs reuse downloads)."""
-    if os.environ.get("UV_CACHE_DIR"):
-        return os.environ["UV_CACHE_DIR"]
-    uv = shutil.which("uv")
-    if uv is None:
-        return None
-    proc = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=False)
-    return proc.stdout.strip() or None
-
-
-UV_CACHE_DIR = _real_uv_cache()
 
 
 def test_every_file_of_the_observatory_is_a_base_module() -> None:
