@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, TacError
@@ -22,14 +23,46 @@ from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, TacError
 if TYPE_CHECKING:
     from tac_bootstrap_cli.scaffold import Answers, Hooks, Result
 
-EPILOG = (
+EXIT_CODES = (
     "Exit codes: 0 success, 1 failure, 2 usage error (bad option, answer or config file),"
     " 130 interrupted (rerun to complete)."
 )
+# The writing commands also exit 1 when the user answers no to "Apply these changes?".
+WRITE_EXIT_CODES = (
+    "Exit codes: 0 success, 1 failure or changes declined (nothing written), 2 usage error"
+    " (bad option, answer or config file), 130 interrupted (rerun to complete)."
+)
+
+
+def _epilog(example: str, exit_codes: str | None = None) -> str:
+    """Help's closing text: one example (each command has one), then the exit codes if any."""
+    # \b keeps Click from re-wrapping the example into the next paragraph.
+    text = f"\b\nExample: {example}"
+    return f"{text}\n\n{exit_codes}" if exit_codes else text
+
+
+EPILOG = _epilog("tac-bootstrap init my-app", EXIT_CODES)
 HELP = "Add an agentic layer (Claude Code + AI Developer Workflows) to a software project."
 # A fixed help width keeps help text identical on every terminal (and the fast path exact);
 # -h is --help on every command (subcommands inherit help_option_names from the root context).
 CONTEXT = {"terminal_width": 80, "max_content_width": 80, "help_option_names": ["-h", "--help"]}
+
+
+class Command(TyperCommand):
+    """A Typer command whose usage line names a required argument ``NAME``, not ``{NAME}``."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:  # Typer's own (vendored) Click context
+        """The usage line's pieces, with Typer's braces around required arguments dropped."""
+        # Braces read as shell brace expansion or a placeholder to fill in with braces.
+        return [_unbraced(piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+def _unbraced(piece: str) -> str:
+    if piece.startswith("{") and "}" in piece:
+        name, _, rest = piece[1:].partition("}")
+        return name + rest
+    return piece
+
 
 app = typer.Typer(
     name="tac-bootstrap",
@@ -44,6 +77,7 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(
     help="The generator's own history of runs.",
+    epilog=_epilog("tac-bootstrap runs -n 5"),
     rich_markup_mode=None,
     invoke_without_command=True,
     context_settings=CONTEXT,
@@ -51,6 +85,7 @@ runs_app = typer.Typer(
 app.add_typer(runs_app, name="runs")
 generate_app = typer.Typer(
     help="Generate code from declarative specs.",
+    epilog=_epilog("tac-bootstrap generate models specs/models/shop.yaml -o src"),
     rich_markup_mode=None,
     no_args_is_help=True,
     context_settings=CONTEXT,
@@ -91,7 +126,9 @@ def _root(
 Language = Annotated[
     str | None,
     typer.Option(
-        "--language", "-l", help="python, typescript, javascript, go or rust (default: detected)."
+        "--language",
+        "-l",
+        help="python, typescript, javascript, go or rust (default: detected, else python).",
     ),
 ]
 Framework = Annotated[
@@ -99,6 +136,23 @@ Framework = Annotated[
     typer.Option(
         "--framework",
         help="fastapi, django, flask, nextjs, react, express or none (default: detected).",
+    ),
+]
+# init makes a new project: there is nothing to detect, so its help names the real defaults.
+NewLanguage = Annotated[
+    str | None,
+    typer.Option(
+        "--language",
+        "-l",
+        help="python, typescript, javascript, go or rust (default: python, or the one"
+        " --package-manager implies).",
+    ),
+]
+NewFramework = Annotated[
+    str | None,
+    typer.Option(
+        "--framework",
+        help="fastapi, django, flask, nextjs, react, express or none (default: none).",
     ),
 ]
 PackageManager = Annotated[
@@ -233,7 +287,10 @@ def _finish(result: Result) -> None:
 # --- commands ----------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(
+    cls=Command,
+    epilog=_epilog("tac-bootstrap init my-app --language go -o ~/code", WRITE_EXIT_CODES),
+)
 def init(
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="Project name; the folder DIR/NAME is created.")
@@ -242,8 +299,8 @@ def init(
         Path | None,
         typer.Option("--output-dir", "-o", help="Where to create the project (default: here)."),
     ] = None,
-    language: Language = None,
-    framework: Framework = None,
+    language: NewLanguage = None,
+    framework: NewFramework = None,
     package_manager: PackageManager = None,
     yes: Yes = False,
     dry_run: DryRun = False,
@@ -283,7 +340,11 @@ def init(
         _finish(result)
 
 
-@app.command("add-agentic")
+@app.command(
+    "add-agentic",
+    cls=Command,
+    epilog=_epilog("tac-bootstrap add-agentic ~/code/shop --dry-run", WRITE_EXIT_CODES),
+)
 def add_agentic(
     path: Annotated[
         Path, typer.Argument(metavar="PATH", help="The existing project (default: here).")
@@ -321,7 +382,10 @@ def add_agentic(
         _finish(result)
 
 
-@app.command()
+@app.command(
+    cls=Command,
+    epilog=_epilog("tac-bootstrap render ~/code/shop", WRITE_EXIT_CODES),
+)
 def render(
     path: Annotated[
         Path, typer.Argument(metavar="PATH", help="The project holding config.yml (default: here).")
@@ -359,7 +423,7 @@ UPGRADE_EPILOG = (
 )
 
 
-@app.command(epilog=UPGRADE_EPILOG)
+@app.command(cls=Command, epilog=_epilog("tac-bootstrap upgrade --dry-run --diff", UPGRADE_EPILOG))
 def upgrade(
     path: Annotated[
         Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
@@ -398,7 +462,13 @@ def upgrade(
         raise typer.Exit(EXIT_FAILURE)
 
 
-@app.command(epilog="Exit codes: 0 healthy (warnings allowed), 1 problems remain, 2 usage error.")
+@app.command(
+    cls=Command,
+    epilog=_epilog(
+        "tac-bootstrap doctor --fix",
+        "Exit codes: 0 healthy (warnings allowed), 1 problems remain, 2 usage error.",
+    ),
+)
 def doctor(
     path: Annotated[
         Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
@@ -450,7 +520,11 @@ def _params(local: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@generate_app.command("models", epilog=EPILOG)
+@generate_app.command(
+    "models",
+    cls=Command,
+    epilog=_epilog("tac-bootstrap generate models specs/models/shop.yaml -o src", EXIT_CODES),
+)
 def generate_models(
     spec: Annotated[
         Path,
@@ -507,7 +581,7 @@ def runs(
             ui.show_runs(found)
 
 
-@runs_app.command("show")
+@runs_app.command("show", cls=Command, epilog=_epilog("tac-bootstrap runs show 3f2a"))
 def runs_show(
     run_id: Annotated[
         str, typer.Argument(metavar="RUN_ID", help="A run id (or a unique prefix of one).")
@@ -526,7 +600,13 @@ def runs_show(
             ui.show_run(detail)
 
 
-@app.command(epilog="Exit codes: 0 stopped (Ctrl-C), 1 no readable database, 2 usage error.")
+@app.command(
+    cls=Command,
+    epilog=_epilog(
+        "tac-bootstrap observe ~/code/shop --open",
+        "Exit codes: 0 stopped (Ctrl-C), 1 no readable database, 2 usage error.",
+    ),
+)
 def observe(
     path: Annotated[
         Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")

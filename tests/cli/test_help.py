@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import tac_bootstrap_cli
@@ -109,3 +110,32 @@ def test_fast_path_answers_dash_h(capsys: pytest.CaptureFixture[str]) -> None:
         main(["-h"])
     assert caught.value.code == 0
     assert capsys.readouterr().out == ROOT_HELP
+
+
+def _command_paths(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command of the CLI (the root, groups and their subcommands) as argument tuples."""
+    paths = [path]
+    for name, sub in getattr(command, "commands", {}).items():  # Typer's groups are no click.Group
+        paths += _command_paths(sub, (*path, name))
+    return paths
+
+
+def test_every_help_has_an_example_and_no_braces() -> None:
+    paths = _command_paths(typer.main.get_command(app))
+    assert ("init",) in paths and ("runs", "show") in paths and ("generate", "models") in paths
+    for path in paths:
+        result = CliRunner().invoke(app, [*path, "--help"], prog_name="tac-bootstrap")
+        assert result.exit_code == 0, (path, result.output)
+        text = result.output
+        # Typer shows a required argument as {NAME}: read as shell syntax or a literal to type.
+        assert "{" not in text and "}" not in text, (path, text)
+        examples = [line for line in text.splitlines() if line.strip().startswith("Example: ")]
+        assert len(examples) == 1, (path, text)
+        assert examples[0].strip().startswith(f"Example: tac-bootstrap {' '.join(path)}".rstrip())
+
+
+def test_init_help_claims_no_detection() -> None:
+    text = " ".join(CliRunner().invoke(app, ["init", "--help"]).output.split())
+    assert "detected" not in text
+    assert "default: python" in text and "default: none" in text
+    assert "detected" in CliRunner().invoke(app, ["add-agentic", "--help"]).output
