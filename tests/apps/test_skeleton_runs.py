@@ -1,7 +1,8 @@
 """After `init`, each stack's own commands (as config.yml writes them) pass at the project root.
 
 Slow: real toolchains, real subprocesses, packages from the registries (PyPI, npm). A stack whose
-toolchain is missing here is skipped with one line naming the stack and the missing tool.
+toolchain is missing here is skipped with one line naming the stack and the missing tool; `.ci/run`
+installs every one of them, so in CI none is skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from tac_bootstrap_cli import scaffold
+from tac_bootstrap_cli.stacks import LANGUAGES
 
 pytestmark = pytest.mark.slow
 
@@ -38,19 +40,21 @@ UV_CACHE = os.environ.get("UV_CACHE_DIR") or (
     else ""
 )
 
-# stack -> the executables its commands need
+# stack -> the executables its commands need (.ci/run installs the ones a new machine lacks)
 TOOLS = {
     ("python", "uv"): ("uv",),
     ("python", "pip"): (),
     ("python", "poetry"): ("poetry",),
-    ("javascript", "npm"): ("node", "npm"),
-    ("typescript", "npm"): ("node", "npm"),
-    ("javascript", "pnpm"): ("node", "pnpm"),
-    ("javascript", "yarn"): ("node", "yarn"),
-    ("typescript", "bun"): ("bun", "node"),
-    ("go", "go"): ("go",),
-    ("rust", "cargo"): ("cargo", "cargo-clippy"),
+    ("python", "pipenv"): ("pipenv",),
+    **{(lang, pm): ("node", pm) for lang in ("javascript", "typescript") for pm in LANGUAGES[lang]},
+    ("go", "go"): ("go", "gofmt"),
+    ("rust", "cargo"): ("cargo", "cargo-clippy", "cargo-fmt"),
 }
+# Every stack but pip, which runs in a virtualenv (its own test below).
+STACKS = [stack for stack in TOOLS if stack != ("python", "pip")]
+# Source files the format command may rewrite: a fresh skeleton is formatted already.
+SOURCES = {".py", ".js", ".ts", ".go", ".rs", ".json", ".toml"}
+BUILT = {".venv", "node_modules", "target", "dist", ".git"}
 
 
 def env_for(root: Path, **extra: str) -> dict[str, str]:
@@ -94,20 +98,29 @@ def check(proc: subprocess.CompletedProcess[str], what: str) -> str:
     return proc.stdout + proc.stderr
 
 
+def sources(root: Path) -> dict[str, bytes]:
+    """The project's source files (not what install or build made), by path."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.suffix in SOURCES and p.is_file() and not BUILT & set(p.relative_to(root).parts)
+    }
+
+
 def install_test_lint_run(root: Path, cmds: dict[str, str], env: dict[str, str]) -> None:
-    """The stack's install, test, lint and run commands, each passing; run prints the greeting."""
+    """The stack's install, test, lint and run commands, each passing; run prints the greeting;
+    format passes and changes nothing (the skeleton is written formatted)."""
     for name in ("install", "test", "lint"):
         check(sh(cmds[name], root, env), f"{name}: {cmds[name]}")
     out = check(sh(cmds["run"], root, env), f"run: {cmds['run']}")
     assert "Hello, world!" in out
+    before = sources(root)
+    check(sh(cmds["format"], root, env), f"format: {cmds['format']}")
+    after = sources(root)
+    assert after == before, sorted(p for p in after if after[p] != before.get(p))
 
 
-@pytest.mark.parametrize(
-    ("language", "pm"),
-    [("python", "uv"), ("python", "poetry"), ("javascript", "npm"), ("typescript", "npm"),
-     ("javascript", "pnpm"), ("javascript", "yarn"), ("typescript", "bun"), ("go", "go"),
-     ("rust", "cargo")],
-)  # fmt: skip
+@pytest.mark.parametrize(("language", "pm"), STACKS)
 def test_stack_commands_pass_after_init(tmp_path: Path, language: str, pm: str) -> None:
     need(language, pm)
     root, cmds = init(tmp_path, language, pm)
