@@ -10,7 +10,7 @@ import contextlib
 import shlex
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,9 +18,11 @@ import typer
 from typer.core import TyperCommand
 
 from tac_bootstrap_cli import __version__
-from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, TacError
+from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, Declined, TacError, UsageError
 
 if TYPE_CHECKING:
+    from tac_bootstrap_cli.history import Recorder
+    from tac_bootstrap_cli.plan import FileAction
     from tac_bootstrap_cli.scaffold import Answers, Hooks, Result
 
 EXIT_CODES = (
@@ -199,6 +201,11 @@ def _guard(debug: bool, argv: list[str] | None = None) -> Iterator[None]:
     debug = debug or bool(state["debug"])
     try:
         yield
+    except Declined as exc:  # the user's own answer: no "error:" prefix, no rerun hint
+        if debug:
+            raise
+        sys.stderr.write(f"{exc}\n")
+        raise typer.Exit(exc.exit_code) from None
     except TacError as exc:
         if argv is not None:
             exc.rerun_with(shlex.join(argv))
@@ -257,17 +264,89 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def _hooks(interactive: bool, dry_run: bool) -> Hooks:
+def _hooks(*, ask: bool, review: bool, always_show: bool, dry_run: bool) -> Hooks:
+    """What the command shows and asks: ``ask`` the stack questions; ``review`` the plan and, when
+    files that exist would change, "Apply these changes?" (``always_show``: the plan even when
+    only new files are written)."""
     from tac_bootstrap_cli import ui
     from tac_bootstrap_cli.scaffold import Hooks
 
     hooks = Hooks()
-    if interactive:
+    if ask:
         hooks.ask_stack = ui.ask_stack
         hooks.ask_commands = ui.ask_commands
     if dry_run:
         hooks.on_plan = lambda plan: ui.show_plan(plan, title=f"{plan.root} (dry run)")
+    elif review:
+        hooks.confirm = lambda plan: ui.review(plan, always_show=always_show)
     return hooks
+
+
+# The recorder's steps that can take a while, and what the progress line says meanwhile.
+_PROGRESS = {
+    "detect": "detecting the stack",
+    "config": "reading config.yml",
+    "render": "rendering the templates",
+    "plan": "planning",
+    "apply": "writing files",
+    "git": "updating the git index",
+    "database": "migrating the database",
+    "generate": "generating",
+}
+
+
+class _Progressing:
+    """A ``Recorder`` that records through ``inner`` and shows a progress line for slow steps
+    (never around questions: the ``answers`` step may ask some)."""
+
+    def __init__(self, inner: Recorder) -> None:
+        self._inner = inner
+
+    @contextlib.contextmanager
+    def step(self, name: str, **meta: object) -> Iterator[Any]:
+        """The inner step, with a progress line (at a terminal, after a moment) for slow ones."""
+        from tac_bootstrap_cli import ui
+
+        with self._inner.step(name, **meta) as result:
+            message = _PROGRESS.get(name)
+            if message is None:
+                yield result
+            else:
+                with ui.progress(f"{message}..."):
+                    yield result
+
+    def file_action(self, fa: FileAction, *, written: bool) -> None:
+        """Recorded by the inner recorder."""
+        self._inner.file_action(fa, written=written)
+
+    def warning(self, message: str, **meta: object) -> None:
+        """Recorded by the inner recorder."""
+        self._inner.warning(message, **meta)
+
+    def note_answers(self, answers: Mapping[str, Any]) -> None:
+        """Recorded by the inner recorder."""
+        self._inner.note_answers(answers)
+
+    def set_metadata(self, **meta: object) -> None:
+        """Recorded by the inner recorder."""
+        self._inner.set_metadata(**meta)
+
+    def set_summary(self, summary: str) -> None:
+        """Recorded by the inner recorder."""
+        self._inner.set_summary(summary)
+
+
+def _project_name(yes: bool) -> str:
+    """The name ``init`` was not given: asked for at a terminal, else a usage error."""
+    if not _interactive(yes):
+        raise UsageError(
+            "missing argument NAME, the project name",
+            hint="as in `tac-bootstrap init my-app`; it is asked for only at a terminal",
+        )
+    from tac_bootstrap_cli import ui
+    from tac_bootstrap_cli.names import validate_project_name
+
+    return ui.ask_name(validate_project_name)
 
 
 def _answers(
@@ -293,8 +372,14 @@ def _finish(result: Result) -> None:
 )
 def init(
     name: Annotated[
-        str, typer.Argument(metavar="NAME", help="Project name; the folder DIR/NAME is created.")
-    ],
+        str | None,
+        typer.Argument(
+            metavar="NAME",
+            help="Project name; the folder DIR/NAME is created (asked for at a terminal when"
+            " left out).",
+            show_default=False,
+        ),
+    ] = None,
     output_dir: Annotated[
         Path | None,
         typer.Option("--output-dir", "-o", help="Where to create the project (default: here)."),
@@ -319,8 +404,10 @@ def init(
 ) -> None:
     """Create DIR/NAME: a minimal application for the stack with the agentic layer (all or
     nothing)."""
-    argv = _argv("init", [name], _params(locals()))
+    argv = _argv("init", [] if name is None else [name], _params(locals()))
     with _guard(debug, argv):
+        if name is None:
+            name = _project_name(yes)
         from tac_bootstrap_cli import scaffold
         from tac_bootstrap_cli.history import RunRecorder
         from tac_bootstrap_cli.trust import granting
@@ -332,8 +419,15 @@ def init(
                 answers=_answers(name, language, framework, package_manager),
                 force=force,
                 dry_run=dry_run,
-                hooks=_hooks(_interactive(yes), dry_run),
-                recorder=rec,
+                # A new project is all new files: the plan is shown (and asked about) only
+                # when files that exist would change (--force into a folder, a rerun).
+                hooks=_hooks(
+                    ask=_interactive(yes),
+                    review=_interactive(yes),
+                    always_show=False,
+                    dry_run=dry_run,
+                ),
+                recorder=_Progressing(rec),
                 overlay=templates,
                 layer_only=layer_only,
             )
@@ -375,8 +469,13 @@ def add_agentic(
                 answers=_answers(name, language, framework, package_manager),
                 force=force,
                 dry_run=dry_run,
-                hooks=_hooks(_interactive(yes), dry_run),
-                recorder=rec,
+                hooks=_hooks(
+                    ask=_interactive(yes),
+                    review=_interactive(yes),
+                    always_show=True,
+                    dry_run=dry_run,
+                ),
+                recorder=_Progressing(rec),
                 overlay=templates,
             )
         _finish(result)
@@ -409,8 +508,10 @@ def render(
                 path,
                 force=force,
                 dry_run=dry_run,
-                hooks=_hooks(False, dry_run),
-                recorder=rec,
+                hooks=_hooks(
+                    ask=False, review=_interactive(yes), always_show=True, dry_run=dry_run
+                ),
+                recorder=_Progressing(rec),
                 overlay=templates,
             )
         _finish(result)
@@ -455,7 +556,12 @@ def upgrade(
         hooks = Hooks(on_plan=lambda plan: ui.show_upgrade_plan(plan, diff=diff, dry_run=dry_run))
         with RunRecorder("upgrade", argv, dry_run=dry_run) as rec, granting(trust):
             result = upgrading.upgrade(
-                path, dry_run=dry_run, force=force, overlay=templates, hooks=hooks, recorder=rec
+                path,
+                dry_run=dry_run,
+                force=force,
+                overlay=templates,
+                hooks=hooks,
+                recorder=_Progressing(rec),
             )
         ui.show_upgrade_result(result)
     if result.conflicts:
@@ -493,7 +599,8 @@ def doctor(
         from tac_bootstrap_cli import ui
         from tac_bootstrap_cli.doctor import run_doctor
 
-        report = run_doctor(path, fix=fix, run_hooks=run_hooks)
+        with ui.progress("checking the layer" + " and running its hooks" * run_hooks + "..."):
+            report = run_doctor(path, fix=fix, run_hooks=run_hooks)
         if as_json:
             ui.print_json(report.as_dict())
         else:
@@ -549,7 +656,7 @@ def generate_models(
         argv = _argv("generate models", [str(spec)], {"out": str(out), **_params(locals())})
         with RunRecorder("generate models", argv, dry_run=dry_run) as rec:
             rec.set_metadata(target=str(out.resolve()), spec=str(spec))
-            with rec.step("generate"):
+            with _Progressing(rec).step("generate"):
                 result = modelgen.generate_models(spec, out, dry_run=dry_run, force=force)
             rec.set_metadata(files_changed=0 if dry_run else len(result.changed))
             rec.set_summary(

@@ -90,3 +90,11 @@ class DirtyTree(TacError):
     was done (its own exit code, so a script can tell it from "upgraded with conflicts")."""
 
     exit_code = EXIT_DIRTY
+
+
+class Declined(TacError):
+    """The user answered no to "Apply these changes?": nothing was written (exit 1, as ``apt``,
+    ``terraform apply`` and Click's ``confirm(abort=True)`` do; only ever asked at a terminal)."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled: nothing was written")

@@ -30,7 +30,13 @@ from tac_bootstrap_cli.config import (
     rewrite_config_text,
 )
 from tac_bootstrap_cli.detect import Detection, detect
-from tac_bootstrap_cli.errors import ConflictError, TacError, UsageError, ValidationFailed
+from tac_bootstrap_cli.errors import (
+    ConflictError,
+    Declined,
+    TacError,
+    UsageError,
+    ValidationFailed,
+)
 from tac_bootstrap_cli.history import NullRecorder, Recorder
 from tac_bootstrap_cli.manifest import STATE_DIR, Manifest, load_manifest, sha256
 from tac_bootstrap_cli.names import validate_project_name
@@ -80,6 +86,7 @@ class Hooks:
     ask_stack: AskStack | None = None  # proposed name and stack -> the user's choice
     ask_commands: AskCommands | None = None  # commands for that stack -> the user's choice
     on_plan: Callable[[Plan], None] | None = None  # before anything is written
+    confirm: Callable[[Plan], bool] | None = None  # False: write nothing (``Declined``)
     on_file: Callable[[FileAction], None] | None = None  # after each file reached the disk
 
 
@@ -386,11 +393,15 @@ def _generate(
         hooks.on_plan(plan)
     for fa in plan.listed():
         recorder.warning(f"{fa.path}: {fa.action.value}: {fa.details}", path=fa.path)
+    declined = False
     try:
         if dry_run:
             for fa in plan.actions:
                 recorder.file_action(fa, written=False)
             return result
+        if hooks.confirm is not None and not hooks.confirm(plan):
+            declined = True
+            raise Declined()
 
         def on_file(fa: FileAction) -> None:
             recorder.file_action(fa, written=True)
@@ -408,7 +419,15 @@ def _generate(
     finally:
         done = plan.changes if dry_run else len(result.written)
         recorder.set_metadata(files_changed=done, files=len(plan.actions))
-        recorder.set_summary(result.summary)
+        recorder.set_summary(
+            f"{command} {target}: declined, nothing written" if declined else result.summary
+        )
+
+
+def existing_changes(plan: Plan) -> list[FileAction]:
+    """The writes that change a file already on disk (all but ``create``): what a person at a
+    terminal is asked about before anything is written."""
+    return [fa for fa in plan.actions if fa.writes and fa.action is not Action.CREATE]
 
 
 APP_REASON = "application skeleton (your code: not in the manifest, never rewritten)"

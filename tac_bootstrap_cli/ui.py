@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.prompt import Prompt
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.tree import Tree
 
 from tac_bootstrap_cli.detect import Detection
+from tac_bootstrap_cli.errors import TacError
 from tac_bootstrap_cli.history import RunDetail, RunSummary
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
-from tac_bootstrap_cli.scaffold import APP_REASON, COMMAND_NAMES, Answers, Result
+from tac_bootstrap_cli.scaffold import APP_REASON, COMMAND_NAMES, Answers, Result, existing_changes
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES
 
 if TYPE_CHECKING:
@@ -68,6 +74,59 @@ def warn(message: str) -> None:
 def info(message: str) -> None:
     """One plain line on stdout."""
     out().print(escape(message))
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+PROGRESS_DELAY = 0.5  # seconds a step runs before its progress line appears
+_progress_active = False
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextmanager
+def progress(message: str, delay: float = PROGRESS_DELAY) -> Iterator[None]:
+    """A transient spinner line with ``message`` on stderr while the block runs, once it has run
+    ``delay`` seconds; only when stderr is a terminal (pipes, files and tests get nothing)."""
+    global _progress_active
+    if _progress_active or not _stderr_is_terminal():  # one line at a time: the outer one shows
+        yield
+        return
+    # No stdout/stderr redirection: our consoles write to sys.stdout/sys.stderr directly, and a
+    # quick step must leave no trace at all (a spinner started at once would flash).
+    live = Live(
+        Spinner("dots", text=escape(message)),
+        console=err(),
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        refresh_per_second=10,
+    )
+    lock = threading.Lock()
+    finished = False
+
+    def start() -> None:
+        with lock:
+            if not finished:
+                live.start()
+
+    timer = threading.Timer(delay, start)
+    timer.daemon = True
+    _progress_active = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:  # the timer may be starting the line right now: stop it after that
+            finished = True
+            live.stop()
+        _progress_active = False
 
 
 # --- plans and results -------------------------------------------------------------------------
@@ -341,6 +400,44 @@ def ask_stack(proposal: Answers, detection: Detection | None) -> Answers:
     pm_default = proposal.package_manager if proposal.package_manager in managers else managers[0]
     pm = Prompt.ask("Package manager", choices=managers, default=pm_default, console=out())
     return Answers(name, language, framework, pm, dict(proposal.commands))
+
+
+def ask_name(check: Callable[[str], object]) -> str:
+    """Ask for the project name until ``check`` (which raises ``TacError``) accepts one."""
+    while True:
+        name = Prompt.ask("Project name", console=out())
+        try:
+            check(name)
+        except TacError as exc:  # say why and ask again: the person is right here
+            err().print(f"[red]{escape(str(exc))}[/]")
+            continue
+        return name
+
+
+def confirm(question: str) -> bool:
+    """``question [y/N]``: True for y/yes, False for n/no or Enter; anything else asks again."""
+    while True:
+        answer = out().input(f"{escape(question)} \\[y/N] ").strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("", "n", "no"):
+            return False
+        err().print("Please answer y or n.")
+
+
+def review(plan: Plan, *, always_show: bool) -> bool:
+    """Before writing: the plan (as ``--dry-run`` shows it; with ``always_show`` False only when
+    files that exist would change), and if some would, whether to apply it (True: go on)."""
+    changing = existing_changes(plan)
+    if not changing and not always_show:
+        return True
+    show_plan(plan, title=str(plan.root))
+    if not changing:
+        return True  # only new files: nothing of the user's is touched
+    n = len(changing)
+    names = ", ".join(fa.path for fa in changing)
+    out().print(f"{n} existing file{'s' * (n != 1)} will change: {escape(names)}")
+    return confirm("Apply these changes?")
 
 
 def ask_commands(commands: dict[str, str]) -> dict[str, str]:
