@@ -2,6 +2,9 @@
 
 Only reads a handful of well-known files at the project root (plus a few entry points for the run
 command); never executes anything. Every guess carries its evidence so the UI can say why.
+
+A command is proposed only when the project has it (a package.json script, a tool among its
+dependencies, a module that exists): one that would fail is left out and named in ``missing``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class Detection:
     commands: dict[str, str] = field(default_factory=dict)
     evidence: list[str] = field(default_factory=list)
     others: list[str] = field(default_factory=list)  # other stacks seen (e.g. a frontend beside)
+    # Commands the project has nothing for, each with why (the stack default fills them).
+    missing: dict[str, str] = field(default_factory=dict)
 
     @property
     def found(self) -> bool:
@@ -168,6 +173,8 @@ def _python(root: Path) -> Detection:
         det.commands["install"] = _pip_install(root, requirements)
     if "pytest" in deps or "pytest" in tool or (root / "tests").is_dir():
         det.commands["test"] = base.test
+    else:
+        det.missing["test"] = "pytest is not among the dependencies and there is no tests/ folder"
     if "ruff" in deps or "ruff" in tool:
         det.commands["lint"] = f"{prefix}ruff check ."
         det.commands["format"] = f"{prefix}ruff format ."
@@ -175,9 +182,16 @@ def _python(root: Path) -> Detection:
         det.commands["lint"] = f"{prefix}flake8"
     if "format" not in det.commands and ("black" in deps or "black" in tool):
         det.commands["format"] = f"{prefix}black ."
-    run = _python_run(root, det.framework, _dict(_dict(pyproject.get("project")).get("scripts")))
+    if "lint" not in det.commands:
+        det.missing["lint"] = "neither ruff nor flake8 is among the dependencies"
+    if "format" not in det.commands:
+        det.missing["format"] = "neither ruff nor black is among the dependencies"
+    scripts = _dict(_dict(pyproject.get("project")).get("scripts"))
+    run = _python_run(root, det.framework, scripts, _python_packages(root, slug))
     if run:
         det.commands["run"] = prefix + run
+    else:
+        det.missing["run"] = _PYTHON_NO_RUN.get(det.framework, _PYTHON_NO_RUN["none"])
     return det
 
 
@@ -204,21 +218,90 @@ def _python_slug(root: Path, pyproject: dict[str, Any]) -> str:
     return re.sub(r"\W+", "_", name.lower()).strip("_") or "app"
 
 
-def _python_run(root: Path, framework: str, scripts: dict[str, Any]) -> str | None:
+# Folders at the root that hold no application package (the layer's own adws/ among them).
+_NOT_PACKAGES = frozenset({"tests", "test", "docs", "adws", "scripts", "examples", "build", "dist"})
+_NO_START = "no [project.scripts] entry, no package with __main__.py and no main.py"
+_PYTHON_NO_RUN = {
+    "django": f"there is no manage.py at the root, {_NO_START}",
+    "fastapi": "no module assigns a FastAPI() app (main.py, app.py, or main/app/api.py in the"
+    f" project's package), {_NO_START}",
+    "flask": "no app.py or wsgi.py at the root and no package module creates a Flask() app,"
+    f" {_NO_START}",
+    "none": _NO_START,
+}
+
+
+def _python_packages(root: Path, slug: str) -> list[tuple[str, str]]:
+    """The project's importable packages as (name, folder prefix): ``src/`` ones first, the one
+    named like the project first within each."""
+    found: list[tuple[str, str]] = []
+    for prefix in ("src/", ""):
+        base = root / prefix if prefix else root
+        try:
+            folders = sorted(p for p in base.iterdir() if p.is_dir())
+        except OSError:
+            continue
+        named = [
+            (p.name, prefix)
+            for p in folders
+            if p.name.isidentifier()
+            and p.name not in _NOT_PACKAGES
+            and (p / "__init__.py").is_file()
+        ]
+        found += sorted(named, key=lambda pkg: pkg[0] != slug)  # stable: then by name
+    return found
+
+
+def _assigns(path: Path, cls: str) -> str | None:
+    """The name a module binds to a ``cls(...)`` instance at top level (``app = FastAPI()``)."""
+    pattern = rf"^(\w+)\s*(?::\s*[\w.]+\s*)?=\s*(?:\w+\.)?{cls}\("
+    match = re.search(pattern, _read_text(path) or "", re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def _python_run(
+    root: Path, framework: str, scripts: dict[str, Any], packages: list[tuple[str, str]]
+) -> str | None:
+    """A run command that fits the project's layout, or None when nothing would start it: the
+    framework's server for the module that holds the app, else what starts the package."""
     if framework == "django" and (root / "manage.py").is_file():
         return "python manage.py runserver"
-    if framework == "fastapi":
-        for rel in ("main.py", "app.py", "app/main.py", "src/main.py", "api/main.py"):
-            text = _read_text(root / rel)
-            match = re.search(r"^(\w+)\s*=\s*FastAPI\(", text or "", re.MULTILINE)
-            if match:
-                module = rel.removesuffix(".py").replace("/", ".")
-                return f"uvicorn {module}:{match.group(1)} --reload"
-        return None
-    if framework == "flask":
-        return "flask run --debug"
+    if framework == "fastapi" and (server := _fastapi_run(root, packages)) is not None:
+        return server
+    if framework == "flask" and (server := _flask_run(root, packages)) is not None:
+        return server
     if scripts:
         return str(next(iter(scripts)))
+    for name, prefix in packages:
+        if (root / prefix / name / "__main__.py").is_file():
+            return f"python -m {name}"
+    return "python main.py" if (root / "main.py").is_file() else None
+
+
+def _fastapi_run(root: Path, packages: list[tuple[str, str]]) -> str | None:
+    for rel in ("main.py", "app.py", "app/main.py", "src/main.py", "api/main.py"):
+        app = _assigns(root / rel, "FastAPI")
+        if app:
+            module = rel.removesuffix(".py").replace("/", ".")
+            return f"uvicorn {module}:{app} --reload"
+    for name, prefix in packages:
+        for module in ("main", "app", "api"):
+            app = _assigns(root / prefix / name / f"{module}.py", "FastAPI")
+            if app:
+                # --app-dir: a src/ package imports even where the project is not installed.
+                app_dir = f" --app-dir {prefix.rstrip('/')}" if prefix else ""
+                return f"uvicorn {name}.{module}:{app}{app_dir} --reload"
+    return None
+
+
+def _flask_run(root: Path, packages: list[tuple[str, str]]) -> str | None:
+    if (root / "app.py").is_file() or (root / "wsgi.py").is_file():
+        return "flask run --debug"  # the two modules Flask finds by itself
+    for name, prefix in packages:
+        for module, rel in ((name, "__init__.py"), (f"{name}.app", "app.py")):
+            path = root / prefix / name / rel
+            if _assigns(path, "Flask") or "def create_app(" in (_read_text(path) or ""):
+                return f"flask --app {module} run --debug"
     return None
 
 
@@ -281,7 +364,51 @@ def _node(root: Path) -> Detection:
         det.commands["run"] = f"{run_script} dev"
     elif "start" in scripts:
         det.commands["run"] = "bun run start" if pm == "bun" else f"{pm} start"
+    # No script: a tool the project depends on, run through the package manager; else nothing.
+    for key, tools in _NODE_TOOLS.items():
+        if key in det.commands:
+            continue
+        found = next((command for dep, command in tools if dep in deps), None)
+        if found is not None:
+            det.commands[key] = f"{_NODE_EXEC[pm]} {found}"
+        elif key == "run" and (entry := _node_entry(root, pkg)) is not None:
+            det.commands[key] = f"node {entry}"
+        else:
+            names = ", ".join(dep for dep, _ in tools)
+            script = "only npm's placeholder" if key in scripts else f"no {key} script"
+            det.missing[key] = f"package.json has {script} and no {names} dependency"
     return det
+
+
+# What runs a package's own tools without a script (``npm exec`` needs ``--`` before options).
+_NODE_EXEC = {"npm": "npx", "pnpm": "pnpm exec", "yarn": "yarn", "bun": "bunx"}
+# Per command without a script: (dependency, command line of its tool), the first one present wins.
+_NODE_TOOLS: dict[str, tuple[tuple[str, str], ...]] = {
+    "test": (("vitest", "vitest run"), ("jest", "jest"), ("mocha", "mocha")),
+    "lint": (
+        ("eslint", "eslint ."),
+        ("@biomejs/biome", "biome lint ."),
+        ("typescript", "tsc --noEmit"),
+    ),
+    "format": (("prettier", "prettier --write ."), ("@biomejs/biome", "biome format --write .")),
+    "run": (("next", "next dev"), ("vite", "vite")),
+}
+
+
+def _node_entry(root: Path, pkg: dict[str, Any]) -> str | None:
+    """The file ``node`` would start: package.json's ``main`` if it exists, else a usual name."""
+    main = pkg.get("main")
+    candidates = [main] if isinstance(main, str) else []
+    candidates += ["index.js", "server.js", "app.js", "index.mjs", "server.mjs"]
+    top = root.resolve()
+    for rel in candidates:
+        try:
+            path = (root / rel).resolve()
+            if path.is_relative_to(top) and path.is_file():  # never a file outside the project
+                return shlex.quote(path.relative_to(top).as_posix())
+        except (OSError, ValueError):  # unreadable, or a name no file can have (a NUL byte)
+            continue
+    return None
 
 
 # --- Go and Rust -----------------------------------------------------------------------------
@@ -299,6 +426,8 @@ def _go(root: Path) -> Detection:
         mains = sorted(p.parent.name for p in root.glob("cmd/*/main.go"))
         if mains:
             det.commands["run"] = f"go run ./cmd/{mains[0]}"
+        else:
+            det.missing["run"] = "no .go file at the root and no cmd/*/main.go"
     return det
 
 

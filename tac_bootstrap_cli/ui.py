@@ -25,7 +25,7 @@ from tac_bootstrap_cli.errors import TacError
 from tac_bootstrap_cli.history import RunDetail, RunSummary
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
 from tac_bootstrap_cli.scaffold import APP_REASON, COMMAND_NAMES, Answers, Result, existing_changes
-from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES
+from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
 
 if TYPE_CHECKING:
     from tac_bootstrap_cli.doctor import DoctorReport
@@ -183,7 +183,7 @@ def _show_disputes(fa: FileAction) -> None:
 
 def show_result(result: Result) -> None:
     """What a command did (or, for a dry run, would do), and what the user should do next."""
-    for note in result.notes:
+    for note in [*result.notes, *missing_command_notes(result)]:
         out().print(f"[dim]note:[/] {escape(note)}")
     show_listed(result.plan.listed())
     if result.dry_run:
@@ -205,6 +205,29 @@ def show_result(result: Result) -> None:
             )
         else:
             out().print(f"Next: cd {cd} and run `claude`.")
+
+
+def missing_command_notes(result: Result) -> list[str]:
+    """One note per command the detection found nothing for that ``config.yml`` still holds as
+    the stack default (which would fail until the project has it)."""
+    det, p = result.detection, result.config.project
+    if det is None or (det.language, det.framework, det.package_manager) != (
+        p.language,
+        p.framework,
+        p.package_manager,
+    ):
+        return []  # another stack was chosen: the detection says nothing about its commands
+    defaults = vars(default_commands(p.language, p.package_manager, p.framework, p.slug))
+    notes = []
+    for key, why in det.missing.items():
+        command = getattr(result.config.commands, key)
+        if command == defaults.get(key):
+            notes.append(
+                f"{why}, so commands.{key} stays the stack default `{command}`, which fails until"
+                f" the project has it (or set commands.{key} in config.yml, then `tac-bootstrap"
+                " render`)"
+            )
+    return notes
 
 
 def _shell_word(text: str) -> str:

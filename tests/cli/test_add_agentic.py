@@ -319,3 +319,31 @@ def test_unwritable_folder_names_the_file_and_how_to_finish(
     assert "unexpected" not in result.stderr
     assert f"cannot write {project / '.claude'}" in result.stderr
     assert f"rerun `tac-bootstrap add-agentic {project} --yes`" in result.stderr
+
+
+def test_commands_that_the_project_lacks_are_named_not_silently_proposed(
+    cli: Run, tree: Callable[..., Path]
+) -> None:
+    package = {"name": "web", "scripts": {"test": "vitest run", "dev": "vite"},
+               "devDependencies": {"vitest": "2", "vite": "5", "prettier": "3"}}  # fmt: skip
+    project = tree({"package.json": json.dumps(package), "pnpm-lock.yaml": ""}, name="web")
+    result = cli("add-agentic", project)
+    assert result.exit_code == 0, result.output
+    commands = yaml.safe_load((project / "config.yml").read_text())["commands"]
+    assert commands["test"] == "pnpm test" and commands["run"] == "pnpm run dev"
+    assert commands["format"] == "pnpm exec prettier --write ."  # a dependency, not a script
+    # No lint script and no linter: the stack default stays (the templates need a command), and
+    # the output says it will fail until the project has one.
+    assert commands["lint"] == "pnpm run lint"
+    assert "note: package.json has no lint script" in result.stdout
+    assert "commands.lint" in result.stdout and "format script" not in result.stdout
+
+
+def test_src_layout_fastapi_runs_its_own_module(cli: Run, tree: Callable[..., Path]) -> None:
+    src = {"shop": {"__init__.py": "", "main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}}
+    project = tree({**FASTAPI_PROJECT, "app": {}, "src": src}, name="shop")
+    result = cli("add-agentic", project)
+    assert result.exit_code == 0, result.output
+    commands = yaml.safe_load((project / "config.yml").read_text())["commands"]
+    assert commands["run"] == "uv run uvicorn shop.main:app --app-dir src --reload"
+    assert "note:" not in result.stdout

@@ -191,3 +191,142 @@ def test_pip_install_uses_the_requirement_files_that_exist(
     found = detect(tree(files))
     assert found.package_manager == "pip"
     assert found.commands["install"] == install
+
+
+# --- proposed commands exist in the project ---------------------------------------------------
+
+
+def test_node_proposes_only_the_scripts_package_json_has(tree: Callable[..., Path]) -> None:
+    root = tree({"package.json": pkg(scripts={"test": "vitest run", "dev": "vite"}),
+                 "pnpm-lock.yaml": ""})  # fmt: skip
+    found = detect(root)
+    assert found.commands == {"test": "pnpm test", "run": "pnpm run dev"}
+    assert set(found.missing) == {"lint", "format"}
+    assert "no format script" in found.missing["format"]
+
+
+@pytest.mark.parametrize(
+    ("lock", "runner"),
+    [("package-lock.json", "npx"), ("pnpm-lock.yaml", "pnpm exec"), ("yarn.lock", "yarn"),
+     ("bun.lock", "bunx")],
+)  # fmt: skip
+def test_node_runs_a_dependency_tool_when_there_is_no_script(
+    tree: Callable[..., Path], lock: str, runner: str
+) -> None:
+    deps = {"prettier": "3", "eslint": "9", "vitest": "2", "vite": "5"}
+    found = detect(tree({"package.json": pkg(deps), lock: ""}))
+    assert found.commands == {
+        "test": f"{runner} vitest run",
+        "lint": f"{runner} eslint .",
+        "format": f"{runner} prettier --write .",
+        "run": f"{runner} vite",
+    }
+    assert found.missing == {}
+
+
+def test_node_scripts_win_over_tools(tree: Callable[..., Path]) -> None:
+    scripts = {"format": "prettier -w src", "lint": "eslint src", "start": "node srv.js"}
+    found = detect(tree({"package.json": pkg({"prettier": "3", "eslint": "9"}, scripts)}))
+    assert found.commands["format"] == "npm run format"
+    assert found.commands["lint"] == "npm run lint"
+    assert found.commands["run"] == "npm start"
+
+
+def test_node_typescript_lints_with_tsc_and_npm_placeholder_is_named(
+    tree: Callable[..., Path],
+) -> None:
+    placeholder = 'echo "Error: no test specified" && exit 1'
+    found = detect(tree({"package.json": pkg({"typescript": "5"}, {"test": placeholder})}))
+    assert found.commands["lint"] == "npx tsc --noEmit"
+    assert "only npm's placeholder" in found.missing["test"]
+
+
+@pytest.mark.parametrize(
+    ("files", "run"),
+    [
+        (
+            {"package.json": pkg(main="lib/server.js"), "lib": {"server.js": ""}},
+            "node lib/server.js",
+        ),
+        ({"package.json": pkg(main="dist/index.js"), "index.js": ""}, "node index.js"),
+        ({"package.json": pkg(main="../../etc/passwd")}, None),
+        ({"package.json": pkg(main="a\u0000b"), "app.js": ""}, "node app.js"),
+        ({"package.json": pkg()}, None),
+    ],
+)
+def test_node_run_starts_a_file_that_exists(
+    tree: Callable[..., Path], files: dict[str, Any], run: str | None
+) -> None:
+    found = detect(tree(files))
+    assert found.commands.get("run") == run
+    assert ("run" in found.missing) == (run is None)
+
+
+SRC_FASTAPI = {
+    "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["fastapi"]\n'
+    '[dependency-groups]\ndev = ["pytest", "ruff"]\n',
+    "uv.lock": "",
+}
+
+
+@pytest.mark.parametrize(
+    ("package", "run"),
+    [
+        # the module that assigns the app, imported from src/ whether or not it is installed
+        ({"main.py": "from fastapi import FastAPI\napp = FastAPI()\n"},
+         "uv run uvicorn svc.main:app --app-dir src --reload"),
+        ({"api.py": "import fastapi\n\nserver: fastapi.FastAPI = fastapi.FastAPI(title='x')\n"},
+         "uv run uvicorn svc.api:server --app-dir src --reload"),
+        # no module holds an app: what starts the package
+        ({"main.py": "def create():\n    ...\n", "__main__.py": "print('hi')\n"},
+         "uv run python -m svc"),
+    ],
+)  # fmt: skip
+def test_python_src_layout_runs_the_package_under_src(
+    tree: Callable[..., Path], package: dict[str, str], run: str
+) -> None:
+    root = tree({**SRC_FASTAPI, "src": {"svc": {"__init__.py": "", **package}}})
+    found = detect(root)
+    assert found.framework == "fastapi"
+    assert found.commands["run"] == run
+    assert "uvicorn main:app" not in str(found.commands)
+
+
+def test_python_src_layout_without_a_start_is_named_missing(tree: Callable[..., Path]) -> None:
+    root = tree({**SRC_FASTAPI, "src": {"svc": {"__init__.py": "", "models.py": ""}}})
+    found = detect(root)
+    assert "run" not in found.commands
+    assert "no module assigns a FastAPI() app" in found.missing["run"]
+
+
+def test_python_package_with_main_module(tree: Callable[..., Path]) -> None:
+    root = tree(
+        {
+            "pyproject.toml": '[project]\nname = "My Tool"\n',
+            "tests": {"__init__.py": "", "__main__.py": ""},  # not the application
+            "zzz": {"__init__.py": ""},
+            "my_tool": {"__init__.py": "", "__main__.py": "print(1)\n"},
+        }
+    )
+    found = detect(root)
+    assert found.commands["run"] == "uv run python -m my_tool"
+    # ruff and pytest are not dependencies: the stack default would fail, and that is said
+    assert set(found.missing) == {"lint", "format"}
+
+
+def test_flask_package_runs_with_flask_app(tree: Callable[..., Path]) -> None:
+    root = tree(
+        {
+            "requirements.txt": "flask\n",
+            "web": {"__init__.py": "from flask import Flask\n\napp = Flask(__name__)\n"},
+        }
+    )
+    assert detect(root).commands["run"] == "flask --app web run --debug"
+    assert detect(tree({"requirements.txt": "flask\n", "app.py": ""})).commands["run"] == (
+        "flask run --debug"
+    )
+
+
+def test_go_without_an_entry_point_has_no_run_command(tree: Callable[..., Path]) -> None:
+    found = detect(tree({"go.mod": "module x\n", "pkg": {"lib.go": ""}}))
+    assert "run" not in found.commands and "cmd/*/main.go" in found.missing["run"]
