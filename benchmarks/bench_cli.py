@@ -103,7 +103,7 @@ def _worker(kind: str, out: Path) -> None:
     from tac_bootstrap_cli.render import filters  # noqa: F401
 
     if kind == "ours":
-        import adws.adw_modules.adw_logging  # noqa: F401  (imported lazily by the CLI)
+        import tac_bootstrap_cli._adws.adw_modules.adw_logging  # noqa: F401  (imported lazily by the CLI)
         from tac_bootstrap_cli import scaffold  # noqa: F401
         from tac_bootstrap_cli.history import RunRecorder  # noqa: F401
     work = _naive if kind == "naive" else _ours

@@ -38,7 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adws.adw_modules.adw_sqlite import connect, init_schema  # noqa: E402
+from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import connect, init_schema  # noqa: E402
 
 TARGET_MS = 200.0
 PHASES = (("plan", "planner"), ("build", "builder"), ("test", "tester"), ("review", "reviewer"))

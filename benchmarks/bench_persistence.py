@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from adws.adw_modules.adw_database import (
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     AgentLogRepository,
     AgentRepository,
     OrchestratorAgentRepository,
@@ -32,8 +32,13 @@ from adws.adw_modules.adw_database import (
     connect,
     init_schema,
 )
-from adws.adw_modules.adw_logging import start_run
-from adws.adw_modules.orch_database_models import Agent, AgentLog, format_timestamp, new_id
+from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
+from tac_bootstrap_cli._adws.adw_modules.orch_database_models import (
+    Agent,
+    AgentLog,
+    format_timestamp,
+    new_id,
+)
 
 INSERT = (
     "INSERT INTO agent_logs (id, agent_id, log_type, message, metadata, created_at) "

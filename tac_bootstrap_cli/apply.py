@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from tac_bootstrap_cli._adws.adw_modules.adw_files import TEMP_SUFFIX, UMASK
+from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic as atomic_file
 from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, encode_bases_in_background
 from tac_bootstrap_cli.errors import EXIT_INTERRUPTED, TacError, UnsafePathError
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
 
 STAGING_MARK = ".tac-bootstrap-staging-"
-TEMP_SUFFIX = ".tac-tmp"
 _STALE_SECONDS = 60  # a staging folder without a pid (older releases) may be a concurrent init's
 # What mkdtemp/mkstemp add after our prefix: 8 characters of this alphabet.
 _RANDOM = r"[a-z0-9_]{8}"
@@ -61,21 +62,11 @@ class ApplyReport:
     manifest_written: bool = False
 
 
-def _umask() -> int:
-    # os.umask can only be read by setting it; done once, before any file is written.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()
-
-
 def _mode_for(executable: bool, existing: int | None) -> int:
     """Keep the permissions of a file being replaced; add exec bits when the template has them."""
-    base = existing if existing is not None else (0o666 & ~_UMASK)
+    base = existing if existing is not None else (0o666 & ~UMASK)
     if executable:
-        base |= 0o111 & ~_UMASK
+        base |= 0o111 & ~UMASK
     return base & 0o7777
 
 
@@ -101,23 +92,9 @@ def write_atomic(root: Path, rel: str, content: bytes, executable: bool = False)
         existing = None if target.is_symlink() else st.st_mode & 0o7777
     except FileNotFoundError:
         existing = None
-    mode = _mode_for(executable, existing)
-    # The pid in the name: a later run removes the file if this process is killed before the rename.
-    fd, tmp = tempfile.mkstemp(
-        dir=parent, prefix=f".{target.name}.{os.getpid()}-", suffix=TEMP_SUFFIX
-    )
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), mode)
-        if not hasattr(os, "fchmod"):  # Windows: only the read-only bit exists anyway
-            Path(tmp).chmod(mode)
-        Path(tmp).replace(target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
+    # The pid in the temporary name: a later run removes the file if this process is killed
+    # before the rename (sweep_leftovers).
+    atomic_file(parent / target.name, content, mode=_mode_for(executable, existing))
 
 
 class _Flag:
@@ -312,7 +289,7 @@ def _build(plan: Plan, staging: Path, on_file: OnFile | None, flag: _Flag) -> Ap
     (staging / MANIFEST_PATH).parent.mkdir(parents=True, exist_ok=True)
     (staging / BASES_PATH).write_bytes(bases())
     (staging / MANIFEST_PATH).write_bytes(manifest.to_json().encode("utf-8"))
-    staging.chmod(0o777 & ~_UMASK)  # mkdtemp made it private; a project folder is not
+    staging.chmod(0o777 & ~UMASK)  # mkdtemp made it private; a project folder is not
     check_interrupt()  # the last moment at which no project exists yet
     _rename_into_place(staging, target)
     report.manifest_written = True

@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from adws.adw_modules import adw_cron
 from tac_bootstrap_cli import __version__
+from tac_bootstrap_cli._adws.adw_modules import adw_cron
 from tac_bootstrap_cli.errors import ConfigError, UsageError
 from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands

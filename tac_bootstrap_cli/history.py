@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from adws.adw_modules.adw_logging import AgentRun, SystemLogHandler
+    from tac_bootstrap_cli._adws.adw_modules.adw_logging import AgentRun, SystemLogHandler
     from tac_bootstrap_cli.plan import FileAction
 
 ORCHESTRATOR = "tac-bootstrap"
@@ -99,7 +99,7 @@ class NullRecorder:
 
 
 class RunRecorder(NullRecorder):
-    """Records one command run through ``adws.adw_modules.adw_logging``; a context manager."""
+    """Records one command run through ``tac_bootstrap_cli._adws.adw_modules.adw_logging``; a context manager."""
 
     def __init__(self, command: str, argv: list[str], *, dry_run: bool = False) -> None:
         self.command = command
@@ -119,7 +119,7 @@ class RunRecorder(NullRecorder):
             self.path = None
             return
         try:
-            from adws.adw_modules.adw_logging import start_run
+            from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
         except ImportError as exc:  # a broken install: the command still runs
             _warn_once(f"run history disabled: {exc}")
             return
@@ -193,7 +193,7 @@ class RunRecorder(NullRecorder):
         if not self.active:
             return
         if self._syslog is None:
-            from adws.adw_modules.adw_logging import SystemLogHandler
+            from tac_bootstrap_cli._adws.adw_modules.adw_logging import SystemLogHandler
 
             assert self.path is not None  # active implies a path
             # Strict: a failure here must not print a second warning; the run log reports it.
@@ -334,7 +334,11 @@ def _read_only(path: Path) -> sqlite3.Connection:
 def _open(path: Path | None) -> Iterator[sqlite3.Connection | None]:
     """The history read-only (never created, migrated or switched to WAL); None when there is
     nothing to read. A file that cannot be read costs one warning, not the command."""
-    from adws.adw_modules.adw_sqlite import SCHEMA_VERSION, DatabaseError, check_owner
+    from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import (
+        SCHEMA_VERSION,
+        DatabaseError,
+        check_owner,
+    )
 
     if path is None:
         _warn_once(f"run history is off ({DB_ENV}={OFF})")
@@ -380,7 +384,10 @@ def _open(path: Path | None) -> Iterator[sqlite3.Connection | None]:
 
 def list_runs(limit: int = 20, path: Path | None = None) -> list[RunSummary]:
     """The most recent runs, newest first."""
-    from adws.adw_modules.adw_database import AgentRepository, OrchestratorAgentRepository
+    from tac_bootstrap_cli._adws.adw_modules.adw_database import (
+        AgentRepository,
+        OrchestratorAgentRepository,
+    )
 
     with _open(path or db_path()) as conn:
         if conn is None:
@@ -394,7 +401,7 @@ def list_runs(limit: int = 20, path: Path | None = None) -> list[RunSummary]:
 
 def show_run(run_id: str, path: Path | None = None) -> RunDetail:
     """One run (by id or unique id prefix) with its prompt and logs."""
-    from adws.adw_modules.adw_database import (
+    from tac_bootstrap_cli._adws.adw_modules.adw_database import (
         AgentLogRepository,
         AgentRepository,
         DatabaseError,

@@ -32,7 +32,7 @@ def project_db_path(root: Path, config: ProjectConfig | None) -> Path:
 
 def current_version() -> int:
     """The schema version the installed base modules write."""
-    from adws.adw_modules.adw_database import SCHEMA_VERSION
+    from tac_bootstrap_cli._adws.adw_modules.adw_database import SCHEMA_VERSION
 
     return int(SCHEMA_VERSION)
 
@@ -71,7 +71,7 @@ def inspect_db(path: Path) -> DbStatus:
         return DbStatus(path, True, error="is a folder")
     if not path.is_file():
         return DbStatus(path, True, error="is not a regular file (a device, FIFO or socket)")
-    from adws.adw_modules.adw_sqlite import DatabaseError, check_owner
+    from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import DatabaseError, check_owner
 
     try:
         conn = _open_ro(path)
@@ -136,7 +136,7 @@ def migrate_db(path: Path, *, dry_run: bool = False) -> DbMigration | None:
     if dry_run:
         return DbMigration(path, status.version, target, None, False)
     backup = backup_db(path)
-    from adws.adw_modules.adw_database import DatabaseError, connect, init_schema
+    from tac_bootstrap_cli._adws.adw_modules.adw_database import DatabaseError, connect, init_schema
 
     try:
         conn = connect(path)

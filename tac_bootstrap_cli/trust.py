@@ -13,12 +13,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
+from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic
 from tac_bootstrap_cli.errors import UsageError
 
 TRUST_FILE = "trusted-templates.json"
@@ -107,14 +106,8 @@ def trust(folder: Path) -> str:
     path = store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"format": TRUST_FORMAT, "trusted": records}, indent=2, sort_keys=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{TRUST_FILE}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        Path(name).replace(path)  # atomic: a concurrent reader sees the old or the new records
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+    # Atomic: a concurrent reader sees the old or the new records. Private: it says what you trust.
+    write_atomic(path, (text + "\n").encode("utf-8"), mode=0o600)
     return value
 
 

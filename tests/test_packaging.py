@@ -32,17 +32,26 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_wheel_contains_adws_and_templates(wheel: Path) -> None:
+TOOL_CACHES = {"__pycache__", ".ruff_cache", ".mypy_cache", ".pytest_cache"}
+
+
+def test_wheel_contains_the_base_modules_and_templates(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "adws/adw_modules/adw_database.py" in names
-    assert "adws/schema/schema_orchestrator.sql" in names
+    assert "tac_bootstrap_cli/_adws/adw_modules/adw_database.py" in names
+    assert "tac_bootstrap_cli/_adws/adw_modules/agent.py" in names
+    assert "tac_bootstrap_cli/_adws/schema/schema_orchestrator.sql" in names
     assert "tac_bootstrap_cli/py.typed" in names
-    assert "adws/py.typed" in names
+    # No top-level package but ours: an installed `adws` would shadow a project's own adws/.
+    assert {n.split("/")[0] for n in names if "/" in n} <= {
+        "tac_bootstrap_cli",
+        *(n.split("/")[0] for n in names if ".dist-info/" in n),
+    }
     templates = {n for n in names if n.startswith("tac_bootstrap_cli/templates/")}
     expected = {
         "tac_bootstrap_cli/templates/" + p.relative_to(REPO / "templates").as_posix()
         for p in (REPO / "templates").rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
+        # Tool caches (ruff keeps one beside templates/adws/pyproject.toml) never ship.
+        if p.is_file() and not TOOL_CACHES.intersection(p.parts)
     }
     assert expected, "templates/ is empty"
     assert templates == expected
@@ -76,7 +85,7 @@ def test_installed_wheel_runs_outside_the_repo(wheel: Path, tmp_path: Path) -> N
         [
             str(py),
             "-c",
-            "import adws.adw_modules.adw_database as d, tac_bootstrap_cli.render as r;"
+            "import tac_bootstrap_cli._adws.adw_modules.adw_database as d, tac_bootstrap_cli.render as r;"
             "print(d.__file__); print(r.templates_root())",
         ],
         cwd=elsewhere,

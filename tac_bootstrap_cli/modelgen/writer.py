@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic
 from tac_bootstrap_cli.errors import ConflictError, TacError
 from tac_bootstrap_cli.modelgen.common import HEADER_MARK
 
@@ -35,7 +34,7 @@ def check_targets(files: dict[Path, str], *, force: bool) -> None:
 
 
 def write_files(files: dict[Path, str]) -> list[Path]:
-    """Write each file (temp file in its folder, then os.replace); return the paths that changed."""
+    """Write each file atomically (``write_atomic``); return the paths that changed."""
     changed: list[Path] = []
     for path, text in files.items():
         data = text.encode("utf-8")
@@ -43,14 +42,7 @@ def write_files(files: dict[Path, str]) -> list[Path]:
             if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                Path(temp).replace(path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
+            write_atomic(path, data)
         except OSError as exc:
             raise TacError(f"cannot write {path}: {exc.strerror or exc}") from exc
         changed.append(path)

@@ -1,2 +1,2 @@
 """``tac-bootstrap observe``: finds the database to serve (``server``); the app itself lives in
-``adws.adw_modules.observatory``, shared with generated projects. Only ``observe`` imports it."""
+``tac_bootstrap_cli._adws.adw_modules.observatory``, shared with generated projects. Only ``observe`` imports it."""

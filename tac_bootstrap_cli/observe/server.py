@@ -1,6 +1,6 @@
 """Which database ``tac-bootstrap observe`` serves: a project's run log or the generator's history.
 
-The app itself is ``adws.adw_modules.observatory`` (shipped into generated projects too); this
+The app itself is ``tac_bootstrap_cli._adws.adw_modules.observatory`` (shipped into generated projects too); this
 module only finds the file, as the layer does, and hands it over.
 """
 
@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from adws.adw_modules.observatory.server import EXPOSED_WARNING, LOCAL_HOSTS
-from adws.adw_modules.observatory.server import serve as serve_db
-from adws.adw_modules.observatory.store import ObserveError
+from tac_bootstrap_cli._adws.adw_modules.observatory.server import EXPOSED_WARNING, LOCAL_HOSTS
+from tac_bootstrap_cli._adws.adw_modules.observatory.server import serve as serve_db
+from tac_bootstrap_cli._adws.adw_modules.observatory.store import ObserveError
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ def serve(
 
 def write_report(target: Target, out: Path) -> int:
     """Write the one-file HTML report of ``target`` to ``out``; returns the runs in detail."""
-    from adws.adw_modules.observatory.report import write_report as write
-    from adws.adw_modules.observatory.store import Store
+    from tac_bootstrap_cli._adws.adw_modules.observatory.report import write_report as write
+    from tac_bootstrap_cli._adws.adw_modules.observatory.store import Store
 
     store = Store(target.db, target.project)
     try:

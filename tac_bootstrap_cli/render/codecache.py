@@ -16,14 +16,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
-import os
-import tempfile
 from collections.abc import MutableMapping
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
 import jinja2
+
+from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic
 
 CACHE_FILE = "templates.marshal"
 MAX_ENTRIES = 500  # enough for several overlays; older entries go when the file is rewritten
@@ -87,13 +87,6 @@ class CodeCache:
             keep.setdefault(k, v)
         with contextlib.suppress(OSError):
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=self._path.parent, prefix=f".{CACHE_FILE}.")
-            tmp = Path(name)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(marshal.dumps(keep))
-                tmp.replace(self._path)  # atomic: a concurrent reader sees the old or new file
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            # Atomic: a concurrent reader sees the old or new file.
+            write_atomic(self._path, marshal.dumps(keep), mode=0o600)
         self._dirty = False

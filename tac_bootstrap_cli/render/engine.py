@@ -6,8 +6,8 @@ Conventions of ``templates/`` (documented in docs/architecture.md):
 - a path component may hold Jinja expressions; a component that renders empty drops the file, which
   is how a file is made conditional on the answers;
 - the executable bit of a template file is kept;
-- the base modules listed in ``BASE_MODULES`` are not templates: they are taken from the installed
-  ``adws`` package itself, so generated projects get byte-identical copies and there is one source;
+- the base modules (``BASE_MODULES``) are not templates: they are the generator's own private
+  ``tac_bootstrap_cli._adws`` package, copied byte for byte, so there is one source;
 - a team overlay (``overlay=``) mirrors the tree: a file at the same template path replaces the
   built-in one (``x.md`` and ``x.md.j2`` are the same path), a new file is added, ``P.skip`` removes
   built-in ``P`` (or ``P.j2``, or a base module), and ``tac-template.yml`` at its root is metadata;
@@ -43,35 +43,36 @@ TEMPLATE_SUFFIX = ".j2"
 EXECUTABLE = 0o755
 REGULAR = 0o644
 
-# Paths relative to the ``adws`` package's parent, rendered verbatim into every project.
-BASE_MODULES = (
-    "adws/adw_modules/__init__.py",
-    "adws/adw_modules/orch_database_models.py",
-    "adws/adw_modules/adw_sqlite.py",
-    "adws/adw_modules/adw_cron.py",
-    "adws/adw_modules/adw_database.py",
-    "adws/adw_modules/adw_logging.py",
-    # The observatory (adws/adw_observe.py): its app, page templates and static files.
-    "adws/adw_modules/observatory/__init__.py",
-    "adws/adw_modules/observatory/store.py",
-    "adws/adw_modules/observatory/svg.py",
-    "adws/adw_modules/observatory/app.py",
-    "adws/adw_modules/observatory/server.py",
-    "adws/adw_modules/observatory/views.py",
-    "adws/adw_modules/observatory/report.py",
-    "adws/adw_modules/observatory/templates/_macros.html",
-    "adws/adw_modules/observatory/templates/base.html",
-    "adws/adw_modules/observatory/templates/costs.html",
-    "adws/adw_modules/observatory/templates/missing.html",
-    "adws/adw_modules/observatory/templates/report.html",
-    "adws/adw_modules/observatory/templates/run.html",
-    "adws/adw_modules/observatory/templates/runs.html",
-    "adws/adw_modules/observatory/templates/session.html",
-    "adws/adw_modules/observatory/templates/sessions.html",
-    "adws/adw_modules/observatory/static/observe.css",
-    "adws/adw_modules/observatory/static/observe.js",
-    "adws/schema/schema_orchestrator.sql",
-)
+# The Python every project gets under ``adws/`` (persistence, cron, logging, the ADW modules, the
+# observatory) is this package's private subpackage ``_adws``: one source, imported by the generator
+# itself where it needs it, linted and type-checked with it, and copied byte for byte. It is not a
+# top-level package, so it can never shadow a project's own ``adws/`` when tac-bootstrap is
+# installed in that project's environment.
+_ADWS_PACKAGE = Path(__file__).resolve().parent.parent / "_adws"
+# Package plumbing of the generator's copy that projects do not get (their adws/ is a folder of
+# scripts, not a package), and what tools leave behind in a working tree.
+_NOT_SHIPPED = frozenset({"__init__.py", "py.typed"})
+_NOT_SHIPPED_PARTS = frozenset({"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
+
+
+def _shipped_paths(root: Path) -> tuple[str, ...]:
+    """Output paths (``adws/...``) of every file under ``root``, sorted, plumbing left out."""
+    found = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if (
+            not path.is_file()
+            or _NOT_SHIPPED_PARTS.intersection(rel.parts)
+            or path.suffix == ".pyc"
+            or (len(rel.parts) == 1 and rel.name in _NOT_SHIPPED)
+        ):
+            continue
+        found.append("adws/" + rel.as_posix())
+    return tuple(sorted(found))
+
+
+# Output paths of the base modules, rendered verbatim into every project.
+BASE_MODULES = _shipped_paths(_ADWS_PACKAGE)
 
 
 class TemplateRenderError(TacError):
@@ -130,9 +131,12 @@ def render_app(context: Mapping[str, Any], language: str) -> dict[str, RenderedF
 
 
 def _adws_root() -> Path:
-    import adws  # the package the generator itself runs on
+    return _ADWS_PACKAGE
 
-    return Path(adws.__file__).resolve().parent.parent
+
+def base_module_source(rel: str) -> Path:
+    """The file in the generator's ``_adws`` package that becomes ``rel`` (``adws/...``)."""
+    return _adws_root() / rel.removeprefix("adws/")
 
 
 def cache_dir() -> Path | None:
@@ -480,16 +484,16 @@ def _template_line(exc: BaseException, file: Path) -> int | None:
 
 
 def base_module_files() -> dict[str, RenderedFile]:
-    """The base modules copied from the installed ``adws`` package; a missing one is an error."""
-    adws_root = _adws_root()
+    """The base modules copied from the generator's ``_adws`` package; a missing one is an error."""
     files = {}
     for rel in BASE_MODULES:
+        source = base_module_source(rel)
         try:
-            content = (adws_root / rel).read_bytes()
+            content = source.read_bytes()
         except FileNotFoundError:
             raise TemplateRenderError(
-                f"base module {rel} is missing from the adws package at {adws_root}",
+                f"base module {rel} is missing from the generator (expected at {source})",
                 hint="reinstall tac-bootstrap",
             ) from None
-        files[rel] = RenderedFile(content, REGULAR, f"adws package: {rel}")
+        files[rel] = RenderedFile(content, REGULAR, f"tac_bootstrap_cli/_adws: {rel}")
     return files

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from adws.adw_modules.adw_database import (
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     AgentRepository,
     OrchestratorAgentRepository,
     connect,
     init_schema,
 )
-from adws.adw_modules.orch_database_models import Agent
+from tac_bootstrap_cli._adws.adw_modules.orch_database_models import Agent
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from adws.adw_modules.adw_database import PromptRepository, connect, init_schema
-from adws.adw_modules.orch_database_models import Prompt
+from tac_bootstrap_cli._adws.adw_modules.adw_database import PromptRepository, connect, init_schema
+from tac_bootstrap_cli._adws.adw_modules.orch_database_models import Prompt
 
 TOKENS = ("input", "cache_read", "cache_creation", "output")
 USAGE_KEYS = dict(

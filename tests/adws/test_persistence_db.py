@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adws.adw_modules.adw_database import (
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     BUSY_TIMEOUT_S,
     MIGRATIONS,
     SCHEMA_PATH,
@@ -29,8 +29,8 @@ from adws.adw_modules.adw_database import (
     schema_version,
     split_statements,
 )
-from adws.adw_modules.adw_sqlite import APPLICATION_ID, ForeignDatabaseError
-from adws.adw_modules.orch_database_models import (
+from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import APPLICATION_ID, ForeignDatabaseError
+from tac_bootstrap_cli._adws.adw_modules.orch_database_models import (
     Agent,
     AgentLog,
     OrchestratorAgent,

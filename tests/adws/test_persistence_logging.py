@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adws.adw_modules.adw_database import (
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     SCHEMA_VERSION,
     AgentLogRepository,
     AgentRepository,
@@ -22,8 +22,13 @@ from adws.adw_modules.adw_database import (
     SystemLogRepository,
     connect,
 )
-from adws.adw_modules.adw_logging import AgentRun, SystemLogHandler, jsonable, start_run
-from adws.adw_modules.orch_database_models import Agent, AgentLog
+from tac_bootstrap_cli._adws.adw_modules.adw_logging import (
+    AgentRun,
+    SystemLogHandler,
+    jsonable,
+    start_run,
+)
+from tac_bootstrap_cli._adws.adw_modules.orch_database_models import Agent, AgentLog
 
 Freeze = Callable[[Path], None]
 Reader = Callable[[], sqlite3.Connection]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adws.adw_modules.orch_database_models import (
+from tac_bootstrap_cli._adws.adw_modules.orch_database_models import (
     Agent,
     AgentLog,
     OrchestratorAgent,

@@ -15,7 +15,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from adws.adw_modules.adw_database import (
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     AgentLogRepository,
     AgentRepository,
     SystemLogRepository,
@@ -41,7 +41,7 @@ def python(code: str, *args: str, cwd: Path = REPO) -> subprocess.Popen[str]:
 
 WRITER = """
     import sys
-    from adws.adw_modules.adw_logging import start_run, SystemLogHandler
+    from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run, SystemLogHandler
     import logging
     path, name = sys.argv[1], sys.argv[2]
     log = logging.getLogger(name)
@@ -81,9 +81,9 @@ def test_four_processes_write_one_file(tmp_path: Path) -> None:
 
 KILLED = """
     import sys
-    from adws.adw_modules.adw_database import AgentLogRepository, connect
-    from adws.adw_modules.adw_logging import start_run
-    from adws.adw_modules.orch_database_models import AgentLog
+    from tac_bootstrap_cli._adws.adw_modules.adw_database import AgentLogRepository, connect
+    from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
+    from tac_bootstrap_cli._adws.adw_modules.orch_database_models import AgentLog
     path = sys.argv[1]
     events = start_run(path, "events", strict=True)
     batches = start_run(path, "batches", strict=True)
@@ -139,8 +139,14 @@ def test_modules_work_when_copied_as_adw_modules(tmp_path: Path) -> None:
     (project / "adw_modules").mkdir(parents=True)
     (project / "schema").mkdir()
     for name in ("__init__.py", *BASE):
-        shutil.copy2(REPO / "adws" / "adw_modules" / name, project / "adw_modules" / name)
-    shutil.copy2(REPO / "adws" / "schema" / "schema_orchestrator.sql", project / "schema")
+        shutil.copy2(
+            REPO / "tac_bootstrap_cli" / "_adws" / "adw_modules" / name,
+            project / "adw_modules" / name,
+        )
+    shutil.copy2(
+        REPO / "tac_bootstrap_cli" / "_adws" / "schema" / "schema_orchestrator.sql",
+        project / "schema",
+    )
     code = """
         import json, sys
         from adw_modules.adw_logging import start_run
@@ -169,7 +175,9 @@ def test_modules_work_when_copied_as_adw_modules(tmp_path: Path) -> None:
 
 def test_base_modules_import_each_other_relatively() -> None:
     for name in BASE:
-        source = (REPO / "adws" / "adw_modules" / name).read_text(encoding="utf-8")
+        source = (REPO / "tac_bootstrap_cli" / "_adws" / "adw_modules" / name).read_text(
+            encoding="utf-8"
+        )
         assert not re.search(r"^\s*(from|import)\s+(adws|adw_modules)\b", source, re.M), name
         imports = re.findall(r"^(?:from|import)\s+([\w.]+)", source, re.M)
         third_party = {i.split(".")[0] for i in imports if not i.startswith(".")}

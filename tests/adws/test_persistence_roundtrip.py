@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from adws.adw_modules.adw_database import (
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     AgentLogRepository,
     AgentRepository,
     OrchestratorAgentRepository,
@@ -22,7 +22,7 @@ from adws.adw_modules.adw_database import (
     connect,
     init_schema,
 )
-from adws.adw_modules.orch_database_models import (
+from tac_bootstrap_cli._adws.adw_modules.orch_database_models import (
     LOG_LEVELS,
     LOG_TYPES,
     ORCHESTRATOR_STATUSES,

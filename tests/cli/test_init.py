@@ -13,6 +13,7 @@ from cli_support import Run, snapshot
 from tac_bootstrap_cli import scaffold
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.render import BASE_MODULES
+from tac_bootstrap_cli.render.engine import base_module_source
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -38,7 +39,7 @@ def test_init_creates_the_whole_layer(cli: Run, tmp_path: Path) -> None:
     assert set(manifest["files"]) == on_disk - skeleton
     assert skeleton <= on_disk
     for rel in BASE_MODULES:
-        assert (project / rel).read_bytes() == (REPO / rel).read_bytes()
+        assert (project / rel).read_bytes() == base_module_source(rel).read_bytes()
     assert "Done" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my-app"]  # no staging left
 

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from cli_support import Run
 
-from adws.adw_modules.adw_database import (
+from tac_bootstrap_cli import apply
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     AgentRepository,
     OrchestratorAgentRepository,
     SystemLogRepository,
     connect,
     init_schema,
 )
-from adws.adw_modules.orch_database_models import Agent, OrchestratorAgent
-from tac_bootstrap_cli import apply
+from tac_bootstrap_cli._adws.adw_modules.orch_database_models import Agent, OrchestratorAgent
 
 
 def runs_json(cli: Run, *extra: str) -> list[dict[str, Any]]:

@@ -101,7 +101,7 @@ def test_each_planted_defect_is_reported(cli: Run, project: Path) -> None:
 
 
 def make_v1_database(path: Path) -> None:
-    from adws.adw_modules.adw_database import MIGRATIONS
+    from tac_bootstrap_cli._adws.adw_modules.adw_database import MIGRATIONS
 
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)
@@ -112,7 +112,7 @@ def make_v1_database(path: Path) -> None:
 
 
 def test_fix_repairs_what_it_can_and_leaves_user_edits_alone(cli: Run, project: Path) -> None:
-    from adws.adw_modules.adw_database import SCHEMA_VERSION
+    from tac_bootstrap_cli._adws.adw_modules.adw_database import SCHEMA_VERSION
 
     settings = project / ".claude/settings.json"
     settings.write_text(settings.read_text().replace('"timeout": 60', '"timeout": 60000', 1))

@@ -9,7 +9,7 @@ from croniter import croniter
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from adws.adw_modules import adw_cron
+from tac_bootstrap_cli._adws.adw_modules import adw_cron
 
 RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 NAMES = {3: ["jan", "Feb", "MAR", "oct"], 4: ["sun", "Mon", "fri", "SAT"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adws.adw_modules import adw_sqlite
+from tac_bootstrap_cli._adws.adw_modules import adw_sqlite
 from tac_bootstrap_cli.modelgen import load_spec
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "models" / "orchestrator.yaml"

@@ -15,7 +15,11 @@ from typing import Any
 import pytest
 from layer_support import run_env, write_project
 
-from adws.adw_modules.adw_database import AgentLogRepository, AgentRepository, connect
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
+    AgentLogRepository,
+    AgentRepository,
+    connect,
+)
 
 SESSION = "9a1f9a7e-2c3b-4d5e-8f90-a1b2c3d4e5f6"
 SH = "/bin/sh"

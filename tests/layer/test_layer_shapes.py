@@ -337,11 +337,9 @@ def test_layer_python_passes_ruff_check_and_format_from_the_project_root(
 
 def test_layer_ruff_settings_agree_with_the_base_modules() -> None:
     """One style for the layer: the base modules are formatted with this repository's settings."""
-    import adws
-
-    generator = tomllib.loads(
-        (Path(adws.__file__).resolve().parent.parent / "pyproject.toml").read_text()
-    )["tool"]["ruff"]
+    generator = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())[
+        "tool"
+    ]["ruff"]
     adws_ruff = tomllib.loads(text("go", "adws/pyproject.toml"))["tool"]["ruff"]
     hooks_ruff = tomllib.loads(text("go", ".claude/hooks/ruff.toml"))
     assert adws_ruff["line-length"] == hooks_ruff["line-length"] == generator["line-length"]
@@ -356,13 +354,12 @@ def test_python_in_templates_is_never_jinja() -> None:
 
 
 def test_base_modules_are_the_generators_own() -> None:
-    import adws
     from tac_bootstrap_cli.render import render_project
+    from tac_bootstrap_cli.render.engine import base_module_source
 
-    generator = Path(adws.__file__).resolve().parent.parent
     files = render_project(config_for("go").template_context())  # fresh: compared with disk now
     for rel in BASE_MODULES:
-        assert files[rel].content == (generator / rel).read_bytes()
+        assert files[rel].content == base_module_source(rel).read_bytes()
         assert not (templates_root() / rel).exists()  # never duplicated in templates/
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adws.adw_modules.adw_logging import start_run
+from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
 
 XSS_SCRIPT = "<script>window.__pwned=1</script>"
 XSS_IMG = '"><img src=x onerror="window.__pwned=2">'

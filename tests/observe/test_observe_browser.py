@@ -260,7 +260,7 @@ def test_a_new_run_appears_on_the_runs_view(page: Any, server: Server, project: 
     _live(page)
     code = (
         "import sys\n"
-        "from adws.adw_modules.adw_logging import start_run\n"
+        "from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run\n"
         "run = start_run(sys.argv[1], 'planner', orchestrator='adw', strict=True,"
         " metadata={'adw_id': 'c0ffee00', 'phase': 'plan', 'workflow': 'plan'})\n"
         "run.finish('completed')\n"

@@ -21,12 +21,18 @@ def test_other_commands_never_import_the_web_stack() -> None:
         "for args in (['init', '--help'], ['runs', '--help'], ['observe', '--help']):\n"
         "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
     )
-    assert _loaded(code, ("starlette", "uvicorn", "anyio", "adws.adw_modules.observatory")) == []
+    assert (
+        _loaded(
+            code,
+            ("starlette", "uvicorn", "anyio", "tac_bootstrap_cli._adws.adw_modules.observatory"),
+        )
+        == []
+    )
 
 
 def test_the_app_imports_neither_typer_nor_rich() -> None:
     code = (
-        "import adws.adw_modules.observatory.app, adws.adw_modules.observatory.report\n"
-        "import adws.adw_modules.observatory.server, tac_bootstrap_cli.observe.server\n"
+        "import tac_bootstrap_cli._adws.adw_modules.observatory.app, tac_bootstrap_cli._adws.adw_modules.observatory.report\n"
+        "import tac_bootstrap_cli._adws.adw_modules.observatory.server, tac_bootstrap_cli.observe.server\n"
     )
     assert _loaded(code, ("typer", "click", "rich", "tac_bootstrap_cli.ui")) == []

@@ -20,15 +20,17 @@ from tac_bootstrap_cli.render import BASE_MODULES, render_project
 from tests.layer.layer_support import UV_CACHE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGE = REPO / "adws" / "adw_modules" / "observatory"
+PACKAGE = REPO / "tac_bootstrap_cli" / "_adws" / "adw_modules" / "observatory"
 
 
 def test_every_file_of_the_observatory_is_a_base_module() -> None:
+    """Pages and static files ship too, not only the Python (the base modules are a folder walk)."""
     files = {
-        p.relative_to(REPO).as_posix()
+        "adws/" + p.relative_to(PACKAGE.parents[1]).as_posix()
         for p in PACKAGE.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     }
+    assert {"adws/adw_modules/observatory/static/observe.js"} < files
     assert files == {rel for rel in BASE_MODULES if rel.startswith("adws/adw_modules/observatory/")}
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from observe_support import RUN_FAILED, RUN_LIVE, RUN_OK, RUN_STALE, SESSION_ID, XSS_SCRIPT, fill
 
-from adws.adw_modules import adw_sqlite
-from adws.adw_modules.adw_logging import start_run
-from adws.adw_modules.observatory import store as store_mod
-from adws.adw_modules.observatory.store import ObserveError, Store, open_readonly
+from tac_bootstrap_cli._adws.adw_modules import adw_sqlite
+from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
+from tac_bootstrap_cli._adws.adw_modules.observatory import store as store_mod
+from tac_bootstrap_cli._adws.adw_modules.observatory.store import ObserveError, Store, open_readonly
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from adws.adw_modules.adw_sqlite import (
+from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import (
     APPLICATION_ID,
     MIGRATIONS,
     SCHEMA_VERSION,

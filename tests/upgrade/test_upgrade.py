@@ -296,7 +296,7 @@ def test_project_without_bases_upgrades_two_way(cli: Run, tmp_path: Path) -> Non
 
 
 def test_project_database_is_backed_up_and_migrated(tmp_path: Path) -> None:
-    from adws.adw_modules.adw_database import MIGRATIONS, SCHEMA_VERSION
+    from tac_bootstrap_cli._adws.adw_modules.adw_database import MIGRATIONS, SCHEMA_VERSION
 
     project = scaffold.init_project("app", tmp_path).target
     db = project / "agents/orchestrator.db"

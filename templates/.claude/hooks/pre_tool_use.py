@@ -43,10 +43,12 @@ the model.
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -62,10 +64,31 @@ class Lazy:
         self.flags = flags
         self.compiled: re.Pattern[str] | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def get(self) -> re.Pattern[str]:
+        """The compiled expression (compiled now if this is its first use)."""
         if self.compiled is None:
             self.compiled = re.compile(self.pattern, self.flags)
-        return getattr(self.compiled, name)
+        return self.compiled
+
+    def search(self, string: str) -> re.Match[str] | None:
+        """``re.Pattern.search``."""
+        return self.get().search(string)
+
+    def match(self, string: str, pos: int = 0) -> re.Match[str] | None:
+        """``re.Pattern.match``."""
+        return self.get().match(string, pos)
+
+    def fullmatch(self, string: str) -> re.Match[str] | None:
+        """``re.Pattern.fullmatch``."""
+        return self.get().fullmatch(string)
+
+    def findall(self, string: str) -> list[Any]:
+        """``re.Pattern.findall``."""
+        return self.get().findall(string)
+
+    def sub(self, repl: str | Callable[[re.Match[str]], str], string: str) -> str:
+        """``re.Pattern.sub``."""
+        return self.get().sub(repl, string)
 
 
 PREFIX = "BLOCKED by .claude/hooks/pre_tool_use.py: "
@@ -499,7 +522,7 @@ def split_commands(text: str) -> list[Command]:
             if "<" in word or ">" in word:
                 target_of = word.lstrip("|&;")
                 continue
-            next_piped = word.endswith("|") and not word.endswith("||") or word.endswith("|&")
+            next_piped = (word.endswith("|") and not word.endswith("||")) or word.endswith("|&")
             if words or redirects:
                 commands.append(Command(words, redirects, piped))
             words, redirects, piped = [], [], next_piped
@@ -980,7 +1003,7 @@ def check_search(name: str, args: list[str], root: Path, cwd: str) -> str | None
                         recursive = True
                     break
                 recursive = recursive or (kind == "grep" and letter in "rR")
-                reaches_hidden = reaches_hidden or letter in ".u" and kind != "grep"
+                reaches_hidden = reaches_hidden or (letter in ".u" and kind != "grep")
         else:
             operands.append(arg)
     if not recursive or not reaches_hidden:
@@ -1131,7 +1154,7 @@ def check_words(
         return f"{name} erases a file system; run it yourself if you mean it"
     if name in ("cp", "mv", "install", "ln") and len(args) > 1:
         # The destination (the last operand, or -t DIR): `cp /dev/null ~/.bashrc`.
-        target = next((b for a, b in zip(args, args[1:], strict=False) if a == "-t"), args[-1])
+        target = next((b for a, b in itertools.pairwise(args) if a == "-t"), args[-1])
         return None if target.startswith("-") else check_write_target(target, root, cwd)
     if name == "tee":
         for arg in args:
@@ -1225,9 +1248,11 @@ def check_shell(
         if reason:
             return reason
         for op, target in redirects:  # `bash <<EOF`, `python3 - <<'PY'`, `sh <<< "..."`
-            body = bodies.get(target) if op == "<<" else target if op == "<<<" else None
+            stdin = bodies.get(target) if op == "<<" else target if op == "<<<" else None
             reason = (
-                None if body is None else check_stdin_script(stripped, body, root, cwd, depth, seen)
+                None
+                if stdin is None
+                else check_stdin_script(stripped, stdin, root, cwd, depth, seen)
             )
             if reason:
                 return reason

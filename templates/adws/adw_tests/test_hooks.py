@@ -179,7 +179,7 @@ def test_secrets_are_redacted_and_outputs_truncated(project: Project) -> None:
     assert len(json.loads(metadata)["tool_response"]) < 2200
 
 
-EVENTS = {
+EVENTS: dict[str, dict[str, Any]] = {
     "post_tool_use": {
         "hook_event_name": "PostToolUse",
         "tool_name": "Read",
@@ -365,9 +365,13 @@ def test_each_command_records_one_row_per_event_without_uv(
 ) -> None:
     path = python_only_path(tmp_path / "bin")
     for name, command in commands.items():
-        event = {"session_id": SESSION, "cwd": str(project.root), "hook_event_name": name}
+        event: dict[str, Any] = {
+            "session_id": SESSION,
+            "cwd": str(project.root),
+            "hook_event_name": name,
+        }
         if name == "PreToolUse":
-            event.update(tool_name="Bash", tool_input={"command": "ls"})
+            event |= {"tool_name": "Bash", "tool_input": {"command": "ls"}}
         proc = run_command(project, command, event, PATH=path)
         assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", (name, proc)
     messages = sorted(m.split(":")[0] for (m,) in project.rows("SELECT message FROM agent_logs"))

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import types
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ ADWS = Path(__file__).resolve().parents[1]
 
 def _load(path: Path, name: str) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -80,11 +82,12 @@ def test_parse_stream_takes_the_last_result_line() -> None:
         json.dumps({"type": "result", "result": "first"}),
         json.dumps({"type": "result", "result": "last", "usage": {"input_tokens": 3}}),
     ]
-    assert parse_stream(lines)["result"] == "last"
+    result = parse_stream(lines)
+    assert result is not None and result["result"] == "last"
     assert parse_stream([]) is None
 
 
-def assistant(message_id: str, usage: dict[str, int], parent: str | None = None) -> str:
+def assistant(message_id: str, usage: Mapping[str, object], parent: str | None = None) -> str:
     """One stream-json assistant line."""
     message = {"id": message_id, "model": "claude-sonnet-4-5", "usage": usage, "content": []}
     return json.dumps({"type": "assistant", "message": message, "parent_tool_use_id": parent})
@@ -154,7 +157,7 @@ def test_usage_ignores_junk_values() -> None:
     tally = StreamTally()
     tally.feed(
         assistant("m", {"input_tokens": -5, "output_tokens": "9", "cache_read_input_tokens": True})
-    )  # type: ignore[dict-item]
+    )
     tally.feed("not json")
     tally.feed('{"type": "assistant", "message": "text"}')
     assert totals(tally) == (0, 0, 0, 0, "messages")

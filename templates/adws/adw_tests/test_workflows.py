@@ -23,10 +23,17 @@ def agents(project: Project) -> list[tuple[str, str]]:
     )
 
 
+def completed_id(stdout: str) -> str:
+    """The ADW id in a plan_build run's completion line."""
+    match = re.search(r"ADW ([0-9a-f]{8}) plan_build completed", stdout)
+    assert match is not None, stdout
+    return match.group(1)
+
+
 def test_plan_build_records_both_phases(project: Project) -> None:
     proc = project.run("adws/adw_plan_build.py", TASK)
     assert proc.returncode == 0, proc.stderr
-    adw_id = re.search(r"ADW ([0-9a-f]{8}) plan_build completed", proc.stdout).group(1)
+    adw_id = completed_id(proc.stdout)
     assert agents(project) == [("planner", "completed"), ("builder", "completed")]
     prompts = project.rows(
         "SELECT tokens_input, tokens_cache_read, tokens_cache_creation, tokens_output, cost_usd,"
@@ -53,7 +60,10 @@ def stream_totals(raw: Path) -> tuple[int, int, int, int]:
     ]
     keys = ("inputTokens", "cacheReadInputTokens", "cacheCreationInputTokens", "outputTokens")
     per_model = result["modelUsage"].values()
-    return tuple(sum(model[key] for model in per_model) for key in keys)  # type: ignore[return-value]
+    inputs, cache_read, cache_creation, outputs = (
+        sum(int(model[key]) for model in per_model) for key in keys
+    )
+    return inputs, cache_read, cache_creation, outputs
 
 
 def test_prompt_rows_equal_the_streams_totals(project: Project) -> None:
@@ -334,7 +344,7 @@ def test_a_refused_commit_is_a_warning_that_says_how_to_fix_it(project: Project)
     env = git_repo(project, identity=False)
     proc = project.run("adws/adw_plan_build.py", TASK, **env)
     assert proc.returncode == 0, proc.stderr
-    adw_id = re.search(r"ADW ([0-9a-f]{8}) plan_build completed", proc.stdout).group(1)
+    adw_id = completed_id(proc.stdout)
     branch = f"adw-{adw_id}-add-a-health-endpoint"
     # Said first on stdout: the run leaves the work tree on a new branch.
     assert proc.stdout.splitlines()[0] == f"branch: {branch} (from main; back: git switch main)"

@@ -19,13 +19,10 @@ inbox now and exits.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adw_modules import adw_cron
+from adw_modules.adw_files import write_atomic
 from adw_modules.adw_logging import SystemLogHandler
 from adw_modules.utils import PROJECT_ROOT, db_path, load_config
 
@@ -80,17 +78,7 @@ def _save_state(root: Path, state: dict[str, str]) -> None:
     path = root / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(state, indent=2, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text.encode("utf-8"), durable=True)
 
 
 def new_task_files(root: Path) -> list[Path]:

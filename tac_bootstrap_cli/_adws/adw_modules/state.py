@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adw_modules.data_types import ADWStateData, PhaseRecord
-from adw_modules.utils import PROJECT_ROOT, check_adw_id
+from .adw_files import write_atomic
+from .data_types import ADWStateData, PhaseRecord
+from .utils import PROJECT_ROOT, check_adw_id
 
 
 def state_dir(adw_id: str, root: Path | None = None) -> Path:
@@ -63,10 +63,6 @@ class ADWState:
         self.data.updated_at = datetime.now(UTC).isoformat()
         path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(
-            json.dumps(self.data.model_dump(mode="json"), indent=2) + "\n",
-            encoding="utf-8",
-        )
-        os.replace(tmp, path)
+        text = json.dumps(self.data.model_dump(mode="json"), indent=2) + "\n"
+        write_atomic(path, text.encode("utf-8"))
         return path

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
-# Relative: the package is adws.adw_modules here and adw_modules in a generated project.
+# Relative: the package is tac_bootstrap_cli._adws.adw_modules here and adw_modules in a generated project.
 from ..adw_sqlite import APPLICATION_ID, SCHEMA_VERSION, TABLES  # noqa: TID252
 
 SESSION_AGENT: Final = "claude-session"

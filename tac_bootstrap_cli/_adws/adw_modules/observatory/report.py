@@ -7,12 +7,12 @@ to send around (it holds prompts and tool inputs: share it as you would the data
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from markupsafe import Markup
 
+from ..adw_files import write_atomic  # noqa: TID252
 from . import views
 from .store import Store
 
@@ -62,9 +62,7 @@ def render_report(store: Store, *, title: str, limit: int = DEFAULT_LIMIT) -> st
 
 
 def write_report(store: Store, out: Path, *, title: str, limit: int = DEFAULT_LIMIT) -> int:
-    """Write the report to ``out`` (temp file + rename); returns how many runs it details."""
+    """Write the report to ``out`` atomically; returns how many runs it details."""
     html = render_report(store, title=title, limit=limit)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, html.encode("utf-8"))
     return html.count('<section class="report-run"')

@@ -21,18 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adw_modules import git_ops
-from adw_modules.adw_logging import start_run
-from adw_modules.agent import run_agent
-from adw_modules.data_types import (
+from . import git_ops
+from .adw_logging import start_run
+from .agent import run_agent
+from .data_types import (
     PHASE_AGENTS,
     AgentCLIError,
     PhaseError,
     PhaseFailed,
     PhaseStop,
 )
-from adw_modules.state import ADWState
-from adw_modules.utils import (
+from .state import ADWState
+from .utils import (
     ORCHESTRATOR,
     PROJECT_ROOT,
     check_adw_id,

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from adw_modules.data_types import AgentCLIError, AgentResult
-from adw_modules.state import state_dir
-from adw_modules.utils import PROJECT_ROOT, load_config
+from .data_types import AgentCLIError, AgentResult
+from .state import state_dir
+from .utils import PROJECT_ROOT, load_config
 
 PERMISSION_MODE = "acceptEdits"
 # A phase that runs longer than this is stuck; the CLI is stopped and the attempt fails.

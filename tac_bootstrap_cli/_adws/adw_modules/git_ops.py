@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from adw_modules.utils import PROJECT_ROOT
+from .utils import PROJECT_ROOT
 
 # The PreToolUse guard's rule (.claude/hooks/pre_tool_use.py): `.env` and `.env.*` hold secrets,
 # except the templates that document them. Case-insensitive here: on macOS and Windows `.ENV` is
