@@ -1,10 +1,19 @@
-"""Project names: what a user may type, and the identifier (slug) derived from it."""
+"""Project names: what a user may type, and the identifier (slug) derived from it.
+
+The slug is the one name every ecosystem gets, in its own spelling (the application templates
+spell it): the Python import package and distribution name (``my_app``), the npm package name
+(``my-app``), the Cargo package and the Go module (``my_app``). So it keeps to what all of them
+accept: ASCII ``[a-z][a-z0-9_]*`` of at most 64 characters, without ``__`` or a trailing ``_``,
+and none of the names one of them refuses or shadows (keywords, standard library modules,
+Windows device names, the skeleton's own dependencies).
+"""
 
 from __future__ import annotations
 
 import keyword
 import os
 import re
+import sys
 import unicodedata
 
 from tac_bootstrap_cli.errors import UsageError
@@ -14,17 +23,99 @@ MAX_NAME_LENGTH = 100
 # ``.<name>.tac-bootstrap-staging-<pid>-<random>``, which needs at most 42 bytes more than the name
 # (a pid has at most 7 digits on Linux, 10 anywhere: 45).
 MAX_NAME_BYTES = 200
-_NON_WORD = re.compile(r"[^\w]+")
+# crates.io's limit, the shortest of the ecosystems' (npm: 214; Python, Go: none).
+MAX_SLUG_LENGTH = 64
+# What a slug falls back to when no letter or digit of the name is ASCII (``数据``), is put in
+# front of one starting with a digit (``123 go`` -> ``app_123_go``), and after a reserved one.
+FALLBACK = "app"
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+# Latin letters NFKD leaves whole (no combining mark to drop): their usual ASCII spelling.
+_LATIN = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "ł": "l",
+     "ŋ": "n", "þ": "th", "ŧ": "t", "ĸ": "k", "ſ": "s", "ƒ": "f"}
+)  # fmt: skip
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+RUST_KEYWORDS = _words(
+    "abstract as async await become box break const continue crate do dyn else enum extern false"
+    " final fn for gen if impl in let loop macro match mod move mut override priv pub ref return"
+    " self static struct super trait true try type typeof unsafe unsized use virtual where while"
+    " yield"
+)
+# `cargo new` refuses ``test`` (Rust's test crate) and these bin names clash with its build folders;
+# it warns about the standard library's crates.
+CARGO_RESERVED = _words("test build deps examples incremental std core alloc proc_macro")
+# Windows device names: Go refuses them as module path elements, cargo warns.
+WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{d}{i}" for d in ("com", "lpt") for i in range(10)]
+)
+# A Go module named like a top-level standard package makes its imports ambiguous ("fmt"); these
+# and go's package patterns (``std``, ``all``...) and ``main`` (not importable) fail to build/test.
+GO_RESERVED = _words(
+    "archive bufio builtin bytes cmp compress container context crypto database debug embed"
+    " encoding errors expvar flag fmt go hash html image index internal io iter log maps math mime"
+    " net os path plugin reflect regexp runtime slices sort strconv strings structs sync syscall"
+    " testing text time unicode unique unsafe vendor weak main std cmd all tool"
+)
+# Node's built-in modules (npm does not take them for a new package) and npm's own names.
+NODE_RESERVED = _words(
+    "assert async_hooks buffer child_process cluster console constants crypto dgram"
+    " diagnostics_channel dns domain events fs http http2 https inspector module net os path"
+    " perf_hooks process punycode querystring readline repl stream string_decoder sys timers tls"
+    " trace_events tty url util v8 vm wasi worker_threads zlib node_modules favicon_ico"
+)
+# A project named like its standard library's module runs that module (``python -m random``).
+PYTHON_RESERVED = frozenset(
+    {n.lower() for n in sys.stdlib_module_names} | {"annotationlib", "compression"}
+)
+# The skeletons' own dependencies: a package may not depend on itself (npm, uv, poetry refuse).
+SKELETON_DEPENDENCIES = _words(
+    "pytest ruff pluggy iniconfig packaging pygments hatchling poetry_core typescript undici_types"
+)
+RESERVED = (
+    frozenset(keyword.kwlist)
+    | RUST_KEYWORDS
+    | CARGO_RESERVED
+    | WINDOWS_DEVICES
+    | GO_RESERVED
+    | NODE_RESERVED
+    | PYTHON_RESERVED
+    | SKELETON_DEPENDENCIES
+)
+
+
+def ascii_words(name: str) -> str:
+    """``name`` in lower-case ASCII letters and digits, runs of anything else as one ``_``: NFKD,
+    combining marks dropped (``é`` -> ``e``), a few whole Latin letters spelled out (``ß`` -> ``ss``),
+    other scripts dropped."""
+    text = unicodedata.normalize("NFKD", name).lower().translate(_LATIN)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _NOT_ALNUM.sub("_", text).strip("_")
+
+
+def _cut(text: str) -> str:
+    return text[:MAX_SLUG_LENGTH].rstrip("_")
 
 
 def slugify(name: str) -> str:
-    """The Python package name for a project name: NFKC, lower case, runs of non-word chars -> ``_``."""
-    text = unicodedata.normalize("NFKC", name).lower()
-    return _NON_WORD.sub("_", text).strip("_")
+    """The one package name every ecosystem gets for a project name (see the module docstring):
+    never empty, whatever the name (``Café Ünïcode`` -> ``cafe_unicode``, ``123 go`` ->
+    ``app_123_go``, ``my.app`` -> ``my_app``, ``数据`` -> ``app``, ``class`` -> ``class_app``)."""
+    slug = _cut(ascii_words(name)) or FALLBACK
+    if slug[0].isdigit():
+        slug = _cut(f"{FALLBACK}_{slug}")
+    if slug in RESERVED:
+        slug = f"{slug}_{FALLBACK}"
+    return slug
 
 
 def validate_project_name(name: str) -> str:
-    """Return the slug of ``name``, or raise ``UsageError`` saying what is wrong and what to do."""
+    """Return the slug of ``name``, or raise ``UsageError`` saying what is wrong and what to do
+    (a name the file system or the staging folder cannot take; any other name has a slug)."""
     shown = repr(name)
     if not name or not name.strip():
         raise UsageError("project name is empty", hint="give a name such as my-app")
@@ -53,10 +144,4 @@ def validate_project_name(name: str) -> str:
         raise UsageError(f"project name {shown} contains control characters")
     if name != name.strip():
         raise UsageError(f"project name {shown} has leading or trailing spaces")
-    slug = slugify(name)
-    if not slug or not slug.isidentifier() or slug[0].isdigit() or keyword.iskeyword(slug):
-        raise UsageError(
-            f"project name {shown} gives no valid Python package name (got {slug!r})",
-            hint="use letters, digits, '-' or '_', starting with a letter",
-        )
-    return slug
+    return slugify(name)

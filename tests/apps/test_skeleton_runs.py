@@ -83,11 +83,13 @@ def need(language: str, pm: str) -> None:
             pytest.skip(f"{language}-{pm}: skipped, `{tool}` is not installed on this machine")
 
 
-def init(tmp_path: Path, language: str, pm: str) -> tuple[Path, dict[str, str]]:
-    """`init my-app` and the commands its config.yml holds."""
+def init(
+    tmp_path: Path, language: str, pm: str, name: str = "my-app"
+) -> tuple[Path, dict[str, str]]:
+    """`init my-app` (or another name) and the commands its config.yml holds."""
     answers = scaffold.Answers(language=language, package_manager=pm)
-    scaffold.init_project("my-app", tmp_path, answers=answers)
-    root = tmp_path / "my-app"
+    scaffold.init_project(name, tmp_path, answers=answers)
+    root = tmp_path / name
     data = yaml.safe_load((root / "config.yml").read_text(encoding="utf-8"))
     return root, {k: str(v) for k, v in data["commands"].items()}
 
@@ -125,6 +127,21 @@ def test_stack_commands_pass_after_init(tmp_path: Path, language: str, pm: str) 
     need(language, pm)
     root, cmds = init(tmp_path, language, pm)
     install_test_lint_run(root, cmds, env_for(root))
+
+
+@pytest.mark.parametrize(
+    ("language", "pm"), [("python", "uv"), ("javascript", "npm"), ("rust", "cargo")]
+)
+def test_a_non_ascii_project_name_gives_packages_the_toolchains_take(
+    tmp_path: Path, language: str, pm: str
+) -> None:
+    """`Café Ünïcode`: uv, npm and cargo take the package names (cafe_unicode, cafe-unicode),
+    and the test command passes in the folder named as typed."""
+    need(language, pm)
+    root, cmds = init(tmp_path, language, pm, name="Café Ünïcode")
+    env = env_for(root)
+    for name in ("install", "test"):
+        check(sh(cmds[name], root, env), f"{name}: {cmds[name]}")
 
 
 def test_python_pip_commands_pass_in_a_virtualenv(tmp_path: Path) -> None:

@@ -204,7 +204,7 @@ def test_not_a_folder_is_a_usage_error(cli: Run, tmp_path: Path) -> None:
 
 
 def test_folder_name_that_is_no_project_name_asks_for_name(cli: Run, tmp_path: Path) -> None:
-    odd = tmp_path / "123"
+    odd = tmp_path / "-odd"  # a name may not start with '-' (it would read as an option)
     odd.mkdir()
     result = cli("add-agentic", odd)
     assert result.exit_code == 2 and "--name" in result.stderr

@@ -99,6 +99,28 @@ def test_longest_non_ascii_name_still_scaffolds(cli: Run, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
+    ("name", "package"),
+    [
+        ("1abc", "app_1abc"),
+        ("class", "class_app"),
+        ("数据", "app"),
+        ("Café Ünïcode", "cafe_unicode"),
+    ],
+)
+def test_any_name_a_folder_can_take_gets_valid_package_names(
+    cli: Run, tmp_path: Path, name: str, package: str
+) -> None:
+    """A name no ecosystem takes as it is (a digit first, a keyword, no ASCII letter, accents)
+    still inits: the package names are its slug (tests/engine/test_names.py has the rules)."""
+    result = cli("init", "-o", tmp_path, "--", name)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / name / "src" / package / "__main__.py").is_file()
+    config = yaml.safe_load((tmp_path / name / "config.yml").read_text())
+    assert config["project"]["name"] == name
+    assert config["commands"]["run"] == f"uv run python -m {package}"
+
+
+@pytest.mark.parametrize(
     "name",
     [
         "",
@@ -111,8 +133,6 @@ def test_longest_non_ascii_name_still_scaffolds(cli: Run, tmp_path: Path) -> Non
         "-rf",
         "x" * 101,
         "中" * 80,  # 80 characters but 240 bytes: too long for a file name with its staging suffix
-        "1abc",
-        "class",
         "é/",
         "a\tb",
     ],
