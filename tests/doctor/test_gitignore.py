@@ -11,7 +11,7 @@ from cli_support import Run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tac_bootstrap_cli.doctor import _git_check_ignore, _ignored_by_spec, ignored
+from tac_bootstrap_cli.doctor.gitignore import _git_check_ignore, _ignored_by_spec, ignored
 
 from .conftest import doctor_json, findings
 

@@ -1,0 +1,358 @@
+"""The layer's hooks: the scripts settings.json names are present, executable and compiling, and
+each one runs (a harmless sample event exits 0; the guard blocks ``rm -rf /``).
+
+Doctor runs only hook code that is byte for byte what the installed templates render, unless
+``--run-hooks`` says the project's own code may run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tac_bootstrap_cli.apply import write_atomic
+from tac_bootstrap_cli.doctor import claude as facts
+from tac_bootstrap_cli.doctor.claude import SETTINGS
+from tac_bootstrap_cli.doctor.project import Project, restore, restored
+from tac_bootstrap_cli.doctor.report import Check, ok, some
+from tac_bootstrap_cli.plan import path_problem
+
+HOOKS_DIR = ".claude/hooks"
+HOOK_SCRIPT = re.compile(r"\.claude/hooks/[\w./-]+\.(?:py|sh)")
+# `"$CLAUDE_PROJECT_DIR"/.claude/hooks/run.sh stop` runs .claude/hooks/stop.py.
+LAUNCHED_HOOK = re.compile(r"\.claude/hooks/run\.sh[\"']?\s+([a-z_]+)\b")
+SUPPORT_MODULE = f"{HOOKS_DIR}/_hook_support.py"
+
+
+def check_hooks(p: Project) -> Iterator[Check]:
+    """Hook scripts named by settings and in .claude/hooks: present, executable, compiling."""
+    scripts: set[str] = set()
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+        data = json.loads((p.root / SETTINGS).read_text(encoding="utf-8"))
+        for entries in data.get("hooks", {}).values():
+            for entry in entries:
+                for hook in entry.get("hooks", []):
+                    command = str(hook.get("command", ""))
+                    scripts.update(HOOK_SCRIPT.findall(command))
+                    scripts.update(f"{HOOKS_DIR}/{n}.py" for n in LAUNCHED_HOOK.findall(command))
+    hooks_dir = p.root / HOOKS_DIR
+    if hooks_dir.is_dir():
+        scripts.update(
+            f"{HOOKS_DIR}/{f.relative_to(hooks_dir).as_posix()}" for f in hooks_dir.rglob("*.py")
+        )
+    if _support_required(p, scripts):
+        scripts.add(SUPPORT_MODULE)
+    missing, not_exec, broken = [], [], []
+    for rel in sorted(scripts):
+        path = p.root / rel
+        if not path.is_file():
+            missing.append(rel)
+            continue
+        want = p.generated(rel)
+        if want is not None and want.executable and not path.stat().st_mode & stat.S_IXUSR:
+            not_exec.append(rel)
+        if rel.endswith(".py"):
+            try:
+                compile(path.read_bytes(), rel, "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                broken.append(f"{rel}:{exc.lineno}: {exc.msg}")
+            except ValueError as exc:  # NUL bytes
+                broken.append(f"{rel}: {exc}")
+    support_gone = SUPPORT_MODULE in missing
+    if support_gone:
+        missing.remove(SUPPORT_MODULE)
+        yield _support_missing(p)
+    if missing:
+        restorable = [m for m in missing if p.manifest is not None and m in p.manifest.files]
+        restorable = [m for m in restorable if restored(p, m) is not None]
+        yield Check(
+            "hooks",
+            "fail",
+            f"hook script(s) missing: {some(missing)}",
+            "`tac-bootstrap doctor --fix` restores generated ones"
+            if restorable
+            else "create them or remove the hook from settings.json",
+            fixable=bool(restorable),
+            fix=(lambda: restore(p, restorable)) if restorable else None,
+        )
+    if not_exec:
+        yield Check(
+            "hooks",
+            "fail",
+            f"hook script(s) not executable: {some(not_exec)}",
+            "`tac-bootstrap doctor --fix` (or chmod +x)",
+            fixable=True,
+            fix=lambda: _chmod_x(p.root, not_exec),
+        )
+    if broken:
+        yield Check(
+            "hooks",
+            "fail",
+            f"hook script(s) do not compile: {some(broken, 2)}",
+            "fix the syntax error (conflict markers from an upgrade? resolve them)",
+        )
+    if not (missing or not_exec or broken or support_gone):
+        yield ok("hooks", f"{len(scripts)} hook scripts present and compiling")
+
+
+def _support_required(p: Project, scripts: set[str]) -> bool:
+    """Whether the hooks need ``_hook_support.py``: it was generated, or a hook imports it."""
+    if p.manifest is not None and SUPPORT_MODULE in p.manifest.files:
+        return True
+    for rel in scripts:
+        if rel.endswith(".py") and rel != SUPPORT_MODULE:
+            with contextlib.suppress(OSError):
+                if b"_hook_support" in (p.root / rel).read_bytes():
+                    return True
+    return False
+
+
+def _support_missing(p: Project) -> Check:
+    """The finding for a deleted ``_hook_support.py``, restorable from the templates."""
+    want = p.generated(SUPPORT_MODULE)
+    restorable = want is not None or (
+        p.manifest is not None
+        and SUPPORT_MODULE in p.manifest.files
+        and restored(p, SUPPORT_MODULE) is not None
+    )
+    return Check(
+        "hooks",
+        "fail",
+        f"{SUPPORT_MODULE} missing: every hook imports it, so every hook fails and the guard"
+        " blocks every tool call",
+        "`tac-bootstrap doctor --fix` restores it"
+        if restorable
+        else "`tac-bootstrap render` writes it again",
+        fixable=restorable,
+        fix=(lambda: _restore_support(p)) if restorable else None,
+    )
+
+
+def _restore_support(p: Project) -> list[str]:
+    """Write ``_hook_support.py`` back as the current templates render it (else its base)."""
+    if p.manifest is not None and SUPPORT_MODULE in p.manifest.files:
+        done = restore(p, [SUPPORT_MODULE])
+        if done:
+            return done
+    want = p.generated(SUPPORT_MODULE)
+    root = p.root.resolve()
+    if want is None or path_problem(root, SUPPORT_MODULE) is not None:
+        return []
+    write_atomic(root, SUPPORT_MODULE, want.content, want.executable)
+    return [f"restored {SUPPORT_MODULE}"]
+
+
+def _chmod_x(root: Path, paths: list[str]) -> list[str]:
+    mask = os.umask(0)
+    os.umask(mask)
+    done = []
+    for rel in paths:
+        path = root / rel
+        if path.is_symlink():
+            continue
+        path.chmod(path.stat().st_mode | (0o111 & ~mask))
+        done.append(f"made {rel} executable")
+    return done
+
+
+# --- the hooks run: each layer hook of settings.json fed a harmless sample event -----------------
+
+
+# Hooks take tens of milliseconds; the margin is for the uv fallback's first run.
+HOOK_RUN_TIMEOUT = 30.0
+# What Claude Code sends each event, minus the common fields: nothing here changes anything.
+SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
+    "PreToolUse": {"tool_name": "Bash", "tool_input": {"command": "ls"}},
+    "PostToolUse": {
+        "tool_name": "Bash",
+        "tool_input": {"command": "ls"},
+        "tool_response": {"stdout": "", "stderr": "", "interrupted": False},
+    },
+    "UserPromptSubmit": {"prompt": "tac-bootstrap doctor check"},
+    "Notification": {"message": "tac-bootstrap doctor check", "notification_type": "idle_prompt"},
+    "Stop": {"stop_hook_active": False},
+    "SubagentStop": {"stop_hook_active": False},
+    "PreCompact": {"trigger": "manual", "custom_instructions": ""},
+    "SessionStart": {"source": "startup"},
+    "SessionEnd": {"reason": "other"},
+}
+# The guard must block this (and allow the sample's `ls`).
+GUARD_PROBE = "rm -rf /"
+
+
+# The exact command tac-bootstrap registers: run as written, like Claude Code does. Any other
+# command naming the launcher gets the launcher alone, so doctor never runs shell text someone
+# added to settings.json (`curl … | sh; …/run.sh stop`); older script commands are not run.
+GENERATED_HOOK_COMMAND = re.compile(
+    r'/bin/sh "\$CLAUDE_PROJECT_DIR"/\.claude/hooks/run\.sh [a-z_]+'
+)
+
+
+def _hook_argv(root: Path, command: str) -> list[str] | None:
+    """How doctor runs a registered hook command (None: it does not run it)."""
+    if GENERATED_HOOK_COMMAND.fullmatch(command.strip()):
+        return ["/bin/sh", "-c", command]
+    names = LAUNCHED_HOOK.findall(command)
+    if len(names) == 1:
+        return ["/bin/sh", str(root / facts.LAUNCHER), names[0]]
+    return None
+
+
+def _layer_hooks(root: Path) -> list[tuple[str, str, list[str], float]]:
+    """(event, command, how to run it, timeout in seconds) of every layer hook registered in
+    settings.json that doctor can run."""
+    found: list[tuple[str, str, list[str], float]] = []
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+        data = json.loads((root / SETTINGS).read_text(encoding="utf-8"))
+        for event, entries in data.get("hooks", {}).items():
+            for entry in entries:
+                for hook in entry.get("hooks", []):
+                    command = hook.get("command")
+                    if hook.get("type", "command") != "command" or not isinstance(command, str):
+                        continue
+                    argv = _hook_argv(root, command) if event in SAMPLE_EVENTS else None
+                    if argv is not None:
+                        timeout = hook.get("timeout")
+                        seconds = timeout if isinstance(timeout, int | float) else 60
+                        limit = min(float(seconds), HOOK_RUN_TIMEOUT)
+                        found.append((event, command, argv, limit))
+    return found
+
+
+def _run_hook(
+    root: Path, event: str, argv: list[str], fields: dict[str, Any], timeout: float, db: Path
+) -> tuple[int | None, str]:
+    """Exit code (None: it did not finish) and first stderr line of one hook command run as
+    Claude Code runs it, its run log in ``db`` and no bytecode written into the project."""
+    import subprocess
+
+    payload = {
+        "session_id": "tac-bootstrap-doctor",
+        "transcript_path": "",
+        "cwd": str(root),
+        "hook_event_name": event,
+        "permission_mode": "default",
+        **fields,
+    }
+    env = {k: v for k, v in os.environ.items() if k != "ADW_AGENT_ID"}
+    # The pycache prefix makes Python ignore the project's __pycache__ folders: compiled files
+    # shipped beside the sources would run instead of the sources doctor compared.
+    env.update(
+        CLAUDE_PROJECT_DIR=str(root),
+        TAC_DB_PATH=str(db),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONPYCACHEPREFIX=str(db.parent / "pycache"),
+    )
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=root,
+            input=json.dumps(payload),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"did not finish in {timeout:g} s"
+    except OSError as exc:
+        return None, str(exc)
+    lines = proc.stderr.strip().splitlines()
+    return proc.returncode, lines[0][:160] if lines else ""
+
+
+# What a hook process imports from the project: the launcher, the hook modules and the base
+# modules they load (``adws/adw_modules``). Doctor runs hooks only when these are byte for byte
+# what the installed templates render, so inspecting a cloned repository never runs its code.
+_HOOK_CODE_DIRS = (".claude/hooks", "adws/adw_modules")
+
+
+def _foreign_hook_code(p: Project) -> str | None:
+    """Why the project's hook code is not ours to run (None: it is exactly what we render)."""
+    if p.rendered is None:
+        return "the layer could not be rendered to compare with"
+    for folder in _HOOK_CODE_DIRS:
+        path = p.root / folder
+        if path.is_symlink():
+            return f"{folder} is a symbolic link"
+        for child in sorted(path.iterdir()) if path.is_dir() else []:
+            rel = f"{folder}/{child.name}"
+            if child.suffix not in (".py", ".sh") and child.name != "__pycache__":
+                continue
+            if child.name == "__pycache__":
+                continue  # run with PYTHONDONTWRITEBYTECODE and -S; sources are what count
+            wanted = p.generated(rel)
+            if wanted is None:
+                return f"{rel} is not a file tac-bootstrap generates"
+            try:
+                if child.is_symlink() or child.read_bytes() != wanted.content:
+                    return f"{rel} differs from what tac-bootstrap generates"
+            except OSError as exc:
+                return f"{rel} cannot be read ({exc.strerror})"
+    return None
+
+
+def check_hook_runs(p: Project) -> Iterator[Check]:
+    """Each layer hook of settings.json runs: a harmless sample event of its type exits 0, and
+    the guard allows ``ls`` and blocks ``rm -rf /`` (with a throwaway run-log database)."""
+    import tempfile
+
+    hooks = _layer_hooks(p.root)
+    if not hooks or any(c.status != "ok" for c in check_hooks(p)):
+        return  # missing or broken scripts are reported (and repaired) by check_hooks
+    foreign = _foreign_hook_code(p)
+    if foreign is not None and not p.run_any_hooks:
+        yield Check(
+            "hooks.run",
+            "warn",
+            f"hooks not run: {foreign}; doctor runs only the hook code tac-bootstrap generates",
+            "review it (a cloned repository's hooks are its author's code), then run"
+            " `tac-bootstrap doctor --run-hooks`, or `tac-bootstrap render --force` to take ours",
+        )
+        return
+    failures: list[str] = []
+    warnings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="tac-doctor-hooks-") as tmp:
+        db = Path(tmp) / "doctor.db"
+        for event, command, argv, timeout in hooks:
+            name = LAUNCHED_HOOK.findall(command) or HOOK_SCRIPT.findall(command) or [event]
+            label = f"{event} ({name[0]})"
+            code, err = _run_hook(p.root, event, argv, SAMPLE_EVENTS[event], timeout, db)
+            said = f": {err}" if err else ""
+            if code is None:
+                failures.append(f"{label} {err}")
+                continue
+            if code != 0:
+                failures.append(f"{label} exits {code} on a harmless event{said}")
+                continue
+            if err:
+                warnings.append(f"{label}{said}")
+            if event == "PreToolUse" and facts.is_guard_command(command):
+                probe = {"tool_name": "Bash", "tool_input": {"command": GUARD_PROBE}}
+                code, err = _run_hook(p.root, event, argv, probe, timeout, db)
+                if code != 2:
+                    failures.append(f"the guard lets `{GUARD_PROBE}` through (exit {code})")
+    if failures:
+        yield Check(
+            "hooks.run",
+            "fail",
+            f"hook(s) do not work: {some(failures, 2)}",
+            "run `tac-bootstrap doctor --fix`; if it stays, see the message (python3 3.11+ or uv"
+            " on PATH? a user edit of .claude/hooks?)",
+        )
+    elif warnings:
+        yield Check(
+            "hooks.run",
+            "warn",
+            f"hook(s) run but complain: {some(warnings, 2)}",
+            "see the message (the run log: config.yml database.path, adws/adw_modules)",
+        )
+    else:
+        yield ok("hooks.run", f"{len(hooks)} hooks run; the guard allows ls, blocks {GUARD_PROBE}")
