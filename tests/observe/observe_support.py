@@ -239,6 +239,62 @@ def fill(project: Path) -> Path:
     return db
 
 
+BIG_RUN = "b16b16b1"
+
+
+def big_phase(project: Path, events: int, *, adw_id: str = BIG_RUN) -> str:
+    """A running build phase of ``events`` tool events (every tenth sharing its predecessor's
+    timestamp), framed by a step whose end comes last, with a prompt of two models and its
+    ``prompt metadata`` event two thirds in; returns the Agent id. Rows are written in one
+    transaction with explicit timestamps (milliseconds apart, from the Agent's start)."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    db = project / "agents" / "orchestrator.db"
+    meta = {"adw_id": adw_id, "phase": "build", "workflow": "sdlc"}
+    run = start_run(db, "builder", orchestrator="adw", model="sonnet", metadata=meta, strict=True)
+    agent_id = str(run.agent_id)
+    raw = f"agents/{adw_id}/builder/raw_output.jsonl"
+    (project / raw).parent.mkdir(parents=True, exist_ok=True)
+    (project / raw).write_text('{"type":"result"}\n', encoding="utf-8")
+    conn = sqlite3.connect(db, timeout=10)
+    # Back-dated: every row is in the past, so events written now come after all of them.
+    t0 = datetime.now(UTC) - timedelta(milliseconds=events + 1000)
+
+    def at(ms: int) -> str:
+        return (t0 + timedelta(milliseconds=ms)).isoformat(timespec="microseconds")
+
+    def row(log_type: str, message: str, data: dict[str, Any], ms: int) -> tuple[str, ...]:
+        return (str(uuid.uuid4()), agent_id, log_type, message, json.dumps(data), at(ms))
+
+    rows = [row("step_start", "build attempt 1", {"attempt": 1}, 1)]
+    ms = 1
+    for n in range(events):
+        ms += 0 if n % 10 == 9 else 1
+        tool = {"hook_event": "PreToolUse", "tool_name": "Read", "tool_input": f"file-{n}"}
+        rows.append(row("event", f"PreToolUse: Read file-{n}", tool, ms))
+        if n == events * 2 // 3:
+            prompt_id = str(uuid.uuid4())
+            conn.execute(
+                "INSERT INTO prompts (id, agent_id, content, response, status, tokens_input,"
+                " tokens_output, cost_usd, created_at, tokens_cache_read, tokens_cache_creation,"
+                " num_turns, duration_ms, models) VALUES (?, ?, 'You are the builder.', 'done',"
+                " 'completed', 10, 20, 0.5, ?, 0, 0, 3, 1000, 'claude-opus-4,claude-haiku-4')",
+                (prompt_id, agent_id, at(ms)),
+            )
+            usage = {"prompt_id": prompt_id, "raw_output": raw}  # no per-model usage
+            rows.append(row("event", "prompt metadata", usage, ms))
+    rows.append(row("step_end", "build attempt 1", {"status": "completed"}, ms + 1))
+    with conn:
+        conn.execute(
+            "UPDATE agents SET created_at = ?, started_at = ? WHERE id = ?",
+            (at(0), at(0), agent_id),
+        )
+        conn.executemany("INSERT INTO agent_logs VALUES (?, ?, ?, ?, ?, ?)", rows)
+    conn.close()
+    return agent_id
+
+
 def add_event(db: Path, agent_id: str, message: str, **meta: Any) -> None:
     """Write one hook-like event on ``agent_id`` from this process, as a hook does."""
     import uuid

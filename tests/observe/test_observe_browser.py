@@ -21,15 +21,19 @@ from typing import Any
 
 import pytest
 from observe_support import (
+    BIG_RUN,
     RUN_FAILED,
     RUN_OK,
     SESSION_ID,
     XSS_IMG,
     XSS_SCRIPT,
     Server,
+    big_phase,
     fill,
     serve,
 )
+
+from tac_bootstrap_cli._adws.adw_modules.observatory.store import EVENTS_PER_PAGE
 
 pytestmark = pytest.mark.slow
 
@@ -290,3 +294,42 @@ def test_the_report_file_opens_offline_and_runs_nothing(
     assert page.locator(f"#run-{RUN_FAILED} svg.gantt rect.attempt").count() == 2
     assert XSS_SCRIPT in page.inner_text(f"#run-{RUN_FAILED}")
     _assert_not_pwned(page)
+
+
+def test_a_big_phase_pages_and_its_latest_page_follows_live_events(
+    page: Any, tmp_path: Path
+) -> None:
+    agent_id = big_phase(tmp_path, 1200)
+    with serve(str(tmp_path)) as running:
+        page.goto(f"{running.url}runs/{BIG_RUN}")
+        first = page.locator("tr.ev").evaluate_all("rs => rs.map(r => Number(r.dataset.eventId))")
+        assert len(first) == EVENTS_PER_PAGE and first == sorted(first)
+        page.click("a[rel=next]")
+        page.wait_for_url(re.compile(r"after="))
+        second = page.locator("tr.ev").evaluate_all("rs => rs.map(r => Number(r.dataset.eventId))")
+        assert len(second) == EVENTS_PER_PAGE and second[0] > first[-1]
+        page.click("a[rel=last]")
+        page.wait_for_url(re.compile(r"latest=1"))
+        _live(page)
+        writer = subprocess.Popen(
+            [sys.executable, str(SUPPORT), str(_db(tmp_path)), agent_id],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert writer.stdin is not None and writer.stdout is not None
+            for i in range(3):
+                writer.stdin.write(f"appended-{i}\n")
+                writer.stdin.flush()
+                assert writer.stdout.readline() == "ok\n"
+                page.wait_for_selector(f"tr.ev >> text=appended-{i}", timeout=3000)
+        finally:
+            writer.stdin.close()  # type: ignore[union-attr]
+            writer.wait(10)
+        rows = page.locator("tr.ev")
+        assert rows.count() == EVENTS_PER_PAGE  # the window slid: the oldest rows left it
+        ids = rows.evaluate_all("rs => rs.map(r => Number(r.dataset.eventId))")
+        assert ids == sorted(ids)
+        assert "appended-2" in rows.last.inner_text()
+        assert f"{EVENTS_PER_PAGE} of 1,205 events" in page.inner_text("p.events-pager")

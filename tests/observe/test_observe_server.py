@@ -3,6 +3,7 @@ the event stream and the command's errors."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -17,15 +18,19 @@ from pathlib import Path
 
 import pytest
 from observe_support import (
+    BIG_RUN,
     RUN_FAILED,
     RUN_OK,
     XSS_IMG,
     XSS_SCRIPT,
     Server,
     add_event,
+    big_phase,
     fill,
     serve,
 )
+
+from tac_bootstrap_cli._adws.adw_modules.observatory.store import EVENTS_PER_PAGE
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +262,32 @@ def test_a_database_gone_while_serving_is_a_one_line_503(tmp_path: Path) -> None
         assert "\n" not in body
         status, _, body = running.get("/api/events?after=0")
         assert status == 503 and json.loads(body)["error"].startswith("the run log cannot be read")
+
+
+def test_a_big_phase_is_paged_in_the_page_and_the_api(tmp_path: Path) -> None:
+    fill(tmp_path)
+    agent_id = big_phase(tmp_path, 1234)
+    with serve(str(tmp_path)) as running:
+        status, _, body = running.get(f"/runs/{BIG_RUN}")
+        assert status == 200
+        assert body.count('<tr class="ev ') == EVENTS_PER_PAGE
+        assert f"{EVENTS_PER_PAGE} of 1,236 events" in body
+        nxt = re.search(r'<a rel="next" href="([^"]+)"', body)
+        assert nxt is not None and "previous" not in body
+        link = html.unescape(nxt.group(1))
+        assert link.startswith(f"/runs/{BIG_RUN}?phase={agent_id}&after=")
+        status, _, second = running.get(link.split("#")[0])
+        assert status == 200 and 'rel="prev"' in second and 'rel="next"' in second
+        first_ids = re.findall(r'data-event-id="(\d+)"', body)
+        second_ids = re.findall(r'data-event-id="(\d+)"', second)
+        assert len(second_ids) == EVENTS_PER_PAGE and not set(first_ids) & set(second_ids)
+        # The API pages the same way, with a limit of its own.
+        api = running.json(f"/api/runs/{BIG_RUN}?phase={agent_id}&after={first_ids[-1]}&limit=50")
+        (phase,) = api["phases"]
+        assert [str(e["id"]) for e in phase["events"]] == second_ids[:50]
+        assert phase["events_page"]["has_after"] and phase["events_total"] == 1236
+        # The latest page ends with what was just written.
+        add_event(tmp_path / "agents" / "orchestrator.db", agent_id, "written just now")
+        latest = running.json(f"/api/runs/{BIG_RUN}?phase={agent_id}&latest=1")
+        assert latest["phases"][0]["events"][-1]["message"] == "written just now"
+        assert latest["phases"][0]["events_total"] == 1237

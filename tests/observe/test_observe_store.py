@@ -7,12 +7,29 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from observe_support import RUN_FAILED, RUN_LIVE, RUN_OK, RUN_STALE, SESSION_ID, XSS_SCRIPT, fill
+from observe_support import (
+    BIG_RUN,
+    RUN_FAILED,
+    RUN_LIVE,
+    RUN_OK,
+    RUN_STALE,
+    SESSION_ID,
+    XSS_SCRIPT,
+    add_event,
+    big_phase,
+    fill,
+)
 
 from tac_bootstrap_cli._adws.adw_modules import adw_sqlite
 from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
 from tac_bootstrap_cli._adws.adw_modules.observatory import store as store_mod
-from tac_bootstrap_cli._adws.adw_modules.observatory.store import ObserveError, Store, open_readonly
+from tac_bootstrap_cli._adws.adw_modules.observatory.store import (
+    EVENTS_PER_PAGE,
+    EventCursor,
+    ObserveError,
+    Store,
+    open_readonly,
+)
 
 
 @pytest.fixture
@@ -237,11 +254,159 @@ def test_costs_per_model_split_prompts_by_their_model_usage(store: Store) -> Non
     assert round(sonnet["cost_usd"] + haiku["cost_usd"], 6) == round(0.1234 + 0.4567, 6)
 
 
-def test_a_phase_with_more_events_than_shown_says_how_many(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(store_mod, "EVENTS_PER_AGENT", 3)
-    detail = store.run(RUN_FAILED)
+def _all_events(db: Path, agent_id: str) -> list[int]:
+    """Every shown event of an Agent (prompt metadata left out), in time order, by SQL."""
+    conn = sqlite3.connect(db)
+    try:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT rowid FROM agent_logs WHERE agent_id = ? AND message <> 'prompt metadata'"
+                " ORDER BY created_at, rowid",
+                (agent_id,),
+            )
+        ]
+    finally:
+        conn.close()
+
+
+def test_a_big_phase_is_paged_and_every_event_is_reached_once(store: Store, project: Path) -> None:
+    agent_id = big_phase(project, 1234)
+    expected = _all_events(project / "agents" / "orchestrator.db", agent_id)
+    assert len(expected) == 1236  # the events and the step's two rows
+    detail = store.run(BIG_RUN)
     assert detail is not None
     (phase,) = detail["phases"]
-    assert len(phase["events"]) <= 3 < phase["events_total"]
+    page = phase["events_page"]
+    assert [e["id"] for e in phase["events"]] == expected[:EVENTS_PER_PAGE]
+    assert (page["mode"], page["has_before"], page["has_after"]) == ("first", False, True)
+    assert phase["events_total"] == len(expected)
+    # Built from every row, not from the page: the step's end and the prompt's metadata (its
+    # raw output link, its two models without per-model usage) lie beyond the first page.
+    assert [(a["name"], a["status"]) for a in phase["attempts"]] == [
+        ("build attempt 1", "completed")
+    ]
+    (prompt,) = phase["prompts"]
+    assert prompt["raw_output"] == f"agents/{BIG_RUN}/builder/raw_output.jsonl"
+    assert (prompt["models_label"], prompt["per_model"]) == ("claude-opus-4 + claude-haiku-4", None)
+    seen: list[int] = []
+    cursor = EventCursor()
+    while True:  # forwards with ?after=, to the end
+        detail = store.run(BIG_RUN, cursor)
+        assert detail is not None
+        (phase,) = detail["phases"]
+        seen += [e["id"] for e in phase["events"]]
+        if not phase["events_page"]["has_after"]:
+            break
+        cursor = EventCursor(agent_id=agent_id, after=phase["events_page"]["after"])
+    assert seen == expected
+    back: list[int] = []
+    cursor = EventCursor(agent_id=agent_id, latest=True)
+    while True:  # backwards from the latest with ?before=
+        detail = store.run(BIG_RUN, cursor)
+        assert detail is not None
+        (phase,) = detail["phases"]
+        back = [e["id"] for e in phase["events"]] + back
+        if not phase["events_page"]["has_before"]:
+            break
+        cursor = EventCursor(agent_id=agent_id, before=phase["events_page"]["before"])
+    assert back == expected
+
+
+def test_the_latest_page_follows_new_events_and_the_count_with_it(
+    store: Store, project: Path
+) -> None:
+    db = project / "agents" / "orchestrator.db"
+    agent_id = big_phase(project, 700)
+    latest = EventCursor(agent_id=agent_id, latest=True)
+    before = store.run(BIG_RUN, latest)
+    assert before is not None
+    total = before["phases"][0]["events_total"]
+    for i in range(3):
+        add_event(db, agent_id, f"appended {i}")
+    detail = store.run(BIG_RUN, latest)
+    assert detail is not None
+    (phase,) = detail["phases"]
+    assert [e["message"] for e in phase["events"][-3:]] == [f"appended {i}" for i in range(3)]
+    assert len(phase["events"]) == EVENTS_PER_PAGE and phase["events_total"] == total + 3
+    assert [e["id"] for e in phase["events"]] == _all_events(db, agent_id)[-EVENTS_PER_PAGE:]
+    # A page after a cursor grows at its end until it is full.
+    last = phase["events"][-1]["id"]
+    after = store.run(BIG_RUN, EventCursor(agent_id=agent_id, after=last))
+    assert after is not None and after["phases"][0]["events"] == []
+    add_event(db, agent_id, "one more")
+    after = store.run(BIG_RUN, EventCursor(agent_id=agent_id, after=last))
+    assert after is not None
+    assert [e["message"] for e in after["phases"][0]["events"]] == ["one more"]
+
+
+def test_a_cursor_of_another_phase_or_unknown_id_shows_the_first_page(store: Store) -> None:
+    detail = store.run(RUN_OK)
+    assert detail is not None
+    plan, build = detail["phases"]
+    foreign = build["events"][0]["id"]
+    for cursor in (
+        EventCursor(agent_id=plan["agent_id"], after=foreign),  # an event of another phase
+        EventCursor(agent_id=plan["agent_id"], before=10**9),
+    ):
+        again = store.run(RUN_OK, cursor)
+        assert again is not None
+        assert again["phases"][0]["events"] == plan["events"]
+        assert again["phases"][0]["events_page"]["mode"] == "first"
+    small = store.run(RUN_OK, EventCursor(limit=1))
+    assert small is not None and len(small["phases"][0]["events"]) == 1
+    huge = store.run(RUN_OK, EventCursor(limit=10**9))
+    assert huge is not None and huge["phases"][0]["events_page"]["limit"] == 5000
+
+
+def test_a_prompt_of_several_models_without_usage_is_shown_whole(
+    store: Store, project: Path
+) -> None:
+    big_phase(project, 10)  # one prompt of claude-opus-4 and claude-haiku-4, no model_usage
+    costs = store.costs()
+    models = {r["key"]: r for r in costs["model"]}
+    mixed = models["claude-haiku-4 + claude-opus-4"]
+    assert mixed["mixed"] and (mixed["prompts"], mixed["cost_usd"], mixed["tokens_output"]) == (
+        1,
+        0.5,
+        20,
+    )
+    assert not models["claude-opus-4"]["mixed"]
+    assert (costs["models_split"], costs["models_mixed"]) == (1, 1)
+    assert round(sum(r["cost_usd"] for r in costs["model"]), 6) == costs["totals"]["cost_usd"]
+    assert sum(r["tokens_output"] for r in costs["model"]) == costs["totals"]["tokens_output"]
+    detail = store.run(RUN_OK)
+    assert detail is not None
+    (build_prompt,) = detail["phases"][1]["prompts"]
+    assert build_prompt["models_label"] == "claude-sonnet-4 + claude-haiku-4"
+    split = {m["model"]: m for m in build_prompt["per_model"]}
+    assert (split["claude-haiku-4"]["tokens_input"], split["claude-sonnet-4"]["tokens_output"]) == (
+        500,
+        2500,
+    )
+    assert round(sum(m["cost_usd"] for m in split.values()), 9) == 0.4567
+
+
+def test_the_usage_written_after_its_prompt_splits_it_then(store: Store, project: Path) -> None:
+    run = start_run(
+        project / "agents" / "orchestrator.db",
+        "builder",
+        orchestrator="adw",
+        metadata={"adw_id": "5011d000", "phase": "build", "workflow": "plan_build"},
+        strict=True,
+    )
+    record = run.prompt("build it", cost_usd=1.0, tokens_output=100, models=["m-a", "m-b"])
+    assert record is not None
+    models = {r["key"]: r for r in store.costs()["model"]}
+    assert models["m-a + m-b"]["cost_usd"] == 1.0  # whole, until the usage is there
+    usage = {"m-a": {"output": 60, "cost_usd": 0.75}, "m-b": {"output": 40, "cost_usd": 0.25}}
+    run.event("prompt metadata", prompt_id=record.id, model_usage=usage)
+    models = {r["key"]: r for r in store.costs()["model"]}
+    assert "m-a + m-b" not in models
+    assert (models["m-a"]["cost_usd"], models["m-b"]["tokens_output"]) == (0.75, 40)
+    other = run.prompt("again", cost_usd=2.0, models=["m-a", "m-b"])  # never gets its usage
+    assert other is not None
+    run.finish()
+    models = {r["key"]: r for r in store.costs()["model"]}
+    assert models["m-a + m-b"]["cost_usd"] == 2.0 and models["m-a + m-b"]["mixed"]
+    assert store.costs()["models_mixed"] == 1

@@ -32,7 +32,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import views
-from .store import ObserveError, Store
+from .store import EVENTS_PAGE_MAX, EVENTS_PER_PAGE, EventCursor, ObserveError, Store
 
 HERE = Path(__file__).parent
 POLL_S = 0.2
@@ -106,13 +106,27 @@ def create_app(
             "page": _int(q.get("page"), 1),
         }
 
+    def _cursor(request: Request, *, api: bool = False) -> EventCursor:
+        """Which events a phase (``phase``: its Agent id) or session shows: ``after`` /
+        ``before`` an event id, ``latest``, or the first page; ``limit`` in the API only."""
+        q = request.query_params
+        after, before = _int(q.get("after"), -1), _int(q.get("before"), -1)
+        limit = _int(q.get("limit"), EVENTS_PER_PAGE) if api else EVENTS_PER_PAGE
+        return EventCursor(
+            agent_id=q.get("phase", ""),
+            after=after if after >= 0 else None,
+            before=before if before >= 0 and after < 0 else None,
+            latest=q.get("latest", "") not in ("", "0"),
+            limit=min(max(limit, 1), EVENTS_PAGE_MAX),
+        )
+
     async def runs_page(request: Request) -> Response:
         filters = _filters(request)
         found = store.runs(**filters)
         return page(request, "runs.html", found=found, filters=filters, statuses=STATUSES)
 
     async def run_page(request: Request) -> Response:
-        context = views.run_context(store, request.path_params["run_id"])
+        context = views.run_context(store, request.path_params["run_id"], _cursor(request))
         if context is None:
             return page(request, "missing.html", 404, what="run")
         return page(request, "run.html", **context)
@@ -121,7 +135,7 @@ def create_app(
         return page(request, "sessions.html", sessions=store.sessions())
 
     async def session_page(request: Request) -> Response:
-        detail = store.session(request.path_params["agent_id"])
+        detail = store.session(request.path_params["agent_id"], _cursor(request))
         if detail is None:
             return page(request, "missing.html", 404, what="session")
         return page(request, "session.html", session=detail)
@@ -151,7 +165,7 @@ def create_app(
         )
 
     async def api_run(request: Request) -> Response:
-        detail = store.run(request.path_params["run_id"])
+        detail = store.run(request.path_params["run_id"], _cursor(request, api=True))
         if detail is None:
             return JSONResponse({"error": "no such run"}, status_code=404)
         return JSONResponse(detail)
@@ -166,6 +180,12 @@ def create_app(
 
     async def api_sessions(request: Request) -> Response:
         return JSONResponse({"sessions": store.sessions()})
+
+    async def api_session(request: Request) -> Response:
+        detail = store.session(request.path_params["agent_id"], _cursor(request, api=True))
+        if detail is None:
+            return JSONResponse({"error": "no such session"}, status_code=404)
+        return JSONResponse(detail)
 
     async def stream(request: Request) -> Response:
         """Server-sent events: ``change`` with the new events whenever the database moves."""
@@ -213,6 +233,7 @@ def create_app(
         Route("/api/events", api_events),
         Route("/api/costs", api_costs),
         Route("/api/sessions", api_sessions),
+        Route("/api/sessions/{agent_id}", api_session),
         Route("/api/stream", stream),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

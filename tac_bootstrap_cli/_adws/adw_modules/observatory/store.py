@@ -13,10 +13,10 @@ import re
 import sqlite3
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -29,7 +29,14 @@ SESSION_AGENT: Final = "claude-session"
 # A running phase silent this long has lost its process: the agent CLI is stopped after 3,600 s
 # and every finished call writes its prompt row (see specs/observatory.md, "Stale runs").
 STALE_AFTER_S: Final = 3900.0
-EVENTS_PER_AGENT: Final = 5000
+# Events per phase on one page (the run and session views; the API takes up to EVENTS_PAGE_MAX).
+EVENTS_PER_PAGE: Final = 200
+EVENTS_PAGE_MAX: Final = 5000
+# Phases and sessions whose log summary is kept (least recently used dropped first).
+SUMMARIES_KEPT: Final = 256
+# How many rows after a prompt are searched for its "prompt metadata" event.
+PROMPT_META_WINDOW: Final = 50
+MIXED_JOIN: Final = " + "
 _TASK_RE = re.compile(r"<task>\n?(.*?)\n?</task>", re.DOTALL)
 _META = "CASE WHEN json_valid({col}) THEN json_extract({col}, '$.{key}') END"
 
@@ -125,20 +132,56 @@ class Tokens:
     tokens_cache_creation: int = 0
     tokens_output: int = 0
     cost_usd: float = 0.0
+    num_turns: int = 0
 
     @property
     def tokens_cached(self) -> int:
         """Cache reads plus cache writes."""
         return self.tokens_cache_read + self.tokens_cache_creation
 
-    def add(self, other: Tokens) -> None:
-        """Add ``other``'s counts to these."""
-        self.prompts += other.prompts
-        self.tokens_input += other.tokens_input
-        self.tokens_cache_read += other.tokens_cache_read
-        self.tokens_cache_creation += other.tokens_cache_creation
-        self.tokens_output += other.tokens_output
-        self.cost_usd += other.cost_usd
+    def add(self, other: Tokens, sign: int = 1) -> None:
+        """Add ``other``'s counts to these (``sign=-1``: take them away)."""
+        self.prompts += sign * other.prompts
+        self.tokens_input += sign * other.tokens_input
+        self.tokens_cache_read += sign * other.tokens_cache_read
+        self.tokens_cache_creation += sign * other.tokens_cache_creation
+        self.tokens_output += sign * other.tokens_output
+        self.cost_usd += sign * other.cost_usd
+        self.num_turns += sign * other.num_turns
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: the counts, ``tokens_cached``, and the cost rounded to 6 decimals."""
+        return {
+            "prompts": self.prompts,
+            "tokens_input": self.tokens_input,
+            "tokens_cache_read": self.tokens_cache_read,
+            "tokens_cache_creation": self.tokens_cache_creation,
+            "tokens_cached": self.tokens_cached,
+            "tokens_output": self.tokens_output,
+            "num_turns": self.num_turns,
+            "cost_usd": round(self.cost_usd, 6),
+        }
+
+
+@dataclass(frozen=True)
+class EventCursor:
+    """Which events of a phase (or session) to show: the first ``limit`` (the default), those
+    after or before the event ``after`` / ``before`` (an ``agent_logs`` rowid), or the latest.
+
+    ``agent_id`` names the phase Agent the cursor is for; the run's other phases show their first
+    page (an empty ``agent_id``: every phase, e.g. ``latest`` for all)."""
+
+    agent_id: str = ""
+    after: int | None = None
+    before: int | None = None
+    latest: bool = False
+    limit: int = EVENTS_PER_PAGE
+
+    def for_agent(self, agent_id: str) -> EventCursor:
+        """This cursor for one phase: itself when it is that phase's, else the first page."""
+        if self.agent_id in ("", agent_id):
+            return self
+        return EventCursor(limit=self.limit)
 
 
 @dataclass
@@ -157,14 +200,24 @@ class Run:
     agent_ids: list[str] = field(default_factory=list)
     totals: Tokens = field(default_factory=Tokens)
     last_activity: float = 0.0
+    members: list[_Agent] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form (the API's)."""
-        data = asdict(self)
-        data.pop("last_activity")
-        data["totals"]["tokens_cached"] = self.totals.tokens_cached
-        data["totals"]["cost_usd"] = round(self.totals.cost_usd, 6)
-        return data
+        """JSON form (the API's, and ``adw_status.py --json``'s): ``phases`` has one entry per
+        phase Agent, oldest first (a rerun phase appears once per attempt)."""
+        return {
+            "id": self.id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "task": self.task,
+            "branch": self.branch,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_s": self.duration_s,
+            "phases": [agent.summary() for agent in self.members],
+            "agent_ids": list(self.agent_ids),
+            "totals": self.totals.as_dict(),
+        }
 
 
 @dataclass
@@ -187,18 +240,47 @@ FROM agents a
 WHERE a.name IS NOT '{SESSION_AGENT}'
   AND (a.rowid > ? OR a.id IN (SELECT value FROM json_each(?)))
 """  # noqa: S608
-# Prompt totals per Agent of the prompts added since a rowid.
+# Prompt sums per Agent, day and models of the prompts added since a rowid. NOT INDEXED: a
+# range of rowids (what was added since the last pass), never a walk of the agent_id index.
 _PROMPTS_SQL = """
-SELECT agent_id, count(*), sum(tokens_input), sum(tokens_cache_read), sum(tokens_cache_creation),
-       sum(tokens_output), sum(cost_usd), max(created_at), max(rowid)
-FROM prompts WHERE rowid > ? GROUP BY agent_id
+SELECT agent_id, substr(created_at, 1, 10), coalesce(models, ''), count(*), sum(tokens_input),
+       sum(tokens_cache_read), sum(tokens_cache_creation), sum(tokens_output), sum(cost_usd),
+       sum(num_turns), max(created_at), max(rowid)
+FROM prompts NOT INDEXED WHERE rowid > ? GROUP BY 1, 2, 3
 """
+# The prompts of one Agent that used several models, added since a rowid.
+_MULTI_SQL = """
+SELECT id, models, created_at, tokens_input, tokens_cache_read, tokens_cache_creation,
+       tokens_output, cost_usd, num_turns
+FROM prompts WHERE agent_id = ? AND models = ? AND rowid > ?
+"""
+# Workflow and phase of an Agent outside the run index (an interactive session), as costs group.
+_OUTSIDE_SQL = f"""
+SELECT coalesce({_meta("workflow")}, a.name, '?'), coalesce({_meta("phase")}, a.name, '?')
+FROM agents a WHERE a.id = ?
+"""  # noqa: S608
 
 
 # The newest event of each of the given Agents (an index lookup per Agent).
 _LAST_LOG_SQL = """
 SELECT j.value, (SELECT max(l.created_at) FROM agent_logs l WHERE l.agent_id = j.value)
 FROM json_each(?) j
+"""
+# One page of an Agent's events in (created_at, rowid) order: the idx_agent_logs_agent_created
+# index holds exactly that order (rowid is its last column), so a page costs its own rows.
+_PAGE_SQL = """
+SELECT l.rowid, l.agent_id, l.log_type, l.message, l.metadata, l.created_at, ?, ?
+FROM agent_logs l WHERE l.agent_id = ? AND l.message IS NOT 'prompt metadata'
+"""
+# What a phase's header needs from all its rows: the count, the steps, the prompts' metadata.
+_SUMMARY_COLUMNS = """
+SELECT rowid, log_type, message, created_at,
+       CASE WHEN log_type <> 'event' OR message = 'prompt metadata' THEN metadata END
+FROM agent_logs"""
+# The rows written right after a prompt (its "prompt metadata" event is among the first).
+_AFTER_PROMPT_SQL = """
+SELECT message, metadata FROM agent_logs WHERE agent_id = ? AND created_at >= ?
+ORDER BY created_at, rowid LIMIT ?
 """
 
 
@@ -220,11 +302,49 @@ class _Agent:
     totals: Tokens = field(default_factory=Tokens)
     last_prompt: str | None = None
     last_log: str | None = None
+    models: set[str] = field(default_factory=set)
 
     @property
     def open(self) -> bool:
         """Still able to change (status, completion, metadata)."""
         return self.status in ("running", "pending")
+
+    def summary(self) -> dict[str, Any]:
+        """The phase as the run list's JSON shows it: totals flat, models used."""
+        return {
+            "phase": self.phase,
+            "agent": self.name,
+            "agent_id": self.id,
+            "status": self.status,
+            "started_at": self.started_at or self.created_at,
+            "completed_at": self.completed_at,
+            **self.totals.as_dict(),
+            "models": sorted(self.models),
+        }
+
+
+@dataclass
+class _LogSummary:
+    """What a page needs from every row of one Agent's log, kept up to date from the rows added
+    since (``seen``: the database's largest ``agent_logs`` rowid when it was last read)."""
+
+    seen: int = 0
+    count: int = 0
+    # (created_at, rowid, log_type, name, status) of the step_start / step_end rows
+    steps: list[tuple[str, int, str, str, str]] = field(default_factory=list)
+    prompt_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Pending:
+    """A prompt of several models whose per-model usage was not there yet (its Agent was open):
+    counted in the mixed bucket until the usage arrives or the Agent ends."""
+
+    prompt_id: str
+    agent_id: str
+    models: str
+    created_at: str
+    part: Tokens
 
 
 class Store:
@@ -252,7 +372,23 @@ class Store:
         self._ordered: list[Run] = []
         self._agent_rowid = 0
         self._prompt_rowid = 0
-        self._costs_cache: tuple[Any, dict[str, Any]] | None = None
+        self._reset_costs()
+        # Log summaries of the phases and sessions last shown (see _summary), least recent first.
+        self._summaries: OrderedDict[str, _LogSummary] = OrderedDict()
+        self._summary_lock = threading.Lock()
+
+    def _reset_costs(self) -> None:
+        """Empty the cost sums (kept with the run index, from the same pass over new prompts)."""
+        self._cost_total = Tokens()
+        self._cost_groups: dict[str, defaultdict[str, Tokens]] = {
+            name: defaultdict(Tokens) for name in ("day", "workflow", "phase", "model")
+        }
+        self._mixed_keys: set[str] = set()
+        self._split_prompts = 0
+        self._pending: list[_Pending] = []
+        self._outside: dict[str, tuple[str, str]] = {}
+        self._cost_version = 0
+        self._costs_cache: tuple[int, dict[str, Any]] | None = None
 
     def stamp(self) -> int:
         """A number that changes whenever another connection commits to the database."""
@@ -354,6 +490,7 @@ class Store:
         if top_agent < self._agent_rowid or top_prompt < self._prompt_rowid:
             self._agents, self._run_agents, self._runs = {}, defaultdict(list), {}
             self._agent_rowid = self._prompt_rowid = 0
+            self._reset_costs()
         touched: set[str] = set()
         opened = [a.id for a in self._agents.values() if a.open]
         for row in conn.execute(_AGENTS_SQL, (self._agent_rowid, json.dumps(opened))):
@@ -375,21 +512,46 @@ class Store:
             )
             if known is not None:
                 agent.totals, agent.last_prompt = known.totals, known.last_prompt
+                agent.models = known.models
+                if (known.workflow, known.phase) != (agent.workflow, agent.phase):
+                    self._move_costs(known, agent)  # metadata of an open Agent changed
             else:
                 self._run_agents[agent.run_id].append(aid)
             self._agents[aid] = agent
             self._agent_rowid = max(self._agent_rowid, rowid)
             touched.add(agent.run_id)
-        for aid, n, ti, tcr, tcc, tout, cost, last, top in conn.execute(
-            _PROMPTS_SQL, (self._prompt_rowid,)
-        ):
+        since = self._prompt_rowid
+        several: list[tuple[str, str]] = []
+        for row in conn.execute(_PROMPTS_SQL, (since,)):
+            aid, day, models = row[:3]
+            n, ti, tcr, tcc, tout, cost, turns, last, top = row[3:]
             self._prompt_rowid = max(self._prompt_rowid, top)
+            part = Tokens(n, ti or 0, tcr or 0, tcc or 0, tout or 0, cost or 0.0, turns or 0)
             found = self._agents.get(aid)
-            if found is None:
-                continue  # a prompt of an interactive session
-            found.totals.add(Tokens(n, ti or 0, tcr or 0, tcc or 0, tout or 0, cost or 0.0))
-            found.last_prompt = max(found.last_prompt or "", last or "") or None
-            touched.add(found.run_id)
+            if found is None:  # a prompt of an interactive session
+                workflow, phase = self._outside_agent(conn, aid)
+            else:
+                found.totals.add(part)
+                found.last_prompt = max(found.last_prompt or "", last or "") or None
+                found.models.update(m for m in models.split(",") if m)
+                touched.add(found.run_id)
+                workflow, phase = found.workflow, found.phase
+            self._cost_total.add(part)
+            self._cost_groups["day"][day or "?"].add(part)
+            self._cost_groups["workflow"][workflow].add(part)
+            self._cost_groups["phase"][phase].add(part)
+            if len(_model_names(models)) > 1:
+                several.append((aid, models))
+            else:
+                self._cost_groups["model"][models or "(unknown)"].add(part)
+            self._cost_version += 1
+        for aid, models in several:
+            for p in conn.execute(_MULTI_SQL, (aid, models, since)):
+                part = _tokens(1, [int(v or 0) for v in p[3:7]], float(p[7] or 0.0), int(p[8] or 0))
+                self._pending.append(_Pending(p[0], aid, p[1], p[2], part))
+                self._add_model(_mixed_key(p[1]), part)  # until its per-model usage is read
+        if self._pending:
+            self._settle(conn)
         still_open = [a.id for a in self._agents.values() if a.open]
         # The last event of an open Agent tells whether its process is still alive.
         for aid, last in conn.execute(_LAST_LOG_SQL, (json.dumps(still_open),)):
@@ -425,6 +587,7 @@ class Store:
             if agent.phase not in run.phases:
                 run.phases.append(agent.phase)
             run.agent_ids.append(agent.id)
+            run.members.append(agent)
             run.totals.add(agent.totals)
             if agent.completed_at and (run.ended_at is None or agent.completed_at > run.ended_at):
                 run.ended_at = agent.completed_at
@@ -485,28 +648,31 @@ class Store:
         workflows = sorted({r.workflow for r in every})
         return RunPage(chunk, len(found), page, pages, workflows)
 
-    def run(self, run_id: str) -> dict[str, Any] | None:
-        """One run with its phases, attempts, prompts and events; None when unknown."""
+    def run(self, run_id: str, cursor: EventCursor | None = None) -> dict[str, Any] | None:
+        """One run with its phases, attempts, prompts and a page of each phase's events (the
+        first ``EVENTS_PER_PAGE`` unless ``cursor`` says otherwise); None when unknown."""
         found = next((r for r in self.all_runs() if r.id == run_id), None)
         if found is None:
             return None
+        cursor = cursor or EventCursor()
         with self.read() as conn:
-            phases = [self._phase(conn, aid) for aid in found.agent_ids]
+            phases = [
+                self._phase(conn, agent.id, found.id, cursor.for_agent(agent.id))
+                for agent in found.members
+            ]
         return {"run": found.as_dict(), "phases": phases}
 
-    def _phase(self, conn: sqlite3.Connection, agent_id: str) -> dict[str, Any]:
+    def _phase(
+        self, conn: sqlite3.Connection, agent_id: str, run_id: str, cursor: EventCursor
+    ) -> dict[str, Any]:
         row = conn.execute(
             "SELECT id, name, model, status, created_at, started_at, completed_at, metadata"
             " FROM agents WHERE id = ?",
             (agent_id,),
         ).fetchone()
         meta = _json(row[7])
-        events = self._events(conn, "agent_id = ?", (agent_id,), EVENTS_PER_AGENT)
-        prompt_meta = {
-            str(e["meta"].get("prompt_id")): e["meta"]
-            for e in events
-            if e["message"] == "prompt metadata"
-        }
+        summary = self._summary(conn, agent_id)
+        events, page = self._event_page(conn, agent_id, run_id, row[1], cursor)
         prompts = []
         for p in conn.execute(
             "SELECT id, content, response, status, tokens_input, tokens_cache_read,"
@@ -514,8 +680,11 @@ class Store:
             " created_at FROM prompts WHERE agent_id = ? ORDER BY created_at, rowid",
             (agent_id,),
         ):
-            extra = prompt_meta.get(p[0], {})
+            extra = summary.prompt_meta.get(p[0], {})
             raw = extra.get("raw_output")
+            models = p[11] or ""
+            names = _model_names(models)
+            parts = _split(names, [p[4], p[5], p[6], p[7]], p[8], _usage_of(extra))
             prompts.append(
                 {
                     "id": p[0],
@@ -529,22 +698,33 @@ class Store:
                     "cost_usd": p[8],
                     "num_turns": p[9],
                     "duration_ms": p[10],
-                    "models": p[11] or "",
+                    "models": models,
+                    # "a + b" for a call of several models; per_model only when its usage was
+                    # recorded per model (else the totals above are the call's, not one model's).
+                    "models_label": MIXED_JOIN.join(names),
+                    "per_model": (
+                        None
+                        if parts is None
+                        else [
+                            {"model": m, **_counts_dict(c), "cost_usd": cost}
+                            for m, c, cost in parts
+                        ]
+                    ),
                     "created_at": p[12],
                     "raw_output": raw if isinstance(raw, str) and self.raw_file(raw) else None,
                 }
             )
         attempts: list[dict[str, Any]] = []
         open_steps: dict[str, dict[str, Any]] = {}
-        for e in events:
-            if e["log_type"] == "step_start":
-                step = {"name": e["message"], "start": e["created_at"], "end": None, "status": ""}
-                open_steps[e["message"]] = step
+        for created, _rowid, log_type, name, status in sorted(summary.steps):
+            if log_type == "step_start":
+                step = {"name": name, "start": created, "end": None, "status": ""}
+                open_steps[name] = step
                 attempts.append(step)
-            elif e["log_type"] == "step_end" and e["message"] in open_steps:
-                step = open_steps.pop(e["message"])
-                step["end"] = e["created_at"]
-                step["status"] = str(e["meta"].get("status") or "")
+            elif log_type == "step_end" and name in open_steps:
+                step = open_steps.pop(name)
+                step["end"] = created
+                step["status"] = status
         return {
             "agent_id": row[0],
             "name": row[1],
@@ -556,18 +736,95 @@ class Store:
             "completed_at": row[6],
             "prompts": prompts,
             "attempts": attempts,
-            "events": [e for e in events if e["message"] != "prompt metadata"],
-            # How many rows the phase has when the list above stopped at EVENTS_PER_AGENT.
-            "events_total": (
-                conn.execute(
-                    "SELECT count(*) FROM agent_logs WHERE agent_id = ?", (agent_id,)
-                ).fetchone()[0]
-                if len(events) >= EVENTS_PER_AGENT
-                else len(events)
-            ),
+            "events": events,
+            "events_total": summary.count,
+            "events_page": page,
         }
 
     # --- events -------------------------------------------------------------------------------
+
+    def _event_page(
+        self,
+        conn: sqlite3.Connection,
+        agent_id: str,
+        run_id: str | None,
+        name: str | None,
+        cursor: EventCursor,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """One page of an Agent's events (``prompt metadata`` rows left out), in time order,
+        and where it stands: ``has_before`` / ``has_after`` and the cursors for the pages
+        around it (``before`` = its first event's id, ``after`` = its last one's)."""
+        limit = max(1, min(cursor.limit, EVENTS_PAGE_MAX))
+        ref = cursor.after if cursor.after is not None else cursor.before
+        anchor = None
+        if ref is not None:
+            anchor = conn.execute(
+                "SELECT created_at FROM agent_logs WHERE rowid = ? AND agent_id = ?",
+                (ref, agent_id),
+            ).fetchone()
+        args: list[object] = [run_id, name, agent_id]
+        where, forward, mode = "", True, "first"
+        if anchor is not None and cursor.after is not None:
+            mode, where = "after", " AND l.created_at >= ? AND (l.created_at > ? OR l.rowid > ?)"
+            args += [anchor[0], anchor[0], ref]
+        elif anchor is not None:
+            mode, where = "before", " AND l.created_at <= ? AND (l.created_at < ? OR l.rowid < ?)"
+            args += [anchor[0], anchor[0], ref]
+            forward = False
+        elif cursor.latest:
+            mode, forward = "latest", False
+        desc = "" if forward else " DESC"
+        sql = f"{_PAGE_SQL}{where} ORDER BY l.created_at{desc}, l.rowid{desc} LIMIT ?"  # fixed text
+        rows = conn.execute(sql, (*args, limit + 1)).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit] if forward else rows[:limit][::-1]
+        events = [_event(r) for r in rows]
+        page = {
+            "mode": mode,
+            "limit": limit,
+            "has_before": mode == "after" or (not forward and more),
+            "has_after": mode == "before" or (forward and more),
+            "before": events[0]["id"] if events else ref,
+            "after": events[-1]["id"] if events else ref,
+        }
+        return events, page
+
+    def _summary(self, conn: sqlite3.Connection, agent_id: str) -> _LogSummary:
+        """The count, steps and prompt metadata of all of an Agent's log rows.
+
+        Read once through the agent_id index, then brought up to date from the rows added since
+        (a range of rowids: the log is append-only); kept for the SUMMARIES_KEPT most recently
+        shown phases and sessions. A database whose rowids went backwards is read again."""
+        (top,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM agent_logs").fetchone()
+        with self._summary_lock:
+            summary = self._summaries.pop(agent_id, None)
+            added = top - summary.seen if summary is not None else 0
+            # Reading the new rows costs what was added to the whole log; reading the Agent's
+            # rows again costs its own rows: take the cheaper (and start over after a VACUUM).
+            if summary is None or added < 0 or added > max(5 * summary.count, 20_000):
+                summary = _LogSummary()
+                rows = conn.execute(
+                    f"{_SUMMARY_COLUMNS} WHERE agent_id = ? AND rowid <= ?", (agent_id, top)
+                )
+            else:
+                rows = conn.execute(
+                    f"{_SUMMARY_COLUMNS} NOT INDEXED WHERE rowid > ? AND rowid <= ? AND agent_id = ?",
+                    (summary.seen, top, agent_id),
+                )
+            for rowid, log_type, message, created, meta in rows:
+                if log_type in ("step_start", "step_end"):
+                    status = str(_json(meta).get("status") or "")
+                    summary.steps.append((created, rowid, log_type, message, status))
+                elif message == "prompt metadata" and log_type == "event":
+                    data = _json(meta)
+                    summary.prompt_meta[str(data.get("prompt_id"))] = data
+                    continue
+                summary.count += 1
+            summary.seen = top
+            self._summaries[agent_id] = summary
+            while len(self._summaries) > SUMMARIES_KEPT:
+                self._summaries.popitem(last=False)
+            return summary
 
     def _events(
         self, conn: sqlite3.Connection, where: str, args: tuple[Any, ...], limit: int
@@ -596,11 +853,11 @@ class Store:
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT a.id, a.session_id, a.status, a.created_at, a.completed_at, a.metadata,"
-                " (SELECT count(*) FROM agent_logs l WHERE l.agent_id = a.id),"
                 " (SELECT max(created_at) FROM agent_logs l WHERE l.agent_id = a.id)"
                 " FROM agents a WHERE a.name = ? ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?",
                 (SESSION_AGENT, limit),
             ).fetchall()
+            counts = {r[0]: self._summary(conn, r[0]).count for r in rows}
         return [
             {
                 "agent_id": r[0],
@@ -609,14 +866,14 @@ class Store:
                 "created_at": r[3],
                 "completed_at": r[4],
                 "cwd": str(_json(r[5]).get("cwd") or ""),
-                "events": r[6],
-                "last_event_at": r[7],
+                "events": counts[r[0]],
+                "last_event_at": r[6],
             }
             for r in rows
         ]
 
-    def session(self, agent_id: str) -> dict[str, Any] | None:
-        """One session with its events; None when unknown."""
+    def session(self, agent_id: str, cursor: EventCursor | None = None) -> dict[str, Any] | None:
+        """One session with a page of its events (as ``run`` pages a phase); None when unknown."""
         with self.read() as conn:
             row = conn.execute(
                 "SELECT id, session_id, status, created_at, completed_at FROM agents"
@@ -625,119 +882,109 @@ class Store:
             ).fetchone()
             if row is None:
                 return None
-            events = self._events(conn, "l.agent_id = ?", (agent_id,), EVENTS_PER_AGENT)
+            events, page = self._event_page(
+                conn, agent_id, None, SESSION_AGENT, (cursor or EventCursor()).for_agent(agent_id)
+            )
+            total = self._summary(conn, agent_id).count
         keys = ("agent_id", "session_id", "status", "created_at", "completed_at")
-        return {**dict(zip(keys, row, strict=True)), "events": events}
+        return {
+            **dict(zip(keys, row, strict=True)),
+            "events": events,
+            "events_total": total,
+            "events_page": page,
+        }
 
     # --- costs --------------------------------------------------------------------------------
 
     def costs(self) -> dict[str, Any]:
-        """Cost and tokens per day, workflow, phase and model, with the totals (SQL sums)."""
-        sums = (
-            "count(*), coalesce(sum(p.tokens_input), 0), coalesce(sum(p.tokens_cache_read), 0),"
-            " coalesce(sum(p.tokens_cache_creation), 0), coalesce(sum(p.tokens_output), 0),"
-            " coalesce(sum(p.cost_usd), 0.0)"
-        )
-        groups = {
-            "day": "substr(p.created_at, 1, 10)",
-            "workflow": f"coalesce({_meta('workflow')}, a.name, '?')",
-            "phase": f"coalesce({_meta('phase')}, a.name, '?')",
-            "model": "coalesce(p.models, '(unknown)')",
-        }
-        result: dict[str, Any] = {}
-        with self.read() as conn:
-            # Only new prompts or Agents change these sums (events, the hot writes, do not).
-            key = conn.execute(
-                "SELECT (SELECT max(rowid) FROM prompts), (SELECT max(rowid) FROM agents),"
-                " (SELECT count(*) FROM prompts)"
-            ).fetchone()
-            if self._costs_cache is not None and self._costs_cache[0] == key:
+        """Cost and tokens per day, workflow, phase and model, with the totals.
+
+        The sums are kept with the run index, from the same pass over the prompts added since
+        the last one (SQL sums of those rows, added up): a page costs the change, never a scan
+        of ``prompts``. Per model, a prompt of several models is split by the per-model usage
+        recorded with it; without that usage it stays whole under ``a + b`` (``mixed``)."""
+        self.all_runs()  # brings the index, and the sums with it, up to date
+        with self._index_lock:
+            if self._costs_cache is not None and self._costs_cache[0] == self._cost_version:
                 return self._costs_cache[1]
-            total = conn.execute(f"SELECT {sums} FROM prompts p").fetchone()  # noqa: S608
-            result["totals"] = _tokens_dict(total)
-            for name, expr in groups.items():
-                order = "1" if name == "day" else "7 DESC, 1"
-                rows = conn.execute(
-                    f"SELECT {expr}, {sums} FROM prompts p JOIN agents a ON a.id = p.agent_id"  # noqa: S608
-                    f" GROUP BY 1 ORDER BY {order}"
-                ).fetchall()
-                result[name] = [{"key": str(r[0]), **_tokens_dict(r[1:])} for r in rows]
-            result["model"] = self._per_model(conn, result["model"])
-        self._costs_cache = (key, result)
-        return result
-
-    def _per_model(
-        self, conn: sqlite3.Connection, grouped: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Split the prompts that used several models (``models`` = ``a,b``) by the per-model
-        usage their ``prompt metadata`` event carries: tokens as counted per model, cost in
-        proportion to each model's cost, the last model taking the remainder so that the sum
-        stays the prompt's own. Without that usage a prompt stays under its combined key."""
-        totals: dict[str, list[float]] = {}
-
-        def add(model: str, n: int, counts: list[int], cost: float) -> None:
-            row = totals.setdefault(model, [0, 0, 0, 0, 0, 0.0])
-            row[0] += n
-            for i, count in enumerate(counts, 1):
-                row[i] += count
-            row[5] += cost
-
-        for entry in grouped:
-            if "," not in entry["key"]:
-                add(
-                    entry["key"],
-                    entry["prompts"],
-                    [entry[k] for k in _COUNTS],
-                    entry["cost_usd"],
-                )
-        for pid, agent_id, models, ti, tcr, tcc, tout, cost in conn.execute(
-            "SELECT id, agent_id, models, tokens_input, tokens_cache_read,"
-            " tokens_cache_creation, tokens_output, cost_usd FROM prompts"
-            " WHERE instr(models, ',') > 0"
-        ):
-            counts = [ti, tcr, tcc, tout]
-            usage = self._model_usage(conn, agent_id, pid)
-            names = [m for m in models.split(",") if m]
-            if not usage or set(usage) != set(names):
-                add(models, 1, counts, cost)
-                continue
-            per_cost = [_nonneg(usage[m].get("cost_usd")) for m in names]
-            weight_total = sum(per_cost)
-            per_counts = [[int(_nonneg(usage[m].get(k))) for k in _USAGE] for m in names]
-            exact = [sum(c[i] for c in per_counts) for i in range(4)] == counts
-            left_cost, left_counts = cost, list(counts)
-            for i, model in enumerate(names):
-                last = i == len(names) - 1
-                share = per_cost[i] / weight_total if weight_total else 1 / len(names)
-                part_cost = left_cost if last else cost * share
-                if exact:
-                    part_counts = per_counts[i]
-                elif last:
-                    part_counts = left_counts
+            result: dict[str, Any] = {"totals": self._cost_total.as_dict()}
+            for name, groups in self._cost_groups.items():
+                rows = [
+                    {"key": key, **t.as_dict(), "mixed": key in self._mixed_keys}
+                    for key, t in groups.items()
+                    if t.prompts
+                ]
+                if name == "day":
+                    rows.sort(key=lambda r: r["key"])
                 else:
-                    part_counts = [int(c * share) for c in counts]
-                add(model, 1, part_counts, part_cost)
-                left_cost -= part_cost
-                left_counts = [a - b for a, b in zip(left_counts, part_counts, strict=True)]
-        rows = [
-            {"key": model, **_tokens_dict([int(r[0]), *map(int, r[1:5]), r[5]])}
-            for model, r in totals.items()
-        ]
-        return sorted(rows, key=lambda r: (-r["cost_usd"], r["key"]))
+                    rows.sort(key=lambda r: (-r["cost_usd"], r["key"]))
+                if name != "model":
+                    for r in rows:
+                        del r["mixed"]
+                result[name] = rows
+            result["models_split"] = self._split_prompts
+            result["models_mixed"] = sum(
+                t.prompts
+                for key, t in self._cost_groups["model"].items()
+                if key in self._mixed_keys
+            )
+            self._costs_cache = (self._cost_version, result)
+            return result
 
-    def _model_usage(
-        self, conn: sqlite3.Connection, agent_id: str, prompt_id: str
-    ) -> dict[str, dict[str, Any]]:
-        """The ``model_usage`` recorded with a prompt (``agent.py`` logs it as an event)."""
-        for (text,) in conn.execute(
-            "SELECT metadata FROM agent_logs WHERE agent_id = ? AND message = 'prompt metadata'",
-            (agent_id,),
+    def _add_model(self, key: str, part: Tokens, sign: int = 1) -> None:
+        self._cost_groups["model"][key].add(part, sign)
+        if MIXED_JOIN in key:
+            self._mixed_keys.add(key)
+        self._cost_version += 1
+
+    def _move_costs(self, old: _Agent, new: _Agent) -> None:
+        """An Agent's prompts now count under its new workflow / phase."""
+        for name, before, after in (
+            ("workflow", old.workflow, new.workflow),
+            ("phase", old.phase, new.phase),
         ):
-            meta = _json(text)
-            if meta.get("prompt_id") == prompt_id:
-                usage = meta.get("model_usage")
-                if isinstance(usage, dict):
-                    return {str(k): v for k, v in usage.items() if isinstance(v, dict)}
+            self._cost_groups[name][before].add(old.totals, -1)
+            self._cost_groups[name][after].add(old.totals)
+        self._cost_version += 1
+
+    def _outside_agent(self, conn: sqlite3.Connection, agent_id: str) -> tuple[str, str]:
+        """Workflow and phase, as the costs group them, of an Agent the run index leaves out."""
+        if agent_id not in self._outside:
+            row = conn.execute(_OUTSIDE_SQL, (agent_id,)).fetchone()
+            self._outside[agent_id] = (str(row[0]), str(row[1])) if row else ("?", "?")
+        return self._outside[agent_id]
+
+    def _settle(self, conn: sqlite3.Connection) -> None:
+        """Split the pending prompts of several models whose per-model usage is there now; those
+        whose Agent ended without it stay whole in the mixed bucket."""
+        waiting: list[_Pending] = []
+        for p in self._pending:
+            usage = _usage_of(self._prompt_meta(conn, p.agent_id, p.prompt_id, p.created_at))
+            counts = [p.part.tokens_input, p.part.tokens_cache_read]
+            counts += [p.part.tokens_cache_creation, p.part.tokens_output]
+            parts = _split(_model_names(p.models), counts, p.part.cost_usd, usage)
+            if parts is None:
+                agent = self._agents.get(p.agent_id)
+                if agent is not None and agent.open:
+                    waiting.append(p)  # agent.py writes the usage right after the prompt
+                continue
+            self._add_model(_mixed_key(p.models), p.part, -1)
+            for model, part_counts, part_cost in parts:
+                self._add_model(model, _tokens(1, part_counts, part_cost))
+            self._split_prompts += 1
+        self._pending = waiting
+
+    def _prompt_meta(
+        self, conn: sqlite3.Connection, agent_id: str, prompt_id: str, created_at: str
+    ) -> dict[str, Any]:
+        """The ``prompt metadata`` event ``agent.py`` logs right after a prompt ({} if none)."""
+        for message, text in conn.execute(
+            _AFTER_PROMPT_SQL, (agent_id, created_at, PROMPT_META_WINDOW)
+        ):
+            if message == "prompt metadata":
+                meta = _json(text)
+                if meta.get("prompt_id") == prompt_id:
+                    return meta
         return {}
 
     # --- files --------------------------------------------------------------------------------
@@ -771,17 +1018,65 @@ def _nonneg(value: object) -> float:
     return number if number >= 0 and number != float("inf") else 0.0
 
 
-def _tokens_dict(row: Any) -> dict[str, Any]:
-    n, ti, tcr, tcc, tout, cost = row
-    return {
-        "prompts": n,
-        "tokens_input": ti,
-        "tokens_cache_read": tcr,
-        "tokens_cache_creation": tcc,
-        "tokens_cached": tcr + tcc,
-        "tokens_output": tout,
-        "cost_usd": round(cost, 6),
-    }
+def _model_names(models: str | None) -> list[str]:
+    """The model ids of a ``prompts.models`` value, in order, each once."""
+    return list(dict.fromkeys(m.strip() for m in (models or "").split(",") if m.strip()))
+
+
+def _mixed_key(models: str) -> str:
+    """The per-model bucket of a prompt of several models that cannot be split: ``a + b``."""
+    return MIXED_JOIN.join(sorted(_model_names(models)))
+
+
+def _usage_of(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``model_usage`` of a ``prompt metadata`` event ({} when absent or malformed)."""
+    usage = meta.get("model_usage")
+    if not isinstance(usage, dict):
+        return {}
+    return {str(k): v for k, v in usage.items() if isinstance(v, dict)}
+
+
+def _split(
+    names: list[str], counts: list[int], cost: float, usage: dict[str, dict[str, Any]]
+) -> list[tuple[str, list[int], float]] | None:
+    """A prompt of several models split by its recorded per-model usage: tokens as counted per
+    model (when they add up to the prompt's, else in proportion), cost in proportion to each
+    model's cost, the last model taking the remainder so that the parts sum to the prompt's own.
+    None when the prompt used one model, or its usage does not name exactly its models."""
+    if len(names) < 2 or not usage or set(usage) != set(names):
+        return None
+    per_cost = [_nonneg(usage[m].get("cost_usd")) for m in names]
+    weight_total = sum(per_cost)
+    per_counts = [[int(_nonneg(usage[m].get(k))) for k in _USAGE] for m in names]
+    exact = [sum(c[i] for c in per_counts) for i in range(4)] == counts
+    left_cost, left_counts = cost, list(counts)
+    parts: list[tuple[str, list[int], float]] = []
+    for i, model in enumerate(names):
+        last = i == len(names) - 1
+        share = per_cost[i] / weight_total if weight_total else 1 / len(names)
+        part_cost = left_cost if last else cost * share
+        if exact:
+            part_counts = per_counts[i]
+        elif last:
+            part_counts = left_counts
+        else:
+            part_counts = [int(c * share) for c in counts]
+        parts.append((model, part_counts, part_cost))
+        left_cost -= part_cost
+        left_counts = [a - b for a, b in zip(left_counts, part_counts, strict=True)]
+    return parts
+
+
+def _tokens(prompts: int, counts: list[int], cost: float, turns: int = 0) -> Tokens:
+    """Tokens from counts in _COUNTS order."""
+    ti, tcr, tcc, tout = counts
+    return Tokens(prompts, ti, tcr, tcc, tout, cost, turns)
+
+
+def _counts_dict(counts: list[int]) -> dict[str, int]:
+    data = dict(zip(_COUNTS, counts, strict=True))
+    data["tokens_cached"] = data["tokens_cache_read"] + data["tokens_cache_creation"]
+    return data
 
 
 def _event(row: Any) -> dict[str, Any]:

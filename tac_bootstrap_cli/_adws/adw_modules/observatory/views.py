@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import svg
-from .store import Store
+from .store import EventCursor, Store
 
 HERE = Path(__file__).parent
 STATUSES = ("running", "completed", "failed", "stale")
@@ -70,13 +70,20 @@ def environment(*, report: bool = False) -> jinja2.Environment:
     return env
 
 
-def run_context(store: Store, run_id: str) -> dict[str, Any] | None:
+def run_context(
+    store: Store, run_id: str, cursor: EventCursor | None = None
+) -> dict[str, Any] | None:
     """The run view's context (the run, its phases and its Gantt chart); None when unknown."""
-    detail = store.run(run_id)
+    detail = store.run(run_id, cursor)
     if detail is None:
         return None
     chart = Markup(svg.gantt(detail["phases"], time.time()))  # labels escaped in svg.py
     return {"detail": detail, "run": detail["run"], "chart": chart}
+
+
+def _label(row: dict[str, Any]) -> str:
+    """A bar's label: the key, marked when it is a mixed bucket of several models."""
+    return f"{row['key']} (mixed)" if row.get("mixed") else str(row["key"])
 
 
 def costs_context(store: Store) -> dict[str, Any]:
@@ -84,7 +91,9 @@ def costs_context(store: Store) -> dict[str, Any]:
     costs = store.costs()
     charts = {
         name: Markup(  # labels escaped in svg.py
-            svg.bars([svg.Bar(r["key"], r["cost_usd"], _money(r["cost_usd"])) for r in costs[name]])
+            svg.bars(
+                [svg.Bar(_label(r), r["cost_usd"], _money(r["cost_usd"])) for r in costs[name]]
+            )
         )
         for name in ("day", "workflow", "phase", "model")
     }
