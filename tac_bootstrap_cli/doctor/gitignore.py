@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from tac_bootstrap_cli.doctor.project import Project, on_disk, restore, restored
+from tac_bootstrap_cli.doctor.project import Project, can_restore, on_disk, restore
 from tac_bootstrap_cli.doctor.report import Check, ok
 from tac_bootstrap_cli.projectdb import project_db_path
 
@@ -150,12 +150,7 @@ def check_gitignore(p: Project) -> Iterator[Check]:
         yield ok("gitignore", ".gitignore covers agents/ and the database")
         return
     block_missing = lines is None or on_disk(p.root, ".gitignore", "block") is None
-    restorable = (
-        block_missing
-        and p.manifest is not None
-        and ".gitignore" in p.manifest.files
-        and restored(p, ".gitignore") is not None
-    )
+    restorable = block_missing and can_restore(p, ".gitignore")
     yield Check(
         "gitignore",
         "fail",

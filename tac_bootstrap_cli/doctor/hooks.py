@@ -19,7 +19,7 @@ from typing import Any
 from tac_bootstrap_cli.apply import write_atomic
 from tac_bootstrap_cli.doctor import claude as facts
 from tac_bootstrap_cli.doctor.claude import SETTINGS
-from tac_bootstrap_cli.doctor.project import Project, restore, restored
+from tac_bootstrap_cli.doctor.project import Project, can_restore, restore
 from tac_bootstrap_cli.doctor.report import Check, ok, some
 from tac_bootstrap_cli.plan import path_problem
 
@@ -30,17 +30,28 @@ LAUNCHED_HOOK = re.compile(r"\.claude/hooks/run\.sh[\"']?\s+([a-z_]+)\b")
 SUPPORT_MODULE = f"{HOOKS_DIR}/_hook_support.py"
 
 
+def _registered_hooks(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(event, hook) of each hook settings.json registers, in order, read as far as it is well
+    formed: what is malformed is the settings check's to report."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+        data = json.loads((root / SETTINGS).read_text(encoding="utf-8"))
+        for event, entries in data.get("hooks", {}).items():
+            for entry in entries:
+                for hook in entry.get("hooks", []):
+                    if not isinstance(hook, dict):
+                        return found
+                    found.append((event, hook))
+    return found
+
+
 def check_hooks(p: Project) -> Iterator[Check]:
     """Hook scripts named by settings and in .claude/hooks: present, executable, compiling."""
     scripts: set[str] = set()
-    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
-        data = json.loads((p.root / SETTINGS).read_text(encoding="utf-8"))
-        for entries in data.get("hooks", {}).values():
-            for entry in entries:
-                for hook in entry.get("hooks", []):
-                    command = str(hook.get("command", ""))
-                    scripts.update(HOOK_SCRIPT.findall(command))
-                    scripts.update(f"{HOOKS_DIR}/{n}.py" for n in LAUNCHED_HOOK.findall(command))
+    for _, hook in _registered_hooks(p.root):
+        command = str(hook.get("command", ""))
+        scripts.update(HOOK_SCRIPT.findall(command))
+        scripts.update(f"{HOOKS_DIR}/{n}.py" for n in LAUNCHED_HOOK.findall(command))
     hooks_dir = p.root / HOOKS_DIR
     if hooks_dir.is_dir():
         scripts.update(
@@ -69,8 +80,7 @@ def check_hooks(p: Project) -> Iterator[Check]:
         missing.remove(SUPPORT_MODULE)
         yield _support_missing(p)
     if missing:
-        restorable = [m for m in missing if p.manifest is not None and m in p.manifest.files]
-        restorable = [m for m in restorable if restored(p, m) is not None]
+        restorable = [m for m in missing if can_restore(p, m)]
         yield Check(
             "hooks",
             "fail",
@@ -116,11 +126,7 @@ def _support_required(p: Project, scripts: set[str]) -> bool:
 def _support_missing(p: Project) -> Check:
     """The finding for a deleted ``_hook_support.py``, restorable from the templates."""
     want = p.generated(SUPPORT_MODULE)
-    restorable = want is not None or (
-        p.manifest is not None
-        and SUPPORT_MODULE in p.manifest.files
-        and restored(p, SUPPORT_MODULE) is not None
-    )
+    restorable = want is not None or can_restore(p, SUPPORT_MODULE)
     return Check(
         "hooks",
         "fail",
@@ -208,20 +214,15 @@ def _layer_hooks(root: Path) -> list[tuple[str, str, list[str], float]]:
     """(event, command, how to run it, timeout in seconds) of every layer hook registered in
     settings.json that doctor can run."""
     found: list[tuple[str, str, list[str], float]] = []
-    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
-        data = json.loads((root / SETTINGS).read_text(encoding="utf-8"))
-        for event, entries in data.get("hooks", {}).items():
-            for entry in entries:
-                for hook in entry.get("hooks", []):
-                    command = hook.get("command")
-                    if hook.get("type", "command") != "command" or not isinstance(command, str):
-                        continue
-                    argv = _hook_argv(root, command) if event in SAMPLE_EVENTS else None
-                    if argv is not None:
-                        timeout = hook.get("timeout")
-                        seconds = timeout if isinstance(timeout, int | float) else 60
-                        limit = min(float(seconds), HOOK_RUN_TIMEOUT)
-                        found.append((event, command, argv, limit))
+    for event, hook in _registered_hooks(root):
+        command = hook.get("command")
+        if hook.get("type", "command") != "command" or not isinstance(command, str):
+            continue
+        argv = _hook_argv(root, command) if event in SAMPLE_EVENTS else None
+        if argv is not None:
+            timeout = hook.get("timeout")
+            seconds = timeout if isinstance(timeout, int | float) else 60
+            found.append((event, command, argv, min(float(seconds), HOOK_RUN_TIMEOUT)))
     return found
 
 
@@ -284,10 +285,10 @@ def _foreign_hook_code(p: Project) -> str | None:
             return f"{folder} is a symbolic link"
         for child in sorted(path.iterdir()) if path.is_dir() else []:
             rel = f"{folder}/{child.name}"
-            if child.suffix not in (".py", ".sh") and child.name != "__pycache__":
+            # __pycache__ is skipped too: hooks run with PYTHONDONTWRITEBYTECODE and -S, so the
+            # sources are what count.
+            if child.suffix not in (".py", ".sh"):
                 continue
-            if child.name == "__pycache__":
-                continue  # run with PYTHONDONTWRITEBYTECODE and -S; sources are what count
             wanted = p.generated(rel)
             if wanted is None:
                 return f"{rel} is not a file tac-bootstrap generates"

@@ -34,6 +34,11 @@ class Project:
         """The current rendering of ``path``, if the answers could be rendered."""
         return self.rendered.get(path) if self.rendered is not None else None
 
+    def managed_paths(self) -> set[str]:
+        """Every path the manifest records or the current templates render."""
+        paths = set(self.manifest.files) if self.manifest is not None else set()
+        return paths | set(self.rendered or {})
+
 
 def load_project(root: Path) -> Project:
     """Read config, manifest, bases and (when possible) render the layer in memory."""
@@ -95,10 +100,8 @@ def restored(p: Project, path: str) -> tuple[bytes, bool, bytes] | None:
     """(content to write, executable, pristine body to record) for a missing generated path:
     the current templates' rendering, else the recorded base; None when neither is known."""
     want = p.generated(path)
-    kind = want.kind if want is not None else "file"
+    kind = _kind(p, path)
     entry = p.manifest.files.get(path) if p.manifest is not None else None
-    if entry is not None:
-        kind = entry.kind
     executable = want.executable if want is not None else False
     body = want.content if want is not None else None
     if body is None and entry is not None:
@@ -120,6 +123,11 @@ def restored(p: Project, path: str) -> tuple[bytes, bool, bytes] | None:
     return body, executable, body
 
 
+def can_restore(p: Project, path: str) -> bool:
+    """``path`` is a generated file the manifest records and ``restore`` can write back."""
+    return p.manifest is not None and path in p.manifest.files and restored(p, path) is not None
+
+
 def restore(p: Project, paths: list[str]) -> list[str]:
     """Write each path's current template content and record it as generated (manifest, base)."""
     root = p.root.resolve()
@@ -136,23 +144,29 @@ def restore(p: Project, paths: list[str]) -> list[str]:
     if recorded and p.manifest is not None:
         manifest = p.manifest
         for path, body in recorded.items():
-            entry = manifest.files.get(path)
-            kind = entry.kind if entry is not None else _kind(p, path)
-            manifest.files[path] = Entry(sha256(body), kind)
+            manifest.files[path] = Entry(sha256(body), _kind(p, path))
             p.bases[sha256(body)] = body
         save_state(p, manifest)
     return done
 
 
 def _kind(p: Project, path: str) -> Kind:
+    """A path's kind as the manifest records it, else as the templates render it, else a file."""
+    entry = p.manifest.files.get(path) if p.manifest is not None else None
+    if entry is not None:
+        return entry.kind
     want = p.generated(path)
     return want.kind if want is not None else "file"
 
 
+def write_bases(p: Project, bases: dict[str, bytes], manifest: Manifest) -> None:
+    """Write the bases archive with those of ``bases`` that ``manifest`` names, atomically."""
+    wanted = {e.sha256 for e in manifest.files.values()}
+    kept = {k: v for k, v in bases.items() if k in wanted}
+    write_atomic(p.root.resolve(), BASES_PATH, encode_bases(kept))
+
+
 def save_state(p: Project, manifest: Manifest) -> None:
     """Bases first, then the manifest (as every writing command does), each atomically."""
-    wanted = {e.sha256 for e in manifest.files.values()}
-    bases = {k: v for k, v in p.bases.items() if k in wanted}
-    root = p.root.resolve()
-    write_atomic(root, BASES_PATH, encode_bases(bases))
-    write_atomic(root, MANIFEST_PATH, manifest.to_json().encode("utf-8"))
+    write_bases(p, p.bases, manifest)
+    write_atomic(p.root.resolve(), MANIFEST_PATH, manifest.to_json().encode("utf-8"))

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tac_bootstrap_cli.apply import write_atomic
-from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, has_bases
+from tac_bootstrap_cli.bases import has_bases
 from tac_bootstrap_cli.config import CONFIG_FILE
-from tac_bootstrap_cli.doctor.project import Project, on_disk, save_state
+from tac_bootstrap_cli.doctor.project import Project, on_disk, save_state, write_bases
 from tac_bootstrap_cli.doctor.report import Check, ok, shown_path, some
 from tac_bootstrap_cli.errors import TacError
 from tac_bootstrap_cli.manifest import (
@@ -220,10 +220,9 @@ def _unedited_bases(p: Project) -> dict[str, bytes]:
 
 
 def _record_bases(p: Project, found: dict[str, bytes]) -> list[str]:
+    """Add the bases ``found`` of unedited files to the archive."""
     assert p.manifest is not None
-    wanted = {e.sha256 for e in p.manifest.files.values()}
-    bases = {k: v for k, v in {**p.bases, **found}.items() if k in wanted}
-    write_atomic(p.root.resolve(), BASES_PATH, encode_bases(bases))
+    write_bases(p, {**p.bases, **found}, p.manifest)
     return [f"recorded the bases of {len(found)} unedited files"]
 
 
@@ -275,10 +274,8 @@ def conflict_marker_line(text: str) -> int | None:
 
 def check_conflicts(p: Project) -> Iterator[Check]:
     """No managed text file holds conflict markers left by an upgrade or a git merge."""
-    paths = set(p.manifest.files) if p.manifest is not None else set()
-    paths |= set(p.rendered or {})
     found: list[str] = []
-    for rel in sorted(paths):
+    for rel in sorted(p.managed_paths()):
         path = p.root / rel
         if path.is_symlink() or not path.is_file():
             continue
@@ -305,8 +302,7 @@ def check_leftovers(p: Project) -> Iterator[Check]:
     """Staging folders and ``*.tac-tmp`` files that a killed tac-bootstrap run left behind."""
     from tac_bootstrap_cli.apply import find_leftovers, sweep_leftovers
 
-    paths = set(p.manifest.files) if p.manifest is not None else set()
-    paths |= set(p.rendered or {})
+    paths = p.managed_paths()
     found = find_leftovers(p.root, sorted(paths))
     if not found:
         yield ok("leftovers", "no staging folder or temporary file left by a killed run")
