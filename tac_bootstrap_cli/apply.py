@@ -33,7 +33,8 @@ from types import FrameType
 from tac_bootstrap_cli._adws.adw_modules.adw_files import TEMP_SUFFIX, UMASK
 from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic as atomic_file
 from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, encode_bases_in_background
-from tac_bootstrap_cli.errors import EXIT_INTERRUPTED, TacError, UnsafePathError
+from tac_bootstrap_cli.errors import Interrupted as Interrupted  # re-exported: its old home
+from tac_bootstrap_cli.errors import TacError, UnsafePathError
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
 
@@ -46,12 +47,6 @@ _TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)-" + _RANDOM + re.escap
 OnFile = Callable[[FileAction], None]
 # ``{rerun}``: the command line, completed by the front end (TacError.rerun_with).
 RERUN_HINT = "rerun `{rerun}` to complete the job"
-
-
-class Interrupted(TacError):
-    """Ctrl-C stopped an in-place apply between two files; a rerun completes the job."""
-
-    exit_code = EXIT_INTERRUPTED
 
 
 @dataclass

@@ -1,4 +1,13 @@
-"""The one exception hierarchy of tac-bootstrap, with the exit code each error maps to."""
+"""The one exception hierarchy of tac-bootstrap, with the exit code each error maps to.
+
+Every error a user can meet is a ``TacError`` defined here, whichever module raises it (two are
+still defined beside their code: ``yamlread.YamlError`` and ``trust.UntrustedTemplatesError``);
+the front end prints it and exits with its ``exit_code``. Modules that used to
+define some of these re-export them under the old names (``apply.Interrupted``,
+``gitutil.GitError``, ``render.engine.TemplateRenderError``/``UnsafeTemplateError``,
+``modelgen.SpecError``). The base modules under ``_adws/`` ship into every project's ``adws/``
+and never import the generator, so they keep their own errors (``DatabaseError``, ...).
+"""
 
 from __future__ import annotations
 
@@ -75,6 +84,34 @@ class ValidationFailed(UsageError):
     def __init__(self, source: str, problems: Iterable[str]) -> None:
         self.problems = list(problems)
         super().__init__(f"{source}: " + "; ".join(self.problems))
+
+
+class SpecError(UsageError):
+    """A model spec has problems; ``problems`` lists each as ``SPEC:line:col: message``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"the model spec has {count} problem{'s' if count != 1 else ''}"
+        super().__init__(head + ":\n" + "\n".join(self.problems))
+
+
+class UnsafeTemplateError(UsageError):
+    """A template tried what templates may not (reach Python internals, a link, huge values)."""
+
+
+class TemplateRenderError(TacError):
+    """A template failed to render (a bug in a template, or an answer it cannot take)."""
+
+
+class GitError(TacError):
+    """A git command failed where the caller needed it to work."""
+
+
+class Interrupted(TacError):
+    """Ctrl-C stopped an in-place apply between two files; a rerun completes the job."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class ConflictError(TacError):

@@ -16,14 +16,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tac_bootstrap_cli.errors import TacError
+from tac_bootstrap_cli.errors import GitError as GitError  # re-exported: its old home
 
 _TIMEOUT = 60
 _NULL_SHA = "0" * 40
-
-
-class GitError(TacError):
-    """A git command failed where the caller needed it to work."""
 
 
 def _env() -> dict[str, str]:

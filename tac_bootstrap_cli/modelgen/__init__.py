@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tac_bootstrap_cli.errors import SpecError
 from tac_bootstrap_cli.modelgen.common import Origin
 from tac_bootstrap_cli.modelgen.emit_models import emit_init, emit_models
 from tac_bootstrap_cli.modelgen.emit_repository import emit_repository
 from tac_bootstrap_cli.modelgen.emit_schema import emit_schema
 from tac_bootstrap_cli.modelgen.emit_tests import emit_tests
-from tac_bootstrap_cli.modelgen.spec import ModelSpec, SpecError, parse_spec
+from tac_bootstrap_cli.modelgen.spec import ModelSpec, parse_spec
 from tac_bootstrap_cli.modelgen.writer import check_targets, write_files
 
 __all__ = [

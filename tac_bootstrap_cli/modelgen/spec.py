@@ -19,7 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tac_bootstrap_cli import yamlread
-from tac_bootstrap_cli.errors import UsageError
+from tac_bootstrap_cli.errors import SpecError as SpecError  # re-exported: its old home
 from tac_bootstrap_cli.modelgen import naming
 
 TYPES = ("str", "text", "int", "float", "bool", "uuid", "datetime", "date", "json", "enum", "ref")
@@ -149,16 +149,6 @@ class ModelSpec:
     def entity(self, name: str) -> EntitySpec:
         """The entity called ``name``."""
         return next(e for e in self.entities if e.name == name)
-
-
-class SpecError(UsageError):
-    """The spec has problems; ``problems`` lists each as ``SPEC:line:col: message``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        count = len(self.problems)
-        head = f"the model spec has {count} problem{'s' if count != 1 else ''}"
-        super().__init__(head + ":\n" + "\n".join(self.problems))
 
 
 @dataclass(order=True)

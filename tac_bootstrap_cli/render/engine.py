@@ -35,7 +35,9 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from tac_bootstrap_cli import __version__
-from tac_bootstrap_cli.errors import TacError, UnsafePathError, UsageError
+from tac_bootstrap_cli.errors import TacError, UnsafePathError
+from tac_bootstrap_cli.errors import TemplateRenderError as TemplateRenderError  # its old home
+from tac_bootstrap_cli.errors import UnsafeTemplateError as UnsafeTemplateError  # its old home
 from tac_bootstrap_cli.render.codecache import CodeCache
 from tac_bootstrap_cli.render.filters import FILTERS
 
@@ -73,14 +75,6 @@ def _shipped_paths(root: Path) -> tuple[str, ...]:
 
 # Output paths of the base modules, rendered verbatim into every project.
 BASE_MODULES = _shipped_paths(_ADWS_PACKAGE)
-
-
-class TemplateRenderError(TacError):
-    """A template failed to render (a bug in a template, or an answer it cannot take)."""
-
-
-class UnsafeTemplateError(UsageError):
-    """A template tried what templates may not (reach Python internals, a link, huge values)."""
 
 
 @dataclass(frozen=True)
