@@ -22,8 +22,9 @@ from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, Declined, T
 
 if TYPE_CHECKING:
     from tac_bootstrap_cli.history import Recorder
+    from tac_bootstrap_cli.operation import UICallbacks
     from tac_bootstrap_cli.plan import FileAction
-    from tac_bootstrap_cli.scaffold import Answers, Hooks, Result
+    from tac_bootstrap_cli.scaffold import Answers, Result
 
 EXIT_CODES = (
     "Exit codes: 0 success, 1 failure, 2 usage error (bad option, answer or config file),"
@@ -264,22 +265,22 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def _hooks(*, ask: bool, review: bool, always_show: bool, dry_run: bool) -> Hooks:
+def _callbacks(*, ask: bool, review: bool, always_show: bool, dry_run: bool) -> UICallbacks:
     """What the command shows and asks: ``ask`` the stack questions; ``review`` the plan and, when
     files that exist would change, "Apply these changes?" (``always_show``: the plan even when
     only new files are written)."""
     from tac_bootstrap_cli import ui
-    from tac_bootstrap_cli.scaffold import Hooks
+    from tac_bootstrap_cli.operation import UICallbacks
 
-    hooks = Hooks()
+    callbacks = UICallbacks()
     if ask:
-        hooks.ask_stack = ui.ask_stack
-        hooks.ask_commands = ui.ask_commands
+        callbacks.ask_stack = ui.ask_stack
+        callbacks.ask_commands = ui.ask_commands
     if dry_run:
-        hooks.on_plan = lambda plan: ui.show_plan(plan, title=f"{plan.root} (dry run)")
+        callbacks.on_plan = lambda plan: ui.show_plan(plan, title=f"{plan.root} (dry run)")
     elif review:
-        hooks.confirm = lambda plan: ui.review(plan, always_show=always_show)
-    return hooks
+        callbacks.confirm = lambda plan: ui.review(plan, always_show=always_show)
+    return callbacks
 
 
 # The recorder's steps that can take a while, and what the progress line says meanwhile.
@@ -421,7 +422,7 @@ def init(
                 dry_run=dry_run,
                 # A new project is all new files: the plan is shown (and asked about) only
                 # when files that exist would change (--force into a folder, a rerun).
-                hooks=_hooks(
+                ui=_callbacks(
                     ask=_interactive(yes),
                     review=_interactive(yes),
                     always_show=False,
@@ -469,7 +470,7 @@ def add_agentic(
                 answers=_answers(name, language, framework, package_manager),
                 force=force,
                 dry_run=dry_run,
-                hooks=_hooks(
+                ui=_callbacks(
                     ask=_interactive(yes),
                     review=_interactive(yes),
                     always_show=True,
@@ -508,7 +509,7 @@ def render(
                 path,
                 force=force,
                 dry_run=dry_run,
-                hooks=_hooks(
+                ui=_callbacks(
                     ask=False, review=_interactive(yes), always_show=True, dry_run=dry_run
                 ),
                 recorder=_Progressing(rec),
@@ -550,17 +551,19 @@ def upgrade(
         from tac_bootstrap_cli import ui
         from tac_bootstrap_cli import upgrade as upgrading
         from tac_bootstrap_cli.history import RunRecorder
-        from tac_bootstrap_cli.scaffold import Hooks
+        from tac_bootstrap_cli.operation import UICallbacks
         from tac_bootstrap_cli.trust import granting
 
-        hooks = Hooks(on_plan=lambda plan: ui.show_upgrade_plan(plan, diff=diff, dry_run=dry_run))
+        callbacks = UICallbacks(
+            on_plan=lambda plan: ui.show_upgrade_plan(plan, diff=diff, dry_run=dry_run)
+        )
         with RunRecorder("upgrade", argv, dry_run=dry_run) as rec, granting(trust):
             result = upgrading.upgrade(
                 path,
                 dry_run=dry_run,
                 force=force,
                 overlay=templates,
-                hooks=hooks,
+                ui=callbacks,
                 recorder=_Progressing(rec),
             )
         ui.show_upgrade_result(result)

@@ -20,11 +20,13 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.tree import Tree
 
+from tac_bootstrap_cli.answers import COMMAND_NAMES, Answers
 from tac_bootstrap_cli.detect import Detection
 from tac_bootstrap_cli.errors import TacError
 from tac_bootstrap_cli.history import RunDetail, RunSummary
+from tac_bootstrap_cli.operation import Result, existing_changes
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
-from tac_bootstrap_cli.scaffold import APP_REASON, COMMAND_NAMES, Answers, Result, existing_changes
+from tac_bootstrap_cli.scaffold import APP_REASON
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
 
 if TYPE_CHECKING:

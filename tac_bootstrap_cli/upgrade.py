@@ -52,6 +52,7 @@ from tac_bootstrap_cli.gitutil import (
 )
 from tac_bootstrap_cli.history import NullRecorder, Recorder
 from tac_bootstrap_cli.jsonmerge import dump_json, merge_values, parse_json
+from tac_bootstrap_cli.layer import config_rewrite, desired_files, with_overlay
 from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, Manifest, load_manifest, sha256
 from tac_bootstrap_cli.merge import (
     has_conflict_markers,
@@ -59,6 +60,7 @@ from tac_bootstrap_cli.merge import (
     merge_text,
     split_lines,
 )
+from tac_bootstrap_cli.operation import Result, UICallbacks
 from tac_bootstrap_cli.overlay import Overlay
 from tac_bootstrap_cli.plan import (
     JSON_MERGED,
@@ -70,7 +72,6 @@ from tac_bootstrap_cli.plan import (
     path_problem,
 )
 from tac_bootstrap_cli.projectdb import DbMigration, migrate_db, project_db_path
-from tac_bootstrap_cli.scaffold import Hooks, Result, config_rewrite, desired_files, with_overlay
 
 RENAME_RATIO = 0.6  # a dropped file this similar to an added one is reported as renamed
 JOURNAL_PATH = ".tac-bootstrap/upgrade-journal.json"
@@ -685,13 +686,13 @@ def upgrade(
     dry_run: bool = False,
     force: bool = False,
     overlay: Path | None = None,
-    hooks: Hooks | None = None,
+    ui: UICallbacks | None = None,
     recorder: Recorder | None = None,
     templates_dir: Path | None = None,
 ) -> UpgradeResult:
     """Upgrade the project at ``path`` (default: here) to the installed templates."""
     rec = recorder or NullRecorder()
-    hooks = hooks or Hooks()
+    hooks = ui or UICallbacks()
     target = Path(path if path is not None else ".").absolute()
     rec.set_metadata(target=str(target), dry_run=dry_run)
     if not target.is_dir():

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from cli_support import Run, snapshot
 
-from tac_bootstrap_cli import scaffold
+from tac_bootstrap_cli import layer, scaffold
 from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.render import BASE_MODULES
 from tac_bootstrap_cli.render.engine import base_module_source
@@ -244,9 +244,9 @@ def test_template_error_writes_nothing(
     templates.mkdir()
     (templates / "ok.txt").write_text("fine")
     (templates / "bad.md.j2").write_text("{{ project.missing }}")
-    real = scaffold.desired_files
+    real = layer.desired_files
     monkeypatch.setattr(
-        scaffold,
+        layer,
         "desired_files",
         lambda config, **kw: real(config, **{**kw, "templates_dir": templates}),
     )

@@ -326,7 +326,7 @@ def test_interrupted_upgrade_converges_on_rerun(tmp_path: Path) -> None:
     v2 = make_overlay(tmp_path / "v2", {k: v + "v2\n" for k, v in files.items()})
     project = scaffold.init_project("app", tmp_path, overlay=v1).target
     from tac_bootstrap_cli.apply import Interrupted
-    from tac_bootstrap_cli.scaffold import Hooks
+    from tac_bootstrap_cli.operation import UICallbacks
 
     seen: list[str] = []
 
@@ -336,7 +336,7 @@ def test_interrupted_upgrade_converges_on_rerun(tmp_path: Path) -> None:
             os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(Interrupted):
-        upgrade(project, overlay=v2, hooks=Hooks(on_file=on_file))
+        upgrade(project, overlay=v2, ui=UICallbacks(on_file=on_file))
     done = [p for p in files if (project / p).read_text().endswith("v2\n")]
     assert 0 < len(done) < 5
     result = upgrade(project, overlay=v2)
