@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from .data_types import AgentCLIError, AgentResult
 from .state import state_dir
-from .utils import PROJECT_ROOT, load_config
+from .utils import PROJECT_ROOT, load_config, project_environ
 
 PERMISSION_MODE = "acceptEdits"
 # A phase that runs longer than this is stuck; the CLI is stopped and the attempt fails.
@@ -427,7 +427,7 @@ def run_agent(
     out_dir = state_dir(adw_id, base) / agent_name
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / "raw_output.jsonl"
-    env = dict(os.environ, ADW_ID=adw_id)
+    env = project_environ(base) | {"ADW_ID": adw_id}
     if run is not None and getattr(run, "agent_id", None):
         env["ADW_AGENT_ID"] = str(run.agent_id)
     started = time.monotonic()

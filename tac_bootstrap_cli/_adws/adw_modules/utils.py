@@ -11,6 +11,8 @@ import json
 import os
 import re
 import secrets
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,27 @@ REDACTED = "[REDACTED]"
 def project_root() -> Path:
     """The project this layer belongs to (the folder holding ``adws/`` and ``config.yml``)."""
     return PROJECT_ROOT
+
+
+def project_environ(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for the project's own commands and the agent: the user's, without this
+    workflow's private virtual environment.
+
+    ``uv run adws/adw_x.py`` runs the workflow in an environment of its own and puts that first on
+    PATH (and in VIRTUAL_ENV); inherited as is, a pip project's ``python -m pytest`` would find
+    the workflow's interpreter, which has no pytest, instead of the project's. An environment
+    inside the project (the user ran the workflow with the project's own .venv) is the user's.
+    """
+    env = dict(os.environ if environ is None else environ)
+    own = Path(sys.prefix)
+    if sys.prefix == sys.base_prefix or own.is_relative_to(root):
+        return env
+    if env.get("VIRTUAL_ENV") and Path(env["VIRTUAL_ENV"]) == own:
+        del env["VIRTUAL_ENV"]
+    if "PATH" in env:
+        kept = [p for p in env["PATH"].split(os.pathsep) if not Path(p).is_relative_to(own)]
+        env["PATH"] = os.pathsep.join(kept)
+    return env
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

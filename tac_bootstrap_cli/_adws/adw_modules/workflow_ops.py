@@ -39,6 +39,7 @@ from .utils import (
     db_path,
     load_config,
     new_adw_id,
+    project_environ,
     retry_policy,
     slugify,
     summarize,
@@ -265,6 +266,7 @@ def run_tests(ctx: Context) -> tuple[int, str]:
             command,
             shell=True,  # the command comes from the project's own config.yml, as typed there
             cwd=ctx.root,
+            env=project_environ(ctx.root),
             capture_output=True,
             text=True,
             timeout=TEST_TIMEOUT_SECONDS,
