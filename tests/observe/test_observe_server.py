@@ -291,3 +291,39 @@ def test_a_big_phase_is_paged_in_the_page_and_the_api(tmp_path: Path) -> None:
         latest = running.json(f"/api/runs/{BIG_RUN}?phase={agent_id}&latest=1")
         assert latest["phases"][0]["events"][-1]["message"] == "written just now"
         assert latest["phases"][0]["events_total"] == 1237
+
+
+def test_hostile_model_names_and_usage_keys_are_text(tmp_path: Path) -> None:
+    """Model ids come from the agent CLI's output: recorded, so hostile like the rest."""
+    from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
+
+    db = fill(tmp_path)
+    run = start_run(
+        db,
+        "builder",
+        orchestrator="adw",
+        metadata={"adw_id": "e5ca9e00", "phase": "build", "workflow": XSS_IMG},
+        strict=True,
+    )
+    usage = {XSS_SCRIPT: {"output": 1, "cost_usd": 0.1}, XSS_IMG: {"output": 1, "cost_usd": 0.1}}
+    run.prompt("hi", cost_usd=0.2, tokens_output=2, models=[XSS_SCRIPT, XSS_IMG])
+    run.prompt("again", cost_usd=0.2, models=[XSS_IMG, XSS_SCRIPT], metadata={"model_usage": usage})
+    run.finish()
+    with serve(str(tmp_path)) as running:
+        for path in ("/costs", "/runs/e5ca9e00", "/?q=e5ca9e00"):
+            status, _, body = running.get(path)
+            assert status == 200 and XSS_SCRIPT not in body and XSS_IMG not in body, path
+            assert "&lt;img src=x onerror=" in body, path  # the workflow, as text
+            if path != "/?q=e5ca9e00":  # pages that show the models
+                assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in body, path
+        models = {r["key"] for r in running.json("/api/costs")["model"]}
+        assert f"{XSS_IMG} + {XSS_SCRIPT}" in models or f"{XSS_SCRIPT} + {XSS_IMG}" in models
+
+
+def test_api_pages_are_bounded(server: Server) -> None:
+    assert len(server.json("/api/runs?per_page=0")["runs"]) == 1
+    assert server.json("/api/runs?per_page=100000")["total"] == 4
+    sessions = server.json("/api/sessions?page=2")
+    assert (sessions["sessions"], sessions["page"], sessions["has_more"]) == ([], 2, False)
+    assert len(server.json("/api/sessions")["sessions"]) == 1
+    assert len(server.json("/api/events?after=0&limit=2")["events"]) == 2

@@ -49,6 +49,8 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 STATUSES = views.STATUSES
+RUNS_PAGE_MAX = 500  # runs per API page
+SESSIONS_PER_PAGE = 100
 
 
 class SecurityHeaders:
@@ -131,8 +133,18 @@ def create_app(
             return page(request, "missing.html", 404, what="run")
         return page(request, "run.html", **context)
 
+    def _sessions(request: Request) -> dict[str, Any]:
+        """One page of the sessions, newest first, and whether older ones exist."""
+        number = max(_int(request.query_params.get("page"), 1), 1)
+        found = store.sessions(SESSIONS_PER_PAGE + 1, (number - 1) * SESSIONS_PER_PAGE)
+        return {
+            "sessions": found[:SESSIONS_PER_PAGE],
+            "page": number,
+            "has_more": len(found) > SESSIONS_PER_PAGE,
+        }
+
     async def sessions_page(request: Request) -> Response:
-        return page(request, "sessions.html", sessions=store.sessions())
+        return page(request, "sessions.html", **_sessions(request))
 
     async def session_page(request: Request) -> Response:
         detail = store.session(request.path_params["agent_id"], _cursor(request))
@@ -152,7 +164,8 @@ def create_app(
 
     async def api_runs(request: Request) -> Response:
         found = store.runs(
-            **_filters(request), per_page=_int(request.query_params.get("per_page"), 50)
+            **_filters(request),
+            per_page=min(max(_int(request.query_params.get("per_page"), 50), 1), RUNS_PAGE_MAX),
         )
         return JSONResponse(
             {
@@ -179,7 +192,7 @@ def create_app(
         return JSONResponse(store.costs())
 
     async def api_sessions(request: Request) -> Response:
-        return JSONResponse({"sessions": store.sessions()})
+        return JSONResponse(_sessions(request))
 
     async def api_session(request: Request) -> Response:
         detail = store.session(request.path_params["agent_id"], _cursor(request, api=True))

@@ -55,7 +55,7 @@ def render_report(store: Store, *, title: str, limit: int = DEFAULT_LIMIT) -> st
             statuses=views.STATUSES,
         ),
         runs=runs,
-        sessions_html=part("sessions.html", sessions=sessions),
+        sessions_html=part("sessions.html", sessions=sessions, page=1, has_more=False),
         sessions=session_parts,
         costs_html=part("costs.html", **views.costs_context(store)),
     )

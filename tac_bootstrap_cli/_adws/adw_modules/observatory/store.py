@@ -122,7 +122,7 @@ def _json(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass
+@dataclass(slots=True)
 class Tokens:
     """Token and cost totals (``cached`` = cache reads + cache creation)."""
 
@@ -370,6 +370,9 @@ class Store:
         self._run_agents: dict[str, list[str]] = defaultdict(list)
         self._runs: dict[str, Run] = {}
         self._ordered: list[Run] = []
+        self._position: dict[str, int] = {}  # a run's place in _ordered
+        self._live: dict[str, Run] = {}  # the runs still running (or stale), by id
+        self._open_ids: set[str] = set()  # the Agents still running or pending
         self._agent_rowid = 0
         self._prompt_rowid = 0
         self._reset_costs()
@@ -466,9 +469,9 @@ class Store:
                 with self.read() as conn:
                     self._refresh(conn)
                 self._index_stamp = key
-            runs = self._ordered
+            runs, live = self._ordered, list(self._live.values())
         now = time.time()
-        for run in runs:  # staleness moves with the clock, not with the database
+        for run in live:  # staleness moves with the clock, not with the database
             if run.status in ("running", "stale"):
                 run.status = "stale" if now - run.last_activity > self.stale_after else "running"
                 begin = epoch_seconds(run.started_at)
@@ -490,9 +493,12 @@ class Store:
         if top_agent < self._agent_rowid or top_prompt < self._prompt_rowid:
             self._agents, self._run_agents, self._runs = {}, defaultdict(list), {}
             self._agent_rowid = self._prompt_rowid = 0
+            self._open_ids, self._ordered, self._live = set(), [], {}
             self._reset_costs()
         touched: set[str] = set()
-        opened = [a.id for a in self._agents.values() if a.open]
+        # Agents whose log moved, that ended, or that are new: their pending prompts may settle.
+        moved: set[str] = set()
+        opened = sorted(self._open_ids)
         for row in conn.execute(_AGENTS_SQL, (self._agent_rowid, json.dumps(opened))):
             rowid, aid, name, status, created, started, completed = row[:7]
             adw_id, workflow, phase, target = row[7:]
@@ -512,14 +518,21 @@ class Store:
             )
             if known is not None:
                 agent.totals, agent.last_prompt = known.totals, known.last_prompt
-                agent.models = known.models
+                agent.models, agent.last_log = known.models, known.last_log
+                if agent == known:
+                    continue  # an open Agent read again, unchanged
                 if (known.workflow, known.phase) != (agent.workflow, agent.phase):
                     self._move_costs(known, agent)  # metadata of an open Agent changed
             else:
                 self._run_agents[agent.run_id].append(aid)
             self._agents[aid] = agent
+            if agent.open:
+                self._open_ids.add(aid)
+            else:
+                self._open_ids.discard(aid)
             self._agent_rowid = max(self._agent_rowid, rowid)
             touched.add(agent.run_id)
+            moved.add(aid)
         since = self._prompt_rowid
         several: list[tuple[str, str]] = []
         for row in conn.execute(_PROMPTS_SQL, (since,)):
@@ -540,7 +553,7 @@ class Store:
             self._cost_groups["day"][day or "?"].add(part)
             self._cost_groups["workflow"][workflow].add(part)
             self._cost_groups["phase"][phase].add(part)
-            if len(_model_names(models)) > 1:
+            if "," in models and len(_model_names(models)) > 1:
                 several.append((aid, models))
             else:
                 self._cost_groups["model"][models or "(unknown)"].add(part)
@@ -550,26 +563,38 @@ class Store:
                 part = _tokens(1, [int(v or 0) for v in p[3:7]], float(p[7] or 0.0), int(p[8] or 0))
                 self._pending.append(_Pending(p[0], aid, p[1], p[2], part))
                 self._add_model(_mixed_key(p[1]), part)  # until its per-model usage is read
-        if self._pending:
-            self._settle(conn)
-        still_open = [a.id for a in self._agents.values() if a.open]
+                moved.add(aid)
         # The last event of an open Agent tells whether its process is still alive.
-        for aid, last in conn.execute(_LAST_LOG_SQL, (json.dumps(still_open),)):
+        for aid, last in conn.execute(_LAST_LOG_SQL, (json.dumps(sorted(self._open_ids)),)):
             agent = self._agents[aid]
             if last != agent.last_log:
                 agent.last_log = last
                 touched.add(agent.run_id)
+                moved.add(aid)
+        if self._pending and moved:
+            self._settle(conn, moved)
+        if not touched:
+            return
         new_runs = [r for r in touched if r not in self._runs]
         for run_id in touched:
             self._runs[run_id] = self._run_of(run_id)
-        if touched:
-            self._tasks_from_prompts(conn, [self._runs[r] for r in touched])
-            if new_runs or len(self._ordered) != len(self._runs):
-                self._ordered = sorted(
-                    self._runs.values(), key=lambda r: (r.started_at, r.id), reverse=True
-                )
-            else:  # same runs, same order: swap in the rebuilt objects
-                self._ordered = [self._runs[r.id] for r in self._ordered]
+        self._tasks_from_prompts(conn, [self._runs[r] for r in touched])
+        if new_runs or len(self._ordered) != len(self._runs):
+            self._ordered = sorted(
+                self._runs.values(), key=lambda r: (r.started_at, r.id), reverse=True
+            )
+            self._position = {r.id: i for i, r in enumerate(self._ordered)}
+        else:  # same runs, same order: swap in the rebuilt objects (a copy: readers keep theirs)
+            ordered = list(self._ordered)
+            for run_id in touched:
+                ordered[self._position[run_id]] = self._runs[run_id]
+            self._ordered = ordered
+        for run_id in touched:
+            run = self._runs[run_id]
+            if run.status in ("running", "stale"):
+                self._live[run_id] = run
+            else:
+                self._live.pop(run_id, None)
 
     def _run_of(self, run_id: str) -> Run:
         """One run from its Agents (oldest first); a phase's latest Agent gives its status."""
@@ -630,6 +655,7 @@ class Store:
     ) -> RunPage:
         """The runs matching the filters (status, workflow, text in id/task/branch), one page."""
         every = self.all_runs()
+        per_page = max(1, per_page)
         needle = q.strip().lower()
         found = [
             r
@@ -848,14 +874,16 @@ class Store:
 
     # --- sessions -----------------------------------------------------------------------------
 
-    def sessions(self, limit: int = 200) -> list[dict[str, Any]]:
-        """Interactive Claude Code sessions (Agents named ``claude-session``), newest first."""
+    def sessions(self, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        """Interactive Claude Code sessions (Agents named ``claude-session``), newest first:
+        ``limit`` of them after the first ``offset``."""
         with self.read() as conn:
             rows = conn.execute(
                 "SELECT a.id, a.session_id, a.status, a.created_at, a.completed_at, a.metadata,"
                 " (SELECT max(created_at) FROM agent_logs l WHERE l.agent_id = a.id)"
-                " FROM agents a WHERE a.name = ? ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?",
-                (SESSION_AGENT, limit),
+                " FROM agents a WHERE a.name = ? ORDER BY a.created_at DESC, a.rowid DESC"
+                " LIMIT ? OFFSET ?",
+                (SESSION_AGENT, max(0, limit), max(0, offset)),
             ).fetchall()
             counts = {r[0]: self._summary(conn, r[0]).count for r in rows}
         return [
@@ -954,11 +982,15 @@ class Store:
             self._outside[agent_id] = (str(row[0]), str(row[1])) if row else ("?", "?")
         return self._outside[agent_id]
 
-    def _settle(self, conn: sqlite3.Connection) -> None:
+    def _settle(self, conn: sqlite3.Connection, moved: set[str]) -> None:
         """Split the pending prompts of several models whose per-model usage is there now; those
-        whose Agent ended without it stay whole in the mixed bucket."""
+        whose Agent ended without it stay whole in the mixed bucket. Only the prompts of the
+        Agents in ``moved`` (new log rows, new prompts, a new status) are looked at again."""
         waiting: list[_Pending] = []
         for p in self._pending:
+            if p.agent_id not in moved:
+                waiting.append(p)
+                continue
             usage = _usage_of(self._prompt_meta(conn, p.agent_id, p.prompt_id, p.created_at))
             counts = [p.part.tokens_input, p.part.tokens_cache_read]
             counts += [p.part.tokens_cache_creation, p.part.tokens_output]
