@@ -16,7 +16,8 @@ from tac_bootstrap_cli.modelgen.emit_models import emit_init, emit_models
 from tac_bootstrap_cli.modelgen.emit_repository import emit_repository
 from tac_bootstrap_cli.modelgen.emit_schema import emit_schema
 from tac_bootstrap_cli.modelgen.emit_tests import emit_tests
-from tac_bootstrap_cli.modelgen.spec import ModelSpec, parse_spec
+from tac_bootstrap_cli.modelgen.spec import ModelSpec
+from tac_bootstrap_cli.modelgen.validate import parse_spec
 from tac_bootstrap_cli.modelgen.writer import check_targets, write_files
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "SpecError",
     "generate_models",
     "load_spec",
+    "parse_spec",
     "render_models",
 ]
 

@@ -166,6 +166,78 @@ def module_conflict(name: str) -> str | None:
     return None
 
 
+# --- the names a spec may give: each check says why a name is refused (None: accepted) ---------
+
+
+def _use_instead(hint: str, pattern: re.Pattern[str]) -> str:
+    """``; use 'hint'`` when the converted name is itself valid, else nothing."""
+    return f"; use {hint!r}" if hint and pattern.fullmatch(hint) else ""
+
+
+def module_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the generated package's name, or None."""
+    if not SNAKE_RE.fullmatch(name):
+        suggestion = _use_instead(snake_case(name), SNAKE_RE)
+        return f"module {name!r} is not a snake_case name{suggestion}"
+    if is_keyword(name):
+        return f"module {name!r} is a Python keyword; use {name + '_models'!r}"
+    conflict = module_conflict(name)
+    if conflict:
+        return f"module {name!r} is refused: {conflict}; use {name + '_models'!r}"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"module name is longer than {MAX_NAME_LENGTH} characters"
+    return None
+
+
+def entity_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an entity's (class) name, or None."""
+    if not PASCAL_RE.fullmatch(name):
+        return f"entity name {name!r} is not PascalCase{_use_instead(pascal_case(name), PASCAL_RE)}"
+    if is_keyword(name):
+        return f"entity name {name!r} is a Python keyword; use {name + 'Record'!r}"
+    if name in RESERVED_CLASS_NAMES:
+        return (
+            f"entity name {name!r} would shadow a name the generated code imports; "
+            f"use {name + 'Record'!r}"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        return f"entity name is longer than {MAX_NAME_LENGTH} characters"
+    return None
+
+
+def field_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a field's (attribute and column) name, or None."""
+    if not SNAKE_RE.fullmatch(name):
+        suggestion = _use_instead(snake_case(name), SNAKE_RE)
+        return f"field name {name!r} is not snake_case (a-z, 0-9, _){suggestion}"
+    if is_keyword(name):
+        return f"field name {name!r} is a Python keyword; use {name + '_'!r}"
+    if name in BASE_MODEL_ATTRIBUTES:
+        return (
+            f"field name {name!r} would shadow pydantic.BaseModel.{name}; use {name + '_value'!r}"
+        )
+    if name in RESERVED_FIELD_NAMES:
+        return (
+            f"field name {name!r} would shadow a name the generated code uses; "
+            f"use {name + '_value'!r}"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        return f"field name is longer than {MAX_NAME_LENGTH} characters"
+    return None
+
+
+def table_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an entity's table name, or None."""
+    if not TABLE_RE.fullmatch(name):
+        return f"table {name!r} is not a valid name (letters, digits, _)"
+    if name.lower().startswith("sqlite_"):
+        return f"table {name!r} is refused: SQLite reserves names sqlite_*"
+    return None
+
+
+# --- sort orders of generated code ---------------------------------------------------------------
+
+
 def _natord(text: str) -> tuple[tuple[int, int, str], ...]:
     """Natural order: runs of digits compare as numbers, before any other character."""
     return tuple(

@@ -12,9 +12,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tac_bootstrap_cli.modelgen import SpecError, generate_models, load_spec, naming, render_models
-from tac_bootstrap_cli.modelgen.spec import _FIELD_KEYS as FIELD_KEYS
-from tac_bootstrap_cli.modelgen.spec import parse_spec
+from tac_bootstrap_cli.modelgen import (
+    SpecError,
+    generate_models,
+    load_spec,
+    naming,
+    parse_spec,
+    render_models,
+)
+from tac_bootstrap_cli.modelgen.spec import FIELD_KEYS
 
 from .helpers import explain, generated_tests, ruff_check, ruff_format_check
 

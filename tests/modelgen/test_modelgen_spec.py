@@ -12,10 +12,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tac_bootstrap_cli import commands
+from tac_bootstrap_cli import commands, yamlread
 from tac_bootstrap_cli.errors import EXIT_USAGE, UsageError
-from tac_bootstrap_cli.modelgen import SpecError, generate_models, load_spec
-from tac_bootstrap_cli.modelgen import spec as spec_module
+from tac_bootstrap_cli.modelgen import SpecError, generate_models, load_spec, parse_spec
 from tac_bootstrap_cli.modelgen.naming import (
     BASE_MODEL_ATTRIBUTES,
     enum_member,
@@ -23,7 +22,6 @@ from tac_bootstrap_cli.modelgen.naming import (
     snake_case,
     table_name,
 )
-from tac_bootstrap_cli.modelgen.spec import parse_spec
 
 from .helpers import EXAMPLES, write_spec
 
@@ -642,7 +640,7 @@ MALFORMED = {
 def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run with libyaml's parser (the default when installed) and with PyYAML's pure-Python one."""
     if request.param == "python":
-        monkeypatch.setattr(spec_module, "_SpecLoader", spec_module._PySpecLoader)
+        monkeypatch.setattr(yamlread, "LOADER", yamlread.PY_LOADER)
     elif not hasattr(yaml, "CSafeLoader"):
         pytest.skip("PyYAML is installed without libyaml")
     return str(request.param)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tac_bootstrap_cli import scaffold
 from tac_bootstrap_cli.config import parse_config
 from tac_bootstrap_cli.errors import EXIT_USAGE, ConfigError
-from tac_bootstrap_cli.modelgen.spec import SpecError, parse_spec
+from tac_bootstrap_cli.modelgen import SpecError, parse_spec
 from tac_bootstrap_cli.overlay import load_overlay
 from tac_bootstrap_cli.yamlread import MAX_ALIAS_EXPANSION, YamlError, load
 
