@@ -93,6 +93,9 @@ def isolated_env(base: Path, **extra: str) -> dict[str, str]:
         XDG_DATA_HOME=str(home / ".local/share"),
         TAC_BOOTSTRAP_DB=str(base / "history.db"),
         PYTHONPYCACHEPREFIX=str(base / "pycache"),
+        # python3 is this interpreter, as on a machine whose python3 is a binary (here it is a
+        # pyenv shim, a bash script that adds ~50 ms to each hook that doctor runs)
+        PATH=os.pathsep.join([str(BIN), env.get("PATH", "")]),
         **GIT_IDENTITY,
     )
     env.update(extra)
@@ -236,7 +239,7 @@ class Report:
     def figure(self, label: str, samples: Samples, note: str = "") -> None:
         """A contestant's medians: wall (and spread) and CPU."""
         print(
-            f"  {label:<44} {ms(samples.wall):>9} wall (n={len(samples.items)},"
+            f"  {label:<48} {ms(samples.wall):>9} wall (n={len(samples.items)},"
             f" {samples.spread()}), {ms(samples.cpu):>9} CPU" + (f"  {note}" if note else "")
         )
 
