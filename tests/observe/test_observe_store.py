@@ -410,3 +410,19 @@ def test_the_usage_written_after_its_prompt_splits_it_then(store: Store, project
     models = {r["key"]: r for r in store.costs()["model"]}
     assert models["m-a + m-b"]["cost_usd"] == 2.0 and models["m-a + m-b"]["mixed"]
     assert store.costs()["models_mixed"] == 1
+
+
+def test_a_long_session_is_paged_like_a_phase(store: Store, project: Path) -> None:
+    db = project / "agents" / "orchestrator.db"
+    (session,) = store.sessions()
+    for i in range(EVENTS_PER_PAGE + 50):
+        add_event(db, session["agent_id"], f"session event {i}")
+    first = store.session(session["agent_id"])
+    assert first is not None
+    assert len(first["events"]) == EVENTS_PER_PAGE and first["events_page"]["has_after"]
+    assert first["events_total"] == EVENTS_PER_PAGE + 52  # with the two events of fill()
+    latest = store.session(session["agent_id"], EventCursor(latest=True))
+    assert latest is not None
+    assert latest["events"][-1]["message"] == f"session event {EVENTS_PER_PAGE + 49}"
+    assert store.sessions()[0]["events"] == EVENTS_PER_PAGE + 52
+    assert store.sessions(limit=1, offset=1) == []
