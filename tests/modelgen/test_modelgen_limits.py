@@ -6,7 +6,6 @@ correct where it was only plausible"); the generated code is run here as a user 
 
 from __future__ import annotations
 
-import importlib
 import math
 import random
 import sqlite3
@@ -25,6 +24,7 @@ from tac_bootstrap_cli.modelgen.naming import MAX_NAME_LENGTH
 from tac_bootstrap_cli.modelgen.pyfmt import py_float
 from tac_bootstrap_cli.modelgen.samples import invalid_values, valid_values
 from tac_bootstrap_cli.modelgen.spec import INT64_MAX, INT64_MIN, FieldSpec
+from tac_bootstrap_cli.modelgen.testplan import RecordPlan
 
 from .helpers import (
     EXAMPLES,
@@ -37,9 +37,6 @@ from .helpers import (
     run,
     write_spec,
 )
-
-# The module (the package re-exports its emit_tests function under the same name).
-emit_tests = importlib.import_module("tac_bootstrap_cli.modelgen.emit_tests")
 
 # The issue's QA case: a json field beside a float bounded near ±1e308.
 QA_SPEC = """\
@@ -270,14 +267,14 @@ def test_a_chain_deeper_than_the_recursion_limit_is_planned_without_replays(
     Replaying a call walks its whole chain of parents, so replays on a chain are quadratic.
     """
     replays: list[object] = []
-    original = emit_tests._Plan._replay
+    original = RecordPlan._replay
 
     def counting(plan: object, calls: list[tuple[str, str]]) -> str | None:
         replays.append(calls)
         result: str | None = original(plan, calls)
         return result
 
-    monkeypatch.setattr(emit_tests._Plan, "_replay", counting)
+    monkeypatch.setattr(RecordPlan, "_replay", counting)
     depth = sys.getrecursionlimit() + 100
     _, files = render_models(write_spec(tmp_path, _chain_spec(depth)), tmp_path / "out")
     tests = next(text for path, text in files.items() if path.name.startswith("test_"))
@@ -316,16 +313,16 @@ def test_the_fast_verdict_never_contradicts_the_replay(
 ) -> None:
     """Whenever the bounds say "fits", replaying the calls finds no entity over its capacity."""
     checked: list[bool] = []
-    original = emit_tests._Plan._surely_fits
+    original = RecordPlan._surely_fits
 
     def checking(plan: object, calls: list[tuple[str, str]]) -> bool:
         fits: bool = original(plan, calls)
         if fits:
-            assert emit_tests._Plan._replay(plan, calls) is None, calls
+            assert RecordPlan._replay(plan, calls) is None, calls
         checked.append(fits)
         return fits
 
-    monkeypatch.setattr(emit_tests._Plan, "_surely_fits", checking)
+    monkeypatch.setattr(RecordPlan, "_surely_fits", checking)
     _, files = render_models(write_spec(tmp_path, text), tmp_path / "out")
     assert True in checked
     tests = next(text for path, text in files.items() if path.name.startswith("test_"))
