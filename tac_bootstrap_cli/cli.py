@@ -15,7 +15,7 @@ from typing import Any
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli._helptext import ROOT_HELP
-from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, TacError
+from tac_bootstrap_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
 
 def _fast_path(args: list[str]) -> bool:
@@ -46,29 +46,19 @@ def main(argv: list[str] | None = None) -> None:
     # can only land in imports or argument parsing.
     previous = signal.signal(signal.SIGINT, _interrupted_before_work)
     try:
-        from tac_bootstrap_cli.commands import app, state
+        from tac_bootstrap_cli.commands import app
+        from tac_bootstrap_cli.commands.base import Invocation
 
-        state["argv"] = args
-        app(args=args, prog_name="tac-bootstrap", standalone_mode=True)
-    except TacError as exc:  # raised outside a command (commands map their own errors)
-        if debug:
-            raise
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        sys.stderr.write("interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
+        # The real command line reaches every command as Click's context object.
+        app(args=args, prog_name="tac-bootstrap", standalone_mode=True, obj=Invocation(tuple(args)))
     except SystemExit:
         raise
-    except Exception as exc:  # the last place an unexpected error becomes a one-line message
+    except (Exception, KeyboardInterrupt) as exc:  # outside a command (commands report their own)
         if debug:
             raise
-        sys.stderr.write(
-            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n"
-        )
-        sys.exit(EXIT_FAILURE)
+        from tac_bootstrap_cli.ui import report_error
+
+        sys.exit(report_error(exc))
     finally:
         if signal.getsignal(signal.SIGINT) is _interrupted_before_work:
             signal.signal(signal.SIGINT, previous)  # an in-process caller gets its own back

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar, Unpack
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.answers import Answers, AskCommands, AskStack
@@ -27,6 +27,9 @@ from tac_bootstrap_cli.layer import Layer
 from tac_bootstrap_cli.manifest import Manifest
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan
 from tac_bootstrap_cli.trust import granting
+
+if TYPE_CHECKING:
+    from tac_bootstrap_cli.modelgen import GenerateResult
 
 
 @dataclass
@@ -280,3 +283,32 @@ class Operation(Worker, Generic[R]):
         except TacError as exc:
             self.recorder.warning(f"{exc}; bases of files not written now are dropped")
             return {}
+
+
+def generate_models(spec: Path, out: Path, **settings: Unpack[Settings]) -> GenerateResult:
+    """``generate models``: the data layer of ``spec`` generated into ``out``
+    (``modelgen.generate_models``), recorded like every other command's run."""
+    return GenerateModels(Options.of(out, **settings)).run(spec)
+
+
+class GenerateModels(Worker):
+    """``generate models``: one ``generate`` step between its target and its outcome (``modelgen``
+    does the work and knows nothing of the history)."""
+
+    command = "generate models"
+
+    def run(self, spec: Path) -> GenerateResult:
+        """Generate from ``spec`` into the target folder."""
+        from tac_bootstrap_cli import modelgen  # heavy, and only this command needs it
+
+        o = self.options
+        self.recorder.set_metadata(target=str(o.target.resolve()), spec=str(spec))
+        with self.step("generate"):
+            result = modelgen.generate_models(spec, o.target, dry_run=o.dry_run, force=o.force)
+        verb = "would change" if o.dry_run else "changed"
+        self.conclude(
+            f"{self.command} {result.module}: {len(result.changed)} of {len(result.files)} files"
+            f" {verb}",
+            files_changed=0 if o.dry_run else len(result.changed),
+        )
+        return result

@@ -1,4 +1,9 @@
-"""All terminal output and questions (Rich lives here and only here; imported lazily by the CLI)."""
+"""All terminal output and questions (Rich lives here and only here; imported lazily by the CLI).
+
+Over 500 lines on purpose: the house rule is that terminal output lives in this one module, so
+every command's screens (plans, results, upgrade conflicts, doctor, runs, questions, progress)
+are here, one section each.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import shlex
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +27,7 @@ from rich.tree import Tree
 
 from tac_bootstrap_cli.answers import COMMAND_NAMES, Answers
 from tac_bootstrap_cli.detect import Detection
-from tac_bootstrap_cli.errors import TacError
+from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, Declined, TacError
 from tac_bootstrap_cli.history import RunDetail, RunSummary
 from tac_bootstrap_cli.operation import Result, existing_changes
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
@@ -78,6 +83,30 @@ def info(message: str) -> None:
     out().print(escape(message))
 
 
+def report_error(exc: BaseException, command_line: list[str] | None = None) -> int:
+    """The one place an error becomes what the user reads (one plain line on stderr) and the exit
+    code; ``command_line`` (the whole one) completes the hint of an error a rerun completes."""
+    if isinstance(exc, Declined):  # the user's own answer: no "error:" prefix, no rerun hint
+        sys.stderr.write(f"{exc}\n")
+        return exc.exit_code
+    if isinstance(exc, TacError):
+        if command_line is not None:
+            exc.rerun_with(shlex.join(command_line))
+        sys.stderr.write(f"error: {exc}\n")
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        sys.stderr.write("interrupted; nothing more was written\n")
+        return EXIT_INTERRUPTED
+    if isinstance(exc, EOFError):  # Ctrl-D at a question: cancelled before anything was written
+        sys.stderr.write("cancelled: input ended before every question was answered\n")
+        return EXIT_INTERRUPTED
+    # Unexpected: still one line; --debug shows the traceback.
+    sys.stderr.write(
+        f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n"
+    )
+    return EXIT_FAILURE
+
+
 # --- progress ----------------------------------------------------------------------------------
 
 PROGRESS_DELAY = 0.5  # seconds a step runs before its progress line appears
@@ -129,6 +158,26 @@ def progress(message: str, delay: float = PROGRESS_DELAY) -> Iterator[None]:
             finished = True
             live.stop()
         _progress_active = False
+
+
+# The recorded steps that can take a while, and what the progress line says meanwhile (never the
+# answers step: it may ask questions, and a spinner must not run over them).
+STEP_PROGRESS = {
+    "detect": "detecting the stack",
+    "config": "reading config.yml",
+    "render": "rendering the templates",
+    "plan": "planning",
+    "apply": "writing files",
+    "git": "updating the git index",
+    "database": "migrating the database",
+    "generate": "generating",
+}
+
+
+def step_progress(step: str) -> AbstractContextManager[object]:
+    """The progress line around a recorded step that can take a while (``UICallbacks.progress``)."""
+    message = STEP_PROGRESS.get(step)
+    return progress(f"{message}...") if message is not None else nullcontext()
 
 
 # --- plans and results -------------------------------------------------------------------------

@@ -124,16 +124,6 @@ def freeze() -> Iterator[Freeze]:
         path.chmod(mode)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cli_state() -> Iterator[None]:
-    """Each test starts with the CLI's module state as a new process has it."""
-    from tac_bootstrap_cli import commands
-
-    commands.state.update(debug=False, argv=None)
-    yield
-    commands.state.update(debug=False, argv=None)
-
-
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     """``cli("init", "x", "-o", dir)`` -> click Result (exit_code, stdout, stderr), in-process."""

@@ -710,7 +710,6 @@ def test_malformed_spec_is_a_spec_error_at_its_position(
 def test_malformed_spec_through_the_cli_exits_2_without_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    monkeypatch.setitem(commands.state, "debug", False)
     malformed = MALFORMED[case]
     spec = _write_malformed(tmp_path, malformed)
     out = tmp_path / "out"

@@ -1,0 +1,206 @@
+"""What every command is built from: ``Command``/``Group`` (errors reported by
+``ui.report_error``, usage lines without braces), the run's command line from Click's context,
+and the shared options, help texts and epilogs.
+
+The commands (``commands/__init__.py``) are declared with these, so they read as what each one
+does. No module-level state: ``--debug`` and the command line are read from each run's context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+EXIT_CODES = (
+    "Exit codes: 0 success, 1 failure, 2 usage error (bad option, answer or config file),"
+    " 130 interrupted (rerun to complete)."
+)
+# The writing commands also exit 1 when the user answers no to "Apply these changes?".
+WRITE_EXIT_CODES = (
+    "Exit codes: 0 success, 1 failure or changes declined (nothing written), 2 usage error"
+    " (bad option, answer or config file), 130 interrupted (rerun to complete)."
+)
+UPGRADE_EXIT_CODES = (
+    "Exit codes: 0 upgraded with no conflict left, 1 conflicts remain (listed, with how to"
+    " resolve them) or failure, 2 usage error, 3 uncommitted changes in the git work tree"
+    " (nothing done; --force goes on), 130 interrupted (rerun the same command to complete)."
+)
+
+
+def epilog(example: str, exit_codes: str | None = None) -> str:
+    """Help's closing text: one example (each command has one), then the exit codes if any."""
+    # \b keeps Click from re-wrapping the example into the next paragraph.
+    text = f"\b\nExample: {example}"
+    return f"{text}\n\n{exit_codes}" if exit_codes else text
+
+
+EPILOG = epilog("tac-bootstrap init my-app", EXIT_CODES)
+HELP = "Add an agentic layer (Claude Code + AI Developer Workflows) to a software project."
+# A fixed help width keeps help text identical on every terminal (and the fast path exact);
+# -h is --help on every command (subcommands inherit help_option_names from the root context).
+CONTEXT = {"terminal_width": 80, "max_content_width": 80, "help_option_names": ["-h", "--help"]}
+
+Language = Annotated[
+    str | None,
+    typer.Option(
+        "--language",
+        "-l",
+        help="python, typescript, javascript, go or rust (default: detected, else python).",
+    ),
+]
+Framework = Annotated[
+    str | None,
+    typer.Option(
+        "--framework",
+        help="fastapi, django, flask, nextjs, react, express or none (default: detected).",
+    ),
+]
+# init makes a new project: there is nothing to detect, so its help names the real defaults.
+NewLanguage = Annotated[
+    str | None,
+    typer.Option(
+        "--language",
+        "-l",
+        help="python, typescript, javascript, go or rust (default: python, or the one"
+        " --package-manager implies).",
+    ),
+]
+NewFramework = Annotated[
+    str | None,
+    typer.Option(
+        "--framework",
+        help="fastapi, django, flask, nextjs, react, express or none (default: none).",
+    ),
+]
+PackageManager = Annotated[
+    str | None,
+    typer.Option(
+        "--package-manager", help="uv, poetry, pip, pipenv, npm, pnpm, yarn, bun, go, cargo."
+    ),
+]
+Yes = Annotated[
+    bool,
+    typer.Option(
+        "--yes", "-y", help="Take the defaults, ask nothing (implied without a terminal)."
+    ),
+]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")]
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Overwrite files the user changed or that existed before."),
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+Templates = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates",
+        metavar="DIR",
+        help="Team templates laid over the built-in ones (remembered in config.yml).",
+    ),
+]
+Trust = Annotated[
+    bool,
+    typer.Option(
+        "--trust",
+        help="Trust the team templates that come with the project, as they are now"
+        " (remembered outside it; needed again when they change).",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The command line ``cli.main`` was given, handed to every command as Click's context
+    object (the history records it, a rerun hint names it)."""
+
+    argv: tuple[str, ...]
+
+
+def command_line(ctx: typer.Context) -> list[str]:
+    """This run's command line: the real one when ``cli.main`` ran it, else rebuilt from the
+    command's path and parsed parameters (tests and embedding call the app directly)."""
+    if isinstance(ctx.obj, Invocation):
+        return ["tac-bootstrap", *ctx.obj.argv]
+    arguments: list[str] = []
+    options: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None or value is False:
+            continue
+        if param.param_type_name == "argument":
+            arguments.append(str(value))
+            continue
+        options.append(next((o for o in param.opts if o.startswith("--")), param.opts[0]))
+        if value is not True:
+            options.append(str(value))
+    command = ["tac-bootstrap", *command_name(ctx).split()]
+    if any(a.startswith("-") for a in arguments):  # e.g. a folder named -x: not an option
+        return [*command, *options, "--", *arguments]
+    return [*command, *arguments, *options]
+
+
+def command_name(ctx: typer.Context) -> str:
+    """``init``, ``generate models``...: the command path without the program's name."""
+    return ctx.command_path.partition(" ")[2]
+
+
+def _debug(ctx: typer.Context) -> bool:
+    """``--debug`` given to this command or to the program (``tac-bootstrap --debug init``)."""
+    node: Any = ctx  # parents are Click's own contexts, typed apart from Typer's
+    while node is not None:
+        if node.params.get("debug"):
+            return True
+        node = node.parent
+    return False
+
+
+def _reported(ctx: typer.Context, invoke: Callable[[], T]) -> T:
+    """``invoke``, with an error turned into one line on stderr and its exit code by
+    ``ui.report_error``; ``--debug`` lets it through for the traceback."""
+    try:
+        return invoke()
+    except (typer.Exit, typer.Abort):
+        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        if _debug(ctx):
+            raise
+        from tac_bootstrap_cli.ui import report_error
+
+        raise typer.Exit(report_error(exc, command_line(ctx))) from None
+
+
+class Command(TyperCommand):
+    """A Typer command whose errors ``ui.report_error`` maps, and whose usage line names a required
+    argument ``NAME``, not ``{NAME}``."""
+
+    def invoke(self, ctx: Any) -> Any:  # Typer's own (vendored) Click context
+        """Run the command; an error becomes its message and exit code."""
+        return _reported(ctx, lambda: super(Command, self).invoke(ctx))
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line's pieces, with Typer's braces around required arguments dropped."""
+        # Braces read as shell brace expansion or a placeholder to fill in with braces.
+        return [_unbraced(piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+class Group(TyperGroup):
+    """A Typer group whose own callback's errors ``ui.report_error`` maps (``runs``)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the callback (and subcommand); an error becomes its message and exit code."""
+        return _reported(ctx, lambda: super(Group, self).invoke(ctx))
+
+
+def _unbraced(piece: str) -> str:
+    if piece.startswith("{") and "}" in piece:
+        name, _, rest = piece[1:].partition("}")
+        return name + rest
+    return piece
