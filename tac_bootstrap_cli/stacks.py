@@ -61,10 +61,11 @@ _PYTHON_INSTALL = {
     "pipenv": "pipenv install --dev",
     "pip": "python -m pip install -r requirements.txt",
 }
+# What starts each skeleton (app_templates/python/), as detection proposes it for that layout.
 _PYTHON_RUN = {
-    "fastapi": "uvicorn main:app --reload",
+    "fastapi": "uvicorn {slug}.main:app --app-dir src --reload",
     "django": "python manage.py runserver",
-    "flask": "flask run --debug",
+    "flask": "flask --app {slug} run --debug",
     "none": "python -m {slug}",
 }
 _JS_RUN_SCRIPT = {"nextjs": "dev", "react": "dev", "express": "start", "none": "start"}

@@ -1,3 +1,0 @@
-import { greeting } from "./greeting.js";
-
-console.log(greeting());
