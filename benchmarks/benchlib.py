@@ -200,6 +200,8 @@ def interleave(
 def ms(seconds: float) -> str:
     """Seconds shown in milliseconds (one decimal below 100 ms)."""
     value = seconds * 1000
+    if value < 1:
+        return f"{value:.3f} ms"
     return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
 
 
@@ -284,4 +286,6 @@ def _number(value: float, unit: str) -> str:
         return f"{value:.3f} s"
     if unit == "/s":
         return f"{value:,.0f}/s"
+    if unit == " ms":
+        return f"{value:.3f} ms"
     return f"{value:g}{unit}"

@@ -122,6 +122,7 @@ class AgentRun:
         self._db_path = db_path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._logs: AgentLogRepository | None = None
         self._agent: Agent | None = None
         self._buffer: list[AgentLog] | None = [] if buffered else None
 
@@ -159,6 +160,7 @@ class AgentRun:
             self._safe.failed(exc)
             return
         self._conn, self._agent = conn, agent
+        self._logs = AgentLogRepository(conn)
 
     @property
     def agent_id(self) -> str | None:
@@ -183,22 +185,31 @@ class AgentRun:
                 return None
 
     def _log(self, log_type: LogType, message: str, metadata: Mapping[str, object] | None) -> None:
-        def record(agent: Agent) -> AgentLog:
-            return AgentLog(
-                agent_id=agent.id,
-                log_type=log_type,
-                message=str(message),
-                metadata=_metadata(metadata),
-            )
-
         if self._buffer is None:
-            self._write(lambda conn, agent: AgentLogRepository(conn).create(record(agent)))
+            # One committed row per call: AgentLogRepository.append checks the fields by the
+            # model's rules and writes the row without building a model (the hot path).
+            with self._lock:
+                logs, agent = self._logs, self._agent
+                if logs is None or agent is None or not self._safe.healthy:
+                    return
+                try:
+                    logs.append(agent.id, log_type, str(message), _metadata(metadata))
+                except Exception as exc:
+                    self._safe.failed(exc)  # raises in strict mode; the run stays usable then
+                    self._close()
             return
         with self._lock:
             if self._agent is None or not self._safe.healthy:
                 return
             try:  # built now: created_at is the time of the call, not of the flush
-                self._buffer.append(record(self._agent))
+                self._buffer.append(
+                    AgentLog(
+                        agent_id=self._agent.id,
+                        log_type=log_type,
+                        message=str(message),
+                        metadata=_metadata(metadata),
+                    )
+                )
             except Exception as exc:
                 self._safe.failed(exc)
                 self._close()
@@ -320,6 +331,7 @@ class AgentRun:
             self._close()
 
     def _close(self) -> None:
+        self._logs = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
             with suppress(sqlite3.Error):  # cannot lose data: writes are committed, finish flushes
