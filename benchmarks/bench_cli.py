@@ -47,13 +47,14 @@ from benchlib import (
     BenchError,
     Report,
     Sample,
-    Samples,
     interleave,
     isolated_env,
     ms,
     run_process,
     tac_command,
     tool,
+    worker_timings,
+    write_cli_worker,
 )
 
 TEMPLATES = REPO / "templates"
@@ -159,42 +160,6 @@ def main():
 
 main()
 '''
-
-# init through cli.main, timed in-process after every module it needs is imported: the first run
-# (the warm-up round) writes the modules it ended with to BENCH_MODULES, later runs import them
-# before the timer starts, so the figure is the work alone.
-OURS_INPROC_SCRIPT = """\
-import importlib
-import os
-import sys
-import time
-
-from tac_bootstrap_cli import cli
-
-modules = os.environ["BENCH_MODULES"]
-if os.path.exists(modules):
-    with open(modules, encoding="utf-8") as f:
-        for name in f.read().split():
-            try:
-                importlib.import_module(name)
-            except Exception:
-                pass
-started, started_cpu = time.perf_counter(), time.process_time()
-try:
-    cli.main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-with open(os.environ["BENCH_TIMING"], "a", encoding="utf-8") as f:
-    f.write(f"{wall} {cpu}\\n")
-if not os.path.exists(modules):
-    names = [n for n in sys.modules if n != "__main__" and not n.endswith(".__main__")]
-    with open(modules, "w", encoding="utf-8") as f:
-        f.write("\\n".join(sorted(names)))
-sys.exit(code)
-"""
 
 EXTENSION = '''
 
@@ -413,15 +378,6 @@ def _output(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> str
     return done.stdout
 
 
-def _timings(path: Path) -> Samples:
-    """In-process samples written by the workers (one ``wall cpu`` line each); the first
-    (warm-up round) is dropped."""
-    lines = path.read_text(encoding="utf-8").split("\n")[1:-1]
-    samples = Samples(path.stem)
-    samples.items = [Sample(*map(float, line.split())) for line in lines]
-    return samples
-
-
 # --- the parts ------------------------------------------------------------------------------------
 
 
@@ -454,7 +410,7 @@ def bench_init(report: Report, base: Path, env: dict[str, str], runs: int) -> No
     floor_dir.mkdir()
     (floor_dir / "floor.py").write_text(FLOOR_SCRIPT, encoding="utf-8")
     shutil.copyfile(FILTERS_PY, floor_dir / "bench_filters.py")
-    (work / "ours_inproc.py").write_text(OURS_INPROC_SCRIPT, encoding="utf-8")
+    write_cli_worker(work / "ours_inproc.py")
     cc, cp, ext = build_peers(work / "peers", context)
     cookiecutter, copier = tool("cookiecutter"), tool("copier")
     copier_env = dict(env, PYTHONPATH=str(ext))
@@ -525,7 +481,7 @@ def bench_init(report: Report, base: Path, env: dict[str, str], runs: int) -> No
     )
     for kind in commands:
         report.figure(kind, results[kind])
-    floor_in, ours_in = _timings(timing_floor), _timings(timing_ours)
+    floor_in, ours_in = worker_timings(timing_floor), worker_timings(timing_ours)
     report.figure("floor, work after imports (in-process)", floor_in)
     report.figure("init, work after all its imports (in-process)", ours_in)
     init = results["init"]

@@ -1,98 +1,144 @@
-"""Upgrade figure: a full generated project with 20 user-edited files, upgraded in under 1 s.
+"""Upgrade figure: a generated project with 20 user-edited files, upgraded to a real new
+template version, as the command a user runs.
 
 Usage: ``uv run python benchmarks/bench_upgrade.py [--runs N]``
 
-Setup (not timed): ``init`` of the full layer (Python/uv), committed to git. Then a "new template
-version" is simulated the way the tests do: for 20 generated files (the largest text files, base
-modules included) the recorded base is replaced by the current rendering minus one line, so the
-installed templates "add" that line; the user edited each of the 20 files elsewhere (a changed line
-near the top), and that edit is committed. Every upgrade therefore runs 20 real 3-way merges, the
-~40 other files are compared and left alone, bases and manifest are rewritten, git is asked for
-its status, the project database (schema current) is inspected, and the run is recorded in the
-history database.
+Setup (not timed):
 
-Figures, median of N runs, each on a fresh copy of the prepared project:
-1. ``upgrade`` as a command (``tac-bootstrap upgrade PATH``, a fresh process: imports included)
-   -- the target: < 1 s;
-2. the work alone (``upgrade.upgrade(PATH)`` in a process that already imported everything).
+1. Team templates version 1.0 (an overlay folder outside the project, ``tac-template.yml``
+   ``version: "1.0"``) hold copies of the 20 largest files of the layer that upgrade merges as
+   text (templates and base modules; not JSON, not the two files init keeps in marked blocks),
+   unchanged. ``tac-bootstrap init bench-app --templates OVERLAY`` makes the project (the overlay
+   is remembered in ``config.yml``); it is committed to git.
+2. The user edits each of the 20 files near the top, committed.
+3. Version 2.0 of the team templates: each of the 20 templates gains one line at its end (the
+   top level of a Jinja template, so the rendering changes too), ``version: "2.0"``.
+
+Timed: ``tac-bootstrap upgrade PATH`` on a fresh copy of the prepared project each time, so every
+run renders the layer with the new templates, does 20 real 3-way merges (the user's edit at the
+top, the new version's line at the end), compares and leaves alone the other files, asks git for
+its status, rewrites the bases and the manifest, inspects the project database and records the
+run in the history database. Samples alternate with ``python -c "import typer"`` (information)
+and with the same upgrade through ``cli.main`` in a process that already imported every module
+it uses (the work alone, information).
+
+Target: the command's median <= 0.5 s. Exits 1 when missed, or when the upgrade did not merge the
+20 files cleanly.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
-from bench_cli import isolated_env  # the same private HOME, caches and history as bench_cli
+from benchlib import (
+    PY,
+    REPO,
+    BenchError,
+    Report,
+    Sample,
+    interleave,
+    isolated_env,
+    run_process,
+    tac_command,
+    worker_timings,
+    write_cli_worker,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-SCRIPT = Path(sys.executable).parent / "tac-bootstrap"
 EDITED = 20
-TARGET_S = 1.0
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.com",
-}
+TARGET_S = 0.5
+TEMPLATES = REPO / "templates"
+ADWS = REPO / "tac_bootstrap_cli" / "_adws"
+# upgrade keeps its part of these between markers (a different path than a 3-way text merge),
+# and JSON files are merged as JSON: the 20 files are plain text files.
+NOT_TEXT_MERGED = {"README.md", ".gitignore", "config.yml"}
 
 
-def _env(base: Path) -> dict[str, str]:
-    return {**isolated_env(base), **GIT_ENV}
+def _git(cwd: Path, env: dict[str, str], *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, env={**os.environ, **GIT_ENV}
-    )
+def _template_of(rel: str) -> Path | None:
+    """The built-in file that renders ``rel``: a template (``.j2`` or verbatim) or a base module."""
+    for candidate in (TEMPLATES / (rel + ".j2"), TEMPLATES / rel):
+        if candidate.is_file():
+            return candidate
+    if rel.startswith("adws/") and (ADWS / rel.removeprefix("adws/")).is_file():
+        return ADWS / rel.removeprefix("adws/")
+    return None
 
 
-def prepare(base: Path) -> Path:
-    """The committed project with 20 simulated template changes and 20 user edits."""
-    from tac_bootstrap_cli import scaffold
-    from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, load_bases
-    from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, load_manifest, sha256
+def _added_line(path: str) -> str:
+    """One line of the new version, as a comment the file's language takes."""
+    text = "added in version 2.0 of the team templates"
+    if path.endswith((".py", ".sh", ".toml", ".yml", ".yaml", ".txt")) or "." not in path:
+        return f"# {text}\n"
+    if path.endswith(".sql"):
+        return f"-- {text}\n"
+    if path.endswith((".html", ".md")):
+        return f"<!-- {text} -->\n"
+    if path.endswith((".css", ".js")):
+        return f"/* {text} */\n"
+    return f"{text}\n"
 
-    project = scaffold.init_project("bench-app", base).target
-    manifest = load_manifest(project)
-    assert manifest is not None
-    bases = load_bases(project)
-    candidates = sorted(
-        (
-            (len((project / p).read_bytes()), p)
-            for p, e in manifest.files.items()
-            if e.kind == "file"
-            and p != "config.yml"
-            and (project / p).read_bytes().count(b"\n") >= 12
-        ),
-        reverse=True,
-    )
-    chosen = [p for _, p in candidates[:EDITED]]
-    assert len(chosen) == EDITED, f"only {len(chosen)} files large enough"
-    for rel in chosen:
+
+def prepare(base: Path, env: dict[str, str]) -> tuple[Path, list[str]]:
+    """The committed, user-edited project made with version 1.0; the overlay then at 2.0."""
+    tac = tac_command()
+    probe = base / "probe"
+    run_process([*tac, "init", "bench-app", "--yes", "--layer-only", "-o", probe], env)
+    manifest = json.loads((probe / "bench-app/.tac-bootstrap/manifest.json").read_text())
+    files = manifest["files"]
+    candidates = []
+    for rel in files:
+        source = _template_of(rel)
+        output = probe / "bench-app" / rel
+        if (
+            source is None
+            or rel in NOT_TEXT_MERGED
+            or rel.endswith(".json")
+            or not output.is_file()
+            or output.read_bytes().count(b"\n") < 12
+        ):
+            continue
+        candidates.append((output.stat().st_size, rel, source))
+    chosen = sorted(candidates, reverse=True)[:EDITED]
+    if len(chosen) < EDITED:
+        raise BenchError(f"only {len(chosen)} files fit the scenario")
+
+    overlay = base / "team-templates"
+    overlay.mkdir()
+    (overlay / "tac-template.yml").write_text('version: "1.0"\n', encoding="utf-8")
+    targets = []
+    for _size, rel, source in chosen:
+        template = rel + (".j2" if source.name.endswith(".j2") else "")
+        (overlay / template).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, overlay / template)
+        targets.append((rel, overlay / template))
+
+    src = base / "src"
+    run_process([*tac, "init", "bench-app", "--yes", "-o", src, "--templates", overlay], env)
+    project = src / "bench-app"
+    _git(project, env, "init", "-q", "-b", "main")
+    _git(project, env, "add", "-A")
+    _git(project, env, "commit", "-q", "-m", "generated by version 1.0")
+    for rel, _template in targets:  # the user's edits, near the top
         lines = (project / rel).read_text(encoding="utf-8").splitlines(keepends=True)
-        cut = len(lines) * 2 // 3
-        old_base = "".join(lines[:cut] + lines[cut + 1 :])  # the "old release" lacked one line
-        edit_at = 2 if lines[2].strip() else 3
-        mine = old_base.splitlines(keepends=True)
-        mine[edit_at] = mine[edit_at].rstrip("\n") + "  # edited by the user\n"
-        (project / rel).write_text("".join(mine), encoding="utf-8")
-        key = sha256(old_base.encode())
-        manifest.files[rel] = Entry(key)
-        bases[key] = old_base.encode()
-    manifest.template_version = "0.0.1"
-    (project / BASES_PATH).write_bytes(encode_bases(bases))
-    (project / MANIFEST_PATH).write_text(manifest.to_json(), encoding="utf-8")
-    _git(project, "init", "-q", "-b", "main")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "generated + user edits")
-    return project
+        at = 2 if lines[2].strip() else 3
+        lines[at] = lines[at].rstrip("\n") + "  (edited by the user)\n"
+        (project / rel).write_text("".join(lines), encoding="utf-8")
+    _git(project, env, "commit", "-q", "-am", "user edits")
+    for rel, template in targets:  # version 2.0: one more line at the end of each template
+        text = template.read_text(encoding="utf-8")
+        template.write_text(text + ("" if text.endswith("\n") else "\n") + _added_line(rel))
+    (overlay / "tac-template.yml").write_text('version: "2.0"\n', encoding="utf-8")
+    return project, [rel for rel, _ in targets]
 
 
 def fresh_copy(project: Path, dest: Path) -> Path:
@@ -102,73 +148,87 @@ def fresh_copy(project: Path, dest: Path) -> Path:
     return dest
 
 
-def bench(runs: int) -> bool:
+def bench(report: Report, runs: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-upgrade-") as tmp:
         base = Path(tmp)
-        env = _env(base)
-        os.environ.update(
-            {k: env[k] for k in ("HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "TAC_BOOTSTRAP_DB")}
-        )
-        project = prepare(base / "src")
-        work = base / "work" / "bench-app"
+        env = isolated_env(base)
+        project, edited = prepare(base, env)
+        tac = tac_command()
+        work = base / "work"
+        worker = write_cli_worker(base / "upgrade_worker.py")
+        timing = base / "upgrade-inproc.txt"
+        worker_env = dict(env, BENCH_TIMING=str(timing), BENCH_MODULES=str(base / "modules.txt"))
+        outputs: list[str] = []
 
-        # 1. the command, end to end (one warm-up run fills the template and bytecode caches)
-        wall: list[float] = []
-        for i in range(runs + 1):
-            fresh_copy(project, work)
-            start = time.perf_counter()
-            proc = subprocess.run(
-                [str(SCRIPT), "upgrade", str(work)], env=env, capture_output=True, text=True
-            )
-            elapsed = time.perf_counter() - start
-            if proc.returncode != 0:
-                print(proc.stdout, proc.stderr, sep="\n")
-                raise SystemExit(f"upgrade exited {proc.returncode}")
-            if i:
-                wall.append(elapsed)
-        merged = proc.stdout.count(" merge ")
+        def upgrade(i: int) -> Sample:
+            dest = fresh_copy(project, work / f"cmd-{i}" / "bench-app")
+            taken = run_process([*tac, "upgrade", dest], env)
+            outputs.append(_merged_report(dest, edited))
+            shutil.rmtree(dest.parent)
+            return taken
 
-        # 2. the work alone, in this process (imports done)
-        from tac_bootstrap_cli.history import RunRecorder
-        from tac_bootstrap_cli.upgrade import upgrade
+        def upgrade_inproc(i: int) -> Sample:
+            dest = fresh_copy(project, work / f"inproc-{i}" / "bench-app")
+            taken = run_process([PY, worker, "upgrade", dest], worker_env)
+            shutil.rmtree(dest.parent)
+            return taken
 
-        inproc: list[float] = []
-        for i in range(runs + 1):
-            fresh_copy(project, work)
-            start = time.perf_counter()
-            with RunRecorder("upgrade", ["bench"]) as rec:
-                result = upgrade(work, recorder=rec)
-            elapsed = time.perf_counter() - start
-            if i:
-                inproc.append(elapsed)
-        counts = {a.value: n for a, n in result.plan.counts().items()}
-
-    cmd, work_s = statistics.median(wall), statistics.median(inproc)
-    print(f"project: {sum(counts.values())} files; plan {counts}")
-    print(f"merged files reported by the command: {merged}")
-    print(
-        f"upgrade command, end to end (median of {runs}): {cmd * 1000:.0f} ms"
-        f" (min {min(wall) * 1000:.0f}, max {max(wall) * 1000:.0f})"
+        samplers: dict[str, Callable[[int], Sample]] = {
+            "tac-bootstrap upgrade (process)": upgrade,
+            "python -c 'import typer'": lambda i: run_process([PY, "-c", "import typer"], env),
+            "upgrade via cli.main, whole worker process": upgrade_inproc,
+        }
+        results = interleave(samplers, runs)
+        inproc = worker_timings(timing)
+    report.section(
+        f"upgrade of a project with {len(edited)} user-edited files to version 2.0 of its team"
+        f" templates (median of {runs} interleaved)"
     )
-    print(
-        f"upgrade work in process (median of {runs}): {work_s * 1000:.0f} ms"
-        f" (min {min(inproc) * 1000:.0f}, max {max(inproc) * 1000:.0f})"
+    report.line(f"every run: {outputs[-1]}")
+    for samples in results.values():
+        report.figure(samples.name, samples)
+    report.figure("upgrade work after all its imports (in-proc)", inproc)
+    command = results["tac-bootstrap upgrade (process)"]
+    typer = results["python -c 'import typer'"]
+    report.line(
+        f"information: upgrade / import typer {command.wall / typer.wall:.2f}x; the process"
+        f" minus its work in-process: {(command.wall - inproc.wall) * 1000:.0f} ms"
     )
-    passed = cmd < TARGET_S and counts.get("merge") == EDITED
-    print(
-        f"{'PASS' if passed else 'FAIL'}: 20 user-edited files merged, command < {TARGET_S:.0f} s"
+    clean = all(o == outputs[0] for o in outputs) and outputs[0].startswith(f"{EDITED} of")
+    report.target(
+        "tac-bootstrap upgrade, 20 merges (process median)",
+        command.wall if clean else float("inf"),
+        TARGET_S,
+        unit="s",
+        detail=f"CPU {command.cpu:.3f} s" + ("" if clean else "; the merges were NOT all clean"),
     )
-    return passed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+def _merged_report(project: Path, edited: list[str]) -> str:
+    """How many of the edited files hold both the user's edit and the new line, and none of
+    them a conflict marker."""
+    both = 0
+    for rel in edited:
+        text = (project / rel).read_text(encoding="utf-8")
+        if (
+            "(edited by the user)" in text
+            and "added in version 2.0" in text
+            and "<<<<<<<" not in text
+        ):
+            both += 1
+    return (
+        f"{both} of {len(edited)} edited files merged cleanly (user's edit and version 2.0's line)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    if not SCRIPT.exists():
-        raise SystemExit(f"{SCRIPT} not found: run with `uv run python {Path(__file__).name}`")
-    sys.exit(0 if bench(args.runs) else 1)
+    report = Report("upgrade benchmark", f"median of {args.runs} interleaved samples")
+    bench(report, args.runs)
+    return report.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -149,6 +149,59 @@ def in_process(action: Callable[[], object]) -> Sample:
     return Sample(time.perf_counter() - start, time.process_time() - start_cpu)
 
 
+# A command through cli.main (``python WORKER ARGS...``), timed in-process after every module it
+# needs is imported: the first run (a warm-up) writes the modules it ended with to $BENCH_MODULES,
+# later runs import them before the timer starts, so the figure is the command's work alone. Each
+# run appends "wall cpu" (seconds) to $BENCH_TIMING.
+CLI_WORKER = """\
+import importlib
+import os
+import sys
+import time
+
+from tac_bootstrap_cli import cli
+
+modules = os.environ["BENCH_MODULES"]
+if os.path.exists(modules):
+    with open(modules, encoding="utf-8") as f:
+        for name in f.read().split():
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
+started, started_cpu = time.perf_counter(), time.process_time()
+try:
+    cli.main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+with open(os.environ["BENCH_TIMING"], "a", encoding="utf-8") as f:
+    f.write(f"{wall} {cpu}\\n")
+if not os.path.exists(modules):
+    names = [n for n in sys.modules if n != "__main__" and not n.endswith(".__main__")]
+    with open(modules, "w", encoding="utf-8") as f:
+        f.write("\\n".join(sorted(names)))
+sys.exit(code)
+"""
+
+
+def write_cli_worker(path: Path) -> Path:
+    """Write ``CLI_WORKER`` to ``path`` (run it with ``PY path ARGS``); returns ``path``."""
+    path.write_text(CLI_WORKER, encoding="utf-8")
+    return path
+
+
+def worker_timings(path: Path, *, skip: int = 1) -> Samples:
+    """The samples a worker appended to ``path`` (``wall cpu`` per line), the first ``skip``
+    (warm-up) left out."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    samples = Samples(path.stem)
+    samples.items = [Sample(*map(float, line.split())) for line in lines[skip:]]
+    return samples
+
+
 # --- interleaved sampling -------------------------------------------------------------------------
 
 
