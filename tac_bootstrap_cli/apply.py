@@ -32,11 +32,15 @@ from types import FrameType
 
 from tac_bootstrap_cli._adws.adw_modules.adw_files import TEMP_SUFFIX, UMASK
 from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic as atomic_file
-from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, encode_bases_in_background
 from tac_bootstrap_cli.errors import Interrupted as Interrupted  # re-exported: its old home
 from tac_bootstrap_cli.errors import TacError, UnsafePathError
-from tac_bootstrap_cli.manifest import MANIFEST_PATH
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
+from tac_bootstrap_cli.projectstate import (
+    BASES_PATH,
+    MANIFEST_PATH,
+    encode_bases,
+    encode_bases_in_background,
+)
 
 STAGING_MARK = ".tac-bootstrap-staging-"
 _STALE_SECONDS = 60  # a staging folder without a pid (older releases) may be a concurrent init's

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
-from tac_bootstrap_cli.bases import BASES_PATH, select_bases
 from tac_bootstrap_cli.blocks import (
     MANAGED_FILES,
     BrokenMarkers,
@@ -23,8 +22,17 @@ from tac_bootstrap_cli.blocks import (
 )
 from tac_bootstrap_cli.errors import UnsafePathError
 from tac_bootstrap_cli.jsonmerge import merge_settings
-from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, Kind, Manifest, now_iso, sha256
 from tac_bootstrap_cli.merge import has_conflict_markers
+from tac_bootstrap_cli.projectstate import (
+    BASES_PATH,
+    MANIFEST_PATH,
+    Entry,
+    Kind,
+    Manifest,
+    now_iso,
+    select_bases,
+    sha256,
+)
 
 # Settings files: merged structurally (jsonmerge) whenever the user had one before or edited ours,
 # never replaced wholesale and never merged as text: Claude Code skips a settings file that does
