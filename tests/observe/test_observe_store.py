@@ -27,6 +27,7 @@ from tac_bootstrap_cli._adws.adw_modules.observatory.store import (
     EVENTS_PER_PAGE,
     EventCursor,
     ObserveError,
+    Run,
     Store,
     open_readonly,
 )
@@ -45,8 +46,13 @@ def store(project: Path) -> Store:
     found.close()
 
 
+def _all(store: Store) -> list[Run]:
+    """Every run of the (small) test database, newest first."""
+    return store.runs(per_page=1000).runs
+
+
 def test_runs_are_phase_agents_grouped_by_adw_id(store: Store) -> None:
-    runs = {r.id: r for r in store.all_runs()}
+    runs = {r.id: r for r in _all(store)}
     assert set(runs) == {RUN_OK, RUN_FAILED, RUN_LIVE, RUN_STALE}
     ok = runs[RUN_OK]
     assert (ok.workflow, ok.status, ok.phases) == ("plan_build", "completed", ["plan", "build"])
@@ -61,7 +67,7 @@ def test_runs_are_phase_agents_grouped_by_adw_id(store: Store) -> None:
 def test_run_totals_equal_the_sql_sums(store: Store, project: Path) -> None:
     db = project / "agents" / "orchestrator.db"
     with sqlite3.connect(db) as conn:
-        for run in store.all_runs():
+        for run in _all(store):
             marks = ",".join("?" * len(run.agent_ids))
             row = conn.execute(
                 "SELECT count(*), coalesce(sum(tokens_input), 0), coalesce(sum(tokens_cache_read), 0),"
@@ -151,7 +157,7 @@ def test_events_after_and_raw_files(store: Store, project: Path) -> None:
 
 
 def test_the_cache_follows_writes_from_other_connections(store: Store, project: Path) -> None:
-    before = len(store.all_runs())
+    before = len(_all(store))
     run = start_run(
         project / "agents" / "orchestrator.db",
         "planner",
@@ -159,9 +165,9 @@ def test_the_cache_follows_writes_from_other_connections(store: Store, project: 
         metadata={"adw_id": "feedf00d", "phase": "plan", "workflow": "plan"},
         strict=True,
     )
-    assert len(store.all_runs()) == before + 1
+    assert len(_all(store)) == before + 1
     run.finish("failed")
-    assert next(r for r in store.all_runs() if r.id == "feedf00d").status == "failed"
+    assert next(r for r in _all(store) if r.id == "feedf00d").status == "failed"
 
 
 def test_the_store_never_writes_nor_blocks_writers(store: Store, project: Path) -> None:
@@ -237,9 +243,9 @@ def test_a_running_runs_task_appears_when_its_prompt_is_written(
         metadata={"adw_id": "7a5c7a5c", "phase": "plan", "workflow": "plan"},
         strict=True,
     )
-    assert next(r for r in store.all_runs() if r.id == "7a5c7a5c").task == ""
+    assert next(r for r in _all(store) if r.id == "7a5c7a5c").task == ""
     run.prompt("You are the planner.\n<task>\nWrite the docs\n</task>", cost_usd=0.5)
-    found = next(r for r in store.all_runs() if r.id == "7a5c7a5c")
+    found = next(r for r in _all(store) if r.id == "7a5c7a5c")
     assert (found.task, found.totals.cost_usd, found.status) == ("Write the docs", 0.5, "running")
     run.finish()
 

@@ -57,7 +57,7 @@ def render_report(store: Store, *, title: str, limit: int = DEFAULT_LIMIT) -> st
         runs=runs,
         sessions_html=part("sessions.html", sessions=sessions, page=1, has_more=False),
         sessions=session_parts,
-        costs_html=part("costs.html", **views.costs_context(store)),
+        costs_html=part("costs.html", **views.costs_context(store, wait=None)),
     )
 
 

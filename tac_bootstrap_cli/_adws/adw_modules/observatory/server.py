@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import socket
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,10 +33,12 @@ def free_port(host: str, start: int = DEFAULT_PORT) -> int:
         return int(sock.getsockname()[1])
 
 
-def _warm(store: Store) -> None:
-    """Build the run index in the background; a failure shows on the page that needs it."""
-    with contextlib.suppress(Exception):
-        store.all_runs()
+def _preload() -> None:
+    """Import now what the first request would: anyio (Starlette runs the handlers that read the
+    database in its thread pool) loads its whole package on first use, ~0.1-0.2 s on a loaded
+    machine that the first page would wait for."""
+    import anyio
+    import anyio.to_thread  # noqa: F401
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -67,6 +67,8 @@ def serve(
 
     from .app import create_app
 
+    _preload()
+
     store = Store(db, project, **({"stale_after": stale_after} if stale_after else {}))
     chosen = port if port is not None else free_port(host)
     # Host-header check against DNS rebinding: only the names this server is reached by.
@@ -78,9 +80,6 @@ def serve(
         allowed_hosts=allowed,
         stopping=lambda: bool(holder and holder[0].should_exit),
     )
-    # The run index's first pass reads every Agent (seconds for 10,000 runs): start it now, so
-    # the first page waits for less of it (a page waits on the index's lock, never half of it).
-    threading.Thread(target=_warm, args=(store,), daemon=True).start()
     config = uvicorn.Config(
         app,
         host=host,

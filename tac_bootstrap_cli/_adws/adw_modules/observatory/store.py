@@ -3,6 +3,13 @@
 Standard library only (plus ``adw_sqlite``'s constants): tac-bootstrap and generated projects
 (``adws/adw_observe.py``) use the same file. Every connection is opened with ``mode=ro``: the
 observatory can never change a database nor hold a write lock.
+
+Memory stays bounded whatever the database holds: a page is the queries of that page (the runs
+ordered, filtered and paged in SQL, their sums through the prompts' agent_id index, a phase's
+events through the agent_logs index), and what is kept between requests is capped: the last run
+listings (one page of run ids each), tasks and branches of the last runs shown, the log summaries
+of the last phases shown, and the cost sums (one entry per day, workflow, phase and model), built
+in the background on the first costs request (see specs/observatory.md, "Scale").
 """
 
 from __future__ import annotations
@@ -32,17 +39,24 @@ STALE_AFTER_S: Final = 3900.0
 # Events per phase on one page (the run and session views; the API takes up to EVENTS_PAGE_MAX).
 EVENTS_PER_PAGE: Final = 200
 EVENTS_PAGE_MAX: Final = 5000
-# Phases and sessions whose log summary is kept (least recently used dropped first).
+# What is kept between requests (least recently used dropped first): log summaries of phases and
+# sessions, run listings (a page of run ids and the count), tasks of runs and Agents.
 SUMMARIES_KEPT: Final = 256
+LISTINGS_KEPT: Final = 32
+TASKS_KEPT: Final = 4096
 # How many rows after a prompt are searched for its "prompt metadata" event.
 PROMPT_META_WINDOW: Final = 50
+# How long a costs request waits for the sums before it answers "computing" (the first pass reads
+# every prompt: about a second at 10,000 runs; it goes on in the background).
+COSTS_WAIT_S: Final = 0.25
+# Above this many new agent_logs rows, the events of given Agents are found through their index
+# instead of the rowid range.
+EVENTS_RANGE_MAX: Final = 20_000
 MIXED_JOIN: Final = " + "
 _TASK_RE = re.compile(r"<task>\n?(.*?)\n?</task>", re.DOTALL)
 _META = "CASE WHEN json_valid({col}) THEN json_extract({col}, '$.{key}') END"
-
-
-_TASK_SQL = "SELECT agent_id, substr(content, instr(content, '<task>'), 2000) FROM prompts"
-_TASK_WHERE = "AND instr(content, '<task>') > 0 ORDER BY created_at DESC"
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+_BRANCH_RE = re.compile(r"\badw-([0-9a-f]{8})\b")
 
 
 class ObserveError(Exception):
@@ -54,8 +68,15 @@ def _meta(key: str, col: str = "a.metadata") -> str:
     return _META.format(col=col, key=key)
 
 
+# The run an Agent belongs to is its metadata's adw_id (an Agent without one is a run of its own).
+# With an index on this expression a run's Agents are one index lookup; the schema has none yet,
+# so finding them reads the agents table (~40,000 rows at 10,000 runs; see specs/observatory.md).
+ADW_ID_SQL: Final = _meta("adw_id", "metadata")
+RUN_INDEX_SQL: Final = f"CREATE INDEX idx_agents_adw_id ON agents ({ADW_ID_SQL}, created_at)"
+_RUN_OF = f"coalesce({ADW_ID_SQL}, id)"
+
 _EVENTS_SQL = f"""SELECT l.rowid, l.agent_id, l.log_type, l.message, l.metadata, l.created_at,
- {_meta("adw_id")}, a.name FROM agent_logs l JOIN agents a ON a.id = l.agent_id"""  # noqa: S608
+ {_meta("adw_id")}, a.name FROM agent_logs l {{hint}} JOIN agents a ON a.id = l.agent_id"""  # noqa: S608
 
 
 def open_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
@@ -163,6 +184,27 @@ class Tokens:
         }
 
 
+def _sums(row: tuple[Any, ...]) -> Tokens:
+    """Tokens from SQL sums in the order count, input, cache read, cache creation, output, cost,
+    turns (NULL sums of no rows read as 0)."""
+    n, ti, tcr, tcc, tout, cost, turns = row
+    return Tokens(
+        int(n or 0),
+        int(ti or 0),
+        int(tcr or 0),
+        int(tcc or 0),
+        int(tout or 0),
+        float(cost or 0.0),
+        int(turns or 0),
+    )
+
+
+_SUMS = (
+    "count(*), sum(tokens_input), sum(tokens_cache_read), sum(tokens_cache_creation),"
+    " sum(tokens_output), sum(cost_usd), sum(num_turns)"
+)
+
+
 @dataclass(frozen=True)
 class EventCursor:
     """Which events of a phase (or session) to show: the first ``limit`` (the default), those
@@ -231,40 +273,78 @@ class RunPage:
     workflows: list[str]
 
 
-# Built once from constants (metadata keys, the session agent name): no outside text.
-# Phase Agents (everything but interactive sessions) added since a rowid, or still open.
-_AGENTS_SQL = f"""
+# Built from constants only (metadata keys, the session agent name): no outside text goes in.
+# A phase Agent's row as a run is built from it.
+_AGENT_SQL = f"""
 SELECT a.rowid, a.id, a.name, a.status, a.created_at, a.started_at, a.completed_at,
        {_meta("adw_id")}, {_meta("workflow")}, {_meta("phase")}, {_meta("target")}
-FROM agents a
-WHERE a.name IS NOT '{SESSION_AGENT}'
-  AND (a.rowid > ? OR a.id IN (SELECT value FROM json_each(?)))
+FROM agents a"""  # noqa: S608
+# The run list, newest first, one page: each run's id, start and Agent rowids, and how many runs
+# there are; then (rows with a NULL id) the workflows of every run (for the filter). Grouped by
+# SQLite as it reads the table, in one pass: no row of the table is kept here.
+_WF = f"coalesce({_meta('workflow', 'metadata')}, name, '?')"
+_LIST_SQL = f"""
+WITH r AS (
+  SELECT run, min(created_at) AS start, workflow, group_concat(rid) AS rids
+  FROM (SELECT {_RUN_OF} AS run, rowid AS rid, created_at, {_WF} AS workflow FROM agents
+        WHERE name IS NOT '{SESSION_AGENT}')
+  GROUP BY run)
+SELECT * FROM (SELECT run, start, rids, count(*) OVER () FROM r
+               ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset)
+UNION ALL SELECT DISTINCT NULL, workflow, NULL, NULL FROM r
 """  # noqa: S608
-# Prompt sums per Agent, day and models of the prompts added since a rowid. NOT INDEXED: a
-# range of rowids (what was added since the last pass), never a walk of the agent_id index.
-_PROMPTS_SQL = """
-SELECT agent_id, substr(created_at, 1, 10), coalesce(models, ''), count(*), sum(tokens_input),
-       sum(tokens_cache_read), sum(tokens_cache_creation), sum(tokens_output), sum(cost_usd),
-       sum(num_turns), max(created_at), max(rowid)
-FROM prompts NOT INDEXED WHERE rowid > ? GROUP BY 1, 2, 3
-"""
-# The prompts of one Agent that used several models, added since a rowid.
-_MULTI_SQL = """
-SELECT id, models, created_at, tokens_input, tokens_cache_read, tokens_cache_creation,
-       tokens_output, cost_usd, num_turns
-FROM prompts WHERE agent_id = ? AND models = ? AND rowid > ?
-"""
-# Workflow and phase of an Agent outside the run index (an interactive session), as costs group.
-_OUTSIDE_SQL = f"""
-SELECT coalesce({_meta("workflow")}, a.name, '?'), coalesce({_meta("phase")}, a.name, '?')
-FROM agents a WHERE a.id = ?
+# The filtered run list: each run's status (its phases' latest Agents: any failed -> failed, else
+# any open -> running, else completed), workflow (its first Agent's), phases and targets.
+_FILTER_SQL = f"""
+WITH a AS MATERIALIZED (
+  SELECT {_RUN_OF} AS run, rowid AS rid, created_at, status, {_WF} AS workflow,
+         coalesce({_meta("phase", "metadata")}, name, '?') AS phase,
+         coalesce({_meta("target", "metadata")}, '') AS target
+  FROM agents WHERE name IS NOT '{SESSION_AGENT}'),
+r AS (SELECT run, min(created_at) AS start, workflow, group_concat(rid) AS rids,
+             group_concat(phase, ' ') AS phases, group_concat(target, ' ') AS targets
+      FROM a GROUP BY run),
+l AS (SELECT run, status,
+             row_number() OVER (PARTITION BY run, phase ORDER BY created_at DESC, rid DESC) AS n
+      FROM a),
+s AS (SELECT run, CASE WHEN max(status = 'failed') THEN 'failed'
+                       WHEN max(status IN ('running', 'pending')) THEN 'running'
+                       ELSE 'completed' END AS status
+      FROM l WHERE n = 1 GROUP BY run)
+SELECT * FROM (SELECT r.run, r.start, r.rids, count(*) OVER () FROM r JOIN s USING (run)
+WHERE (:status = '' OR s.status = :status) AND (:workflow = '' OR r.workflow = :workflow)
 """  # noqa: S608
-
-
+# Text search: the run's id, workflow, phases and target, the <task> block of its prompts, or the
+# run whose branch (adw-<id>-<slug>) is the text.
+_SEARCH_SQL = f"""
+AND (instr(lower(r.run || ' ' || r.workflow || ' ' || r.phases || ' ' || r.targets), :q) > 0
+     OR r.run = :branch_run
+     OR r.run IN (SELECT coalesce({_meta("adw_id", "t.metadata")}, t.id) FROM agents t
+                  WHERE t.id IN (SELECT agent_id FROM prompts WHERE content LIKE :task ESCAPE '\\')))
+"""  # noqa: S608
+_PAGE_OF_RUNS = """
+ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset)
+UNION ALL SELECT DISTINCT NULL, workflow, NULL, NULL FROM r
+"""
+# The Agents still able to change (what a cached listing depends on besides new rows).
+_OPEN_SQL = """
+SELECT id, status, created_at, started_at, completed_at, metadata FROM agents
+WHERE status IN ('running', 'pending') ORDER BY id
+"""
+# Prompt sums of the given Agents, through the agent_id index.
+_AGENT_SUMS_SQL = f"""
+SELECT agent_id, {_SUMS}, max(created_at), group_concat(DISTINCT models) FROM prompts
+WHERE agent_id IN (SELECT value FROM json_each(?)) GROUP BY agent_id
+"""  # noqa: S608
 # The newest event of each of the given Agents (an index lookup per Agent).
 _LAST_LOG_SQL = """
 SELECT j.value, (SELECT max(l.created_at) FROM agent_logs l WHERE l.agent_id = j.value)
 FROM json_each(?) j
+"""
+_TASK_SQL = """
+SELECT agent_id, substr(content, instr(content, '<task>'), 2000) FROM prompts
+WHERE agent_id IN (SELECT value FROM json_each(?)) AND instr(content, '<task>') > 0
+ORDER BY created_at DESC
 """
 # One page of an Agent's events in (created_at, rowid) order: the idx_agent_logs_agent_created
 # index holds exactly that order (rowid is its last column), so a page costs its own rows.
@@ -282,11 +362,37 @@ _AFTER_PROMPT_SQL = """
 SELECT message, metadata FROM agent_logs WHERE agent_id = ? AND created_at >= ?
 ORDER BY created_at, rowid LIMIT ?
 """
+# Cost sums of the prompts in a rowid range, per day, workflow, phase and models. NOT INDEXED: a
+# range of rowids (what was added since the last pass), never a walk of the agent_id index.
+_COSTS_SQL = f"""
+SELECT substr(p.created_at, 1, 10), coalesce({_meta("workflow")}, a.name, '?'),
+       coalesce({_meta("phase")}, a.name, '?'), coalesce(p.models, ''), count(*),
+       sum(p.tokens_input), sum(p.tokens_cache_read), sum(p.tokens_cache_creation),
+       sum(p.tokens_output), sum(p.cost_usd), sum(p.num_turns)
+FROM prompts p NOT INDEXED LEFT JOIN agents a ON a.id = p.agent_id
+WHERE p.rowid > ? AND p.rowid <= ? GROUP BY 1, 2, 3, 4
+"""  # noqa: S608
+# The prompts of several models in a rowid range, one by one (each is split by its own usage).
+_SEVERAL_SQL = """
+SELECT p.id, p.agent_id, p.models, p.created_at, p.tokens_input, p.tokens_cache_read,
+       p.tokens_cache_creation, p.tokens_output, p.cost_usd, p.num_turns
+FROM prompts p NOT INDEXED WHERE p.rowid > ? AND p.rowid <= ? AND instr(p.models, ',') > 0
+"""
+# Workflow and phase of the given Agents, as the costs group them.
+_COST_AGENTS_SQL = f"""
+SELECT a.id, coalesce({_meta("workflow")}, a.name, '?'), coalesce({_meta("phase")}, a.name, '?')
+FROM agents a WHERE a.id IN (SELECT value FROM json_each(?))
+"""  # noqa: S608
+_COST_OPEN_SQL = f"""
+SELECT a.id, coalesce({_meta("workflow")}, a.name, '?'), coalesce({_meta("phase")}, a.name, '?')
+FROM agents a WHERE a.status IN ('running', 'pending')
+"""  # noqa: S608
+_COUNTED_SQL = f"SELECT {_SUMS} FROM prompts WHERE agent_id = ? AND rowid <= ?"  # noqa: S608
 
 
 @dataclass
 class _Agent:
-    """What the run list keeps of one phase Agent."""
+    """One phase Agent of a run as the run list shows it."""
 
     rowid: int
     id: str
@@ -323,6 +429,35 @@ class _Agent:
         }
 
 
+def _agent(row: tuple[Any, ...]) -> _Agent:
+    """An ``_AGENT_SQL`` row."""
+    rowid, aid, name, status, created, started, completed, adw_id, workflow, phase, target = row
+    return _Agent(
+        rowid,
+        aid,
+        name or "?",
+        status,
+        created,
+        started,
+        completed,
+        str(adw_id) if adw_id else aid,
+        str(workflow or name or "?"),
+        str(phase or name or "?"),
+        str(target) if target and not adw_id else None,
+    )
+
+
+@dataclass
+class _Listing:
+    """One page of the run list as the query gives it: (run id, start, Agent rowids) rows, how
+    many runs match, the page, and the workflows of every run (the filter's choices)."""
+
+    rows: list[tuple[Any, str, str]]
+    total: int
+    page: int
+    workflows: list[str]
+
+
 @dataclass
 class _LogSummary:
     """What a page needs from every row of one Agent's log, kept up to date from the rows added
@@ -347,6 +482,33 @@ class _Pending:
     part: Tokens
 
 
+class _Bounded(OrderedDict[Any, Any]):
+    """A dict that keeps its ``cap`` most recently used entries."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = cap
+
+    def use(self, key: Any) -> Any:
+        """The value of ``key`` (None if absent), now the most recently used."""
+        if key not in self:
+            return None
+        self.move_to_end(key)
+        return self[key]
+
+    def keep(self, key: Any, value: Any) -> None:
+        """Store ``value``; the least recently used entries go beyond the cap."""
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.cap:
+            self.popitem(last=False)
+
+
+def _like(text: str) -> str:
+    """``text`` for a LIKE pattern with ``ESCAPE '\\'``: its wildcards match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class Store:
     """The observatory's view of one database file (and, for tasks and raw output, its project)."""
 
@@ -361,37 +523,16 @@ class Store:
         # connection commits (hooks and workflows write from their own processes).
         self._watch = open_readonly(db_path, check_same_thread=False)
         self._watch_lock = threading.Lock()
-        self._state_cache: dict[str, tuple[float, str, str]] = {}
-        self._task_cache: dict[str, str] = {}
-        # The run index (see _refresh): Agents by id, their ids per run, the runs, newest first.
-        self._index_lock = threading.Lock()
-        self._index_stamp: int | None = None
-        self._agents: dict[str, _Agent] = {}
-        self._run_agents: dict[str, list[str]] = defaultdict(list)
-        self._runs: dict[str, Run] = {}
-        self._ordered: list[Run] = []
-        self._position: dict[str, int] = {}  # a run's place in _ordered
-        self._live: dict[str, Run] = {}  # the runs still running (or stale), by id
-        self._open_ids: set[str] = set()  # the Agents still running or pending
-        self._agent_rowid = 0
-        self._prompt_rowid = 0
-        self._reset_costs()
-        # Log summaries of the phases and sessions last shown (see _summary), least recent first.
-        self._summaries: OrderedDict[str, _LogSummary] = OrderedDict()
+        # What is kept between requests, each capped (see the module's docstring).
+        self._cache_lock = threading.Lock()
+        self._listings = _Bounded(LISTINGS_KEPT)  # (signature, filters, page) -> one page of ids
+        self._states = _Bounded(TASKS_KEPT)  # adw_id -> (mtime, task, branch) of adw_state.json
+        self._tasks = _Bounded(TASKS_KEPT)  # Agent id -> the <task> of its prompts ("" if none)
+        self._summaries = _Bounded(SUMMARIES_KEPT)  # Agent id -> _LogSummary
         self._summary_lock = threading.Lock()
-
-    def _reset_costs(self) -> None:
-        """Empty the cost sums (kept with the run index, from the same pass over new prompts)."""
-        self._cost_total = Tokens()
-        self._cost_groups: dict[str, defaultdict[str, Tokens]] = {
-            name: defaultdict(Tokens) for name in ("day", "workflow", "phase", "model")
-        }
-        self._mixed_keys: set[str] = set()
-        self._split_prompts = 0
-        self._pending: list[_Pending] = []
-        self._outside: dict[str, tuple[str, str]] = {}
-        self._cost_version = 0
-        self._costs_cache: tuple[int, dict[str, Any]] | None = None
+        self._book = _CostBook()
+        self._costs_lock = threading.Lock()
+        self._costs_job: _CostsPass | None = None
 
     def stamp(self) -> int:
         """A number that changes whenever another connection commits to the database."""
@@ -415,193 +556,211 @@ class Store:
 
     # --- runs ---------------------------------------------------------------------------------
 
+    def _signature(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
+        """What a run listing depends on: the Agents added (their largest rowid), the rows of the
+        open Agents (only those change), and the prompts added (a search reads their tasks)."""
+        top_agent, top_prompt = conn.execute(
+            "SELECT coalesce((SELECT max(rowid) FROM agents), 0),"
+            " coalesce((SELECT max(rowid) FROM prompts), 0)"
+        ).fetchone()
+        return int(top_agent), hash(tuple(conn.execute(_OPEN_SQL))), int(top_prompt)
+
+    def runs(
+        self,
+        *,
+        status: str = "",
+        workflow: str = "",
+        q: str = "",
+        page: int = 1,
+        per_page: int = 50,
+    ) -> RunPage:
+        """The runs matching the filters (status, workflow, text in the id, workflow, phases,
+        target or task), newest first (by their first Agent's creation), one page.
+
+        The page is a query for that page: SQLite orders, filters and counts the runs as it reads
+        the agents table, and only the page's runs are built; a listing is kept (LISTINGS_KEPT)
+        until an Agent is added or an open one changes (or, for a search, a prompt is added)."""
+        per_page, page = max(1, per_page), max(1, page)
+        needle = q.strip().lower()
+        with self.read() as conn:
+            sig = self._signature(conn)
+            if status in ("running", "stale"):
+                # Running or stale is the clock's call: build every run SQL calls running (only
+                # runs with an open Agent), then keep those of the asked status.
+                found = self._listing(conn, sig, "running", workflow, needle, 1, -1)
+                every = [r for r in self._build(conn, found.rows) if r.status == status]
+                total = len(every)
+                page = min(page, max(1, -(-total // per_page)))
+                runs = every[(page - 1) * per_page : page * per_page]
+            else:
+                status = status if status in ("completed", "failed") else ""
+                found = self._listing(conn, sig, status, workflow, needle, page, per_page)
+                runs, total, page = self._build(conn, found.rows), found.total, found.page
+        pages = max(1, -(-total // per_page))
+        return RunPage(runs, total, page, pages, found.workflows)
+
+    def _listing(
+        self,
+        conn: sqlite3.Connection,
+        sig: tuple[int, int, int],
+        status: str,
+        workflow: str,
+        needle: str,
+        page: int,
+        per_page: int,
+    ) -> _Listing:
+        """One page of run ids, the count, the page shown and the workflows; ``per_page`` -1:
+        every matching run. Kept until the Agents change (a search: or a prompt is added)."""
+        key = (sig if needle else sig[:2], status, workflow, needle, page, per_page)
+        with self._cache_lock:
+            found = self._listings.use(key)
+        if found is None:
+            found = self._query_listing(conn, status, workflow, needle, page, per_page)
+            with self._cache_lock:
+                self._listings.keep(key, found)
+        return found  # type: ignore[no-any-return]
+
+    def _query_listing(
+        self,
+        conn: sqlite3.Connection,
+        status: str,
+        workflow: str,
+        needle: str,
+        page: int,
+        per_page: int,
+    ) -> _Listing:
+        """The listing's query; a page past the end is the last page."""
+        params: dict[str, object] = {
+            "status": status,
+            "workflow": workflow,
+            "limit": per_page,
+            "offset": (page - 1) * per_page if per_page > 0 else 0,
+        }
+        if not (status or workflow or needle):
+            sql = _LIST_SQL
+        else:
+            sql = _FILTER_SQL + (_SEARCH_SQL if needle else "") + _PAGE_OF_RUNS
+            if needle:
+                branch = _BRANCH_RE.search(needle)
+                params.update(
+                    q=needle,
+                    task=f"%<task>%{_like(needle)}%</task>%",
+                    branch_run=branch.group(1) if branch else "",
+                )
+        rows, workflows = [], []
+        for run, start, rids, total in conn.execute(sql, params):
+            if run is None:
+                workflows.append(str(start))
+            else:
+                rows.append((run, str(start), str(rids), int(total)))
+        if rows or page == 1:
+            listing = [(r[0], r[1], r[2]) for r in rows]
+            return _Listing(listing, rows[0][3] if rows else 0, page, sorted(workflows))
+        count = self._query_listing(conn, status, workflow, needle, 1, 1).total
+        if count == 0:
+            return _Listing([], 0, 1, sorted(workflows))
+        return self._query_listing(conn, status, workflow, needle, -(-count // per_page), per_page)
+
+    def _build(self, conn: sqlite3.Connection, rows: list[tuple[Any, str, str]]) -> list[Run]:
+        """The runs of listing rows, in their order: their Agents' rows (by rowid), prompt sums
+        (through the agent_id index), the newest event of the open ones, and tasks."""
+        if not rows:
+            return []
+        rowids = [int(x) for _, _, rids in rows for x in rids.split(",") if x]
+        agents = [
+            _agent(r)
+            for r in conn.execute(
+                f"{_AGENT_SQL} WHERE a.rowid IN (SELECT value FROM json_each(?))",  # noqa: S608
+                (json.dumps(rowids),),
+            )
+        ]
+        self._fill(conn, agents)
+        by_run: dict[str, list[_Agent]] = defaultdict(list)
+        for agent in agents:
+            by_run[agent.run_id].append(agent)
+        runs = [self._run_of(str(r[0]), by_run[str(r[0])]) for r in rows if by_run.get(str(r[0]))]
+        self._fill_tasks(conn, runs)
+        return runs
+
+    def _fill(self, conn: sqlite3.Connection, agents: list[_Agent]) -> None:
+        """Each Agent's prompt sums and models, and the newest event of the open ones."""
+        by_id = {a.id: a for a in agents}
+        for row in conn.execute(_AGENT_SUMS_SQL, (json.dumps(list(by_id)),)):
+            agent = by_id[row[0]]
+            agent.totals = _sums(row[1:8])
+            agent.last_prompt = row[8]
+            agent.models = {m for m in str(row[9] or "").split(",") if m}
+        opened = [a.id for a in agents if a.open]
+        if opened:
+            for aid, last in conn.execute(_LAST_LOG_SQL, (json.dumps(opened),)):
+                by_id[aid].last_log = last
+
+    def _run_agents(self, conn: sqlite3.Connection, run_id: str) -> list[_Agent]:
+        """The Agents of the run ``run_id`` (an adw_id, or the id of an Agent without one)."""
+        row = conn.execute(
+            f"{_AGENT_SQL} WHERE a.id = ? AND a.name IS NOT ?", (run_id, SESSION_AGENT)
+        ).fetchone()
+        if row is not None and not row[7]:
+            return [_agent(row)]
+        where, args = f"{_meta('adw_id')} = ?", [run_id]
+        if _PLAIN_ID.fullmatch(run_id):
+            # Without an index on the adw_id this reads the agents table: the id's own text must
+            # be in the metadata (a cheap test) before its JSON is read.
+            where, args = f"instr(a.metadata, ?) > 0 AND {where}", [run_id, run_id]
+        rows = conn.execute(
+            f"{_AGENT_SQL} WHERE {where} AND a.name IS NOT ?", (*args, SESSION_AGENT)
+        ).fetchall()
+        return [_agent(r) for r in rows]
+
     def _state(self, adw_id: str) -> tuple[str, str]:
         """(task, branch) from ``agents/<adw_id>/adw_state.json`` when the project has it."""
         if self.project is None or not re.fullmatch(r"[0-9a-f]{8}", adw_id):
             return "", ""
-        # os.stat of a string: a first pass over 10,000 runs makes 10,000 of these, and building
-        # a Path for each cost more than the rest of the pass.
         text = f"{self.project}/agents/{adw_id}/adw_state.json"
         try:
             mtime = os.stat(text).st_mtime  # noqa: PTH116
         except OSError:
             return "", ""
-        path = Path(text)
-        cached = self._state_cache.get(adw_id)
+        with self._cache_lock:
+            cached = self._states.use(adw_id)
         if cached and cached[0] == mtime:
             return cached[1], cached[2]
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(Path(text).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
         if not isinstance(data, dict):
             data = {}
         task, branch = str(data.get("task") or ""), str(data.get("branch") or "")
-        self._state_cache[adw_id] = (mtime, task, branch)
+        with self._cache_lock:
+            self._states.keep(adw_id, (mtime, task, branch))
         return task, branch
 
-    def _tasks_from_prompts(self, conn: sqlite3.Connection, runs: list[Run]) -> None:
-        """Fill missing tasks from the ``<task>`` block of a run's first prompt that has one."""
-        wanted = {aid: run for run in runs if not run.task for aid in run.agent_ids}
-        missing = [aid for aid in wanted if aid not in self._task_cache]
+    def _fill_tasks(self, conn: sqlite3.Connection, runs: list[Run]) -> None:
+        """Missing tasks from the ``<task>`` block of a run's first prompt that has one (read
+        through the agent_id index for the Agents not in the task cache)."""
+        wanted = [run for run in runs if not run.task]
+        with self._cache_lock:
+            missing = [a for run in wanted for a in run.agent_ids if a not in self._tasks]
+        opened = {a.id for run in wanted for a in run.members if a.open}
+        found: dict[str, str] = {}
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            sql = f"{_TASK_SQL} WHERE agent_id IN ({marks}) {_TASK_WHERE}"
-            rows = conn.execute(sql, chunk).fetchall()
-            for aid in chunk:
-                agent = self._agents.get(aid)
-                if agent is None or not agent.open:  # an open one may still write its prompt
-                    self._task_cache.setdefault(aid, "")
-            for aid, text in rows:
+            for aid, text in conn.execute(_TASK_SQL, (json.dumps(chunk),)):
                 match = _TASK_RE.search(text or "")
                 if match:
-                    self._task_cache[aid] = match.group(1).strip()
-        for aid, run in wanted.items():
-            if not run.task and self._task_cache.get(aid):
-                run.task = self._task_cache[aid]
+                    found[aid] = match.group(1).strip()  # the oldest prompt's (rows newest first)
+        with self._cache_lock:
+            for aid in missing:
+                if aid in found or aid not in opened:  # an open one may still write its prompt
+                    self._tasks.keep(aid, found.get(aid, ""))
+            for run in wanted:
+                tasks = (found.get(a) or self._tasks.use(a) for a in run.agent_ids)
+                run.task = next((t for t in tasks if t), "")
 
-    def all_runs(self) -> list[Run]:
-        """Every run, newest first; brought up to date when another connection committed."""
-        key = self.stamp()  # taken before reading: a commit in between only costs another pass
-        with self._index_lock:
-            if key != self._index_stamp:
-                with self.read() as conn:
-                    self._refresh(conn)
-                self._index_stamp = key
-            runs, live = self._ordered, list(self._live.values())
-        now = time.time()
-        for run in live:  # staleness moves with the clock, not with the database
-            if run.status in ("running", "stale"):
-                run.status = "stale" if now - run.last_activity > self.stale_after else "running"
-                begin = epoch_seconds(run.started_at)
-                run.duration_s = None if begin is None else now - begin
-        return runs
-
-    def _refresh(self, conn: sqlite3.Connection) -> None:
-        """Fold what changed since the last pass into the run index.
-
-        Rows are only ever added, and only open (running/pending) Agents change, so a pass reads
-        the Agents and prompts past the last rowids seen plus the open Agents: its cost follows
-        the change, not the size of the database. A database whose rowids went backwards (a
-        VACUUM, a restore) is read again from scratch.
-        """
-        top_agent, top_prompt = conn.execute(
-            "SELECT coalesce((SELECT max(rowid) FROM agents), 0),"
-            " coalesce((SELECT max(rowid) FROM prompts), 0)"
-        ).fetchone()
-        if top_agent < self._agent_rowid or top_prompt < self._prompt_rowid:
-            self._agents, self._run_agents, self._runs = {}, defaultdict(list), {}
-            self._agent_rowid = self._prompt_rowid = 0
-            self._open_ids, self._ordered, self._live = set(), [], {}
-            self._reset_costs()
-        touched: set[str] = set()
-        # Agents whose log moved, that ended, or that are new: their pending prompts may settle.
-        moved: set[str] = set()
-        opened = sorted(self._open_ids)
-        for row in conn.execute(_AGENTS_SQL, (self._agent_rowid, json.dumps(opened))):
-            rowid, aid, name, status, created, started, completed = row[:7]
-            adw_id, workflow, phase, target = row[7:]
-            known = self._agents.get(aid)
-            agent = _Agent(
-                rowid,
-                aid,
-                name or "?",
-                status,
-                created,
-                started,
-                completed,
-                str(adw_id) if adw_id else aid,
-                str(workflow or name or "?"),
-                str(phase or name or "?"),
-                str(target) if target and not adw_id else None,
-            )
-            if known is not None:
-                agent.totals, agent.last_prompt = known.totals, known.last_prompt
-                agent.models, agent.last_log = known.models, known.last_log
-                if agent == known:
-                    continue  # an open Agent read again, unchanged
-                if (known.workflow, known.phase) != (agent.workflow, agent.phase):
-                    self._move_costs(known, agent)  # metadata of an open Agent changed
-            else:
-                self._run_agents[agent.run_id].append(aid)
-            self._agents[aid] = agent
-            if agent.open:
-                self._open_ids.add(aid)
-            else:
-                self._open_ids.discard(aid)
-            self._agent_rowid = max(self._agent_rowid, rowid)
-            touched.add(agent.run_id)
-            moved.add(aid)
-        since = self._prompt_rowid
-        several: list[tuple[str, str]] = []
-        for row in conn.execute(_PROMPTS_SQL, (since,)):
-            aid, day, models = row[:3]
-            n, ti, tcr, tcc, tout, cost, turns, last, top = row[3:]
-            self._prompt_rowid = max(self._prompt_rowid, top)
-            part = Tokens(n, ti or 0, tcr or 0, tcc or 0, tout or 0, cost or 0.0, turns or 0)
-            found = self._agents.get(aid)
-            if found is None:  # a prompt of an interactive session
-                workflow, phase = self._outside_agent(conn, aid)
-            else:
-                found.totals.add(part)
-                found.last_prompt = max(found.last_prompt or "", last or "") or None
-                found.models.update(m for m in models.split(",") if m)
-                touched.add(found.run_id)
-                workflow, phase = found.workflow, found.phase
-            self._cost_total.add(part)
-            self._cost_groups["day"][day or "?"].add(part)
-            self._cost_groups["workflow"][workflow].add(part)
-            self._cost_groups["phase"][phase].add(part)
-            if "," in models and len(_model_names(models)) > 1:
-                several.append((aid, models))
-            else:
-                self._cost_groups["model"][models or "(unknown)"].add(part)
-            self._cost_version += 1
-        for aid, models in several:
-            for p in conn.execute(_MULTI_SQL, (aid, models, since)):
-                part = _tokens(1, [int(v or 0) for v in p[3:7]], float(p[7] or 0.0), int(p[8] or 0))
-                self._pending.append(_Pending(p[0], aid, p[1], p[2], part))
-                self._add_model(_mixed_key(p[1]), part)  # until its per-model usage is read
-                moved.add(aid)
-        # The last event of an open Agent tells whether its process is still alive.
-        for aid, last in conn.execute(_LAST_LOG_SQL, (json.dumps(sorted(self._open_ids)),)):
-            agent = self._agents[aid]
-            if last != agent.last_log:
-                agent.last_log = last
-                touched.add(agent.run_id)
-                moved.add(aid)
-        if self._pending and moved:
-            self._settle(conn, moved)
-        if not touched:
-            return
-        new_runs = [r for r in touched if r not in self._runs]
-        for run_id in touched:
-            self._runs[run_id] = self._run_of(run_id)
-        self._tasks_from_prompts(conn, [self._runs[r] for r in touched])
-        if new_runs or len(self._ordered) != len(self._runs):
-            self._ordered = sorted(
-                self._runs.values(), key=lambda r: (r.started_at, r.id), reverse=True
-            )
-            self._position = {r.id: i for i, r in enumerate(self._ordered)}
-        else:  # same runs, same order: swap in the rebuilt objects (a copy: readers keep theirs)
-            ordered = list(self._ordered)
-            for run_id in touched:
-                ordered[self._position[run_id]] = self._runs[run_id]
-            self._ordered = ordered
-        for run_id in touched:
-            run = self._runs[run_id]
-            if run.status in ("running", "stale"):
-                self._live[run_id] = run
-            else:
-                self._live.pop(run_id, None)
-
-    def _run_of(self, run_id: str) -> Run:
-        """One run from its Agents (oldest first); a phase's latest Agent gives its status."""
-        agents = sorted(
-            (self._agents[aid] for aid in self._run_agents[run_id]),
-            key=lambda a: (a.created_at, a.rowid),
-        )
+    def _run_of(self, run_id: str, agents: list[_Agent]) -> Run:
+        """One run from its Agents; a phase's latest Agent gives its status."""
+        agents = sorted(agents, key=lambda a: (a.created_at, a.rowid))
         first = agents[0]
         run = Run(
             id=run_id, workflow=first.workflow, started_at=first.started_at or first.created_at
@@ -627,69 +786,49 @@ class Store:
             latest[agent.phase] = agent.status
         run.last_activity = epoch_seconds(last) or 0.0
         statuses = set(latest.values())
+        now = time.time()
         if "failed" in statuses:
             run.status = "failed"
         elif statuses & {"running", "pending"}:
-            run.status, run.ended_at = "running", None
+            stale = now - run.last_activity > self.stale_after
+            run.status, run.ended_at = ("stale" if stale else "running"), None
         begin, end = epoch_seconds(run.started_at), epoch_seconds(run.ended_at)
         if begin is not None:
-            run.duration_s = (end if end is not None else time.time()) - begin
+            run.duration_s = (end if end is not None else now) - begin
         if first.target:
             run.task = first.target
         else:
             run.task, run.branch = self._state(run_id)
-        if not run.task:
-            run.task = next(
-                (self._task_cache[a] for a in run.agent_ids if self._task_cache.get(a)), ""
-            )
         return run
 
-    def runs(
-        self,
-        *,
-        status: str = "",
-        workflow: str = "",
-        q: str = "",
-        page: int = 1,
-        per_page: int = 50,
-    ) -> RunPage:
-        """The runs matching the filters (status, workflow, text in id/task/branch), one page."""
-        every = self.all_runs()
-        per_page = max(1, per_page)
-        needle = q.strip().lower()
-        found = [
-            r
-            for r in every
-            if (not status or r.status == status)
-            and (not workflow or r.workflow == workflow)
-            and (
-                not needle
-                or needle
-                in f"{r.id}\n{r.workflow}\n{r.task}\n{r.branch}\n{' '.join(r.phases)}".lower()
-            )
-        ]
-        pages = max(1, -(-len(found) // per_page))
-        page = min(max(1, page), pages)
-        chunk = found[(page - 1) * per_page : page * per_page]
-        workflows = sorted({r.workflow for r in every})
-        return RunPage(chunk, len(found), page, pages, workflows)
-
-    def run(self, run_id: str, cursor: EventCursor | None = None) -> dict[str, Any] | None:
+    def run(
+        self, run_id: str, cursor: EventCursor | None = None, *, events: bool = True
+    ) -> dict[str, Any] | None:
         """One run with its phases, attempts, prompts and a page of each phase's events (the
-        first ``EVENTS_PER_PAGE`` unless ``cursor`` says otherwise); None when unknown."""
-        found = next((r for r in self.all_runs() if r.id == run_id), None)
-        if found is None:
-            return None
+        first ``EVENTS_PER_PAGE`` unless ``cursor`` says otherwise; none with ``events=False``,
+        what a live page asks for); None when unknown."""
         cursor = cursor or EventCursor()
         with self.read() as conn:
+            agents = self._run_agents(conn, run_id)
+            if not agents:
+                return None
+            self._fill(conn, agents)
+            found = self._run_of(run_id, agents)
+            self._fill_tasks(conn, [found])
             phases = [
-                self._phase(conn, agent.id, found.id, cursor.for_agent(agent.id))
+                self._phase(conn, agent.id, found.id, cursor.for_agent(agent.id), events=events)
                 for agent in found.members
             ]
         return {"run": found.as_dict(), "phases": phases}
 
     def _phase(
-        self, conn: sqlite3.Connection, agent_id: str, run_id: str, cursor: EventCursor
+        self,
+        conn: sqlite3.Connection,
+        agent_id: str,
+        run_id: str,
+        cursor: EventCursor,
+        *,
+        events: bool = True,
     ) -> dict[str, Any]:
         row = conn.execute(
             "SELECT id, name, model, status, created_at, started_at, completed_at, metadata"
@@ -698,7 +837,10 @@ class Store:
         ).fetchone()
         meta = _json(row[7])
         summary = self._summary(conn, agent_id)
-        events, page = self._event_page(conn, agent_id, run_id, row[1], cursor)
+        shown: list[dict[str, Any]] = []
+        page: dict[str, Any] | None = None
+        if events:
+            shown, page = self._event_page(conn, agent_id, run_id, row[1], cursor)
         prompts = []
         for p in conn.execute(
             "SELECT id, content, response, status, tokens_input, tokens_cache_read,"
@@ -762,7 +904,7 @@ class Store:
             "completed_at": row[6],
             "prompts": prompts,
             "attempts": attempts,
-            "events": events,
+            "events": shown,
             "events_total": summary.count,
             "events_page": page,
         }
@@ -823,7 +965,7 @@ class Store:
         shown phases and sessions. A database whose rowids went backwards is read again."""
         (top,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM agent_logs").fetchone()
         with self._summary_lock:
-            summary = self._summaries.pop(agent_id, None)
+            summary: _LogSummary | None = self._summaries.pop(agent_id, None)
             added = top - summary.seen if summary is not None else 0
             # Reading the new rows costs what was added to the whole log; reading the Agent's
             # rows again costs its own rows: take the cheaper (and start over after a VACUUM).
@@ -847,25 +989,28 @@ class Store:
                     continue
                 summary.count += 1
             summary.seen = top
-            self._summaries[agent_id] = summary
-            while len(self._summaries) > SUMMARIES_KEPT:
-                self._summaries.popitem(last=False)
+            self._summaries.keep(agent_id, summary)
             return summary
 
-    def _events(
-        self, conn: sqlite3.Connection, where: str, args: tuple[Any, ...], limit: int
+    def events_after(
+        self, after: int, limit: int = 500, agents: list[str] | None = None
     ) -> list[dict[str, Any]]:
-        sql = f"{_EVENTS_SQL} WHERE {where} ORDER BY l.rowid LIMIT ?"  # where: a fixed string
-        rows = conn.execute(
-            sql,
-            (*args, limit),
-        ).fetchall()
-        return [_event(r) for r in rows]
-
-    def events_after(self, after: int, limit: int = 500) -> list[dict[str, Any]]:
-        """Events (``agent_logs`` rows) with a rowid above ``after``, oldest first."""
+        """Events (``agent_logs`` rows) with a rowid above ``after``, oldest first; only those
+        of ``agents`` (Agent ids) when given: what a live page asks for, the events after the
+        newest it shows."""
         with self.read() as conn:
-            return self._events(conn, "l.rowid > ?", (after,), limit)
+            if agents is None:
+                sql = f"{_EVENTS_SQL.format(hint='')} WHERE l.rowid > ? ORDER BY l.rowid LIMIT ?"
+                rows = conn.execute(sql, (after, limit)).fetchall()
+                return [_event(r) for r in rows]
+            (top,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM agent_logs").fetchone()
+            # The rows added since ``after`` (a rowid range) when they are few, else each Agent's
+            # rows through its index: whichever reads fewer.
+            hint = "NOT INDEXED" if top - after <= EVENTS_RANGE_MAX else ""
+            where = " WHERE l.rowid > ? AND l.agent_id IN (SELECT value FROM json_each(?))"
+            sql = _EVENTS_SQL.format(hint=hint) + where + " ORDER BY l.rowid LIMIT ?"
+            rows = conn.execute(sql, (after, json.dumps(agents), limit)).fetchall()
+            return [_event(r) for r in rows]
 
     def last_event_id(self) -> int:
         """The newest ``agent_logs`` rowid (0 when empty)."""
@@ -900,8 +1045,11 @@ class Store:
             for r in rows
         ]
 
-    def session(self, agent_id: str, cursor: EventCursor | None = None) -> dict[str, Any] | None:
-        """One session with a page of its events (as ``run`` pages a phase); None when unknown."""
+    def session(
+        self, agent_id: str, cursor: EventCursor | None = None, *, events: bool = True
+    ) -> dict[str, Any] | None:
+        """One session with a page of its events (as ``run`` pages a phase; none with
+        ``events=False``); None when unknown."""
         with self.read() as conn:
             row = conn.execute(
                 "SELECT id, session_id, status, created_at, completed_at FROM agents"
@@ -910,114 +1058,49 @@ class Store:
             ).fetchone()
             if row is None:
                 return None
-            events, page = self._event_page(
-                conn, agent_id, None, SESSION_AGENT, (cursor or EventCursor()).for_agent(agent_id)
-            )
+            shown: list[dict[str, Any]] = []
+            page: dict[str, Any] | None = None
+            if events:
+                shown, page = self._event_page(
+                    conn,
+                    agent_id,
+                    None,
+                    SESSION_AGENT,
+                    (cursor or EventCursor()).for_agent(agent_id),
+                )
             total = self._summary(conn, agent_id).count
         keys = ("agent_id", "session_id", "status", "created_at", "completed_at")
         return {
             **dict(zip(keys, row, strict=True)),
-            "events": events,
+            "events": shown,
             "events_total": total,
             "events_page": page,
         }
 
     # --- costs --------------------------------------------------------------------------------
 
-    def costs(self) -> dict[str, Any]:
-        """Cost and tokens per day, workflow, phase and model, with the totals.
+    def costs(self, wait: float | None = COSTS_WAIT_S) -> dict[str, Any] | None:
+        """Cost and tokens per day, workflow, phase and model, with the totals; None when the
+        sums are not ready after ``wait`` seconds (None: wait for them).
 
-        The sums are kept with the run index, from the same pass over the prompts added since
-        the last one (SQL sums of those rows, added up): a page costs the change, never a scan
-        of ``prompts``. Per model, a prompt of several models is split by the per-model usage
+        The sums are kept from pass to pass, each pass reading the prompts added since the last
+        one (SQL sums of those rows, added up): the first pass reads every prompt, in the
+        background, and a costs request waits for it at most ``wait`` seconds; later passes cost
+        the change. Per model, a prompt of several models is split by the per-model usage
         recorded with it; without that usage it stays whole under ``a + b`` (``mixed``)."""
-        self.all_runs()  # brings the index, and the sums with it, up to date
-        with self._index_lock:
-            if self._costs_cache is not None and self._costs_cache[0] == self._cost_version:
-                return self._costs_cache[1]
-            result: dict[str, Any] = {"totals": self._cost_total.as_dict()}
-            for name, groups in self._cost_groups.items():
-                rows = [
-                    {"key": key, **t.as_dict(), "mixed": key in self._mixed_keys}
-                    for key, t in groups.items()
-                    if t.prompts
-                ]
-                if name == "day":
-                    rows.sort(key=lambda r: r["key"])
-                else:
-                    rows.sort(key=lambda r: (-r["cost_usd"], r["key"]))
-                if name != "model":
-                    for r in rows:
-                        del r["mixed"]
-                result[name] = rows
-            result["models_split"] = self._split_prompts
-            result["models_mixed"] = sum(
-                t.prompts
-                for key, t in self._cost_groups["model"].items()
-                if key in self._mixed_keys
-            )
-            self._costs_cache = (self._cost_version, result)
-            return result
-
-    def _add_model(self, key: str, part: Tokens, sign: int = 1) -> None:
-        self._cost_groups["model"][key].add(part, sign)
-        if MIXED_JOIN in key:
-            self._mixed_keys.add(key)
-        self._cost_version += 1
-
-    def _move_costs(self, old: _Agent, new: _Agent) -> None:
-        """An Agent's prompts now count under its new workflow / phase."""
-        for name, before, after in (
-            ("workflow", old.workflow, new.workflow),
-            ("phase", old.phase, new.phase),
-        ):
-            self._cost_groups[name][before].add(old.totals, -1)
-            self._cost_groups[name][after].add(old.totals)
-        self._cost_version += 1
-
-    def _outside_agent(self, conn: sqlite3.Connection, agent_id: str) -> tuple[str, str]:
-        """Workflow and phase, as the costs group them, of an Agent the run index leaves out."""
-        if agent_id not in self._outside:
-            row = conn.execute(_OUTSIDE_SQL, (agent_id,)).fetchone()
-            self._outside[agent_id] = (str(row[0]), str(row[1])) if row else ("?", "?")
-        return self._outside[agent_id]
-
-    def _settle(self, conn: sqlite3.Connection, moved: set[str]) -> None:
-        """Split the pending prompts of several models whose per-model usage is there now; those
-        whose Agent ended without it stay whole in the mixed bucket. Only the prompts of the
-        Agents in ``moved`` (new log rows, new prompts, a new status) are looked at again."""
-        waiting: list[_Pending] = []
-        for p in self._pending:
-            if p.agent_id not in moved:
-                waiting.append(p)
-                continue
-            usage = _usage_of(self._prompt_meta(conn, p.agent_id, p.prompt_id, p.created_at))
-            counts = [p.part.tokens_input, p.part.tokens_cache_read]
-            counts += [p.part.tokens_cache_creation, p.part.tokens_output]
-            parts = _split(_model_names(p.models), counts, p.part.cost_usd, usage)
-            if parts is None:
-                agent = self._agents.get(p.agent_id)
-                if agent is not None and agent.open:
-                    waiting.append(p)  # agent.py writes the usage right after the prompt
-                continue
-            self._add_model(_mixed_key(p.models), p.part, -1)
-            for model, part_counts, part_cost in parts:
-                self._add_model(model, _tokens(1, part_counts, part_cost))
-            self._split_prompts += 1
-        self._pending = waiting
-
-    def _prompt_meta(
-        self, conn: sqlite3.Connection, agent_id: str, prompt_id: str, created_at: str
-    ) -> dict[str, Any]:
-        """The ``prompt metadata`` event ``agent.py`` logs right after a prompt ({} if none)."""
-        for message, text in conn.execute(
-            _AFTER_PROMPT_SQL, (agent_id, created_at, PROMPT_META_WINDOW)
-        ):
-            if message == "prompt metadata":
-                meta = _json(text)
-                if meta.get("prompt_id") == prompt_id:
-                    return meta
-        return {}
+        with self._costs_lock:
+            job = self._costs_job
+            if job is None or not job.is_alive():
+                job = _CostsPass(self)
+                self._costs_job = job
+                job.start()
+        job.join(wait)
+        if job.is_alive():
+            return None
+        if job.error is not None:
+            raise job.error
+        with self._book.lock:
+            return self._book.result()
 
     # --- files --------------------------------------------------------------------------------
 
@@ -1035,6 +1118,168 @@ class Store:
             return None
         run_folder = path.relative_to(base).parts[0]
         return path if re.fullmatch(r"[0-9a-f]{8}", run_folder) else None
+
+
+class _CostsPass(threading.Thread):
+    """One pass of the cost sums over a fresh snapshot, in the background (see Store.costs)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(daemon=True, name="observatory-costs")
+        self.store = store
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        """Bring the sums up to date; an error is kept for the request that waits for it."""
+        try:
+            with self.store.read() as conn, self.store._book.lock:
+                self.store._book.update(conn)
+        except Exception as exc:  # re-raised in the thread of the request that waits for it
+            self.error = exc
+
+
+class _CostBook:
+    """Cost sums per day, workflow, phase and model, brought up to date from the prompts added
+    since the last pass (a rowid range: prompts are only ever added). What it keeps is one entry
+    per day, workflow, phase and model, plus the open Agents' workflow and phase (an open Agent's
+    metadata may still change, which moves its sums) and the prompts of several models still
+    waiting for their per-model usage."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty sums (a first pass, or a database whose rowids went backwards)."""
+        self.total = Tokens()
+        self.groups: dict[str, defaultdict[str, Tokens]] = {
+            name: defaultdict(Tokens) for name in ("day", "workflow", "phase", "model")
+        }
+        self.mixed_keys: set[str] = set()
+        self.split = 0
+        self.pending: list[_Pending] = []
+        self.open: dict[str, tuple[str, str]] = {}  # open Agent -> (workflow, phase) counted
+        self.prompt_top = 0
+        self.log_top = 0
+        self.version = 0
+        self.cache: tuple[int, dict[str, Any]] | None = None
+
+    def update(self, conn: sqlite3.Connection) -> None:
+        """Fold in what changed since the last pass."""
+        top_prompt, top_log = conn.execute(
+            "SELECT coalesce((SELECT max(rowid) FROM prompts), 0),"
+            " coalesce((SELECT max(rowid) FROM agent_logs), 0)"
+        ).fetchone()
+        if top_prompt < self.prompt_top or top_log < self.log_top:
+            self.reset()  # a VACUUM or a restore: read again from scratch
+        self._move(conn)
+        added = top_prompt > self.prompt_top
+        if added:
+            self._count(conn, self.prompt_top, top_prompt)
+            self.prompt_top = top_prompt
+        self.open = {str(r[0]): (str(r[1]), str(r[2])) for r in conn.execute(_COST_OPEN_SQL)}
+        ended = any(p.agent_id not in self.open for p in self.pending)
+        if self.pending and (added or ended or top_log != self.log_top):
+            self._settle(conn)
+        self.log_top = top_log
+
+    def _move(self, conn: sqlite3.Connection) -> None:
+        """The counted prompts of an Agent whose workflow or phase changed while it was open now
+        count under its new ones."""
+        if not self.open:
+            return
+        for aid, workflow, phase in conn.execute(_COST_AGENTS_SQL, (json.dumps(list(self.open)),)):
+            before = self.open[aid]
+            if (workflow, phase) == before:
+                continue
+            part = _sums(conn.execute(_COUNTED_SQL, (aid, self.prompt_top)).fetchone())
+            for name, old, new in (("workflow", before[0], workflow), ("phase", before[1], phase)):
+                self.groups[name][old].add(part, -1)
+                self.groups[name][new].add(part)
+            self.version += 1
+
+    def _count(self, conn: sqlite3.Connection, since: int, top: int) -> None:
+        """Add the prompts of the rowid range (since, top]."""
+        for row in conn.execute(_COSTS_SQL, (since, top)):
+            day, workflow, phase, models = row[:4]
+            part = _sums(row[4:11])
+            self.total.add(part)
+            self.groups["day"][day or "?"].add(part)
+            self.groups["workflow"][workflow].add(part)
+            self.groups["phase"][phase].add(part)
+            if len(_model_names(models)) < 2:  # several models: one by one, below
+                self.groups["model"][models or "(unknown)"].add(part)
+        for p in conn.execute(_SEVERAL_SQL, (since, top)):
+            if len(_model_names(p[2])) < 2:
+                continue
+            part = _tokens(1, [int(v or 0) for v in p[4:8]], float(p[8] or 0.0), int(p[9] or 0))
+            self.pending.append(_Pending(p[0], p[1], p[2], p[3], part))
+            self._add_model(_mixed_key(p[2]), part)  # until its per-model usage is read
+        self.version += 1
+
+    def _add_model(self, key: str, part: Tokens, sign: int = 1) -> None:
+        self.groups["model"][key].add(part, sign)
+        if MIXED_JOIN in key:
+            self.mixed_keys.add(key)
+        self.version += 1
+
+    def _settle(self, conn: sqlite3.Connection) -> None:
+        """Split the pending prompts of several models whose per-model usage is there now; those
+        whose Agent ended without it stay whole in the mixed bucket."""
+        waiting: list[_Pending] = []
+        for p in self.pending:
+            usage = _usage_of(_prompt_meta(conn, p.agent_id, p.prompt_id, p.created_at))
+            counts = [p.part.tokens_input, p.part.tokens_cache_read]
+            counts += [p.part.tokens_cache_creation, p.part.tokens_output]
+            parts = _split(_model_names(p.models), counts, p.part.cost_usd, usage)
+            if parts is None:
+                if p.agent_id in self.open:
+                    waiting.append(p)  # agent.py writes the usage right after the prompt
+                continue
+            self._add_model(_mixed_key(p.models), p.part, -1)
+            for model, part_counts, part_cost in parts:
+                self._add_model(model, _tokens(1, part_counts, part_cost))
+            self.split += 1
+        self.pending = waiting
+
+    def result(self) -> dict[str, Any]:
+        """The sums as the costs page and ``/api/costs`` show them."""
+        if self.cache is not None and self.cache[0] == self.version:
+            return self.cache[1]
+        result: dict[str, Any] = {"computing": False, "totals": self.total.as_dict()}
+        for name, groups in self.groups.items():
+            rows = [
+                {"key": key, **t.as_dict(), "mixed": key in self.mixed_keys}
+                for key, t in groups.items()
+                if t.prompts
+            ]
+            if name == "day":
+                rows.sort(key=lambda r: r["key"])
+            else:
+                rows.sort(key=lambda r: (-r["cost_usd"], r["key"]))
+            if name != "model":
+                for r in rows:
+                    del r["mixed"]
+            result[name] = rows
+        result["models_split"] = self.split
+        result["models_mixed"] = sum(
+            t.prompts for key, t in self.groups["model"].items() if key in self.mixed_keys
+        )
+        self.cache = (self.version, result)
+        return result
+
+
+def _prompt_meta(
+    conn: sqlite3.Connection, agent_id: str, prompt_id: str, created_at: str
+) -> dict[str, Any]:
+    """The ``prompt metadata`` event ``agent.py`` logs right after a prompt ({} if none)."""
+    for message, text in conn.execute(
+        _AFTER_PROMPT_SQL, (agent_id, created_at, PROMPT_META_WINDOW)
+    ):
+        if message == "prompt metadata":
+            meta = _json(text)
+            if meta.get("prompt_id") == prompt_id:
+                return meta
+    return {}
 
 
 _COUNTS = ("tokens_input", "tokens_cache_read", "tokens_cache_creation", "tokens_output")

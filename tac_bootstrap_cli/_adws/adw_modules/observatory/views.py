@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import svg
-from .store import EventCursor, Store
+from .store import COSTS_WAIT_S, EventCursor, Store, Tokens
 
 HERE = Path(__file__).parent
 STATUSES = ("running", "completed", "failed", "stale")
@@ -86,15 +86,35 @@ def _label(row: dict[str, Any]) -> str:
     return f"{row['key']} (mixed)" if row.get("mixed") else str(row["key"])
 
 
-def costs_context(store: Store) -> dict[str, Any]:
-    """The costs view's context: the sums and a bar chart per grouping."""
-    costs = store.costs()
-    charts = {
-        name: Markup(  # labels escaped in svg.py
-            svg.bars(
-                [svg.Bar(_label(r), r["cost_usd"], _money(r["cost_usd"])) for r in costs[name]]
-            )
+COST_GROUPS = ("day", "workflow", "phase", "model")
+
+
+def cost_scenes(costs: dict[str, Any]) -> dict[str, svg.Scene | None]:
+    """The bar chart of each grouping of ``Store.costs()`` (what ``/api/costs`` adds as
+    ``charts``, so that a live page draws the same bars)."""
+    return {
+        name: svg.bars_scene(
+            [svg.Bar(_label(r), r["cost_usd"], _money(r["cost_usd"])) for r in costs[name]]
         )
-        for name in ("day", "workflow", "phase", "model")
+        for name in COST_GROUPS
+    }
+
+
+def costs_context(store: Store, wait: float | None = COSTS_WAIT_S) -> dict[str, Any]:
+    """The costs view's context: the sums and a bar chart per grouping. While the sums are
+    still being computed (the first pass, in the background), the page is painted empty with
+    ``computing`` set: it says so and fills in from ``/api/costs`` when they are ready."""
+    costs = store.costs(wait)
+    if costs is None:
+        costs = {
+            "computing": True,
+            "totals": Tokens().as_dict(),
+            **{name: [] for name in COST_GROUPS},
+            "models_split": 0,
+            "models_mixed": 0,
+        }
+    charts = {  # labels escaped in svg.py
+        name: Markup(svg.render(scene, svg.EMPTY_BARS))
+        for name, scene in cost_scenes(costs).items()
     }
     return {"costs": costs, "charts": charts}
