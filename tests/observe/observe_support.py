@@ -384,14 +384,67 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
             proc.wait()
 
 
+def add_prompt(
+    db: Path, agent_id: str, content: str, response: str, cost: float, models: str
+) -> None:
+    """Write one prompt row on ``agent_id`` from this process, as ``agent.py`` does."""
+    import uuid
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
+    with sqlite3.connect(db, timeout=10) as conn:
+        conn.execute(
+            "INSERT INTO prompts (id, agent_id, content, response, status, tokens_input,"
+            " tokens_output, cost_usd, created_at, models) VALUES (?, ?, ?, ?, 'completed', 10, 20,"
+            " ?, ?, ?)",
+            (str(uuid.uuid4()), agent_id, content, response, cost, now, models),
+        )
+    conn.close()
+
+
 def writer_main(db: str, agent_id: str) -> None:
-    """``python observe_support.py DB AGENT_ID``: for each stdin line write one event (as a hook
-    does, from this separate process) and answer ``ok`` once it is committed."""
+    """``python observe_support.py DB AGENT_ID``: for each stdin line write to the database from
+    this separate process (as hooks and workflows do) and answer ``ok`` once it is committed.
+
+    A plain line is one tool event on AGENT_ID (its text as message and tool input); a JSON line
+    is ``{"prompt": content, "response", "cost", "models"}`` (a prompt on AGENT_ID),
+    ``{"phase": name, "adw_id", "model", "tool_input"}`` (a new phase Agent of that run, with one
+    event) or ``{"session": id, "tool_input"}`` (a new interactive session, with one event)."""
     for line in sys.stdin:
         text = line.rstrip("\n")
-        add_event(
-            Path(db), agent_id, text, hook_event="PreToolUse", tool_name="Bash", tool_input=text
-        )
+        order = json.loads(text) if text.startswith("{") else {}
+        if "prompt" in order:
+            add_prompt(
+                Path(db),
+                agent_id,
+                order["prompt"],
+                order.get("response", ""),
+                float(order.get("cost", 0.25)),
+                order.get("models", "claude-sonnet-4"),
+            )
+        elif "phase" in order:
+            meta = {"adw_id": order["adw_id"], "phase": order["phase"], "workflow": "plan_build"}
+            run = start_run(
+                db,
+                "builder",
+                orchestrator="adw",
+                model=order.get("model"),
+                metadata=meta,
+                strict=True,
+            )
+            run.event("PreToolUse: Bash", hook_event="PreToolUse", tool_name="Bash",
+                      tool_input=order["tool_input"])  # fmt: skip
+        elif "session" in order:
+            run = start_run(
+                db, "claude-session", orchestrator="claude-code", session_id=order["session"],
+                strict=True,
+            )  # fmt: skip
+            run.event("PreToolUse: Bash", hook_event="PreToolUse", tool_name="Bash",
+                      tool_input=order["tool_input"])  # fmt: skip
+        else:
+            add_event(
+                Path(db), agent_id, text, hook_event="PreToolUse", tool_name="Bash", tool_input=text
+            )
         sys.stdout.write("ok\n")
         sys.stdout.flush()
 

@@ -100,9 +100,34 @@ def test_every_page_has_the_security_headers_and_escapes_content(server: Server)
     assert "blocked: recursive rm of / is blocked" in body
 
 
-def test_partial_pages_are_the_main_content_only(server: Server) -> None:
-    status, _, body = server.get("/costs", {"X-Partial": "1"})
-    assert status == 200 and "<html" not in body and 'id="total-cost"' in body
+def test_what_a_live_page_asks_the_api_for(server: Server, project: Path) -> None:
+    """The pages' script updates from these: a run without its event pages (plus its chart's
+    scene), the events of given Agents after an id, the costs with their charts' scenes."""
+    run = server.json(f"/api/runs/{RUN_FAILED}?events=0")
+    (phase,) = run["phases"]
+    assert phase["events"] == [] and phase["events_page"] is None and phase["events_total"] > 0
+    assert len(phase["prompts"]) == 2 and [a["status"] for a in phase["attempts"]] == ["failed"] * 2
+    gantt = run["gantt"]
+    assert gantt["class"] == "gantt"
+    assert {i["tag"] for i in gantt["items"]} == {"line", "rect", "text"}
+    assert sum(i["attrs"]["class"].startswith("attempt") for i in gantt["items"]) == 2
+    ok = server.json(f"/api/runs/{RUN_OK}")
+    plan, build = (p["agent_id"] for p in ok["phases"])
+    both = server.json(f"/api/events?after=0&agent={plan}&agent={build}")["events"]
+    only = server.json(f"/api/events?after=0&agent={build}")["events"]
+    assert {e["agent_id"] for e in both} == {plan, build}
+    assert only == [e for e in both if e["agent_id"] == build]
+    assert server.json(f"/api/events?after={both[-1]['id']}&agent={build}")["events"] == []
+    costs = server.json("/api/costs")
+    assert costs["computing"] is False
+    assert set(costs["charts"]) == {"day", "workflow", "phase", "model"}
+    labels = {i.get("text") for i in costs["charts"]["workflow"]["items"]}
+    assert {"plan_build", "sdlc"} <= labels
+    # A page names the newest event id it was painted with: the script asks for those after it.
+    (last,) = _sql(project, "SELECT max(rowid) FROM agent_logs")
+    _, _, body = server.get(f"/runs/{RUN_OK}")
+    match = re.search(r'<main id="main" data-page="run" data-after="(\d+)"', body)
+    assert match is not None and int(match.group(1)) >= int(last)  # type: ignore[call-overload]
 
 
 def test_raw_output_only_inside_agents(server: Server, project: Path) -> None:
@@ -130,13 +155,12 @@ def test_the_stream_pushes_new_events(server: Server, project: Path) -> None:
         stream.readline(), stream.readline()
         started = time.monotonic()
         add_event(project / "agents" / "orchestrator.db", str(agent_id), "PreToolUse: Grep pushed")
+        (newest,) = _sql(project, "SELECT max(rowid) FROM agent_logs")
         while True:
             line = stream.readline()
-            if line.startswith(b"data:") and b"pushed" in line:
+            if line.startswith(b"data:") and json.loads(line[5:])["after"] >= newest:
                 break
         assert time.monotonic() - started < 1.0
-        payload = json.loads(line[5:])
-        assert payload["events"][-1]["message"] == "PreToolUse: Grep pushed"
 
 
 def _observe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

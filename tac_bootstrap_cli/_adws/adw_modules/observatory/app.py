@@ -1,8 +1,10 @@
 """The observatory's ASGI app (Starlette): HTML views, a JSON API and a server-sent event stream.
 
-Pages are rendered on the server with Jinja2 (autoescape on: every recorded value is hostile);
-the one script, ``static/observe.js``, subscribes to ``/api/stream`` and swaps in the page's
-fresh content when the database changes. Nothing here imports Typer or Rich, nor anything of
+Pages are rendered on the server with Jinja2 (autoescape on: every recorded value is hostile):
+the first paint needs no script. The one script, ``static/observe.js``, subscribes to
+``/api/stream`` and, when the database changes, fetches the JSON of what its page shows from this
+API (the events after the newest it shows, the run or the runs page, the costs) and updates the
+page with ``textContent`` and ``createElement`` only. Nothing here imports Typer or Rich, nor anything of
 tac-bootstrap: generated projects run the same app (``adws/adw_observe.py``).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import views
+from . import svg, views
 from .store import EVENTS_PAGE_MAX, EVENTS_PER_PAGE, EventCursor, ObserveError, Store
 
 HERE = Path(__file__).parent
@@ -51,6 +54,7 @@ SECURITY_HEADERS = [
 STATUSES = views.STATUSES
 RUNS_PAGE_MAX = 500  # runs per API page
 SESSIONS_PER_PAGE = 100
+AGENTS_MAX = 100  # Agent ids one /api/events request may name
 
 
 class SecurityHeaders:
@@ -82,13 +86,19 @@ def create_app(
     stopping: Callable[[], bool] = lambda: False,
 ) -> Starlette:
     """The app over ``store``; ``allowed_hosts`` guards against DNS rebinding (Host header);
-    event streams end once ``stopping()`` is true, so a shutdown never waits for a browser."""
+    event streams end once ``stopping()`` is true, so a shutdown never waits for a browser.
+
+    Handlers that read the database are plain functions: Starlette runs them in its thread pool,
+    so a page being read never holds up the event streams."""
     env = views.environment()
 
-    def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        partial = request.headers.get("x-partial") == "1"
+    def page(
+        request: Request, template: str, after: int, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        # ``after``: the newest event id, read before the page's content, so that the live script
+        # asks for every event after it (one shown twice is recognised by its id).
         html = env.get_template(template).render(
-            title=title, partial=partial, path=request.url.path, **context
+            title=title, partial=False, path=request.url.path, after=after, **context
         )
         return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
 
@@ -122,16 +132,23 @@ def create_app(
             limit=min(max(limit, 1), EVENTS_PAGE_MAX),
         )
 
-    async def runs_page(request: Request) -> Response:
+    def _with_events(request: Request) -> bool:
+        """``events=0``: a run or session without its event pages (what a live page asks for:
+        it fetches the events after the newest it shows from ``/api/events``)."""
+        return request.query_params.get("events", "") != "0"
+
+    def runs_page(request: Request) -> Response:
+        after = store.last_event_id()
         filters = _filters(request)
         found = store.runs(**filters)
-        return page(request, "runs.html", found=found, filters=filters, statuses=STATUSES)
+        return page(request, "runs.html", after, found=found, filters=filters, statuses=STATUSES)
 
-    async def run_page(request: Request) -> Response:
+    def run_page(request: Request) -> Response:
+        after = store.last_event_id()
         context = views.run_context(store, request.path_params["run_id"], _cursor(request))
         if context is None:
-            return page(request, "missing.html", 404, what="run")
-        return page(request, "run.html", **context)
+            return page(request, "missing.html", after, 404, what="run")
+        return page(request, "run.html", after, **context)
 
     def _sessions(request: Request) -> dict[str, Any]:
         """One page of the sessions, newest first, and whether older ones exist."""
@@ -143,31 +160,34 @@ def create_app(
             "has_more": len(found) > SESSIONS_PER_PAGE,
         }
 
-    async def sessions_page(request: Request) -> Response:
-        return page(request, "sessions.html", **_sessions(request))
+    def sessions_page(request: Request) -> Response:
+        after = store.last_event_id()
+        return page(request, "sessions.html", after, **_sessions(request))
 
-    async def session_page(request: Request) -> Response:
+    def session_page(request: Request) -> Response:
+        after = store.last_event_id()
         detail = store.session(request.path_params["agent_id"], _cursor(request))
         if detail is None:
-            return page(request, "missing.html", 404, what="session")
-        return page(request, "session.html", session=detail)
+            return page(request, "missing.html", after, 404, what="session")
+        return page(request, "session.html", after, session=detail)
 
-    async def costs_page(request: Request) -> Response:
-        return page(request, "costs.html", **views.costs_context(store))
+    def costs_page(request: Request) -> Response:
+        after = store.last_event_id()
+        return page(request, "costs.html", after, **views.costs_context(store))
 
-    async def raw_output(request: Request) -> Response:
+    def raw_output(request: Request) -> Response:
         path = store.raw_file(request.query_params.get("path", ""))
         if path is None:
             return PlainTextResponse("no such output file", status_code=404)
         # text/plain with nosniff: whatever the agent printed is shown, never interpreted.
         return FileResponse(path, media_type="text/plain; charset=utf-8")
 
-    async def api_runs(request: Request) -> Response:
+    def api_runs(request: Request) -> Response:
         found = store.runs(
             **_filters(request),
             per_page=min(max(_int(request.query_params.get("per_page"), 50), 1), RUNS_PAGE_MAX),
         )
-        return JSONResponse(
+        return _json(
             {
                 "runs": [r.as_dict() for r in found.runs],
                 "total": found.total,
@@ -177,38 +197,49 @@ def create_app(
             }
         )
 
-    async def api_run(request: Request) -> Response:
-        detail = store.run(request.path_params["run_id"], _cursor(request, api=True))
+    def api_run(request: Request) -> Response:
+        detail = store.run(
+            request.path_params["run_id"],
+            _cursor(request, api=True),
+            events=_with_events(request),
+        )
         if detail is None:
-            return JSONResponse({"error": "no such run"}, status_code=404)
-        return JSONResponse(detail)
+            return _json({"error": "no such run"}, 404)
+        detail["gantt"] = svg.gantt_scene(detail["phases"], time.time())
+        return _json(detail)
 
-    async def api_events(request: Request) -> Response:
+    def api_events(request: Request) -> Response:
         after = _int(request.query_params.get("after"), 0)
-        limit = min(max(_int(request.query_params.get("limit"), 500), 1), 5000)
-        return JSONResponse({"events": store.events_after(after, limit)})
+        limit = min(max(_int(request.query_params.get("limit"), 500), 1), EVENTS_PAGE_MAX)
+        agents = request.query_params.getlist("agent")[:AGENTS_MAX] or None
+        return _json({"events": store.events_after(after, limit, agents)})
 
-    async def api_costs(request: Request) -> Response:
-        return JSONResponse(store.costs())
+    def api_costs(request: Request) -> Response:
+        costs = store.costs()
+        if costs is None:  # the first pass is still running: ask again
+            return _json({"computing": True}, 202)
+        return _json({**costs, "charts": views.cost_scenes(costs)})
 
-    async def api_sessions(request: Request) -> Response:
-        return JSONResponse(_sessions(request))
+    def api_sessions(request: Request) -> Response:
+        return _json(_sessions(request))
 
-    async def api_session(request: Request) -> Response:
-        detail = store.session(request.path_params["agent_id"], _cursor(request, api=True))
+    def api_session(request: Request) -> Response:
+        detail = store.session(
+            request.path_params["agent_id"],
+            _cursor(request, api=True),
+            events=_with_events(request),
+        )
         if detail is None:
-            return JSONResponse({"error": "no such session"}, status_code=404)
-        return JSONResponse(detail)
+            return _json({"error": "no such session"}, 404)
+        return _json(detail)
 
     async def stream(request: Request) -> Response:
-        """Server-sent events: ``change`` with the new events whenever the database moves."""
-        after = _int(request.query_params.get("after"), -1)
-        if after < 0:
-            after = await asyncio.to_thread(store.last_event_id)
+        """Server-sent events: ``change`` (with the newest event id) whenever the database moves;
+        each page then fetches from this API what it shows."""
 
         async def events() -> AsyncIterator[str]:
-            nonlocal after
             stamp = await asyncio.to_thread(store.stamp)
+            after = await asyncio.to_thread(store.last_event_id)
             yield f"event: hello\ndata: {json.dumps({'after': after})}\n\n"
             quiet = 0.0
             while not stopping():
@@ -216,11 +247,8 @@ def create_app(
                 now = await asyncio.to_thread(store.stamp)
                 if now != stamp:
                     stamp = now
-                    new = await asyncio.to_thread(store.events_after, after, 500)
-                    if new:
-                        after = new[-1]["id"]
-                    payload = {"after": after, "events": [_brief(e) for e in new]}
-                    yield f"event: change\ndata: {json.dumps(payload)}\n\n"
+                    after = await asyncio.to_thread(store.last_event_id)
+                    yield f"event: change\ndata: {json.dumps({'after': after})}\n\n"
                     quiet = 0.0
                 else:
                     quiet += POLL_S
@@ -265,6 +293,6 @@ def create_app(
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
-def _brief(event: dict[str, Any]) -> dict[str, Any]:
-    """An event without its raw metadata (the stream carries what the pages show)."""
-    return {k: v for k, v in event.items() if k != "meta"}
+def _json(data: Any, status: int = 200) -> Response:
+    """A JSON answer that no cache keeps (the database moves under it)."""
+    return JSONResponse(data, status_code=status, headers={"cache-control": "no-store"})
