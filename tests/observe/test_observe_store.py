@@ -432,3 +432,47 @@ def test_a_long_session_is_paged_like_a_phase(store: Store, project: Path) -> No
     assert latest["events"][-1]["message"] == f"session event {EVENTS_PER_PAGE + 49}"
     assert store.sessions()[0]["events"] == EVENTS_PER_PAGE + 52
     assert store.sessions(limit=1, offset=1) == []
+
+
+def _shown(store: Store) -> list[dict[str, object]]:
+    """The run list as the API shows it, without what moves with the clock."""
+    return [{k: v for k, v in r.as_dict().items() if k != "duration_s"} for r in _all(store)]
+
+
+def test_the_proposed_adw_id_index_is_used_and_changes_no_answer(
+    store: Store, project: Path, tmp_path: Path
+) -> None:
+    """The store's run lookups are written for an index on the adw_id expression (the schema
+    has none yet: store_mod.RUN_INDEX_SQL); with it they are index searches, with the same
+    answers as the scans without it."""
+    db = project / "agents" / "orchestrator.db"
+    start_run(db, "init", orchestrator="tac-bootstrap", metadata={"target": "demo"}).finish()
+    copy = tmp_path / "indexed.db"
+    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    dst.execute(store_mod.RUN_INDEX_SQL)
+    dst.commit()
+    dst.close()
+    indexed = Store(copy, project)
+    try:
+        with indexed.read() as conn:
+            assert indexed._run_index(conn)
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.execute(
+                    f"EXPLAIN QUERY PLAN {store_mod._LIST_INDEXED_SQL}", {"limit": 1, "offset": 0}
+                )
+            )
+            assert "USING INDEX idx_agents_adw_id" in plan
+        with store.read() as conn:
+            assert not store._run_index(conn)
+        assert _shown(indexed) == _shown(store)
+        assert [r.task for r in _all(store)].count("demo") == 1  # a run of its own, no adw_id
+        for run in _all(store):
+            mine, theirs = store.run(run.id), indexed.run(run.id)
+            assert mine is not None and theirs is not None
+            assert mine["phases"] == theirs["phases"], run.id
+        assert store.runs(workflow="sdlc").total == indexed.runs(workflow="sdlc").total == 1
+    finally:
+        indexed.close()

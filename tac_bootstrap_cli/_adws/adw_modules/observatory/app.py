@@ -91,6 +91,8 @@ def create_app(
     Handlers that read the database are plain functions: Starlette runs them in its thread pool,
     so a page being read never holds up the event streams."""
     env = views.environment()
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)  # compiled now (~0.1 s), not while the first page waits
 
     def page(
         request: Request, template: str, after: int, status: int = 200, **context: Any

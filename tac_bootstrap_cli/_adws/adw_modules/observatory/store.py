@@ -74,6 +74,7 @@ def _meta(key: str, col: str = "a.metadata") -> str:
 ADW_ID_SQL: Final = _meta("adw_id", "metadata")
 RUN_INDEX_SQL: Final = f"CREATE INDEX idx_agents_adw_id ON agents ({ADW_ID_SQL}, created_at)"
 _RUN_OF = f"coalesce({ADW_ID_SQL}, id)"
+_RUN_LOOKUP_PLAN = f"EXPLAIN QUERY PLAN SELECT id FROM agents a WHERE {_meta('adw_id')} = ?"  # noqa: S608
 
 _EVENTS_SQL = f"""SELECT l.rowid, l.agent_id, l.log_type, l.message, l.metadata, l.created_at,
  {_meta("adw_id")}, a.name FROM agent_logs l {{hint}} JOIN agents a ON a.id = l.agent_id"""  # noqa: S608
@@ -292,6 +293,21 @@ WITH r AS (
 SELECT * FROM (SELECT run, start, rids, count(*) OVER () FROM r
                ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset)
 UNION ALL SELECT DISTINCT NULL, workflow, NULL, NULL FROM r
+"""  # noqa: S608
+# The same list where the agents table has the index RUN_INDEX_SQL: the Agents with an adw_id are
+# grouped as that index holds them (no sort), those without one are runs of their own.
+_LIST_INDEXED_SQL = f"""
+WITH r AS (
+  SELECT run, min(created_at) AS start, rid AS first, group_concat(rid) AS rids
+  FROM (SELECT {ADW_ID_SQL} AS run, rowid AS rid, created_at FROM agents
+        WHERE {ADW_ID_SQL} IS NOT NULL AND name IS NOT '{SESSION_AGENT}')
+  GROUP BY run
+  UNION ALL
+  SELECT id, created_at, rowid, rowid FROM agents
+  WHERE {ADW_ID_SQL} IS NULL AND name IS NOT '{SESSION_AGENT}')
+SELECT * FROM (SELECT run, start, rids, count(*) OVER () FROM r
+               ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset)
+UNION ALL SELECT DISTINCT NULL, (SELECT {_WF} FROM agents WHERE rowid = r.first), NULL, NULL FROM r
 """  # noqa: S608
 # The filtered run list: each run's status (its phases' latest Agents: any failed -> failed, else
 # any open -> running, else completed), workflow (its first Agent's), phases and targets.
@@ -530,6 +546,7 @@ class Store:
         self._tasks = _Bounded(TASKS_KEPT)  # Agent id -> the <task> of its prompts ("" if none)
         self._summaries = _Bounded(SUMMARIES_KEPT)  # Agent id -> _LogSummary
         self._summary_lock = threading.Lock()
+        self._indexed: bool | None = None  # see _run_index
         self._book = _CostBook()
         self._costs_lock = threading.Lock()
         self._costs_job: _CostsPass | None = None
@@ -637,7 +654,7 @@ class Store:
             "offset": (page - 1) * per_page if per_page > 0 else 0,
         }
         if not (status or workflow or needle):
-            sql = _LIST_SQL
+            sql = _LIST_INDEXED_SQL if self._run_index(conn) else _LIST_SQL
         else:
             sql = _FILTER_SQL + (_SEARCH_SQL if needle else "") + _PAGE_OF_RUNS
             if needle:
@@ -660,6 +677,14 @@ class Store:
         if count == 0:
             return _Listing([], 0, 1, sorted(workflows))
         return self._query_listing(conn, status, workflow, needle, -(-count // per_page), per_page)
+
+    def _run_index(self, conn: sqlite3.Connection) -> bool:
+        """Whether the agents table has an index on the adw_id expression (RUN_INDEX_SQL: the
+        schema has none yet); looked at once, in the query plan SQLite chooses."""
+        if self._indexed is None:
+            plan = conn.execute(_RUN_LOOKUP_PLAN, ("",)).fetchall()
+            self._indexed = any("<expr>=?" in str(row[-1]) for row in plan)
+        return self._indexed
 
     def _build(self, conn: sqlite3.Connection, rows: list[tuple[Any, str, str]]) -> list[Run]:
         """The runs of listing rows, in their order: their Agents' rows (by rowid), prompt sums
