@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     except (Exception, KeyboardInterrupt) as exc:  # outside a command (commands report their own)
         if debug:
             raise
-        from tac_bootstrap_cli.ui import report_error
+        from tac_bootstrap_cli.commands.base import report_error
 
         sys.exit(report_error(exc))
     finally:

@@ -27,7 +27,7 @@ from rich.tree import Tree
 
 from tac_bootstrap_cli.answers import COMMAND_NAMES, Answers
 from tac_bootstrap_cli.detect import Detection
-from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, Declined, TacError
+from tac_bootstrap_cli.errors import TacError
 from tac_bootstrap_cli.history import RunDetail, RunSummary
 from tac_bootstrap_cli.operation import Result, existing_changes
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
@@ -81,30 +81,6 @@ def warn(message: str) -> None:
 def info(message: str) -> None:
     """One plain line on stdout."""
     out().print(escape(message))
-
-
-def report_error(exc: BaseException, command_line: list[str] | None = None) -> int:
-    """The one place an error becomes what the user reads (one plain line on stderr) and the exit
-    code; ``command_line`` (the whole one) completes the hint of an error a rerun completes."""
-    if isinstance(exc, Declined):  # the user's own answer: no "error:" prefix, no rerun hint
-        sys.stderr.write(f"{exc}\n")
-        return exc.exit_code
-    if isinstance(exc, TacError):
-        if command_line is not None:
-            exc.rerun_with(shlex.join(command_line))
-        sys.stderr.write(f"error: {exc}\n")
-        return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
-        sys.stderr.write("interrupted; nothing more was written\n")
-        return EXIT_INTERRUPTED
-    if isinstance(exc, EOFError):  # Ctrl-D at a question: cancelled before anything was written
-        sys.stderr.write("cancelled: input ended before every question was answered\n")
-        return EXIT_INTERRUPTED
-    # Unexpected: still one line; --debug shows the traceback.
-    sys.stderr.write(
-        f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n"
-    )
-    return EXIT_FAILURE
 
 
 # --- progress ----------------------------------------------------------------------------------

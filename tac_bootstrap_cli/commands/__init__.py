@@ -2,8 +2,8 @@
 
 Each command only turns its arguments into a call a library user could make (``scaffold``,
 ``upgrade``, ``generate``, ``doctor``, ``history``) and shows what it returns. Errors become a
-message and an exit code in one place (``ui.report_error``), through ``base.Command``. Nothing is
-kept between runs at module level: ``--debug`` and the command line come from Click's context.
+message and an exit code in one place (``base.report_error``), through ``base.Command``. Nothing
+is kept between runs at module level: ``--debug`` and the command line come from Click's context.
 Heavy modules (Rich via ``ui``, Jinja2 and Pydantic via ``scaffold``) are imported inside the
 commands, so building the app (for ``--help``) costs little more than importing Typer.
 """

@@ -1,6 +1,6 @@
-"""What every command is built from: ``Command``/``Group`` (errors reported by
-``ui.report_error``, usage lines without braces), the run's command line from Click's context,
-and the shared options, help texts and epilogs.
+"""What every command is built from: ``Command``/``Group`` (errors reported by ``report_error``,
+usage lines without braces), the run's command line from Click's context, and the shared options,
+help texts and epilogs.
 
 The commands (``commands/__init__.py``) are declared with these, so they read as what each one
 does. No module-level state: ``--debug`` and the command line are read from each run's context.
@@ -8,6 +8,8 @@ does. No module-level state: ``--debug`` and the command line are read from each
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, Declined, TacError
 
 EXIT_CODES = (
     "Exit codes: 0 success, 1 failure, 2 usage error (bad option, answer or config file),"
@@ -164,7 +168,7 @@ def _debug(ctx: typer.Context) -> bool:
 
 def _reported(ctx: typer.Context, invoke: Callable[[], T]) -> T:
     """``invoke``, with an error turned into one line on stderr and its exit code by
-    ``ui.report_error``; ``--debug`` lets it through for the traceback."""
+    ``report_error``; ``--debug`` lets it through for the traceback."""
     try:
         return invoke()
     except (typer.Exit, typer.Abort):
@@ -172,13 +176,37 @@ def _reported(ctx: typer.Context, invoke: Callable[[], T]) -> T:
     except (Exception, KeyboardInterrupt) as exc:
         if _debug(ctx):
             raise
-        from tac_bootstrap_cli.ui import report_error
-
         raise typer.Exit(report_error(exc, command_line(ctx))) from None
 
 
+def report_error(exc: BaseException, command_line: list[str] | None = None) -> int:
+    """The one place an error becomes what the user reads (one plain line on stderr) and the exit
+    code; ``command_line`` (the whole one) completes the hint of an error a rerun completes."""
+    # Plain writes here, not ui.py's consoles: a Ctrl-C can land while ui's heavy imports are
+    # half done, and the report must not need them.
+    if isinstance(exc, Declined):  # the user's own answer: no "error:" prefix, no rerun hint
+        sys.stderr.write(f"{exc}\n")
+        return exc.exit_code
+    if isinstance(exc, TacError):
+        if command_line is not None:
+            exc.rerun_with(shlex.join(command_line))
+        sys.stderr.write(f"error: {exc}\n")
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        sys.stderr.write("interrupted; nothing more was written\n")
+        return EXIT_INTERRUPTED
+    if isinstance(exc, EOFError):  # Ctrl-D at a question: cancelled before anything was written
+        sys.stderr.write("cancelled: input ended before every question was answered\n")
+        return EXIT_INTERRUPTED
+    # Unexpected: still one line; --debug shows the traceback.
+    sys.stderr.write(
+        f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n"
+    )
+    return EXIT_FAILURE
+
+
 class Command(TyperCommand):
-    """A Typer command whose errors ``ui.report_error`` maps, and whose usage line names a required
+    """A Typer command whose errors ``report_error`` maps, and whose usage line names a required
     argument ``NAME``, not ``{NAME}``."""
 
     def invoke(self, ctx: Any) -> Any:  # Typer's own (vendored) Click context
@@ -192,7 +220,7 @@ class Command(TyperCommand):
 
 
 class Group(TyperGroup):
-    """A Typer group whose own callback's errors ``ui.report_error`` maps (``runs``)."""
+    """A Typer group whose own callback's errors ``report_error`` maps (``runs``)."""
 
     def invoke(self, ctx: Any) -> Any:
         """Run the callback (and subcommand); an error becomes its message and exit code."""
