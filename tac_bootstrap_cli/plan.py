@@ -80,7 +80,8 @@ class Desired:
     kind: Kind = "file"
 
 
-@dataclass(frozen=True)
+# Keywords only: twelve fields, most of them optional, read wrongly when given by position.
+@dataclass(frozen=True, kw_only=True)
 class FileAction:
     """The decision for one path, why, and for writes the exact bytes that will land on disk.
 
@@ -207,10 +208,10 @@ def compute_plan(
         if (root / path).is_file():
             actions.append(
                 FileAction(
-                    path,
-                    Action.OBSOLETE,
-                    "no longer generated for these answers; left in place",
-                    entry.kind,
+                    path=path,
+                    action=Action.OBSOLETE,
+                    reason="no longer generated for these answers; left in place",
+                    kind=entry.kind,
                 )
             )
         # else: gone from disk and from the templates; forget it
@@ -233,7 +234,7 @@ def _decide(
     if blocked is not None:
         reason, forceable = blocked
         if not (force and forceable):
-            return FileAction(want.path, Action.CONFLICT, reason, want.kind)
+            return FileAction(path=want.path, action=Action.CONFLICT, reason=reason, kind=want.kind)
         # A symlink as the file itself: replace the link with a regular file, never follow it.
         fresh = _decide_file(want, None, None, 0, force) if want.kind == "file" else None
         fresh = fresh or _decide_block(want, None, None, force)
@@ -245,7 +246,12 @@ def _decide(
     except FileNotFoundError:
         current, mode = None, 0
     except OSError as exc:
-        return FileAction(want.path, Action.CONFLICT, f"cannot read: {exc.strerror}", want.kind)
+        return FileAction(
+            path=want.path,
+            action=Action.CONFLICT,
+            reason=f"cannot read: {exc.strerror}",
+            kind=want.kind,
+        )
     if want.kind == "block":
         return _decide_block(want, entry, current, force)
     return _decide_file(want, entry, current, mode, force, bases)
@@ -264,7 +270,14 @@ def _decide_file(
     def act(action: Action, reason: str) -> FileAction:
         content = want.content if action in WRITING else None
         return FileAction(
-            want.path, action, reason, "file", content, want.executable, record, want.content
+            path=want.path,
+            action=action,
+            reason=reason,
+            kind="file",
+            content=content,
+            executable=want.executable,
+            record=record,
+            base=want.content,
         )
 
     if current is None:
@@ -371,14 +384,14 @@ def _settings_action(
 ) -> FileAction:
     """A settings action recording our rendering: the base the next merge starts from."""
     return FileAction(
-        want.path,
-        action,
-        reason,
-        "file",
-        content,
-        want.executable,
-        sha256(want.content),
-        want.content,
+        path=want.path,
+        action=action,
+        reason=reason,
+        kind="file",
+        content=content,
+        executable=want.executable,
+        record=sha256(want.content),
+        base=want.content,
         conflicts=conflicts,
         disputes=disputes,
     )
@@ -395,7 +408,14 @@ def _decide_block(
     def act(action: Action, reason: str, text: str | None = None) -> FileAction:
         content = text.encode("utf-8") if text is not None else None
         return FileAction(
-            want.path, action, reason, "block", content, want.executable, record, pristine
+            path=want.path,
+            action=action,
+            reason=reason,
+            kind="block",
+            content=content,
+            executable=want.executable,
+            record=record,
+            base=pristine,
         )
 
     if any(line.strip() in markers for line in body.split("\n")):
