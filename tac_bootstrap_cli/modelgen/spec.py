@@ -45,7 +45,8 @@ FIELD_KEYS: dict[str, tuple[str, ...]] = {
 }
 BOOL_KEYS = ("primary_key", "nullable", "auto_now", "unique", "index", "secret")
 BOUND_KEYS = ("ge", "gt", "le", "lt")
-# Keys that give a field its own named type (with an enum's values): see ``needs_type_name``.
+# Keys that give a field its own named type (as an enum's values do): ``needs_type_name`` decides
+# it for a validated field, ``rawspec.RawField.needs_type_name`` for one still being checked.
 CONSTRAINT_KEYS = (*BOUND_KEYS, "min_length", "max_length", "pattern", "description")
 
 DefaultKind = Literal["literal", "now", "uuid4", "empty_object", "empty_array"]
@@ -144,9 +145,4 @@ def needs_type_name(spec_field: FieldSpec) -> bool:
     """True when a validated field gets its own named type (an enum, or a type with constraints)."""
     if spec_field.type == "enum":
         return True
-    return (
-        spec_field.has_bounds
-        or spec_field.has_lengths
-        or spec_field.pattern is not None
-        or spec_field.description is not None
-    )
+    return any(getattr(spec_field, key) is not None for key in CONSTRAINT_KEYS)
