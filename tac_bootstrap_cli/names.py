@@ -75,6 +75,11 @@ PYTHON_RESERVED = frozenset(
 # The skeletons' own dependencies: a package may not depend on itself (npm, uv, poetry refuse).
 SKELETON_DEPENDENCIES = _words(
     "pytest ruff pluggy iniconfig packaging pygments hatchling poetry_core typescript undici_types"
+    # uv refuses a project named like any package it resolves, direct or not: the frameworks'.
+    " fastapi uvicorn starlette pydantic pydantic_core anyio idna h11 click httpx2 httpcore2"
+    " truststore annotated_types annotated_doc typing_extensions typing_inspection"
+    " opentelemetry_api flask werkzeug jinja2 markupsafe itsdangerous blinker django asgiref"
+    " sqlparse pytest_django"
 )
 RESERVED = (
     frozenset(keyword.kwlist)

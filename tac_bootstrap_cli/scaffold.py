@@ -180,7 +180,7 @@ class InitProject(_Answering):
         """The application skeleton, for a new project."""
         if not self.app:
             return []
-        return app_actions(layer.config, {a.path for a in plan.actions}, self.notes)
+        return app_actions(layer.config, {a.path for a in plan.actions})
 
 
 class AddAgentic(_Answering):
@@ -249,20 +249,14 @@ class RenderAgain(_Scaffold):
 APP_REASON = "application skeleton (your code: not in the manifest, never rewritten)"
 
 
-def app_actions(config: ProjectConfig, taken: set[str], notes: list[str]) -> list[FileAction]:
+def app_actions(config: ProjectConfig, taken: set[str]) -> list[FileAction]:
     """``create`` actions for the stack's application skeleton, for a new project.
 
     Their ``record`` is None, so the manifest never lists them: ``render`` and ``upgrade`` treat
     them as the user's files (never written, never obsolete). A path the layer also writes stays
-    the layer's. A framework without a skeleton yet gets none, and a note saying so.
+    the layer's.
     """
     p = config.project
-    if p.framework != "none":
-        notes.append(
-            f"no application skeleton for {p.framework} yet: only the agentic layer was written"
-            f" (create the {p.framework} app, then run {config.commands.test})"
-        )
-        return []
     actions = []
     for path, rf in render_app(config.template_context(), p.language).items():
         if path in taken or path == CONFIG_FILE:
