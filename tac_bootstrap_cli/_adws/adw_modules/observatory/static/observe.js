@@ -246,17 +246,21 @@
       return follows(sections[id].querySelector(".events-block"));
     });
     var after = Number(main.getAttribute("data-after")) || 0;
+    // Committed before the request is sent, so its answer holds every event up to this id (a
+    // notice arriving meanwhile may name rows the answer does not have: they come next time).
+    var known = Math.max(after, streamAfter);
     if (!following.length) {
-      main.setAttribute("data-after", String(Math.max(after, streamAfter)));
+      main.setAttribute("data-after", String(known));
       return Promise.resolve([]);
     }
     var url = "/api/events?after=" + after + following.map(function (id) { return "&agent=" + enc(id); }).join("");
     return getJSON(url).then(function (data) {
-      if (data.events.length) {
+      if (data.events.length >= 500) {
         main.setAttribute("data-after", String(data.events[data.events.length - 1].id));
-        if (data.events.length >= 500) { again = true; }  // more than one answer holds
+        again = true;  // more than one answer holds
       } else {
-        main.setAttribute("data-after", String(Math.max(after, streamAfter)));
+        var last = data.events.length ? Number(data.events[data.events.length - 1].id) : 0;
+        main.setAttribute("data-after", String(Math.max(known, last)));
       }
       return data.events;
     });
