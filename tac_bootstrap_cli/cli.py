@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     if _fast_path(args):
         sys.exit(0)
     debug = "--debug" in args
-    # Until the root callback runs (commands.py restores Python's handler there), an interrupt
+    # Until a command starts (commands/base.py restores Python's handler there), an interrupt
     # can only land in imports or argument parsing.
     previous = signal.signal(signal.SIGINT, _interrupted_before_work)
     try:

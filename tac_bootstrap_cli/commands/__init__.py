@@ -10,9 +10,7 @@ commands, so building the app (for ``--help``) costs little more than importing 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +37,7 @@ from tac_bootstrap_cli.commands.base import (
     NewFramework,
     NewLanguage,
     PackageManager,
+    Root,
     Templates,
     Trust,
     Yes,
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 app = typer.Typer(
+    cls=Root,
     name="tac-bootstrap",
     help=HELP,
     epilog=EPILOG,
@@ -74,6 +74,7 @@ runs_app = typer.Typer(
 )
 app.add_typer(runs_app, name="runs")
 generate_app = typer.Typer(
+    cls=Root,
     help="Generate code from declarative specs.",
     epilog=epilog("tac-bootstrap generate models specs/models/shop.yaml -o src"),
     rich_markup_mode=None,
@@ -103,9 +104,8 @@ def _root(
     debug: Debug = False,  # read from the context by each command (_debug)
 ) -> None:
     """Add an agentic layer (Claude Code + AI Developer Workflows) to a software project."""
-    # From here on an interrupt is the command's to handle (cli.main caught it until now).
-    with contextlib.suppress(ValueError):  # not the main thread: cli.main set nothing there
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    # An interrupt stays cli.main's until the command itself starts (base._reported): the
+    # subcommand's arguments are parsed after this callback, and parsing is not work.
 
 
 # --- what the writing commands share -----------------------------------------------------------

@@ -8,7 +8,9 @@ does. No module-level state: ``--debug`` and the command line are read from each
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer._coercion import RuntimeParam, build_runtime_param
 from typer.core import TyperCommand, TyperGroup
 
 from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, Declined, TacError
@@ -169,6 +172,10 @@ def _debug(ctx: typer.Context) -> bool:
 def _reported(ctx: typer.Context, invoke: Callable[[], T]) -> T:
     """``invoke``, with an error turned into one line on stderr and its exit code by
     ``report_error``; ``--debug`` lets it through for the traceback."""
+    # From here on an interrupt is the command's to handle (cli.main caught it until now, while
+    # the CLI loaded and parsed its arguments).
+    with contextlib.suppress(ValueError):  # not the main thread: cli.main set nothing there
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return invoke()
     except (typer.Exit, typer.Abort):
@@ -205,9 +212,61 @@ def report_error(exc: BaseException, command_line: list[str] | None = None) -> i
     return EXIT_FAILURE
 
 
+@dataclass(frozen=True)
+class _Deferred(RuntimeParam):
+    """A parameter's coercion, Typer's own built only for a value that needs it.
+
+    Typer coerces every value but a bool flag's through a Pydantic ``TypeAdapter`` it builds on
+    first use, even a ``None`` it then returns unchanged: ``init --help`` imported Pydantic for
+    the root's unset ``--help`` (~60 ms, a third of the command). Values Typer's adapter would
+    return unchanged are returned here without it: ``None`` (``RuntimeParam.coerce``), a ``str``
+    for a ``str`` parameter, an ``int`` within its bounds for an ``int`` one. Anything else (a
+    path, a number typed on the command line, a bad value and its error) goes to Typer's own.
+    """
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        info = self.parameter_info
+        if info.parser is None and not (param.multiple or param.nargs != 1):
+            if self.annotation is str and type(value) is str:
+                return value
+            if self.annotation is int and type(value) is int and _within(value, info):
+                return value
+        real = build_runtime_param(param.type_descriptor)
+        param._runtime_param = real  # later values go straight to Typer's
+        return real._coerce_value(value, param=param, ctx=ctx)
+
+
+def _within(value: int, info: Any) -> bool:
+    """``value`` passes the parameter's ``min``/``max`` (not clamped: Typer's would change it)."""
+    low_ok = info.min is None or value >= info.min
+    return not info.clamp and low_ok and (info.max is None or value <= info.max)
+
+
+def _defer_coercion(params: list[Any]) -> None:
+    """Give each parameter whose coercion Typer has not built yet the ``_Deferred`` one."""
+    for param in params:
+        if getattr(param, "_runtime_param", False) is None:
+            descriptor = param.type_descriptor
+            param._runtime_param = _Deferred(descriptor.parameter_info, descriptor.annotation)
+
+
+class Root(TyperGroup):
+    """The program's group (and ``generate``): Typer's, coercing with ``_Deferred``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse as Typer does, with ``_Deferred`` coercion (help option included)."""
+        _defer_coercion(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+
 class Command(TyperCommand):
     """A Typer command whose errors ``report_error`` maps, and whose usage line names a required
     argument ``NAME``, not ``{NAME}``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse as Typer does, with ``_Deferred`` coercion (help option included)."""
+        _defer_coercion(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:  # Typer's own (vendored) Click context
         """Run the command; an error becomes its message and exit code."""
@@ -219,7 +278,7 @@ class Command(TyperCommand):
         return [_unbraced(piece) for piece in super().collect_usage_pieces(ctx)]
 
 
-class Group(TyperGroup):
+class Group(Root):
     """A Typer group whose own callback's errors ``report_error`` maps (``runs``)."""
 
     def invoke(self, ctx: Any) -> Any:

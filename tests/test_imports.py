@@ -1,0 +1,201 @@
+"""What ``--help`` imports (in click's style): the CLI is cheap to build, so asking any command for
+its help loads Typer and the CLI's own entry modules, nothing heavy.
+
+Each case runs ``tac-bootstrap ARGS --help`` in a fresh interpreter (the console script's
+``cli.main``) and compares what it imported after start-up with explicit lists. No timing: the
+benchmark (``benchmarks/bench_cli.py``) measures the time; this test pins its cause.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# Runs one command line as the console script does and prints the modules imported past the
+# interpreter's own start-up (site included), as JSON.
+PROBE = """\
+import json, sys
+before = set(sys.modules)
+sys.argv = ["tac-bootstrap", *json.loads(sys.argv[1])]
+from tac_bootstrap_cli.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+sys.stdout.write("\\nIMPORTED " + json.dumps({"code": code, "new": sorted(set(sys.modules) - before)}))
+"""
+
+# Top-level packages a help run may import: Typer (its vendored click included), what Typer
+# itself imports, and the standard library Typer and the CLI's entry modules use.
+ALLOWED_TOP_LEVEL = frozenset(
+    {
+        # third party: Typer and what `import typer` brings
+        "typer",
+        "annotated_doc",
+        "shellingham",
+        # ours
+        "tac_bootstrap_cli",
+        # standard library (the first ones are often loaded at start-up already, by site)
+        "_collections",
+        "_functools",
+        "_operator",
+        "_sre",
+        "_typing",
+        "_weakrefset",
+        "collections",
+        "copyreg",
+        "enum",
+        "functools",
+        "keyword",
+        "operator",
+        "re",
+        "reprlib",
+        "types",
+        "typing",
+        "warnings",
+        "__future__",
+        "_ast",
+        "_bz2",
+        "_compression",
+        "_datetime",
+        "_heapq",
+        "_locale",
+        "_lzma",
+        "_opcode",
+        "_posixsubprocess",
+        "_uuid",
+        "ast",
+        "bz2",
+        "contextlib",
+        "copy",
+        "dataclasses",
+        "datetime",
+        "difflib",
+        "dis",
+        "errno",
+        "fcntl",
+        "fnmatch",
+        "gettext",
+        "heapq",
+        "importlib",
+        "inspect",
+        "ipaddress",
+        "linecache",
+        "locale",
+        "lzma",
+        "math",
+        "ntpath",
+        "numbers",
+        "opcode",
+        "pathlib",
+        "platform",
+        "select",
+        "selectors",
+        "shlex",
+        "shutil",
+        "signal",
+        "string",
+        "subprocess",
+        "textwrap",
+        "threading",
+        "token",
+        "tokenize",
+        "traceback",
+        "urllib",
+        "uuid",
+        "weakref",
+        "zlib",
+    }
+)
+
+# Our modules a help run may import: the entry point, the stored root help, the errors' exit
+# codes and the command declarations. Not the models, config, stacks, ui or anything that works.
+ALLOWED_OURS = frozenset(
+    {
+        "tac_bootstrap_cli",
+        "tac_bootstrap_cli._helptext",
+        "tac_bootstrap_cli.cli",
+        "tac_bootstrap_cli.errors",
+        "tac_bootstrap_cli.commands",
+        "tac_bootstrap_cli.commands.base",
+    }
+)
+
+# Named apart so a failure says plainly what came back (all are outside the lists above).
+HEAVY = (
+    "rich",
+    "jinja2",
+    "yaml",
+    "pydantic",
+    "pydantic_core",
+    "sqlite3",
+    "typer.rich_utils",
+    "typer._adapters",
+    "tac_bootstrap_cli._adws",
+    "tac_bootstrap_cli.config",
+    "tac_bootstrap_cli.stacks",
+    "tac_bootstrap_cli.ui",
+)
+
+COMMANDS = [
+    [],
+    ["init"],
+    ["add-agentic"],
+    ["render"],
+    ["upgrade"],
+    ["doctor"],
+    ["observe"],
+    ["runs"],
+    ["runs", "show"],
+    ["generate"],
+    ["generate", "models"],
+]
+
+
+def _imported(args: list[str]) -> list[str]:
+    """The modules ``tac-bootstrap ARGS`` imported past start-up (it must exit 0)."""
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    report = json.loads(out.rpartition("\nIMPORTED ")[2])
+    assert report["code"] in (0, None), (args, out)
+    new: list[str] = report["new"]
+    return new
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_imports_only_typer_and_the_entry_modules(command: list[str], flag: str) -> None:
+    new = _imported([*command, flag])
+    heavy = [m for m in new if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    assert heavy == [], f"{' '.join(command)} {flag} imported {heavy}"
+    assert sorted({m.split(".")[0] for m in new} - ALLOWED_TOP_LEVEL) == []
+    assert (
+        sorted(m for m in new if m.startswith("tac_bootstrap_cli") and m not in ALLOWED_OURS) == []
+    )
+
+
+def test_root_help_imports_not_even_typer() -> None:
+    """The root ``--help`` is stored text: no Typer, only the entry module and what it needs."""
+    for args in (["--help"], ["-h"], ["--version"]):
+        new = _imported(args)
+        assert [m for m in new if m.split(".")[0] == "typer"] == [], args
+        ours = {m for m in new if m.startswith("tac_bootstrap_cli")}
+        assert ours <= {"tac_bootstrap_cli", "tac_bootstrap_cli._helptext"} | {
+            "tac_bootstrap_cli.cli",
+            "tac_bootstrap_cli.errors",
+        }, args
+
+
+def test_the_probe_sees_heavy_imports() -> None:
+    """The lists are not vacuous: a command that works imports what help must not."""
+    new = _imported(["runs", "--json", "-n", "1"])
+    assert "sqlite3" in new
