@@ -30,6 +30,7 @@ from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     split_statements,
 )
 from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import APPLICATION_ID, ForeignDatabaseError
+from tac_bootstrap_cli._adws.adw_modules.observatory import store as observatory_store
 from tac_bootstrap_cli._adws.adw_modules.orch_database_models import (
     Agent,
     AgentLog,
@@ -191,7 +192,7 @@ def test_v2_file_with_prompts_migrates_and_reads_back(tmp_path: Path) -> None:
     agent_id, prompt_id = build_v2(old)
     conn = connect(old)
     init_schema(conn)
-    assert schema_version(conn) == SCHEMA_VERSION == 3
+    assert schema_version(conn) == SCHEMA_VERSION == 4
     repo = PromptRepository(conn)
     migrated = repo.get(prompt_id)
     assert migrated is not None and migrated.agent_id == agent_id
@@ -318,6 +319,8 @@ def test_every_index_serves_a_repository_query(conn: sqlite3.Connection) -> None
     SystemLogRepository(conn).list()
     SystemLogRepository(conn).list(log_level="error")
     OrchestratorAgentRepository(conn).list(name="planner")
+    # The observatory (a reader of the same schema) finds a workflow run's Agents by ADW id.
+    conn.execute(f"SELECT id FROM agents a WHERE {observatory_store._meta('adw_id')} = ?", ("x",))
     conn.set_trace_callback(None)
     used: set[str] = set()
     for sql in statements:

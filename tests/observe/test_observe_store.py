@@ -439,22 +439,26 @@ def _shown(store: Store) -> list[dict[str, object]]:
     return [{k: v for k, v in r.as_dict().items() if k != "duration_s"} for r in _all(store)]
 
 
-def test_the_proposed_adw_id_index_is_used_and_changes_no_answer(
+def test_the_adw_id_index_is_used_and_changes_no_answer(
     store: Store, project: Path, tmp_path: Path
 ) -> None:
-    """The store's run lookups are written for an index on the adw_id expression (the schema
-    has none yet: store_mod.RUN_INDEX_SQL); with it they are index searches, with the same
-    answers as the scans without it."""
+    """The schema's index on the adw_id expression (migration 4, the exact text of
+    store_mod.RUN_INDEX_SQL) turns the store's run lookups into index searches, with the same
+    answers as the scans of a database without it (one written before migration 4 ran)."""
+    schema = (
+        Path(store_mod.__file__).parents[2] / "schema" / "schema_orchestrator.sql"
+    ).read_text()
+    assert store_mod.RUN_INDEX_SQL + ";" in schema  # one expression: the index is used only then
     db = project / "agents" / "orchestrator.db"
     start_run(db, "init", orchestrator="tac-bootstrap", metadata={"target": "demo"}).finish()
-    copy = tmp_path / "indexed.db"
+    copy = tmp_path / "unindexed.db"
     src, dst = sqlite3.connect(db), sqlite3.connect(copy)
     src.backup(dst)
     src.close()
-    dst.execute(store_mod.RUN_INDEX_SQL)
+    dst.execute("DROP INDEX idx_agents_adw_id")
     dst.commit()
     dst.close()
-    indexed = Store(copy, project)
+    indexed, scanned = Store(db, project), Store(copy, project)
     try:
         with indexed.read() as conn:
             assert indexed._run_index(conn)
@@ -465,14 +469,15 @@ def test_the_proposed_adw_id_index_is_used_and_changes_no_answer(
                 )
             )
             assert "USING INDEX idx_agents_adw_id" in plan
-        with store.read() as conn:
-            assert not store._run_index(conn)
-        assert _shown(indexed) == _shown(store)
-        assert [r.task for r in _all(store)].count("demo") == 1  # a run of its own, no adw_id
-        for run in _all(store):
-            mine, theirs = store.run(run.id), indexed.run(run.id)
+        with scanned.read() as conn:
+            assert not scanned._run_index(conn)
+        assert _shown(indexed) == _shown(scanned)
+        assert [r.task for r in _all(scanned)].count("demo") == 1  # a run of its own, no adw_id
+        for run in _all(scanned):
+            mine, theirs = scanned.run(run.id), indexed.run(run.id)
             assert mine is not None and theirs is not None
             assert mine["phases"] == theirs["phases"], run.id
-        assert store.runs(workflow="sdlc").total == indexed.runs(workflow="sdlc").total == 1
+        assert scanned.runs(workflow="sdlc").total == indexed.runs(workflow="sdlc").total == 1
     finally:
         indexed.close()
+        scanned.close()

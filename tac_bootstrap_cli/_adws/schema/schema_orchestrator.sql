@@ -109,3 +109,11 @@ ALTER TABLE prompts ADD COLUMN tokens_cache_creation INTEGER NOT NULL DEFAULT 0
 ALTER TABLE prompts ADD COLUMN num_turns INTEGER NOT NULL DEFAULT 0 CHECK (num_turns >= 0);
 ALTER TABLE prompts ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0 CHECK (duration_ms >= 0);
 ALTER TABLE prompts ADD COLUMN models TEXT CHECK (models IS NULL OR trim(models) <> '');
+
+-- migration 4: find a workflow run's Agents by their ADW id
+-- The observatory lists runs (one per adw_id in the metadata, newest first) and opens one run by
+-- its id; without this index both read the whole agents table. The expression is the one its
+-- queries use (observatory/store.py: ADW_ID_SQL), character for character, or SQLite ignores
+-- the index; invalid JSON reads as NULL instead of failing. JSON functions are built into SQLite
+-- since 3.38 and into every supported Python's SQLite before that.
+CREATE INDEX idx_agents_adw_id ON agents (CASE WHEN json_valid(metadata) THEN json_extract(metadata, '$.adw_id') END, created_at);
