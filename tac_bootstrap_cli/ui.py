@@ -25,32 +25,33 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.tree import Tree
 
-from tac_bootstrap_cli.answers import COMMAND_NAMES, Answers
-from tac_bootstrap_cli.detect import Detection
 from tac_bootstrap_cli.errors import TacError
-from tac_bootstrap_cli.history import RunDetail, RunSummary
-from tac_bootstrap_cli.operation import Result, existing_changes
-from tac_bootstrap_cli.plan import Action, FileAction, Plan
-from tac_bootstrap_cli.scaffold import APP_REASON
-from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
 
+# The project's modules are imported where a screen needs them (the history's screens need none
+# of the generator's: `runs` does not load templates, config models or Jinja2).
 if TYPE_CHECKING:
+    from tac_bootstrap_cli.answers import Answers
+    from tac_bootstrap_cli.detect import Detection
     from tac_bootstrap_cli.doctor import DoctorReport
+    from tac_bootstrap_cli.history import RunDetail, RunSummary
     from tac_bootstrap_cli.modelgen import GenerateResult
+    from tac_bootstrap_cli.operation import Result
+    from tac_bootstrap_cli.plan import FileAction, Plan
     from tac_bootstrap_cli.upgrade import UpgradeResult
 
+# Keyed by each plan.Action's value (a StrEnum: its members look themselves up here).
 _STYLE = {
-    Action.CREATE: "green",
-    Action.UPDATE: "yellow",
-    Action.UNCHANGED: "dim",
-    Action.KEEP: "magenta",
-    Action.CONFLICT: "red",
-    Action.OBSOLETE: "cyan",
-    Action.MERGE: "blue",
-    Action.MERGE_CONFLICT: "bold red",
-    Action.DELETE: "red",
-    Action.KEEP_REMOVED: "magenta",
-    Action.USER_DELETED: "magenta",
+    "create": "green",
+    "update": "yellow",
+    "unchanged": "dim",
+    "keep-user-edit": "magenta",
+    "conflict": "red",
+    "obsolete": "cyan",
+    "merge": "blue",
+    "merge-conflict": "bold red",
+    "delete": "red",
+    "keep-removed": "magenta",
+    "user-deleted": "magenta",
 }
 
 _out: Console | None = None
@@ -167,6 +168,8 @@ def counts_line(plan: Plan) -> str:
 
 def show_plan(plan: Plan, *, title: str, hide_unchanged: bool = False) -> None:
     """The whole plan as a tree of folders with each file's action and reason, then the counts."""
+    from tac_bootstrap_cli.plan import Action
+
     tree = Tree(f"[bold]{escape(title)}[/]")
     folders: dict[PurePosixPath, Tree] = {PurePosixPath("."): tree}
 
@@ -210,6 +213,8 @@ def _show_disputes(fa: FileAction) -> None:
 
 def show_result(result: Result) -> None:
     """What a command did (or, for a dry run, would do), and what the user should do next."""
+    from tac_bootstrap_cli.scaffold import APP_REASON
+
     for note in [*result.notes, *missing_command_notes(result)]:
         out().print(f"[dim]note:[/] {escape(note)}")
     show_listed(result.plan.listed())
@@ -237,6 +242,8 @@ def show_result(result: Result) -> None:
 def missing_command_notes(result: Result) -> list[str]:
     """One note per command the detection found nothing for that ``config.yml`` still holds as
     the stack default (which would fail until the project has it)."""
+    from tac_bootstrap_cli.stacks import default_commands
+
     det, p = result.detection, result.config.project
     if det is None or (det.language, det.framework, det.package_manager) != (
         p.language,
@@ -269,6 +276,8 @@ def _shell_word(text: str) -> str:
 def show_upgrade_plan(plan: Plan, *, diff: bool = False, dry_run: bool = False) -> None:
     """Before anything is written: every file that changes or needs attention (one line each, so
     long reasons are never cut), and the counts."""
+    from tac_bootstrap_cli.plan import Action
+
     out().print(f"[bold]Upgrade plan for {escape(str(plan.root))}{' (dry run)' * dry_run}:[/]")
     for fa in plan.actions:
         if fa.action is not Action.UNCHANGED:
@@ -309,6 +318,8 @@ def show_diffs(plan: Plan) -> None:
 
 def show_upgrade_result(result: UpgradeResult) -> None:
     """Notes, the files that need a person, conflicts with how to resolve them, then the outcome."""
+    from tac_bootstrap_cli.plan import Action
+
     for note in result.notes:
         out().print(f"[dim]note:[/] {escape(note)}")
     if result.dirty and not result.dry_run:
@@ -435,6 +446,9 @@ def show_generated(result: GenerateResult) -> None:
 
 def ask_stack(proposal: Answers, detection: Detection | None) -> Answers:
     """Ask name, language, framework and package manager, offering the proposal as defaults."""
+    from tac_bootstrap_cli.answers import Answers
+    from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES
+
     if detection is not None and detection.found:
         out().print(f"[dim]Detected: {escape('; '.join(detection.evidence))}[/]")
     name = proposal.name
@@ -478,6 +492,8 @@ def confirm(question: str) -> bool:
 def review(plan: Plan, *, always_show: bool) -> bool:
     """Before writing: the plan (as ``--dry-run`` shows it; with ``always_show`` False only when
     files that exist would change), and if some would, whether to apply it (True: go on)."""
+    from tac_bootstrap_cli.operation import existing_changes
+
     changing = existing_changes(plan)
     if not changing and not always_show:
         return True
@@ -492,6 +508,8 @@ def review(plan: Plan, *, always_show: bool) -> bool:
 
 def ask_commands(commands: dict[str, str]) -> dict[str, str]:
     """Ask each command the agents will run, offering the detected or default one."""
+    from tac_bootstrap_cli.answers import COMMAND_NAMES
+
     answered = dict(commands)
     for key in COMMAND_NAMES:
         answered[key] = Prompt.ask(

@@ -199,3 +199,20 @@ def test_the_probe_sees_heavy_imports() -> None:
     """The lists are not vacuous: a command that works imports what help must not."""
     new = _imported(["runs", "--json", "-n", "1"])
     assert "sqlite3" in new
+
+
+def test_every_plan_action_has_a_style() -> None:
+    """``ui`` keys its colours by each action's value, so it need not import the plan module."""
+    from tac_bootstrap_cli import ui
+    from tac_bootstrap_cli.plan import Action
+
+    assert set(ui._STYLE) == {a.value for a in Action}
+    assert all(ui._STYLE[a] for a in Action)  # a StrEnum member finds its value's entry
+
+
+def test_runs_imports_no_generator() -> None:
+    """``runs`` shows the history: no templates, config models, YAML or Jinja2 (nor Pydantic
+    through Typer's parameter coercion)."""
+    new = _imported(["runs", "--json", "-n", "1"])
+    generator = ("jinja2", "yaml", "tac_bootstrap_cli.config", "tac_bootstrap_cli.render")
+    assert [m for m in new if m.startswith(generator)] == []
