@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer._click.exceptions import ClickException
 from typer._coercion import RuntimeParam, build_runtime_param
 from typer.core import TyperCommand, TyperGroup
 
@@ -178,7 +179,9 @@ def _reported(ctx: typer.Context, invoke: Callable[[], T]) -> T:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return invoke()
-    except (typer.Exit, typer.Abort):
+    except (typer.Exit, typer.Abort, ClickException):
+        # A subcommand's arguments are parsed inside a group's invoke: a usage error there is
+        # Click's to print with the usage line, exit 2, not an unexpected error.
         raise
     except (Exception, KeyboardInterrupt) as exc:
         if _debug(ctx):

@@ -37,6 +37,12 @@ def show_json(cli: Run, run_id: str) -> dict[str, Any]:
     return data
 
 
+def test_runs_show_without_an_id_is_a_usage_error(cli: Run) -> None:
+    result = cli("runs", "show")
+    assert result.exit_code == 2, result.output
+    assert "RUN_ID" in result.output and "unexpected" not in result.output
+
+
 def test_every_command_is_one_run(cli: Run, tmp_path: Path) -> None:
     assert cli("init", "one", "-o", tmp_path, "--dry-run").exit_code == 0
     assert cli("init", "one", "-o", tmp_path).exit_code == 0
