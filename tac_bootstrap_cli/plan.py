@@ -1,6 +1,14 @@
 """Compare what should be written with what is on disk and in the manifest: a Plan of FileActions.
 
 Pure decision logic: reads the disk, writes nothing. ``--dry-run`` shows a Plan; ``apply`` runs one.
+
+Every command's per-file decisions are one table, ``TABLE``: a row per (kind, ``State``) -- what a
+wanted path finds on disk against the manifest and the new output, as ``look`` classifies it -- and
+a column per ``Column`` (render/init/add-agentic, the same with ``--force``, upgrade). ``decide``
+reads the cell; upgrade adds only its 3-way merge (``Policy.merge``, in ``upgrade_plan``).
+
+Over 500 lines on purpose: the table, the settings merge every command shares and the Plan they
+fill are one concept, read in one place; split, each would need the others to be understood.
 """
 
 from __future__ import annotations
@@ -8,14 +16,16 @@ from __future__ import annotations
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from tac_bootstrap_cli.blocks import (
     MANAGED_FILES,
     BrokenMarkers,
+    Found,
     block_body,
     find_block,
     merge_block,
@@ -197,8 +207,8 @@ def compute_plan(
                 hint="move it away, then rerun (nothing was written)",
             )
     old = previous.files if previous else {}
-    bases = previous_bases or {}
-    actions = [_decide(root, d, old.get(d.path), force, bases) for d in desired]
+    policy = Policy(Column.FORCE if force else Column.RENDER, previous_bases or {})
+    actions = [decide(root, d, old.get(d.path), policy) for d in desired]
     wanted = {d.path for d in desired}
     skip = set(inputs)
     retained = {p: e for p, e in old.items() if p in skip}
@@ -227,79 +237,320 @@ def compute_plan(
     )
 
 
-def _decide(
-    root: Path, want: Desired, entry: Entry | None, force: bool, bases: Mapping[str, bytes]
-) -> FileAction:
-    blocked = path_problem(root, want.path)
-    if blocked is not None:
-        reason, forceable = blocked
-        if not (force and forceable):
-            return FileAction(path=want.path, action=Action.CONFLICT, reason=reason, kind=want.kind)
-        # A symlink as the file itself: replace the link with a regular file, never follow it.
-        fresh = _decide_file(want, None, None, 0, force) if want.kind == "file" else None
-        fresh = fresh or _decide_block(want, None, None, force)
-        return replace(fresh, action=Action.UPDATE, reason="symlink replaced by a file (--force)")
-    path = root / want.path
-    try:
-        current: bytes | None = path.read_bytes()
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        current, mode = None, 0
-    except OSError as exc:
+# --- the per-file decisions, one table for every command ---------------------------------------
+
+
+class State(StrEnum):
+    """What one wanted path finds on disk, against the manifest and the new template output."""
+
+    BLOCKED = "blocked"  # the path cannot be written safely (a folder, a link outside, ...)
+    LINK = "link"  # the file itself is a symlink (--force replaces the link)
+    UNREADABLE = "unreadable"  # reading failed (permissions, ...)
+    BAD_TEMPLATE = "bad-template"  # (block) the output holds the managed-block marker lines
+    NOT_TEXT = "not-text"  # (block) the file is not UTF-8 text
+    BROKEN = "broken"  # (block) the managed-block markers are broken
+    NEW = "new"  # no file, never generated
+    NEW_BLOCK = "new-block"  # (block) a file without our block, never generated
+    DELETED = "deleted"  # no file, generated before
+    BLOCK_REMOVED = "block-removed"  # (block) the file is there without the block we generated
+    SAME_UNTRACKED = "same-untracked"  # equals the new output, never recorded as generated
+    SAME = "same"  # equals the new output, not edited since generated
+    CONVERGED = "converged"  # edited since generated, and now equals the new output
+    FOREIGN = "foreign"  # differs from the new output, never recorded as generated
+    PRISTINE = "pristine"  # not edited since generated, the new output differs
+    EDITED = "edited"  # edited since generated, the new output differs
+
+
+class Column(IntEnum):
+    """The table's columns: which command reads it."""
+
+    RENDER = 0  # init, add-agentic, render
+    FORCE = 1  # the same with --force
+    UPGRADE = 2  # upgrade: no --force; an edited file is merged 3-way
+
+
+class Outcome(NamedTuple):
+    """One cell: the action and its reason (``{detail}`` filled in from the disk)."""
+
+    action: Action
+    reason: str
+    check_exec: bool = False  # unchanged unless the executable bit is missing (then: update)
+
+
+# Sentinels: upgrade's 3-way merge (``Policy.merge``), and --force replacing a symlink by a file.
+MERGE_3WAY = Outcome(Action.MERGE, "3-way merge")
+REPLACE_LINK = Outcome(Action.UPDATE, "symlink replaced by a file (--force)")
+_MINE_OR_EDITED = frozenset({State.FOREIGN, State.EDITED})  # settings files merged by key
+EARLY = frozenset({State.BLOCKED, State.LINK, State.UNREADABLE})  # decided before any content
+
+
+def _same(reason: str, check_exec: bool = False) -> Outcome:
+    return Outcome(Action.UNCHANGED, reason, check_exec)
+
+
+_CONFLICT, _KEEP, _UPDATE, _CREATE = Action.CONFLICT, Action.KEEP, Action.UPDATE, Action.CREATE
+_SAME_CONTENT = _same("same content", check_exec=True)
+_SAME_BLOCK = _same("same managed block")
+_FORCED_BLOCK = Outcome(_UPDATE, "managed block edited; replaced (--force)")
+_KIND_ANY: tuple[Kind, ...] = ("file", "block")
+
+# (kind, state) -> the outcome for each Column: (render, render --force, upgrade). Settings files
+# (JSON_MERGED) that are foreign or edited are merged by key first (``decide_settings``).
+TABLE: dict[tuple[Kind, State], tuple[Outcome, Outcome, Outcome]] = {
+    **{
+        (kind, state): row
+        for kind in _KIND_ANY
+        for state, row in {
+            State.BLOCKED: (
+                Outcome(_CONFLICT, "{detail}"),
+                Outcome(_CONFLICT, "{detail}"),
+                Outcome(_CONFLICT, "{detail}; not written"),
+            ),
+            State.LINK: (
+                Outcome(_CONFLICT, "{detail}"),
+                REPLACE_LINK,
+                Outcome(_CONFLICT, "{detail}; not written"),
+            ),
+            State.UNREADABLE: (Outcome(_CONFLICT, "cannot read: {detail}"),) * 3,
+        }.items()
+    },
+    ("file", State.NEW): (
+        Outcome(_CREATE, "new file"),
+        Outcome(_CREATE, "new file"),
+        Outcome(_CREATE, "added by the new version"),
+    ),
+    ("file", State.DELETED): (
+        Outcome(_CREATE, "was generated before, then deleted"),
+        Outcome(_CREATE, "was generated before, then deleted"),
+        Outcome(
+            Action.USER_DELETED,
+            "deleted by you; stays deleted (`tac-bootstrap render` would restore it)",
+        ),
+    ),
+    ("file", State.SAME_UNTRACKED): (_SAME_CONTENT, _SAME_CONTENT, _same("same content")),
+    ("file", State.SAME): (_SAME_CONTENT,) * 3,
+    ("file", State.CONVERGED): (
+        _SAME_CONTENT,
+        _SAME_CONTENT,
+        _same("your version equals the new template output"),
+    ),
+    ("file", State.FOREIGN): (
+        Outcome(_CONFLICT, "existed before tac-bootstrap; kept (use --force to replace)"),
+        Outcome(_UPDATE, "existed before tac-bootstrap; overwritten (--force)"),
+        Outcome(_CONFLICT, "existed before tac-bootstrap; kept as it is"),
+    ),
+    ("file", State.PRISTINE): (
+        Outcome(_UPDATE, "new template output; file not edited since generated"),
+        Outcome(_UPDATE, "new template output; file not edited since generated"),
+        Outcome(_UPDATE, "not edited by you; new template output"),
+    ),
+    ("file", State.EDITED): (
+        Outcome(_KEEP, "edited since generated; kept (use --force to replace)"),
+        Outcome(_UPDATE, "edited since generated; overwritten (--force)"),
+        MERGE_3WAY,
+    ),
+    ("block", State.BAD_TEMPLATE): (
+        Outcome(_CONFLICT, "template output contains the managed-block marker lines"),
+    )
+    * 3,
+    ("block", State.NOT_TEXT): (
+        Outcome(_CONFLICT, "not UTF-8 text; managed block not added"),
+        Outcome(_CONFLICT, "not UTF-8 text; managed block not added"),
+        Outcome(_CONFLICT, "not UTF-8 text; managed block not touched"),
+    ),
+    ("block", State.BROKEN): (Outcome(_CONFLICT, "broken managed-block markers: {detail}"),) * 3,
+    ("block", State.NEW): (
+        Outcome(_CREATE, "new file (managed block)"),
+        Outcome(_CREATE, "new file (managed block)"),
+        Outcome(_CREATE, "added by the new version"),
+    ),
+    ("block", State.NEW_BLOCK): (Outcome(_UPDATE, "managed block appended"),) * 3,
+    ("block", State.DELETED): (
+        Outcome(_CREATE, "new file (managed block)"),
+        Outcome(_CREATE, "new file (managed block)"),
+        Outcome(Action.USER_DELETED, "deleted by you; stays deleted"),
+    ),
+    ("block", State.BLOCK_REMOVED): (
+        Outcome(_KEEP, "managed block removed by the user; kept (use --force)"),
+        Outcome(_UPDATE, "managed block appended"),
+        Outcome(Action.USER_DELETED, "managed block removed by you; stays removed"),
+    ),
+    ("block", State.SAME_UNTRACKED): (_SAME_BLOCK,) * 3,
+    ("block", State.SAME): (_SAME_BLOCK,) * 3,
+    ("block", State.CONVERGED): (
+        _SAME_BLOCK,
+        _SAME_BLOCK,
+        _same("your block equals the new template output"),
+    ),
+    ("block", State.FOREIGN): (
+        Outcome(_CONFLICT, "managed block not in the manifest; kept (use --force)"),
+        _FORCED_BLOCK,
+        Outcome(_CONFLICT, "managed block not in the manifest; kept as it is"),
+    ),
+    ("block", State.PRISTINE): (
+        Outcome(_UPDATE, "new managed block; block not edited since generated"),
+        Outcome(_UPDATE, "new managed block; block not edited since generated"),
+        Outcome(_UPDATE, "managed block not edited by you; new template output"),
+    ),
+    ("block", State.EDITED): (
+        Outcome(_KEEP, "managed block edited since generated; kept (use --force)"),
+        _FORCED_BLOCK,
+        MERGE_3WAY,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One wanted path as found: its state, the bytes on disk and (blocks) our block in them."""
+
+    want: Desired
+    entry: Entry | None
+    state: State
+    current: bytes | None = None
+    mode: int = 0
+    text: str | None = None  # (block) the file decoded
+    found: Found | None = None  # (block) our block in ``text``
+    detail: str = ""  # fills ``{detail}`` in a reason
+    keep_before: bool = False  # record ``current`` as ``before`` (upgrade: diffs, git stages)
+
+    @property
+    def body(self) -> str:
+        """The managed block's body (blocks only)."""
+        return block_body(self.want.content.decode("utf-8"))
+
+    @property
+    def pristine(self) -> bytes:
+        """What the manifest records for this path: the whole output, or the block's body."""
+        return self.want.content if self.want.kind == "file" else self.body.encode("utf-8")
+
+    def output(self, body: str | None = None) -> bytes:
+        """The file once ours is in it: the output, or the text with ``body`` as its block."""
+        if self.want.kind == "file":
+            return self.want.content
+        block = self.body if body is None else body
+        return merge_block(self.text, block, MANAGED_FILES[self.want.path]).encode("utf-8")
+
+    def act(
+        self,
+        action: Action,
+        reason: str,
+        *,
+        content: bytes | None = None,
+        conflicts: int = 0,
+        stages: tuple[bytes, bytes, bytes] | None = None,
+    ) -> FileAction:
+        """The FileAction for this path, recording our output (hash and base)."""
+        pristine = self.pristine
         return FileAction(
-            path=want.path,
-            action=Action.CONFLICT,
-            reason=f"cannot read: {exc.strerror}",
-            kind=want.kind,
-        )
-    if want.kind == "block":
-        return _decide_block(want, entry, current, force)
-    return _decide_file(want, entry, current, mode, force, bases)
-
-
-def _decide_file(
-    want: Desired,
-    entry: Entry | None,
-    current: bytes | None,
-    mode: int,
-    force: bool,
-    bases: Mapping[str, bytes] | None = None,
-) -> FileAction:
-    record = sha256(want.content)
-
-    def act(action: Action, reason: str) -> FileAction:
-        content = want.content if action in WRITING else None
-        return FileAction(
-            path=want.path,
+            path=self.want.path,
             action=action,
             reason=reason,
-            kind="file",
+            kind=self.want.kind,
             content=content,
-            executable=want.executable,
-            record=record,
-            base=want.content,
+            executable=self.want.executable,
+            record=sha256(pristine),
+            base=pristine,
+            before=self.current if self.keep_before else None,
+            conflicts=conflicts,
+            stages=stages,
         )
 
-    if current is None:
-        return act(Action.CREATE, "was generated before, then deleted" if entry else "new file")
-    if current == want.content:
-        if want.executable and not mode & stat.S_IXUSR:
-            return act(Action.UPDATE, "executable bit missing")
-        return act(Action.UNCHANGED, "same content")
-    if want.path in JSON_MERGED and (entry is None or sha256(current) != entry.sha256):
-        base = (bases or {}).get(entry.sha256) if entry is not None else None
-        settled = decide_settings(want, entry, current, base, force=force)
+
+@dataclass(frozen=True)
+class Policy:
+    """How a command reads the table: its column, the recorded bases, upgrade's 3-way merge."""
+
+    column: Column = Column.RENDER
+    bases: Mapping[str, bytes] = field(default_factory=dict)
+    merge: Callable[[Seen, bytes | None], FileAction] | None = None  # (seen, base) -> merged
+
+
+def decide(root: Path, want: Desired, entry: Entry | None, policy: Policy) -> FileAction:
+    """The action for one wanted path: the table's cell for what is on disk, in ``policy``'s column."""
+    seen = look(root, want, entry, keep_before=policy.column is Column.UPGRADE)
+    if seen.state in EARLY:
+        cell = TABLE[want.kind, seen.state][policy.column]
+        if cell is REPLACE_LINK:
+            fresh = look_new(want, entry=None)
+            filled = _fill(fresh, TABLE[want.kind, fresh.state][policy.column])
+            return replace(filled, action=cell.action, reason=cell.reason)
+        reason = cell.reason.format(detail=seen.detail)
+        return FileAction(path=want.path, action=cell.action, reason=reason, kind=want.kind)
+    base = policy.bases.get(entry.sha256) if entry is not None else None
+    if want.path in JSON_MERGED and seen.current is not None and seen.state in _MINE_OR_EDITED:
+        # The same structural merge for every command: never markers in settings.json.
+        force = policy.column is Column.FORCE
+        settled = decide_settings(want, entry, seen.current, base, force=force)
         if settled is not None:
-            return settled
+            return replace(settled, before=seen.current) if seen.keep_before else settled
+    cell = TABLE[want.kind, seen.state][policy.column]
+    if cell is MERGE_3WAY:
+        assert policy.merge is not None, "only upgrade merges 3-way"
+        return policy.merge(seen, base)
+    return _fill(seen, cell)
+
+
+def _fill(seen: Seen, cell: Outcome) -> FileAction:
+    if cell.check_exec and seen.want.executable and not seen.mode & stat.S_IXUSR:
+        return seen.act(Action.UPDATE, "executable bit missing", content=seen.output())
+    content = seen.output() if cell.action in WRITING else None
+    return seen.act(cell.action, cell.reason.format(detail=seen.detail), content=content)
+
+
+def look(root: Path, want: Desired, entry: Entry | None, *, keep_before: bool = False) -> Seen:
+    """What ``want.path`` finds under the resolved ``root`` (reads, never writes)."""
+    blocked = path_problem(root, want.path)
+    if blocked is not None:
+        state = State.LINK if blocked[1] else State.BLOCKED
+        return Seen(want, entry, state, detail=blocked[0])
+    if want.kind == "block" and _marker_lines(want):
+        return Seen(want, entry, State.BAD_TEMPLATE, keep_before=keep_before)
+    path = root / want.path
+    try:
+        current = path.read_bytes()
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return look_new(want, entry, keep_before=keep_before)
+    except OSError as exc:
+        return Seen(want, entry, State.UNREADABLE, detail=str(exc.strerror))
+    seen = Seen(want, entry, State.SAME, current, mode, keep_before=keep_before)
+    if want.kind == "file":
+        return replace(seen, state=_compare(current, want.content, entry))
+    try:
+        text = current.decode("utf-8")
+        found = find_block(text, MANAGED_FILES[want.path])
+    except UnicodeDecodeError:
+        return replace(seen, state=State.NOT_TEXT)
+    except BrokenMarkers as exc:
+        return replace(seen, state=State.BROKEN, detail=str(exc))
+    seen = replace(seen, text=text, found=found)
+    if found is None:
+        return replace(seen, state=State.NEW_BLOCK if entry is None else State.BLOCK_REMOVED)
+    return replace(seen, state=_compare(found.body.encode("utf-8"), seen.pristine, entry))
+
+
+def look_new(want: Desired, entry: Entry | None, *, keep_before: bool = False) -> Seen:
+    """A wanted path with no file on disk."""
+    if want.kind == "block" and _marker_lines(want):
+        return Seen(want, entry, State.BAD_TEMPLATE, keep_before=keep_before)
+    state = State.NEW if entry is None else State.DELETED
+    return Seen(want, entry, state, keep_before=keep_before)
+
+
+def _marker_lines(want: Desired) -> bool:
+    markers = MANAGED_FILES[want.path]
+    body = block_body(want.content.decode("utf-8"))
+    return any(line.strip() in markers for line in body.split("\n"))
+
+
+def _compare(ours: bytes, theirs: bytes, entry: Entry | None) -> State:
+    """The state of content ``ours`` (the file, or our block's body) against the new ``theirs``."""
     if entry is None:
-        if force:
-            return act(Action.UPDATE, "existed before tac-bootstrap; overwritten (--force)")
-        return act(Action.CONFLICT, "existed before tac-bootstrap; kept (use --force to replace)")
-    if sha256(current) == entry.sha256:
-        return act(Action.UPDATE, "new template output; file not edited since generated")
-    if force:
-        return act(Action.UPDATE, "edited since generated; overwritten (--force)")
-    return act(Action.KEEP, "edited since generated; kept (use --force to replace)")
+        return State.SAME_UNTRACKED if ours == theirs else State.FOREIGN
+    if sha256(ours) == entry.sha256:
+        return State.SAME if ours == theirs else State.PRISTINE
+    return State.CONVERGED if ours == theirs else State.EDITED
 
 
 def decide_settings(
@@ -395,53 +646,6 @@ def _settings_action(
         conflicts=conflicts,
         disputes=disputes,
     )
-
-
-def _decide_block(
-    want: Desired, entry: Entry | None, current: bytes | None, force: bool
-) -> FileAction:
-    markers = MANAGED_FILES[want.path]
-    body = block_body(want.content.decode("utf-8"))
-    pristine = body.encode("utf-8")
-    record = sha256(pristine)
-
-    def act(action: Action, reason: str, text: str | None = None) -> FileAction:
-        content = text.encode("utf-8") if text is not None else None
-        return FileAction(
-            path=want.path,
-            action=action,
-            reason=reason,
-            kind="block",
-            content=content,
-            executable=want.executable,
-            record=record,
-            base=pristine,
-        )
-
-    if any(line.strip() in markers for line in body.split("\n")):
-        return act(Action.CONFLICT, "template output contains the managed-block marker lines")
-    if current is None:
-        return act(Action.CREATE, "new file (managed block)", merge_block(None, body, markers))
-    try:
-        text = current.decode("utf-8")
-        found = find_block(text, markers)
-    except UnicodeDecodeError:
-        return act(Action.CONFLICT, "not UTF-8 text; managed block not added")
-    except BrokenMarkers as exc:
-        return act(Action.CONFLICT, f"broken managed-block markers: {exc}")
-    if found is None:
-        if entry is not None and not force:
-            return act(Action.KEEP, "managed block removed by the user; kept (use --force)")
-        return act(Action.UPDATE, "managed block appended", merge_block(text, body, markers))
-    if found.body == body:
-        return act(Action.UNCHANGED, "same managed block")
-    merged = merge_block(text, body, markers)
-    if entry is not None and sha256(found.body.encode("utf-8")) == entry.sha256:
-        return act(Action.UPDATE, "new managed block; block not edited since generated", merged)
-    if force:
-        return act(Action.UPDATE, "managed block edited; replaced (--force)", merged)
-    why = "managed block edited since generated" if entry else "managed block not in the manifest"
-    return act(Action.KEEP if entry else Action.CONFLICT, f"{why}; kept (use --force)")
 
 
 def path_problem(root: Path, rel: str) -> tuple[str, bool] | None:

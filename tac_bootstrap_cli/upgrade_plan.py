@@ -5,7 +5,9 @@ old release is needed), ``ours`` is the file now, ``theirs`` is what the install
 the team overlay) render with the same answers. ``plan_upgrade`` turns them into a ``Plan``:
 ``create``, ``update``, ``unchanged``, ``merge``, ``merge-conflict`` (markers written), ``delete``,
 ``keep-removed``, ``user-deleted``, ``keep-user-edit`` (no base: 2-way), ``conflict`` (not ours).
-See specs/living-projects.md for the table of outcomes.
+See specs/living-projects.md for the table of outcomes. The per-file decisions are
+``plan.TABLE``'s upgrade column; this module adds what a 3-way merge adds (an edited file or block
+merged from its base), files the new version dropped, and renames.
 """
 
 from __future__ import annotations
@@ -13,15 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from difflib import SequenceMatcher
+from functools import partial
 from pathlib import Path
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.blocks import (
     MANAGED_FILES,
     BrokenMarkers,
-    block_body,
     find_block,
-    merge_block,
 )
 from tac_bootstrap_cli.config import CONFIG_FILE
 from tac_bootstrap_cli.jsonmerge import dump_json, merge_values, parse_json
@@ -34,12 +35,14 @@ from tac_bootstrap_cli.merge import (
 )
 from tac_bootstrap_cli.overlay import Overlay
 from tac_bootstrap_cli.plan import (
-    JSON_MERGED,
     Action,
+    Column,
     Desired,
     FileAction,
     Plan,
-    decide_settings,
+    Policy,
+    Seen,
+    decide,
     path_problem,
 )
 
@@ -76,7 +79,8 @@ def plan_upgrade(
     label = template_label(overlay)
     old = manifest.files
     desired = list(desired)
-    actions = [_decide(root, d, old.get(d.path), bases, label) for d in desired]
+    policy = Policy(Column.UPGRADE, bases, merge=partial(_merge, label=label))
+    actions = [decide(root, d, old.get(d.path), policy) for d in desired]
     wanted = {d.path for d in desired} | {CONFIG_FILE}
     added = {
         fa.path: fa.base or b""
@@ -121,6 +125,13 @@ def plan_upgrade(
     return plan, {old_path: new_path for new_path, old_path in sorted(renamed_from.items())}
 
 
+def _merge(seen: Seen, base: bytes | None, *, label: str) -> FileAction:
+    """What upgrade adds to the decision table: an edited file or block merged 3-way."""
+    if seen.want.kind == "block":
+        return _merge_block(seen, base, label)
+    return _merge_file(seen, base, label)
+
+
 def _read(root: Path, rel: str) -> bytes | None:
     try:
         return (root / rel).read_bytes()
@@ -128,93 +139,12 @@ def _read(root: Path, rel: str) -> bytes | None:
         return None
 
 
-def _decide(
-    root: Path, want: Desired, entry: Entry | None, bases: Mapping[str, bytes], label: str
-) -> FileAction:
-    blocked = path_problem(root, want.path)
-    if blocked is not None:
-        return FileAction(
-            path=want.path,
-            action=Action.CONFLICT,
-            reason=f"{blocked[0]}; not written",
-            kind=want.kind,
-        )
-    try:
-        current = _read(root, want.path)
-    except OSError as exc:
-        return FileAction(
-            path=want.path,
-            action=Action.CONFLICT,
-            reason=f"cannot read: {exc.strerror}",
-            kind=want.kind,
-        )
-    if want.kind == "block":
-        return _decide_block(root, want, entry, current, bases, label)
-    return _decide_file(root, want, entry, current, bases, label)
-
-
-def _decide_file(
-    root: Path,
-    want: Desired,
-    entry: Entry | None,
-    current: bytes | None,
-    bases: Mapping[str, bytes],
-    label: str,
-) -> FileAction:
-    theirs = want.content
-    record = sha256(theirs)
-
-    def act(
-        action: Action,
-        reason: str,
-        content: bytes | None = None,
-        conflicts: int = 0,
-        stages: tuple[bytes, bytes, bytes] | None = None,
-    ) -> FileAction:
-        return FileAction(
-            path=want.path,
-            action=action,
-            reason=reason,
-            kind="file",
-            content=content,
-            executable=want.executable,
-            record=record,
-            base=theirs,
-            before=current,
-            conflicts=conflicts,
-            stages=stages,
-        )
-
-    if current is None:
-        if entry is None:
-            return act(Action.CREATE, "added by the new version", theirs)
-        return act(
-            Action.USER_DELETED,
-            "deleted by you; stays deleted (`tac-bootstrap render` would restore it)",
-        )
-    edited = entry is None or sha256(current) != entry.sha256
-    if want.path in JSON_MERGED and current != theirs and edited:
-        # The same structural merge as render and add-agentic: never markers in settings.json.
-        base = bases.get(entry.sha256) if entry is not None else None
-        settled = decide_settings(want, entry, current, base, force=False)
-        if settled is not None:
-            return replace(settled, before=current)
-    if entry is None:
-        if current == theirs:
-            return act(Action.UNCHANGED, "same content")
-        return act(Action.CONFLICT, "existed before tac-bootstrap; kept as it is")
-    if sha256(current) == entry.sha256:  # never edited
-        if current != theirs:
-            return act(Action.UPDATE, "not edited by you; new template output", theirs)
-        if want.executable and not (root / want.path).stat().st_mode & 0o100:
-            return act(Action.UPDATE, "executable bit missing", theirs)
-        return act(Action.UNCHANGED, "same content")
-    if current == theirs:
-        return act(Action.UNCHANGED, "your version equals the new template output")
-    base = bases.get(entry.sha256)
+def _merge_file(seen: Seen, base: bytes | None, label: str) -> FileAction:
+    """A file edited by you that the new version changes too: merged 3-way from its base."""
+    current, theirs = seen.current or b"", seen.want.content
     markers = _markers_left(current)
     if base is None:
-        return act(
+        return seen.act(
             Action.KEEP,
             "edited by you; no base recorded for it (project older than bases), so not merged:"
             " kept as it is",
@@ -222,25 +152,25 @@ def _decide_file(
         )
     if base == theirs:
         if markers:
-            return act(
+            return seen.act(
                 Action.KEEP,
                 "still holds conflict markers from an earlier upgrade: resolve them",
                 conflicts=markers,
             )
-        return act(Action.UNCHANGED, "edited by you; the template did not change it: kept")
-    merged = _merge_contents(want.path, base, current, theirs, label)
+        return seen.act(Action.UNCHANGED, "edited by you; the template did not change it: kept")
+    merged = _merge_contents(seen.want.path, base, current, theirs, label)
     if merged is None:
-        return act(Action.KEEP, "binary file edited by you and changed by the template: kept")
+        return seen.act(Action.KEEP, "binary file edited by you and changed by the template: kept")
     content, conflicts, how = merged
     if conflicts:
-        return act(
+        return seen.act(
             Action.MERGE_CONFLICT,
             f"{conflicts} conflict{'s' * (conflicts != 1)}: your edits and the template's overlap",
-            content,
-            conflicts,
-            (base, current, theirs),
+            content=content,
+            conflicts=conflicts,
+            stages=(base, current, theirs),
         )
-    return act(Action.MERGE, how, content)
+    return seen.act(Action.MERGE, how, content=content)
 
 
 def _markers_left(data: bytes) -> int:
@@ -295,75 +225,13 @@ def _merge_contents(
     )
 
 
-def _decide_block(
-    root: Path,
-    want: Desired,
-    entry: Entry | None,
-    current: bytes | None,
-    bases: Mapping[str, bytes],
-    label: str,
-) -> FileAction:
-    markers = MANAGED_FILES[want.path]
-    body = block_body(want.content.decode("utf-8"))
-    pristine = body.encode("utf-8")
-    record = sha256(pristine)
-
-    def act(
-        action: Action,
-        reason: str,
-        text: str | None = None,
-        conflicts: int = 0,
-        stages: tuple[bytes, bytes, bytes] | None = None,
-    ) -> FileAction:
-        content = text.encode("utf-8") if text is not None else None
-        return FileAction(
-            path=want.path,
-            action=action,
-            reason=reason,
-            kind="block",
-            content=content,
-            executable=want.executable,
-            record=record,
-            base=pristine,
-            before=current,
-            conflicts=conflicts,
-            stages=stages,
-        )
-
-    if current is None:
-        if entry is None:
-            return act(Action.CREATE, "added by the new version", merge_block(None, body, markers))
-        return act(Action.USER_DELETED, "deleted by you; stays deleted")
-    try:
-        text = current.decode("utf-8")
-        found = find_block(text, markers)
-    except UnicodeDecodeError:
-        return act(Action.CONFLICT, "not UTF-8 text; managed block not touched")
-    except BrokenMarkers as exc:
-        return act(Action.CONFLICT, f"broken managed-block markers: {exc}")
-    if found is None:
-        if entry is None:
-            return act(Action.UPDATE, "managed block appended", merge_block(text, body, markers))
-        return act(Action.USER_DELETED, "managed block removed by you; stays removed")
-    ours = found.body
-    if entry is None:
-        if ours == body:
-            return act(Action.UNCHANGED, "same managed block")
-        return act(Action.CONFLICT, "managed block not in the manifest; kept as it is")
-    if sha256(ours.encode("utf-8")) == entry.sha256:
-        if ours == body:
-            return act(Action.UNCHANGED, "same managed block")
-        return act(
-            Action.UPDATE,
-            "managed block not edited by you; new template output",
-            merge_block(text, body, markers),
-        )
-    if ours == body:
-        return act(Action.UNCHANGED, "your block equals the new template output")
-    base_bytes = bases.get(entry.sha256)
+def _merge_block(seen: Seen, base_bytes: bytes | None, label: str) -> FileAction:
+    """A managed block edited by you that the new version changes too: merged 3-way."""
+    assert seen.current is not None and seen.found is not None
+    current, body = seen.current, seen.body
     left = _markers_left(current)
     if base_bytes is None:
-        return act(
+        return seen.act(
             Action.KEEP,
             "managed block edited by you; no base recorded, so not merged: kept",
             conflicts=left,
@@ -371,30 +239,30 @@ def _decide_block(
     base = base_bytes.decode("utf-8")
     if base == body:
         if left:
-            return act(
+            return seen.act(
                 Action.KEEP,
                 "still holds conflict markers from an earlier upgrade: resolve them",
                 conflicts=left,
             )
-        return act(Action.UNCHANGED, "block edited by you; the template did not change it: kept")
-    result = merge_text(base, ours, body, ours_label="yours", theirs_label=label)
-    merged = merge_block(text, result.text, markers)
-    if result.conflicts:
-        stages = (
-            merge_block(text, base, markers).encode("utf-8"),
-            current,
-            merge_block(text, body, markers).encode("utf-8"),
+        return seen.act(
+            Action.UNCHANGED, "block edited by you; the template did not change it: kept"
         )
-        return act(
+    result = merge_text(base, seen.found.body, body, ours_label="yours", theirs_label=label)
+    merged = seen.output(result.text)
+    if result.conflicts:
+        stages = (seen.output(base), current, seen.output())
+        return seen.act(
             Action.MERGE_CONFLICT,
             f"managed block: {result.conflicts} conflict{'s' * (result.conflicts != 1)}:"
             " your edits and the template's overlap",
-            merged,
-            result.conflicts,
-            stages,
+            content=merged,
+            conflicts=result.conflicts,
+            stages=stages,
         )
-    return act(
-        Action.MERGE, "managed block: your edits and the template's changes combined", merged
+    return seen.act(
+        Action.MERGE,
+        "managed block: your edits and the template's changes combined",
+        content=merged,
     )
 
 
