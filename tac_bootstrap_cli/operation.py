@@ -25,7 +25,7 @@ from tac_bootstrap_cli.errors import Declined, TacError
 from tac_bootstrap_cli.history import NullRecorder, Recorder
 from tac_bootstrap_cli.layer import Layer
 from tac_bootstrap_cli.manifest import Manifest
-from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan
+from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, Policy, compute_plan
 from tac_bootstrap_cli.trust import granting
 
 if TYPE_CHECKING:
@@ -205,11 +205,10 @@ class Operation(Worker, Generic[R]):
             desired,
             self.manifest,
             template_version=__version__,
-            force=self.options.force,
+            policy=Policy.render(force=self.options.force, bases=self._previous_bases()),
             inputs=() if self.writes_config else (CONFIG_FILE,),
-            previous_bases=self._previous_bases(),
-            overlay_version=layer.overlay.version if layer.overlay is not None else None,
         )
+        plan.overlay_version = layer.overlay.version if layer.overlay is not None else None
         extra = self.extra(layer, plan)
         if extra:
             plan.actions = sorted([*plan.actions, *extra], key=lambda a: a.path)

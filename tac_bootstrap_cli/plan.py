@@ -186,16 +186,18 @@ def compute_plan(
     previous: Manifest | None,
     *,
     template_version: str,
-    force: bool = False,
+    policy: Policy | None = None,
     inputs: Iterable[str] = (),
-    previous_bases: dict[str, bytes] | None = None,
-    overlay_version: str | None = None,
 ) -> Plan:
     """Decide an action for every desired file (and for files generated before but not now).
 
-    ``inputs`` are paths the run reads rather than writes (``config.yml`` for ``render``): they are
-    neither planned nor reported obsolete, and their manifest entries stay as they were.
+    ``policy``: the table's column (``--force`` or not) and the recorded bases (render's by
+    default). ``inputs`` are paths the run reads rather than writes (``config.yml`` for
+    ``render``): they are neither planned nor reported obsolete, and their manifest entries stay as
+    they were. The plan's ``overlay_version`` is the caller's to set.
     """
+    policy = policy or Policy()
+    force = policy.column is Column.FORCE
     root = root.resolve()
     for record in (MANIFEST_PATH, BASES_PATH):
         # Checked before any file is planned: finding out after writing the layer would leave
@@ -207,7 +209,6 @@ def compute_plan(
                 hint="move it away, then rerun (nothing was written)",
             )
     old = previous.files if previous else {}
-    policy = Policy(Column.FORCE if force else Column.RENDER, previous_bases or {})
     actions = [decide(root, d, old.get(d.path), policy) for d in desired]
     wanted = {d.path for d in desired}
     skip = set(inputs)
@@ -226,15 +227,7 @@ def compute_plan(
             )
         # else: gone from disk and from the templates; forget it
     actions.sort(key=lambda a: a.path)
-    return Plan(
-        root,
-        actions,
-        previous,
-        template_version,
-        retained,
-        dict(previous_bases or {}),
-        overlay_version,
-    )
+    return Plan(root, actions, previous, template_version, retained, dict(policy.bases))
 
 
 # --- the per-file decisions, one table for every command ---------------------------------------
@@ -464,6 +457,11 @@ class Policy:
     column: Column = Column.RENDER
     bases: Mapping[str, bytes] = field(default_factory=dict)
     merge: Callable[[Seen, bytes | None], FileAction] | None = None  # (seen, base) -> merged
+
+    @classmethod
+    def render(cls, *, force: bool = False, bases: Mapping[str, bytes] | None = None) -> Policy:
+        """The policy of init, add-agentic and render (``--force`` or not)."""
+        return cls(Column.FORCE if force else Column.RENDER, dict(bases or {}))
 
 
 def decide(root: Path, want: Desired, entry: Entry | None, policy: Policy) -> FileAction:

@@ -8,11 +8,19 @@ from pathlib import Path
 import pytest
 
 from tac_bootstrap_cli.manifest import Entry, Manifest, sha256
-from tac_bootstrap_cli.plan import Action, Desired, Plan, compute_plan, path_problem
+from tac_bootstrap_cli.plan import Action, Desired, Plan, Policy, compute_plan, path_problem
 
 
-def plan(root: Path, desired: list[Desired], manifest: Manifest | None = None, **kw: bool) -> Plan:
-    return compute_plan(root, desired, manifest, template_version="test", **kw)
+def plan(
+    root: Path,
+    desired: list[Desired],
+    manifest: Manifest | None = None,
+    *,
+    force: bool = False,
+    previous_bases: dict[str, bytes] | None = None,
+) -> Plan:
+    policy = Policy.render(force=force, bases=previous_bases)
+    return compute_plan(root, desired, manifest, template_version="test", policy=policy)
 
 
 def action(p: Plan, path: str) -> Action:
