@@ -32,8 +32,7 @@ from types import FrameType
 
 from tac_bootstrap_cli._adws.adw_modules.adw_files import TEMP_SUFFIX, UMASK
 from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic as atomic_file
-from tac_bootstrap_cli.errors import Interrupted as Interrupted  # re-exported: its old home
-from tac_bootstrap_cli.errors import TacError, UnsafePathError
+from tac_bootstrap_cli.errors import Interrupted, TacError, UnsafePathError
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
 from tac_bootstrap_cli.projectstate import (
     BASES_PATH,

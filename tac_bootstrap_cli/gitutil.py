@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tac_bootstrap_cli.errors import GitError as GitError  # re-exported: its old home
+from tac_bootstrap_cli.errors import GitError
 
 _TIMEOUT = 60
 _NULL_SHA = "0" * 40

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tac_bootstrap_cli.blocks import MANAGED_FILES
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, dump_config, rewrite_config_text
-from tac_bootstrap_cli.manifest import STATE_DIR, sha256
+from tac_bootstrap_cli.errors import TemplateRenderError
 from tac_bootstrap_cli.overlay import (
     Overlay,
     load_overlay,
@@ -22,7 +22,8 @@ from tac_bootstrap_cli.overlay import (
     resolve_templates,
 )
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, path_problem
-from tac_bootstrap_cli.render import TemplateRenderError, render_project
+from tac_bootstrap_cli.projectstate import STATE_DIR, sha256
+from tac_bootstrap_cli.render import render_project
 
 
 @dataclass

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar, Un
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.answers import Answers, AskCommands, AskStack
 from tac_bootstrap_cli.apply import ApplyReport, apply_in_place, apply_staged
-from tac_bootstrap_cli.bases import load_bases
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig
 from tac_bootstrap_cli.detect import Detection
 from tac_bootstrap_cli.errors import Declined, TacError
 from tac_bootstrap_cli.history import NullRecorder, Recorder
 from tac_bootstrap_cli.layer import Layer
-from tac_bootstrap_cli.manifest import Manifest
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, Policy, compute_plan
+from tac_bootstrap_cli.projectstate import Manifest, load_bases
 from tac_bootstrap_cli.trust import granting
 
 if TYPE_CHECKING:

@@ -35,7 +35,6 @@ from tac_bootstrap_cli.layer import (
     layer_for,
     with_overlay,
 )
-from tac_bootstrap_cli.manifest import load_manifest
 from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.operation import (
     Operation,
@@ -46,6 +45,7 @@ from tac_bootstrap_cli.operation import (
     existing_changes,
 )
 from tac_bootstrap_cli.plan import Action, FileAction, Plan
+from tac_bootstrap_cli.projectstate import load_manifest
 from tac_bootstrap_cli.render import render_app
 
 __all__ = [

@@ -24,19 +24,11 @@ import yaml
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli import config as config_module
-from tac_bootstrap_cli.apply import (
-    RERUN_HINT,
-    ApplyReport,
-    Interrupted,
-    apply_in_place,
-    remove_file,
-)
-from tac_bootstrap_cli.bases import has_bases, load_bases
+from tac_bootstrap_cli.apply import RERUN_HINT, ApplyReport, apply_in_place, remove_file
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, dump_config, load_config
-from tac_bootstrap_cli.errors import DirtyTree, TacError, UsageError
+from tac_bootstrap_cli.errors import DirtyTree, GitError, Interrupted, TacError, UsageError
 from tac_bootstrap_cli.gitutil import (
     Blobs,
-    GitError,
     Unmerged,
     dirty_paths,
     mark_unmerged,
@@ -51,10 +43,10 @@ from tac_bootstrap_cli.journal import (
     unexplained,
 )
 from tac_bootstrap_cli.layer import Layer, config_rewrite, config_update, layer_for
-from tac_bootstrap_cli.manifest import Manifest, load_manifest, sha256
 from tac_bootstrap_cli.operation import Operation, Options, Result, Settings
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan
 from tac_bootstrap_cli.projectdb import DbMigration, migrate_db, project_db_path
+from tac_bootstrap_cli.projectstate import Manifest, has_bases, load_bases, load_manifest, sha256
 from tac_bootstrap_cli.upgrade_plan import plan_upgrade, read_safely
 
 __all__ = ["JOURNAL_PATH", "SIGINT_AFTER_ENV", "Upgrade", "UpgradeResult", "upgrade"]

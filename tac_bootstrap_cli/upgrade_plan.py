@@ -26,7 +26,6 @@ from tac_bootstrap_cli.blocks import (
 )
 from tac_bootstrap_cli.config import CONFIG_FILE
 from tac_bootstrap_cli.jsonmerge import dump_json, merge_values, parse_json
-from tac_bootstrap_cli.manifest import Entry, Manifest, sha256
 from tac_bootstrap_cli.merge import (
     has_conflict_markers,
     merge_lines,
@@ -45,6 +44,7 @@ from tac_bootstrap_cli.plan import (
     decide,
     path_problem,
 )
+from tac_bootstrap_cli.projectstate import Entry, Manifest, sha256
 
 RENAME_RATIO = 0.6  # a dropped file this similar to an added one is reported as renamed
 

@@ -7,12 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tac_bootstrap_cli.apply import write_atomic
-from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, load_bases
 from tac_bootstrap_cli.blocks import MANAGED_FILES, BrokenMarkers, find_block, merge_block
 from tac_bootstrap_cli.config import ProjectConfig, load_config
 from tac_bootstrap_cli.errors import TacError
-from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, Kind, Manifest, load_manifest, sha256
 from tac_bootstrap_cli.plan import Desired, path_problem
+from tac_bootstrap_cli.projectstate import (
+    BASES_PATH,
+    MANIFEST_PATH,
+    Entry,
+    Kind,
+    Manifest,
+    encode_bases,
+    load_bases,
+    load_manifest,
+    sha256,
+)
 
 
 @dataclass

@@ -11,20 +11,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tac_bootstrap_cli.apply import write_atomic
-from tac_bootstrap_cli.bases import has_bases
 from tac_bootstrap_cli.config import CONFIG_FILE
 from tac_bootstrap_cli.doctor.project import Project, on_disk, save_state, write_bases
 from tac_bootstrap_cli.doctor.report import Check, ok, shown_path, some
 from tac_bootstrap_cli.errors import TacError
-from tac_bootstrap_cli.manifest import (
+from tac_bootstrap_cli.plan import Desired
+from tac_bootstrap_cli.projectstate import (
     MANIFEST_PATH,
     Entry,
     Manifest,
+    has_bases,
     now_iso,
     parse_manifest,
     sha256,
 )
-from tac_bootstrap_cli.plan import Desired
 
 
 def check_config(p: Project) -> Iterator[Check]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tac_bootstrap_cli.errors import SpecError as SpecError  # re-exported: its old home
 from tac_bootstrap_cli.modelgen import naming
 
 TYPES = ("str", "text", "int", "float", "bool", "uuid", "datetime", "date", "json", "enum", "ref")

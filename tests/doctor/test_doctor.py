@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from cli_support import Run
 
-from tac_bootstrap_cli.bases import BASES_PATH
 from tac_bootstrap_cli.doctor.claude import rule_problem, unquoted_project_dir
-from tac_bootstrap_cli.manifest import MANIFEST_PATH
+from tac_bootstrap_cli.projectstate import BASES_PATH, MANIFEST_PATH
 
 from .conftest import doctor_json, findings
 

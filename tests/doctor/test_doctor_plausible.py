@@ -16,9 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tac_bootstrap_cli import scaffold
-from tac_bootstrap_cli.bases import BASES_PATH
 from tac_bootstrap_cli.doctor import conflict_marker_line
-from tac_bootstrap_cli.manifest import MANIFEST_PATH
+from tac_bootstrap_cli.projectstate import BASES_PATH, MANIFEST_PATH
 
 from .conftest import doctor_json, findings
 

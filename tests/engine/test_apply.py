@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tac_bootstrap_cli.apply import (
-    STAGING_MARK,
-    Interrupted,
-    apply_in_place,
-    apply_staged,
-    write_atomic,
-)
-from tac_bootstrap_cli.bases import BASES_PATH
-from tac_bootstrap_cli.errors import TacError, UnsafePathError
-from tac_bootstrap_cli.manifest import MANIFEST_PATH, load_manifest
+from tac_bootstrap_cli.apply import STAGING_MARK, apply_in_place, apply_staged, write_atomic
+from tac_bootstrap_cli.errors import Interrupted, TacError, UnsafePathError
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan
+from tac_bootstrap_cli.projectstate import BASES_PATH, MANIFEST_PATH, load_manifest
 
 STATE = {MANIFEST_PATH, BASES_PATH}
 FILES = [Desired(f"d{i % 2}/f{i}.txt", f"content {i}\n".encode()) for i in range(6)]

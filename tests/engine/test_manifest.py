@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tac_bootstrap_cli.errors import TacError
-from tac_bootstrap_cli.manifest import (
+from tac_bootstrap_cli.projectstate import (
     MANIFEST_PATH,
     Entry,
     Manifest,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tac_bootstrap_cli.manifest import Entry, Manifest, sha256
 from tac_bootstrap_cli.plan import Action, Desired, Plan, Policy, compute_plan, path_problem
+from tac_bootstrap_cli.projectstate import Entry, Manifest, sha256
 
 
 def plan(

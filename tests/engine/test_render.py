@@ -11,8 +11,8 @@ import jinja2
 import pytest
 
 from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo
-from tac_bootstrap_cli.errors import UnsafePathError
-from tac_bootstrap_cli.render import BASE_MODULES, TemplateRenderError, engine, render_project
+from tac_bootstrap_cli.errors import TemplateRenderError, UnsafePathError
+from tac_bootstrap_cli.render import BASE_MODULES, engine, render_project
 from tac_bootstrap_cli.render.codecache import CACHE_FILE
 
 REPO = Path(__file__).resolve().parent.parent.parent

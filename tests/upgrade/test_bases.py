@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 
 from tac_bootstrap_cli import scaffold
-from tac_bootstrap_cli.bases import BASES_PATH, decode_bases, encode_bases, load_bases
 from tac_bootstrap_cli.blocks import MANAGED_FILES, find_block
 from tac_bootstrap_cli.errors import TacError
-from tac_bootstrap_cli.manifest import load_manifest, sha256
+from tac_bootstrap_cli.projectstate import (
+    BASES_PATH,
+    decode_bases,
+    encode_bases,
+    load_bases,
+    load_manifest,
+    sha256,
+)
 
 
 def test_archive_is_deterministic_and_round_trips_text_and_binary() -> None:
@@ -80,7 +86,7 @@ def test_a_damaged_archive_does_not_block_render(tmp_path: Path) -> None:
 
 
 def test_format_1_manifest_is_read_and_format_2_round_trips() -> None:
-    from tac_bootstrap_cli.manifest import Entry, Manifest, parse_manifest
+    from tac_bootstrap_cli.projectstate import Entry, Manifest, parse_manifest
 
     old = parse_manifest('{"format": 1, "template_version": "0.0.1", "files": {}}')
     assert old.overlay_version is None and old.template_version == "0.0.1"

@@ -13,9 +13,16 @@ import yaml
 from cli_support import Run, snapshot
 
 from tac_bootstrap_cli import __version__, scaffold
-from tac_bootstrap_cli.bases import BASES_PATH, encode_bases, load_bases
 from tac_bootstrap_cli.history import list_runs
-from tac_bootstrap_cli.manifest import MANIFEST_PATH, Entry, load_manifest, sha256
+from tac_bootstrap_cli.projectstate import (
+    BASES_PATH,
+    MANIFEST_PATH,
+    Entry,
+    encode_bases,
+    load_bases,
+    load_manifest,
+    sha256,
+)
 from tac_bootstrap_cli.render import templates_root
 from tac_bootstrap_cli.upgrade import upgrade
 
@@ -325,7 +332,7 @@ def test_interrupted_upgrade_converges_on_rerun(tmp_path: Path) -> None:
     v1 = make_overlay(tmp_path / "v1", files)
     v2 = make_overlay(tmp_path / "v2", {k: v + "v2\n" for k, v in files.items()})
     project = scaffold.init_project("app", tmp_path, overlay=v1).target
-    from tac_bootstrap_cli.apply import Interrupted
+    from tac_bootstrap_cli.errors import Interrupted
     from tac_bootstrap_cli.operation import UICallbacks
 
     seen: list[str] = []
