@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,18 @@ def test_failure_inside_a_write_removes_its_temporary_file(
     assert not [p for p in all_files(tmp_path) if ".tac-tmp" in p]
 
 
+@pytest.fixture
+def python_sigint() -> Iterator[None]:
+    """Python's own Ctrl-C handler while the test runs, whatever this process inherited: pytest
+    started in the background (`pytest &` in a non-interactive shell) inherits SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_sigint")
 def test_ctrl_c_finishes_the_current_file_then_stops(tmp_path: Path) -> None:
     ordered = sorted(d.path for d in FILES)
 
