@@ -2,10 +2,9 @@
 
 Every error a user can meet is a ``TacError`` defined here, whichever module raises it (two are
 still defined beside their code: ``yamlread.YamlError`` and ``trust.UntrustedTemplatesError``);
-the front end prints it and exits with its ``exit_code``. Modules that used to
-define some of these re-export them under the old names (``apply.Interrupted``,
-``gitutil.GitError``, ``render.engine.TemplateRenderError``/``UnsafeTemplateError``,
-``modelgen.SpecError``). The base modules under ``_adws/`` ship into every project's ``adws/``
+the front end prints it and exits with its ``exit_code``. ``render`` still re-exports
+``TemplateRenderError``/``UnsafeTemplateError`` and ``modelgen`` ``SpecError`` (their public
+APIs name them); everything else imports them from here. The base modules under ``_adws/`` ship into every project's ``adws/``
 and never import the generator, so they keep their own errors (``DatabaseError``, ...).
 """
 
