@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tac_bootstrap_cli.apply import write_atomic
-from tac_bootstrap_cli.bases import BASES_PATH
 from tac_bootstrap_cli.gitutil import Blobs
-from tac_bootstrap_cli.manifest import MANIFEST_PATH, sha256
+from tac_bootstrap_cli.projectstate import BASES_PATH, MANIFEST_PATH, sha256
 from tac_bootstrap_cli.upgrade_plan import read_safely
 
 JOURNAL_PATH = ".tac-bootstrap/upgrade-journal.json"

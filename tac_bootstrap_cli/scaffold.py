@@ -26,15 +26,7 @@ from tac_bootstrap_cli.answers import (
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, load_config
 from tac_bootstrap_cli.detect import Detection, detect
 from tac_bootstrap_cli.errors import ConflictError, UsageError
-
-# Re-exported: ``doctor`` (and older library code) import these from here.
-from tac_bootstrap_cli.layer import (
-    Layer,
-    config_rewrite,
-    desired_files,
-    layer_for,
-    with_overlay,
-)
+from tac_bootstrap_cli.layer import Layer, config_rewrite, layer_for
 from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.operation import (
     Operation,
@@ -61,13 +53,10 @@ __all__ = [
     "answers_json",
     "app_actions",
     "build_config",
-    "config_rewrite",
-    "desired_files",
     "existing_changes",
     "init_project",
     "load_config",
     "render_again",
-    "with_overlay",
 ]
 
 

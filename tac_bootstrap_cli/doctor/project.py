@@ -69,7 +69,7 @@ def load_project(root: Path) -> Project:
     untrusted = None
     render_error: str | None = None
     if config is not None:
-        from tac_bootstrap_cli.scaffold import desired_files, with_overlay
+        from tac_bootstrap_cli.layer import desired_files, with_overlay
         from tac_bootstrap_cli.trust import UntrustedTemplatesError
 
         try:

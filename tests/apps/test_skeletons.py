@@ -22,8 +22,8 @@ import yaml
 from tac_bootstrap_cli import scaffold
 from tac_bootstrap_cli.config import ProjectConfig
 from tac_bootstrap_cli.detect import detect
-from tac_bootstrap_cli.manifest import load_manifest
 from tac_bootstrap_cli.plan import Action
+from tac_bootstrap_cli.projectstate import load_manifest
 from tac_bootstrap_cli.render import render_app
 from tac_bootstrap_cli.scaffold import Answers, build_config
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES

@@ -11,8 +11,7 @@ import pytest
 import yaml
 from cli_support import Run, snapshot
 
-from tac_bootstrap_cli.bases import load_bases
-from tac_bootstrap_cli.manifest import MANIFEST_PATH
+from tac_bootstrap_cli.projectstate import MANIFEST_PATH, load_bases
 
 FASTAPI_PROJECT = {
     "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["fastapi", "uvicorn"]\n'

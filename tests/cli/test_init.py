@@ -11,7 +11,7 @@ import yaml
 from cli_support import Run, snapshot
 
 from tac_bootstrap_cli import layer, scaffold
-from tac_bootstrap_cli.manifest import MANIFEST_PATH
+from tac_bootstrap_cli.projectstate import MANIFEST_PATH
 from tac_bootstrap_cli.render import BASE_MODULES
 from tac_bootstrap_cli.render.engine import base_module_source
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from cli_support import Run
 
 from tac_bootstrap_cli.config import load_config
-from tac_bootstrap_cli.scaffold import desired_files
+from tac_bootstrap_cli.layer import desired_files
 
 from .conftest import doctor_json, findings
 

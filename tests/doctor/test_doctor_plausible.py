@@ -15,7 +15,7 @@ from cli_support import Run
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tac_bootstrap_cli import scaffold
+from tac_bootstrap_cli import layer, scaffold
 from tac_bootstrap_cli.doctor import conflict_marker_line
 from tac_bootstrap_cli.projectstate import BASES_PATH, MANIFEST_PATH
 
@@ -103,7 +103,7 @@ def test_fix_keeps_a_deleted_file_deleted_like_upgrade(cli: Run, project: Path) 
 
 
 def test_fix_restores_an_essential_file_from_the_current_template(cli: Run, project: Path) -> None:
-    rendered = scaffold.desired_files(scaffold.load_config(project), write_config=False)
+    rendered = layer.desired_files(scaffold.load_config(project), write_config=False)
     today = {d.path: d.content for d in rendered}
     manifest = json.loads((project / MANIFEST_PATH).read_text())
     old = b"# an older release's support module\n"

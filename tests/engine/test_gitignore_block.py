@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tac_bootstrap_cli.blocks import MANAGED_FILES, merge_block
-from tac_bootstrap_cli.scaffold import Answers, build_config, desired_files
+from tac_bootstrap_cli.layer import desired_files
+from tac_bootstrap_cli.scaffold import Answers, build_config
 
 IGNORED = [
     ".env",

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from tac_bootstrap_cli import __version__
+from tac_bootstrap_cli.layer import desired_files
 from tac_bootstrap_cli.plan import Desired, compute_plan
 from tac_bootstrap_cli.render import BASE_MODULES, templates_root
-from tac_bootstrap_cli.scaffold import Answers, build_config, desired_files
+from tac_bootstrap_cli.scaffold import Answers, build_config
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 INDEX = "_index.txt"

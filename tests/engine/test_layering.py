@@ -61,8 +61,6 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "blocks",
         "yamlread",
         "projectstate",
-        "manifest",  # re-exports projectstate
-        "bases",  # re-exports projectstate
         "gitutil",
         "projectdb",
     ),

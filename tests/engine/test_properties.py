@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from tac_bootstrap_cli.config import parse_config
 from tac_bootstrap_cli.errors import UsageError
+from tac_bootstrap_cli.layer import desired_files
 from tac_bootstrap_cli.names import validate_project_name
-from tac_bootstrap_cli.scaffold import Answers, build_config, desired_files
+from tac_bootstrap_cli.scaffold import Answers, build_config
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES
 
 # Characters that broke other scaffolders: quotes, backslashes, $, backticks, spaces, braces, non-ASCII.
