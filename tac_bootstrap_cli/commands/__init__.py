@@ -32,6 +32,7 @@ from tac_bootstrap_cli.commands.base import (
     DryRun,
     Force,
     Framework,
+    GeneratedProject,
     Group,
     Language,
     NewFramework,
@@ -302,9 +303,7 @@ def render(
 )
 def upgrade(
     ctx: typer.Context,
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
-    ] = Path(),
+    path: GeneratedProject = Path(),
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the plan (and diffs with --diff); write nothing."),
@@ -342,9 +341,7 @@ def upgrade(
     ),
 )
 def doctor(
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
-    ] = Path(),
+    path: GeneratedProject = Path(),
     fix: Annotated[
         bool,
         typer.Option("--fix", help="Repair what can be repaired without touching your edits."),
@@ -454,9 +451,7 @@ def runs_show(
     ),
 )
 def observe(
-    path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
-    ] = Path(),
+    path: GeneratedProject = Path(),
     history: Annotated[
         bool, typer.Option("--history", help="Observe tac-bootstrap's own run history instead.")
     ] = False,

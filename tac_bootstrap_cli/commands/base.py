@@ -120,6 +120,11 @@ Trust = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+# The argument of the commands that work on a project tac-bootstrap generated (upgrade, doctor,
+# observe).
+GeneratedProject = Annotated[
+    Path, typer.Argument(metavar="PATH", help="The generated project (default: here).")
+]
 
 T = TypeVar("T")
 
