@@ -13,6 +13,8 @@ from typing import Union
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests import pg_support
+
 Tree = Mapping[str, Union[str, bytes, "Tree"]]
 
 # Golden trees are generated projects (with their own tests and conftest): data, not our tests.
@@ -133,3 +135,39 @@ def cli() -> Callable[..., Result]:
         return CliRunner().invoke(commands.app, [str(a) for a in args], input=input)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a real PostgreSQL server for this session (per xdist worker): the one named by
+    ``TEST_DATABASE_URL``, else a throw-away one started here (``tests/pg_support.py``). Without
+    PostgreSQL binaries the test skips, unless ``TAC_REQUIRE_POSTGRES=1`` (CI) makes it fail."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    try:
+        server = pg_support.PostgresServer.start()
+    except pg_support.PostgresUnavailable as exc:
+        if os.environ.get("TAC_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A URL whose ``search_path`` is a new, empty schema of its own, dropped afterwards."""
+    import psycopg
+
+    schema = pg_support.new_schema_name()
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield pg_support.schema_url(postgres_server, schema)
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
