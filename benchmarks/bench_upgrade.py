@@ -175,7 +175,7 @@ def bench(report: Report, runs: int) -> None:
 
         samplers: dict[str, Callable[[int], Sample]] = {
             "tac-bootstrap upgrade (process)": upgrade,
-            "python -c 'import typer'": lambda i: run_process([PY, "-c", "import typer"], env),
+            "python -c 'import typer'": lambda _i: run_process([PY, "-c", "import typer"], env),
             "upgrade via cli.main, whole worker process": upgrade_inproc,
         }
         results = interleave(samplers, runs)

@@ -88,7 +88,8 @@ def test_bulk_validation_names_the_index_and_field(conn: sqlite3.Connection, age
     assert repo.count() == 0 and not conn.in_transaction  # nothing written
 
 
-def test_unknown_and_missing_fields_are_errors_too(conn: sqlite3.Connection, agent: Agent) -> None:
+@pytest.mark.usefixtures("agent")
+def test_unknown_and_missing_fields_are_errors_too(conn: sqlite3.Connection) -> None:
     repo = SystemLogRepository(conn)
     with pytest.raises(ValidationError) as info:
         repo.create_many([{"log_level": "info", "message": "m", "color": "red"}, {}])

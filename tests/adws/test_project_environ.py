@@ -36,7 +36,7 @@ def test_a_users_virtualenv_is_left_alone(tmp_path: Path) -> None:
     assert project_environ(tmp_path, environ) == environ
 
 
-def test_an_environment_inside_the_project_is_the_users(tmp_path: Path) -> None:
+def test_an_environment_inside_the_project_is_the_users() -> None:
     """The user ran the workflow with the project's own .venv: that is the project's Python."""
     root = Path(sys.prefix).parent
     environ = {"PATH": os.pathsep.join([OWN_BIN, "/usr/bin"]), "VIRTUAL_ENV": sys.prefix}

@@ -220,7 +220,7 @@ def test_output_dir_that_is_a_file_is_a_usage_error(cli: Run, tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hostname"]
 
 
-def test_unknown_option_is_a_usage_error(cli: Run, tmp_path: Path) -> None:
+def test_unknown_option_is_a_usage_error(cli: Run) -> None:
     assert cli("init", "ok", "--colour", "red").exit_code == 2
 
 
@@ -238,7 +238,7 @@ def test_nasty_name_yields_files_that_parse(cli: Run, tmp_path: Path) -> None:
 
 
 def test_template_error_writes_nothing(
-    cli: Run, tmp_path: Path, tree: object, monkeypatch: pytest.MonkeyPatch
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
@@ -261,7 +261,7 @@ def test_template_error_writes_nothing(
 def test_unexpected_error_is_one_line_unless_debug(
     cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def boom(*args: object, **kwargs: object) -> None:
+    def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(scaffold, "init_project", boom)

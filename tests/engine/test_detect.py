@@ -77,9 +77,12 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str, str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "files", "expected"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [pytest.param(files, expected, id=case) for case, files, expected in CASES],
+)
 def test_detects_stack(
-    tree: Callable[..., Path], case: str, files: dict[str, Any], expected: tuple[str, str, str]
+    tree: Callable[..., Path], files: dict[str, Any], expected: tuple[str, str, str]
 ) -> None:
     d = detect(tree(files))
     assert (d.language, d.framework, d.package_manager) == expected

@@ -112,7 +112,7 @@ def test_compiled_templates_are_cached_not_recompiled(
     assert render(root) == {"a.txt": b"demo", "b.txt": b"b"}
     assert (tmp_path / "cache" / CACHE_FILE).is_file(), "no compiled template was stored"
 
-    def no_compile(*args: object, **kwargs: object) -> None:
+    def no_compile(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("template compiled again")
 
     new_process()  # only the disk cache remains

@@ -81,10 +81,9 @@ def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+@pytest.mark.usefixtures("uv")
 @pytest.mark.parametrize("stack", ["go", "python-uv"])
-def test_every_settings_hook_command_runs_and_the_guard_blocks(
-    stack: str, tmp_path: Path, uv: str
-) -> None:
+def test_every_settings_hook_command_runs_and_the_guard_blocks(stack: str, tmp_path: Path) -> None:
     root = write_project(tmp_path / "project", stack)
     # A broken project environment must not matter: hooks never touch the project's environment.
     (root / "pyproject.toml").write_text(
@@ -126,7 +125,8 @@ OLD_PYTHON = (
 UV_BROKEN = "echo 'error: Failed to initialize cache at /proc/nocache' >&2; exit 2"
 
 
-def test_an_old_python3_hands_every_hook_to_uv(tmp_path: Path, uv: str) -> None:
+@pytest.mark.usefixtures("uv")
+def test_an_old_python3_hands_every_hook_to_uv(tmp_path: Path) -> None:
     root = write_project(tmp_path / "project", "go")
     bin_dir = fake_bin(tmp_path / "bin", python3=OLD_PYTHON)
     path = f"{bin_dir}:{os.environ['PATH']}"

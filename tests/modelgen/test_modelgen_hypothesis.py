@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 import py_compile
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -47,73 +48,101 @@ entity_names = st.from_regex(r"[A-Z][a-z]{1,10}([A-Z][a-z0-9]{1,8}){0,2}", fullm
 )
 
 
+def _text_constraints(draw: st.DrawFn, field: dict[str, Any], kind: str) -> None:
+    low = draw(st.none() | st.integers(0, 5))
+    high = draw(st.none() | st.integers(max(low or 0, 1), 60))
+    if low is not None:
+        field["min_length"] = low
+    if high is not None:
+        field["max_length"] = high
+    if draw(st.integers(0, 3)) == 0 and (high is None or high >= 8) and (low or 0) <= 2:
+        field["pattern"] = draw(st.sampled_from(PATTERNS))
+    elif kind == "str" and draw(st.integers(0, 4)) == 0:
+        field["secret"] = True
+    if "pattern" not in field and draw(st.integers(0, 3)) == 0:
+        length = max(low or 0, 1)
+        if high is None or length <= high:
+            field["default"] = "d" * length
+
+
+def _number_constraints(draw: st.DrawFn, field: dict[str, Any], kind: str) -> None:
+    low = draw(st.none() | st.integers(-1000, 1000))
+    high = draw(st.none() | st.integers(low if low is not None else -1000, 2000))
+    if low is not None:
+        field["ge" if draw(st.booleans()) or low == high else "gt"] = low
+    if high is not None and not (low == high and "gt" in field):
+        field["le" if draw(st.booleans()) or low == high else "lt"] = high
+    if kind == "int" and "gt" in field and "lt" in field and field["lt"] - field["gt"] < 2:
+        field.pop("lt")
+    if draw(st.integers(0, 3)) == 0 and low is not None and "ge" in field:
+        field["default"] = low if kind == "int" else float(low)
+
+
+def _bool_constraints(draw: st.DrawFn, field: dict[str, Any], _kind: str) -> None:
+    if draw(st.booleans()):
+        field["default"] = draw(st.booleans())
+
+
+def _enum_constraints(draw: st.DrawFn, field: dict[str, Any], _kind: str) -> None:
+    values = draw(st.lists(st.sampled_from(ENUM_VALUES), min_size=1, max_size=5, unique=True))
+    members = {naming.enum_member(v) for v in values}
+    if len(members) < len(values):
+        values = values[:1]
+    field["values"] = values
+    if draw(st.booleans()):
+        field["default"] = draw(st.sampled_from(values))
+
+
+def _datetime_constraints(draw: st.DrawFn, field: dict[str, Any], _kind: str) -> None:
+    choice = draw(st.integers(0, 3))
+    if choice == 1:
+        field["default"] = "now"
+    elif choice == 2:
+        field["auto_now"] = True
+        field.pop("nullable", None)
+    elif choice == 3:
+        field["default"] = "2024-02-29T12:30:00.250000+02:00"
+
+
+def _date_constraints(draw: st.DrawFn, field: dict[str, Any], _kind: str) -> None:
+    if draw(st.booleans()):
+        field["default"] = draw(st.sampled_from(["now", "2024-02-29"]))
+
+
+def _uuid_constraints(draw: st.DrawFn, field: dict[str, Any], _kind: str) -> None:
+    if draw(st.booleans()):
+        field["default"] = "uuid4"
+
+
+def _json_constraints(draw: st.DrawFn, field: dict[str, Any], _kind: str) -> None:
+    choice = draw(st.integers(0, 3))
+    if choice:
+        field["default"] = [{}, [], {"a": [1, 2.5, None, True, "é"]}][choice - 1]
+
+
+# Each kind's own constraints and default, drawn into the field (same signature: a table).
+KIND_CONSTRAINTS: dict[str, Callable[[st.DrawFn, dict[str, Any], str], None]] = {
+    "str": _text_constraints,
+    "text": _text_constraints,
+    "int": _number_constraints,
+    "float": _number_constraints,
+    "bool": _bool_constraints,
+    "uuid": _uuid_constraints,
+    "datetime": _datetime_constraints,
+    "date": _date_constraints,
+    "json": _json_constraints,
+    "enum": _enum_constraints,
+}
+
+
 @st.composite
 def scalar_field(draw: st.DrawFn) -> dict[str, Any]:
     """One non-ref, non-key field with random constraints and a valid default (sometimes)."""
-    kind = draw(
-        st.sampled_from(
-            ["str", "text", "int", "float", "bool", "uuid", "datetime", "date", "json", "enum"]
-        )
-    )
+    kind = draw(st.sampled_from(list(KIND_CONSTRAINTS)))
     field: dict[str, Any] = {"type": kind}
     if draw(st.booleans()):
         field["nullable"] = True
-    if kind in ("str", "text"):
-        low = draw(st.none() | st.integers(0, 5))
-        high = draw(st.none() | st.integers(max(low or 0, 1), 60))
-        if low is not None:
-            field["min_length"] = low
-        if high is not None:
-            field["max_length"] = high
-        if draw(st.integers(0, 3)) == 0 and (high is None or high >= 8) and (low or 0) <= 2:
-            field["pattern"] = draw(st.sampled_from(PATTERNS))
-        elif kind == "str" and draw(st.integers(0, 4)) == 0:
-            field["secret"] = True
-        if "pattern" not in field and draw(st.integers(0, 3)) == 0:
-            length = max(low or 0, 1)
-            if high is None or length <= high:
-                field["default"] = "d" * length
-    elif kind in ("int", "float"):
-        low = draw(st.none() | st.integers(-1000, 1000))
-        high = draw(st.none() | st.integers(low if low is not None else -1000, 2000))
-        if low is not None:
-            field["ge" if draw(st.booleans()) or low == high else "gt"] = low
-        if high is not None and not (low == high and "gt" in field):
-            field["le" if draw(st.booleans()) or low == high else "lt"] = high
-        if kind == "int" and "gt" in field and "lt" in field and field["lt"] - field["gt"] < 2:
-            field.pop("lt")
-        if draw(st.integers(0, 3)) == 0 and low is not None and "ge" in field:
-            field["default"] = low if kind == "int" else float(low)
-    elif kind == "bool":
-        if draw(st.booleans()):
-            field["default"] = draw(st.booleans())
-    elif kind == "enum":
-        values = draw(st.lists(st.sampled_from(ENUM_VALUES), min_size=1, max_size=5, unique=True))
-        members = {naming.enum_member(v) for v in values}
-        if len(members) < len(values):
-            values = values[:1]
-        field["values"] = values
-        if draw(st.booleans()):
-            field["default"] = draw(st.sampled_from(values))
-    elif kind == "datetime":
-        choice = draw(st.integers(0, 3))
-        if choice == 1:
-            field["default"] = "now"
-        elif choice == 2:
-            field["auto_now"] = True
-            field.pop("nullable", None)
-        elif choice == 3:
-            field["default"] = "2024-02-29T12:30:00.250000+02:00"
-    elif kind == "date":
-        if draw(st.booleans()):
-            field["default"] = draw(st.sampled_from(["now", "2024-02-29"]))
-    elif kind == "uuid":
-        if draw(st.booleans()):
-            field["default"] = "uuid4"
-    elif kind == "json":
-        choice = draw(st.integers(0, 3))
-        if choice:
-            field["default"] = [{}, [], {"a": [1, 2.5, None, True, "é"]}][choice - 1]
+    KIND_CONSTRAINTS[kind](draw, field, kind)
     if draw(st.integers(0, 4)) == 0 and kind not in ("json",):
         field["unique"] = True
     if draw(st.integers(0, 4)) == 0:

@@ -677,9 +677,10 @@ def _counting_constructions(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return built
 
 
+@pytest.mark.usefixtures("yaml_parser")
 @pytest.mark.parametrize("case", list(MALFORMED), ids=list(MALFORMED))
 def test_malformed_spec_is_a_spec_error_at_its_position(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_parser: str, case: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     malformed = MALFORMED[case]
     spec = _write_malformed(tmp_path, malformed)
@@ -708,7 +709,7 @@ def test_malformed_spec_is_a_spec_error_at_its_position(
 
 @pytest.mark.parametrize("case", list(MALFORMED), ids=list(MALFORMED))
 def test_malformed_spec_through_the_cli_exits_2_without_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+    tmp_path: Path, case: str
 ) -> None:
     malformed = MALFORMED[case]
     spec = _write_malformed(tmp_path, malformed)

@@ -224,64 +224,69 @@ class FakeAPI:
         return turn, exchange
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        api = self
+        """The request handler class, bound to this API (the server makes one per request)."""
+        return type("Handler", (_Handler,), {"api": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # quiet: tests read api.exchanges instead
+class _Handler(BaseHTTPRequestHandler):
+    """Serves the Messages API of one ``FakeAPI`` (its ``api``, set by ``FakeAPI._handler``)."""
 
-            def _json(self, status: int, payload: Any) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    api: FakeAPI
+    protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:
-                with api.lock:
-                    api.other_requests.append(("GET", self.path))
-                self._json(404, {"type": "error", "error": {"type": "not_found_error"}})
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: tests read api.exchanges instead
 
-            def do_HEAD(self) -> None:
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
+    def _json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length)
-                path = self.path.split("?", 1)[0]
-                if path.endswith("/count_tokens"):
-                    self._json(200, {"input_tokens": max(1, len(raw) // 4)})
-                    return
-                if not path.endswith("/v1/messages"):
-                    with api.lock:
-                        api.other_requests.append(("POST", self.path))
-                    self._json(404, {"type": "error", "error": {"type": "not_found_error"}})
-                    return
-                body = json.loads(raw or b"{}")
-                turn, exchange = api.answer(body)
-                model = str(body.get("model") or "claude-sonnet-4-5")
-                if body.get("stream"):
-                    self._stream(turn, exchange, model)
-                else:
-                    self._json(200, _message(turn, exchange, model))
+    def _not_found(self, method: str) -> None:
+        with self.api.lock:
+            self.api.other_requests.append((method, self.path))
+        self._json(404, {"type": "error", "error": {"type": "not_found_error"}})
 
-            def _stream(self, turn: Turn, exchange: Exchange, model: str) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("cache-control", "no-cache")
-                self.send_header("connection", "close")
-                self.end_headers()
-                for event, data in _events(turn, exchange, model):
-                    self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
-                    self.wfile.flush()
-                self.close_connection = True
+    def do_GET(self) -> None:
+        self._not_found("GET")
 
-        return Handler
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length)
+        path = self.path.split("?", 1)[0]
+        if path.endswith("/count_tokens"):
+            self._json(200, {"input_tokens": max(1, len(raw) // 4)})
+        elif path.endswith("/v1/messages"):
+            self._messages(json.loads(raw or b"{}"))
+        else:
+            self._not_found("POST")
+
+    def _messages(self, body: dict[str, Any]) -> None:
+        turn, exchange = self.api.answer(body)
+        model = str(body.get("model") or "claude-sonnet-4-5")
+        if body.get("stream"):
+            self._stream(turn, exchange, model)
+        else:
+            self._json(200, _message(turn, exchange, model))
+
+    def _stream(self, turn: Turn, exchange: Exchange, model: str) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        self.end_headers()
+        for event, data in _events(turn, exchange, model):
+            self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+            self.wfile.flush()
+        self.close_connection = True
 
 
 def _blocks(turn: Turn) -> list[dict[str, Any]]:

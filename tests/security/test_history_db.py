@@ -62,14 +62,14 @@ def our_history(path: Path, tmp_path: Path) -> None:
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
-def foreign_rollback(path: Path, tmp_path: Path) -> None:
+def foreign_rollback(path: Path, _tmp_path: Path) -> None:
     with sqlite3.connect(path) as raw:
         raw.execute("CREATE TABLE notes (body TEXT)")
         raw.execute("INSERT INTO notes VALUES ('mine')")
     raw.close()
 
 
-def foreign_wal(path: Path, tmp_path: Path) -> None:
+def foreign_wal(path: Path, _tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     raw.execute("PRAGMA journal_mode = WAL")
     raw.execute("CREATE TABLE notes (body TEXT)")
@@ -77,7 +77,7 @@ def foreign_wal(path: Path, tmp_path: Path) -> None:
     raw.close()
 
 
-def foreign_application(path: Path, tmp_path: Path) -> None:
+def foreign_application(path: Path, _tmp_path: Path) -> None:
     """Our very table names, but another application's file."""
     raw = sqlite3.connect(path)
     raw.executescript(MIGRATIONS[0].script)
@@ -87,7 +87,7 @@ def foreign_application(path: Path, tmp_path: Path) -> None:
     raw.close()
 
 
-def newer(path: Path, tmp_path: Path) -> None:
+def newer(path: Path, _tmp_path: Path) -> None:
     conn = connect(path)
     init_schema(conn)
     conn.execute("PRAGMA journal_mode = DELETE")  # as a newer release might leave it
@@ -95,7 +95,7 @@ def newer(path: Path, tmp_path: Path) -> None:
     conn.close()
 
 
-def random_bytes(path: Path, tmp_path: Path) -> None:
+def random_bytes(path: Path, _tmp_path: Path) -> None:
     path.write_bytes(random.Random(7).randbytes(8192))
 
 

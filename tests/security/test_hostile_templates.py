@@ -98,7 +98,8 @@ def test_escape_payload_in_a_file_name_fails_and_writes_nothing(
     assert no_marker(tmp_path)
 
 
-def test_payload_in_a_built_in_template_is_refused_too(tmp_path: Path, workdir: Path) -> None:
+@pytest.mark.usefixtures("workdir")
+def test_payload_in_a_built_in_template_is_refused_too(tmp_path: Path) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "a.txt.j2").write_text(CONTENT_PAYLOADS["cycler-globals"])
@@ -284,7 +285,7 @@ def test_sandboxed_code_is_cached_and_reused(
     )
     engine._code_cache.cache_clear()
 
-    def no_compile(*args: object, **kwargs: object) -> None:
+    def no_compile(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("compiled again")
 
     monkeypatch.setattr(jinja2.Environment, "compile", no_compile)

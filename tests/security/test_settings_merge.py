@@ -221,37 +221,51 @@ def settings_dicts(draw: st.DrawFn) -> dict[str, Any]:
     return value
 
 
+RULE_EDITS = ("add", "remove", "reorder")
+
+
+def _edit_rules(draw: st.DrawFn, kind: str, rules: list[str], pool: list[str]) -> None:
+    """One edit of a permission list: a rule added, removed, or the list reordered."""
+    if kind == "add":
+        rule = draw(st.sampled_from(pool))
+        if rule not in rules:
+            rules.insert(draw(st.integers(0, len(rules))), rule)
+    elif kind == "remove" and rules:
+        rules.remove(draw(st.sampled_from(rules)))
+    elif kind == "reorder":
+        rules[:] = draw(st.permutations(rules))
+
+
+def _edit_document(draw: st.DrawFn, kind: str, out: dict[str, Any], prefix: str) -> None:
+    """One edit elsewhere: a new key, the model changed, a hook added or retimed, a matcher dropped."""
+    if kind == "key":
+        target = draw(st.sampled_from([out, out["permissions"]]))
+        target[f"{prefix}{draw(st.integers(0, 2))}"] = draw(scalars)
+    elif kind == "scalar":
+        out["model"] = draw(scalars)
+    elif kind == "hook" and out["hooks"]:
+        group = out["hooks"][draw(st.sampled_from(sorted(out["hooks"])))][0]["hooks"]
+        if draw(st.booleans()):
+            command = draw(st.sampled_from(COMMANDS))
+            if all(h["command"] != command for h in group):
+                group.append({"type": "command", "command": command})
+        else:
+            group[0]["timeout"] = draw(st.integers(1, 120))
+    elif kind == "drop" and out["hooks"]:
+        del out["hooks"][draw(st.sampled_from(sorted(out["hooks"])))]
+
+
 @st.composite
 def edits(draw: st.DrawFn, value: dict[str, Any], pool: list[str], prefix: str) -> dict[str, Any]:
     """``value`` after a few random edits of the kinds people and template versions make."""
     out = copy.deepcopy(value)
     for _ in range(draw(st.integers(0, 6))):
-        perms = out["permissions"]
-        kind = draw(st.sampled_from(["add", "remove", "reorder", "key", "scalar", "hook", "drop"]))
-        rules = perms[draw(st.sampled_from(["allow", "deny", "ask"]))]
-        if kind == "add":
-            rule = draw(st.sampled_from(pool))
-            if rule not in rules:
-                rules.insert(draw(st.integers(0, len(rules))), rule)
-        elif kind == "remove" and rules:
-            rules.remove(draw(st.sampled_from(rules)))
-        elif kind == "reorder":
-            rules[:] = draw(st.permutations(rules))
-        elif kind == "key":
-            target = draw(st.sampled_from([out, perms]))
-            target[f"{prefix}{draw(st.integers(0, 2))}"] = draw(scalars)
-        elif kind == "scalar":
-            out["model"] = draw(scalars)
-        elif kind == "hook" and out["hooks"]:
-            group = out["hooks"][draw(st.sampled_from(sorted(out["hooks"])))][0]["hooks"]
-            if draw(st.booleans()):
-                command = draw(st.sampled_from(COMMANDS))
-                if all(h["command"] != command for h in group):
-                    group.append({"type": "command", "command": command})
-            else:
-                group[0]["timeout"] = draw(st.integers(1, 120))
-        elif kind == "drop" and out["hooks"]:
-            del out["hooks"][draw(st.sampled_from(sorted(out["hooks"])))]
+        kind = draw(st.sampled_from([*RULE_EDITS, "key", "scalar", "hook", "drop"]))
+        rules = out["permissions"][draw(st.sampled_from(["allow", "deny", "ask"]))]
+        if kind in RULE_EDITS:
+            _edit_rules(draw, kind, rules, pool)
+        else:
+            _edit_document(draw, kind, out, prefix)
     return out
 
 
