@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypedDict, TypeVar, Unpack
 
 from .adw_database import (
     AgentLogRepository,
@@ -105,6 +105,55 @@ class _FailSafe:
             with suppress(Exception):  # a closed or broken stderr must not break the caller
                 sys.stderr.write(f"tac-bootstrap: {self.what} disabled ({self.target}): {reason}\n")
                 sys.stderr.flush()
+
+
+class PromptOutcome(TypedDict, total=False):
+    """What one prompt produced: the keyword arguments of ``AgentRun.prompt`` (all optional)."""
+
+    response: str | None
+    tokens_input: int
+    tokens_output: int
+    tokens_cache_read: int
+    tokens_cache_creation: int
+    cost_usd: float
+    num_turns: int
+    duration_ms: int
+    models: str | Sequence[str] | None
+    status: RunStatus
+    metadata: Mapping[str, object] | None
+
+
+_PROMPT_DEFAULTS: Final[PromptOutcome] = {
+    "response": None,
+    "tokens_input": 0,
+    "tokens_output": 0,
+    "tokens_cache_read": 0,
+    "tokens_cache_creation": 0,
+    "cost_usd": 0.0,
+    "num_turns": 0,
+    "duration_ms": 0,
+    "models": None,
+    "status": "completed",
+    "metadata": None,
+}
+
+
+class RunOptions(TypedDict, total=False):
+    """How ``start_run`` records a run: its keyword arguments (all optional)."""
+
+    orchestrator: str  # default DEFAULT_ORCHESTRATOR
+    session_id: str | None
+    model: str | None
+    metadata: Mapping[str, object] | None
+    strict: bool
+    buffered: bool
+
+
+def _known_keywords(function: str, given: Mapping[str, object], allowed: frozenset[str]) -> None:
+    """A misspelt keyword is a ``TypeError``, as it would be for a plain keyword parameter."""
+    unknown = given.keys() - allowed
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {min(unknown)!r}")
 
 
 class AgentRun:
@@ -246,22 +295,7 @@ class AgentRun:
         """Log an ``error``; keyword arguments become its metadata."""
         self._log("error", message, meta)
 
-    def prompt(
-        self,
-        content: str,
-        *,
-        response: str | None = None,
-        tokens_input: int = 0,
-        tokens_output: int = 0,
-        tokens_cache_read: int = 0,
-        tokens_cache_creation: int = 0,
-        cost_usd: float = 0.0,
-        num_turns: int = 0,
-        duration_ms: int = 0,
-        models: str | Sequence[str] | None = None,
-        status: RunStatus = "completed",
-        metadata: Mapping[str, object] | None = None,
-    ) -> Prompt | None:
+    def prompt(self, content: str, **outcome: Unpack[PromptOutcome]) -> Prompt | None:
         """Record a prompt and its outcome; ``None`` when the run log is disabled.
 
         ``tokens_input`` is the uncached input, the cache reads and writes are counted apart;
@@ -269,6 +303,10 @@ class AgentRun:
         The ``prompts`` table has no metadata column, so ``metadata`` is logged as an ``event``
         carrying the prompt's id.
         """
+        _known_keywords("prompt", outcome, PromptOutcome.__optional_keys__)
+        fields: dict[str, Any] = {**_PROMPT_DEFAULTS, **outcome}
+        metadata = fields.pop("metadata")
+        models = fields.pop("models")
         model_ids = models if models is None or isinstance(models, str) else ",".join(models)
 
         def write(conn: sqlite3.Connection, agent: Agent) -> Prompt:
@@ -276,18 +314,10 @@ class AgentRun:
             record = Prompt(
                 agent_id=agent.id,
                 content=content,
-                response=response,
-                status=status,
-                tokens_input=tokens_input,
-                tokens_output=tokens_output,
-                tokens_cache_read=tokens_cache_read,
-                tokens_cache_creation=tokens_cache_creation,
-                cost_usd=cost_usd,
-                num_turns=num_turns,
-                duration_ms=duration_ms,
                 models=model_ids or None,
                 created_at=now,
-                completed_at=now if status in ("completed", "failed") else None,
+                completed_at=now if fields["status"] in ("completed", "failed") else None,
+                **fields,
             )
             return PromptRepository(conn).create(record)
 
@@ -370,17 +400,7 @@ def _ended(started: float, status: str, exc: BaseException | None = None) -> dic
     return ended
 
 
-def start_run(
-    db_path: str | Path,
-    agent_name: str,
-    *,
-    orchestrator: str = DEFAULT_ORCHESTRATOR,
-    session_id: str | None = None,
-    model: str | None = None,
-    metadata: Mapping[str, object] | None = None,
-    strict: bool = False,
-    buffered: bool = False,
-) -> AgentRun:
+def start_run(db_path: str | Path, agent_name: str, **options: Unpack[RunOptions]) -> AgentRun:
     """Open (creating if needed) the database and record a ``running`` run of ``agent_name``.
 
     ``buffered=True`` keeps log rows (steps, events, errors) in memory until ``flush`` or the end
@@ -388,8 +408,17 @@ def start_run(
     per-row commits would cost more than their work. A killed process loses the unflushed rows;
     the run itself stays ``running``.
     """
-    run = AgentRun(db_path, strict=strict, buffered=buffered)
-    run._open(agent_name, orchestrator, session_id, model, metadata)
+    _known_keywords("start_run", options, RunOptions.__optional_keys__)
+    run = AgentRun(
+        db_path, strict=options.get("strict", False), buffered=options.get("buffered", False)
+    )
+    run._open(
+        agent_name,
+        options.get("orchestrator", DEFAULT_ORCHESTRATOR),
+        options.get("session_id"),
+        options.get("model"),
+        options.get("metadata"),
+    )
     return run
 
 

@@ -25,9 +25,10 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Required, TypedDict, Unpack
 
 from .data_types import AgentCLIError, AgentResult
 from .state import state_dir
@@ -404,17 +405,29 @@ def _to_result(
     )
 
 
-def run_agent(
-    prompt: str,
-    *,
-    adw_id: str,
-    agent_name: str,
-    model: str,
-    run: Any = None,
-    root: Path | None = None,
-    config: dict[str, Any] | None = None,
-    timeout: float = DEFAULT_TIMEOUT_SECONDS,
-) -> AgentResult:
+class AgentCall(TypedDict, total=False):
+    """Who runs a prompt, where and how long: the keyword arguments of ``run_agent``."""
+
+    adw_id: Required[str]
+    agent_name: Required[str]
+    model: Required[str]
+    run: Any  # an AgentRun of the base logging module, or None
+    root: Path | None  # default PROJECT_ROOT
+    config: dict[str, Any] | None  # default: config.yml, read when needed
+    timeout: float  # default DEFAULT_TIMEOUT_SECONDS
+
+
+def _check_call(call: Mapping[str, object]) -> None:
+    """A missing or misspelt keyword is a ``TypeError``, as for plain keyword parameters."""
+    missing = AgentCall.__required_keys__ - call.keys()
+    unknown = call.keys() - AgentCall.__required_keys__ - AgentCall.__optional_keys__
+    if missing or unknown:
+        raise TypeError(
+            f"run_agent(): missing {sorted(missing)}, unexpected {sorted(unknown)} keyword arguments"
+        )
+
+
+def run_agent(prompt: str, **call: Unpack[AgentCall]) -> AgentResult:
     """Run one prompt; append the raw stream to ``agents/<adw_id>/<agent_name>/raw_output.jsonl``.
 
     With ``run`` (an ``AgentRun`` of the base logging module) the call is recorded as a Prompt
@@ -422,8 +435,11 @@ def run_agent(
     duration and models, and the CLI gets ``ADW_AGENT_ID`` so that the hooks of that Claude
     session log their events on the same Agent.
     """
-    base = root or PROJECT_ROOT
-    cli = find_cli(config)
+    _check_call(call)
+    adw_id, agent_name, model = call["adw_id"], call["agent_name"], call["model"]
+    run, timeout = call.get("run"), call.get("timeout", DEFAULT_TIMEOUT_SECONDS)
+    base = call.get("root") or PROJECT_ROOT
+    cli = find_cli(call.get("config"))
     out_dir = state_dir(adw_id, base) / agent_name
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / "raw_output.jsonl"

@@ -104,29 +104,39 @@ def _json_value(value: object, path: str, depth: int) -> object:
     kind = type(value)
     if kind in _SCALARS:
         return value
+    if isinstance(value, float | str | int):
+        return _json_scalar(value, path)
+    if depth >= MAX_METADATA_DEPTH:
+        raise ValueError(f"metadata{path} is nested deeper than {MAX_METADATA_DEPTH} levels")
+    if isinstance(value, dict):
+        return _json_mapping(value, path, depth)
+    if isinstance(value, list | tuple):
+        return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+    raise ValueError(f"metadata{path} is a {kind.__name__}, which JSON cannot hold")
+
+
+def _json_scalar(value: float | str | int, path: str) -> object:
+    """The plain value of a scalar subclass (an enum member, a bool-like int), finite floats only."""
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"metadata{path} is {value!r}, which JSON cannot hold")
         return float(value)
     if isinstance(value, str):
         return str.__str__(value)
-    if isinstance(value, int):
-        return int(value)
-    if depth >= MAX_METADATA_DEPTH:
-        raise ValueError(f"metadata{path} is nested deeper than {MAX_METADATA_DEPTH} levels")
-    if isinstance(value, dict):
-        copy: dict[str, object] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"metadata{path} has key {key!r}; JSON object keys are strings")
-            # Exact scalars are by far the common case: skip the call (this runs on every write).
-            copy[str.__str__(key)] = (
-                item if type(item) in _SCALARS else _json_value(item, f"{path}[{key!r}]", depth + 1)
-            )
-        return copy
-    if isinstance(value, list | tuple):
-        return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-    raise ValueError(f"metadata{path} is a {kind.__name__}, which JSON cannot hold")
+    return int(value)
+
+
+def _json_mapping(value: dict[object, object], path: str, depth: int) -> dict[str, object]:
+    """A JSON object's copy: string keys only, every value checked one level deeper."""
+    copy: dict[str, object] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValueError(f"metadata{path} has key {key!r}; JSON object keys are strings")
+        # Exact scalars are by far the common case: skip the call (this runs on every write).
+        copy[str.__str__(key)] = (
+            item if type(item) in _SCALARS else _json_value(item, f"{path}[{key!r}]", depth + 1)
+        )
+    return copy
 
 
 def _json_object(value: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +194,7 @@ class OrchestratorAgent(_Model):
             raise ValueError("name must not be blank")
         return value
 
-    def model_post_init(self, context: Any, /) -> None:
+    def model_post_init(self, _context: Any, /) -> None:
         """A new record starts with ``updated_at == created_at`` unless told otherwise."""
         if "updated_at" not in self.model_fields_set:
             # Written to __dict__ directly: the value is already validated, skip re-validation.

@@ -212,7 +212,7 @@ def phase_plan(ctx: Context) -> str:
     else:
         ctx.say(f"git: {step.message}")
 
-    def body(run: Any, attempt: int, last: bool) -> str:
+    def body(run: Any, attempt: int, _last: bool) -> str:
         if attempt == 1:
             run.event(f"git: {step.message}", git_ok=step.ok)
         prompt = (
@@ -241,7 +241,7 @@ def phase_plan(ctx: Context) -> str:
 def phase_build(ctx: Context) -> str:
     """Implement the spec (or the task); commits the result when the project is a git repo."""
 
-    def body(run: Any, attempt: int, last: bool) -> str:
+    def body(run: Any, _attempt: int, _last: bool) -> str:
         prompt = (
             f"You are the builder of AI Developer Workflow {ctx.adw_id}.\n"
             f"Implement {_subject(ctx)}\n\n"
@@ -342,7 +342,7 @@ def phase_test(ctx: Context) -> str:
     """Run the test command; on failure ask the tester agent for a fix and run it again."""
     command = ctx.command("test")
 
-    def body(run: Any, attempt: int, last: bool) -> str:
+    def body(run: Any, _attempt: int, last: bool) -> str:
         if not command:
             run.event("no test command in config.yml (commands.test); nothing to run")
             return "skipped"
@@ -378,7 +378,7 @@ def phase_test(ctx: Context) -> str:
 def phase_review(ctx: Context) -> str:
     """Review the work against the spec; a FAIL verdict gets one fix per remaining attempt."""
 
-    def body(run: Any, attempt: int, last: bool) -> str:
+    def body(run: Any, _attempt: int, last: bool) -> str:
         diff = git_ops.diff_summary(ctx.root)
         prompt = (
             f"You are the reviewer of AI Developer Workflow {ctx.adw_id}.\n"
@@ -419,7 +419,7 @@ def phase_document(ctx: Context) -> str:
     """Write documentation of the change under ``app_docs/``; returns its path."""
     wanted = f"app_docs/{ctx.adw_id}-{slugify(ctx.task)}.md"
 
-    def body(run: Any, attempt: int, last: bool) -> str:
+    def body(run: Any, _attempt: int, _last: bool) -> str:
         prompt = (
             f"You are the docs-writer of AI Developer Workflow {ctx.adw_id}.\n"
             f"Document the change made for {_subject(ctx)}\n\n"
