@@ -108,7 +108,7 @@ def _sigint_counted(raise_on: int | None) -> Iterator[_Flag]:
         yield flag
         return
 
-    def handler(signum: int, frame: FrameType | None) -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
         flag.hits += 1
         if flag.hits == raise_on:
             raise KeyboardInterrupt

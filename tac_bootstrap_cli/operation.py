@@ -215,6 +215,7 @@ class Operation(Worker, Generic[R]):
 
     def extra(self, layer: Layer, plan: Plan) -> list[FileAction]:
         """Writes of the command's own beside the templates' (none here)."""
+        del layer, plan  # a hook: the commands that add writes use them
         return []
 
     def result(self, layer: Layer, plan: Plan) -> R:

@@ -230,6 +230,7 @@ class RenderAgain(_Scaffold):
 
     def extra(self, layer: Layer, plan: Plan) -> list[FileAction]:
         """The ``config.yml`` rewrite that remembers new team templates, if any."""
+        del layer, plan  # the hook's arguments; prepare already decided the rewrite
         return [self.config_action] if self.config_action is not None else []
 
 

@@ -282,7 +282,7 @@ def _decide_dropped(
     """A path the old version generated and the new one does not (still on disk)."""
     hint = f"; renamed to {successor}?" if successor else ""
     if entry.kind == "block":
-        return _drop_block(path, entry, current, hint)
+        return _drop_block(path, entry, current)
     if sha256(current) == entry.sha256:
         return FileAction(
             path=path,
@@ -299,7 +299,7 @@ def _decide_dropped(
     )
 
 
-def _drop_block(path: str, entry: Entry, current: bytes, hint: str) -> FileAction | None:
+def _drop_block(path: str, entry: Entry, current: bytes) -> FileAction | None:
     markers = MANAGED_FILES.get(path)
     if markers is None:
         return None

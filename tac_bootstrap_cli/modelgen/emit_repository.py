@@ -346,7 +346,7 @@ def emit_repository(spec: ModelSpec, origin: Origin) -> str:
     lines.extend(import_from(".models", names))
     lines.extend(_PREAMBLE.splitlines())
     for entity in spec.entities:
-        lines.extend(_repository(spec, entity))
+        lines.extend(_repository(entity))
     return "\n".join(lines) + "\n"
 
 
@@ -368,7 +368,7 @@ def _method(name: str, params: list[str], returns: str) -> list[str]:
     return statement(Group(f"def {name}(", items, f") -> {returns}:"), 4)
 
 
-def _repository(spec: ModelSpec, entity: EntitySpec) -> list[str]:
+def _repository(entity: EntitySpec) -> list[str]:
     e = entity.name
     pk = entity.pk
     key_type = _key_type(pk)

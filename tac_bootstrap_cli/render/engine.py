@@ -162,7 +162,7 @@ class _Bounded:
     # is the same for both sandboxes below (the code cache relies on that).
     intercepted_binops = frozenset({"*", "**"})
 
-    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+    def call_binop(self, _context: Any, op: str, left: Any, right: Any) -> Any:
         """Apply ``operator`` unless its result would be too large to hold."""
         if op == "**" and _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
             bits = right * math.log2(abs(left))
@@ -240,7 +240,7 @@ class _FileLoader(jinja2.BaseLoader):
         self._codes = codes
 
     def get_source(
-        self, environment: jinja2.Environment, template: str
+        self, _environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
         """The text of ``template`` (a path relative to the template roots)."""
         file = self._files.get(template)
