@@ -27,17 +27,18 @@ ADWS = Path(__file__).resolve().parents[1]
 ROOT = ADWS.parent
 
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+def pytest_ignore_collect(config: pytest.Config) -> bool | None:
     """Collect this suite from adws/ (``cd adws && uv run pytest``) or when named explicitly,
-    never as a side effect of the application's own ``pytest`` at the project root."""
+    never as a side effect of the application's own ``pytest`` at the project root (pluggy
+    passes a hook only the arguments it names: the answer is the same for every path)."""
     if config.rootpath.resolve() == ADWS or any("adw_tests" in str(arg) for arg in config.args):
         return None
     return True
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Say where the layer's tests run when a root-level ``pytest`` passed them by."""
-    if pytest_ignore_collect(ADWS, config):
+    if pytest_ignore_collect(config):
         terminalreporter.write_line(
             "agentic layer tests (adws/adw_tests) not run from here: cd adws && uv run pytest"
         )
