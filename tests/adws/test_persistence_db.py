@@ -192,7 +192,7 @@ def test_v2_file_with_prompts_migrates_and_reads_back(tmp_path: Path) -> None:
     agent_id, prompt_id = build_v2(old)
     conn = connect(old)
     init_schema(conn)
-    assert schema_version(conn) == SCHEMA_VERSION == 4
+    assert schema_version(conn) == SCHEMA_VERSION == 5
     repo = PromptRepository(conn)
     migrated = repo.get(prompt_id)
     assert migrated is not None and migrated.agent_id == agent_id
@@ -321,6 +321,8 @@ def test_every_index_serves_a_repository_query(conn: sqlite3.Connection) -> None
     OrchestratorAgentRepository(conn).list(name="planner")
     # The observatory (a reader of the same schema) finds a workflow run's Agents by ADW id.
     conn.execute(f"SELECT id FROM agents a WHERE {observatory_store._meta('adw_id')} = ?", ("x",))
+    # ... and searches the task text of the prompts (schema migration 5).
+    conn.execute(observatory_store._TASK_SEARCH_SQL, {"q": "x"})
     conn.set_trace_callback(None)
     used: set[str] = set()
     for sql in statements:

@@ -481,3 +481,39 @@ def test_the_adw_id_index_is_used_and_changes_no_answer(
     finally:
         indexed.close()
         scanned.close()
+
+
+def test_search_reads_the_task_index_of_migration_5(store: Store, project: Path) -> None:
+    """A search reads the prompts' task text from the schema's index (migration 5, the exact text
+    of store_mod.TASK_INDEX_SQL), never their content, with the semantics of a LIKE over the
+    <task> block: case-insensitive (ASCII), wildcards match themselves, text outside it not."""
+    schema = (
+        Path(store_mod.__file__).parents[2] / "schema" / "schema_orchestrator.sql"
+    ).read_text()
+    assert store_mod.TASK_INDEX_SQL + ";" in schema
+    db = project / "agents" / "orchestrator.db"
+    run = start_run(
+        db,
+        "planner",
+        orchestrator="adw",
+        metadata={"adw_id": "5ea5c400", "phase": "plan", "workflow": "plan"},
+        strict=True,
+    )
+    run.prompt("Plan carefully.\n<task>\nRaise 100% of the_limit\n</task>\nAfter ZEBRA", cost_usd=0)
+    run.prompt("Plan.\n<task>\nunclosed QUAGGA", cost_usd=0)
+    run.finish()
+    with store.read() as conn:
+        plan = " ".join(
+            str(r[-1])
+            for r in conn.execute(f"EXPLAIN QUERY PLAN {store_mod._TASK_SEARCH_SQL}", {"q": ""})
+        )
+        assert "USING INDEX idx_prompts_task" in plan  # (a covering scan: content is not read)
+
+    def found(q: str) -> list[str]:
+        return [r.id for r in store.runs(q=q).runs]
+
+    assert found("100% OF THE_LIMIT") == ["5ea5c400"]
+    assert found("raise 100") == ["5ea5c400"]
+    assert found("1000") == found("the-limit") == found("100%%") == []  # no wildcards
+    assert found("zebra") == found("quagga") == []  # outside a closed <task> block
+    assert found("plan carefully") == []

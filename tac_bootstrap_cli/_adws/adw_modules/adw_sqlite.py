@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, NamedTuple
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "schema" / "schema_orchestrator.sql"
 BUSY_TIMEOUT_S: Final = 10.0
 MIN_PAGE_SIZE: Final = 512

@@ -74,6 +74,17 @@ def _meta(key: str, col: str = "a.metadata") -> str:
 ADW_ID_SQL: Final = _meta("adw_id", "metadata")
 RUN_INDEX_SQL: Final = f"CREATE INDEX idx_agents_adw_id ON agents ({ADW_ID_SQL}, created_at)"
 _RUN_OF = f"coalesce({ADW_ID_SQL}, id)"
+# The text of a prompt's first <task> block ('' when it is not closed), and which prompts have
+# one: schema migration 5 indexes exactly these (TASK_INDEX_SQL, character for character), so a
+# search reads that index (agent_id and the task text) instead of every prompt's content.
+TASK_TEXT_SQL: Final = (
+    "substr(content, instr(content, '<task>') + 6,"
+    " max(instr(substr(content, instr(content, '<task>') + 6), '</task>') - 1, 0))"
+)
+TASK_WHERE_SQL: Final = "instr(content, '<task>') > 0"
+TASK_INDEX_SQL: Final = (
+    f"CREATE INDEX idx_prompts_task ON prompts (agent_id, {TASK_TEXT_SQL}) WHERE {TASK_WHERE_SQL}"
+)
 _RUN_LOOKUP_PLAN = f"EXPLAIN QUERY PLAN SELECT id FROM agents a WHERE {_meta('adw_id')} = ?"  # noqa: S608
 
 _EVENTS_SQL = f"""SELECT l.rowid, l.agent_id, l.log_type, l.message, l.metadata, l.created_at,
@@ -332,11 +343,15 @@ WHERE (:status = '' OR s.status = :status) AND (:workflow = '' OR r.workflow = :
 """  # noqa: S608
 # Text search: the run's id, workflow, phases and target, the <task> block of its prompts, or the
 # run whose branch (adw-<id>-<slug>) is the text.
+# The Agents whose prompts' task text holds :q (lower case), read from the index of schema
+# migration 5 (TASK_INDEX_SQL) alone, never the prompts' content.
+_TASK_SEARCH_SQL = f"""SELECT agent_id FROM prompts
+WHERE {TASK_WHERE_SQL} AND instr(lower({TASK_TEXT_SQL}), :q) > 0"""  # noqa: S608
 _SEARCH_SQL = f"""
 AND (instr(lower(r.run || ' ' || r.workflow || ' ' || r.phases || ' ' || r.targets), :q) > 0
      OR r.run = :branch_run
      OR r.run IN (SELECT coalesce({_meta("adw_id", "t.metadata")}, t.id) FROM agents t
-                  WHERE t.id IN (SELECT agent_id FROM prompts WHERE content LIKE :task ESCAPE '\\')))
+                  WHERE t.id IN ({_TASK_SEARCH_SQL})))
 """  # noqa: S608
 _PAGE_OF_RUNS = """
 ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset)
@@ -520,11 +535,6 @@ class _Bounded(OrderedDict[Any, Any]):
             self.popitem(last=False)
 
 
-def _like(text: str) -> str:
-    """``text`` for a LIKE pattern with ``ESCAPE '\\'``: its wildcards match themselves."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 class Store:
     """The observatory's view of one database file (and, for tasks and raw output, its project)."""
 
@@ -659,11 +669,7 @@ class Store:
             sql = _FILTER_SQL + (_SEARCH_SQL if needle else "") + _PAGE_OF_RUNS
             if needle:
                 branch = _BRANCH_RE.search(needle)
-                params.update(
-                    q=needle,
-                    task=f"%<task>%{_like(needle)}%</task>%",
-                    branch_run=branch.group(1) if branch else "",
-                )
+                params.update(q=needle, branch_run=branch.group(1) if branch else "")
         rows, workflows = [], []
         for run, start, rids, total in conn.execute(sql, params):
             if run is None:
