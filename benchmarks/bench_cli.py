@@ -381,6 +381,37 @@ def _output(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> str
 # --- the parts ------------------------------------------------------------------------------------
 
 
+def _peer_commands(
+    cookiecutter: Path | None,
+    copier: Path | None,
+    cc: Path,
+    cp: Path,
+    out: Callable[[str, int], Path],
+) -> dict[str, Callable[[int], list[str | Path]]]:
+    """The peers' command lines for sample ``i`` (only the peers that are installed)."""
+    commands: dict[str, Callable[[int], list[str | Path]]] = {}
+    if cookiecutter:
+        commands["cookiecutter"] = lambda i: [
+            cookiecutter,
+            "--no-input",
+            "-o",
+            out("cookiecutter", i),
+            cc,
+        ]
+    if copier:
+        commands["copier"] = lambda i: [
+            copier,
+            "copy",
+            "--trust",
+            "--defaults",
+            "--data",
+            f"name={NAME}",
+            cp,
+            out("copier", i) / NAME,
+        ]
+    return commands
+
+
 def bench_init(report: Report, base: Path, env: dict[str, str], runs: int) -> None:
     """Part 1: init against the floor and the peers."""
     tac = tac_command()
@@ -422,25 +453,7 @@ def bench_init(report: Report, base: Path, env: dict[str, str], runs: int) -> No
         "floor": lambda i: [PY, floor_dir / "floor.py", setup, out("floor", i) / NAME],
         "init": lambda i: [*tac, "init", NAME, "--yes", "-o", out("init", i)],
     }
-    if cookiecutter:
-        commands["cookiecutter"] = lambda i: [
-            cookiecutter,
-            "--no-input",
-            "-o",
-            out("cookiecutter", i),
-            cc,
-        ]
-    if copier:
-        commands["copier"] = lambda i: [
-            copier,
-            "copy",
-            "--trust",
-            "--defaults",
-            "--data",
-            f"name={NAME}",
-            cp,
-            out("copier", i) / NAME,
-        ]
+    commands.update(_peer_commands(cookiecutter, copier, cc, cp, out))
 
     timing_floor, timing_ours = work / "floor-inproc.txt", work / "init-inproc.txt"
     envs = {
@@ -521,14 +534,14 @@ def bench_help(report: Report, env: dict[str, str], runs: int) -> None:
     tac = tac_command()
     paths = _help_commands(env)
     samplers: dict[str, Callable[[int], Sample]] = {
-        "python -c 'import typer'": lambda i: run_process(TYPER, env)
+        "python -c 'import typer'": lambda _i: run_process(TYPER, env)
     }
     for path in paths:
         cmd = [*tac, *path, "--help"]
         samplers[" ".join(["tac-bootstrap", *path, "--help"])] = (
-            lambda i, cmd=cmd: run_process(cmd, env)  # type: ignore[misc]
+            lambda _i, cmd=cmd: run_process(cmd, env)  # type: ignore[misc]
         )
-    samplers["python -c pass"] = lambda i: run_process([PY, "-c", "pass"], env)
+    samplers["python -c pass"] = lambda _i: run_process([PY, "-c", "pass"], env)
     results = interleave(samplers, runs)
     report.section(f"--help of every command (median of {runs} interleaved processes)")
     typer = results["python -c 'import typer'"]
@@ -572,11 +585,11 @@ def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -
         return taken
 
     samplers: dict[str, Callable[[int], Sample]] = {
-        "python -c 'import typer'": lambda i: run_process(TYPER, env),
+        "python -c 'import typer'": lambda _i: run_process(TYPER, env),
         "add-agentic": add_agentic,
-        "render (nothing changed)": lambda i: run_process([*tac, "render", project, "--yes"], env),
-        "doctor": lambda i: run_process([*tac, "doctor", project], env, ok=doctor_codes),
-        "runs": lambda i: run_process([*tac, "runs"], env),
+        "render (nothing changed)": lambda _i: run_process([*tac, "render", project, "--yes"], env),
+        "doctor": lambda _i: run_process([*tac, "doctor", project], env, ok=doctor_codes),
+        "runs": lambda _i: run_process([*tac, "runs"], env),
     }
     before = _tree(project)
     results = interleave(samplers, runs)

@@ -142,23 +142,33 @@ def _callbacks(*, ask: bool, review: bool, always_show: bool, dry_run: bool) -> 
     return callbacks
 
 
-def _recorded(ctx: typer.Context, callbacks: UICallbacks, call: Callable[[Settings], T]) -> T:
-    """``call`` (a library function) with the options every command that writes takes, read from
-    its parameters: force, dry run, team templates, trust, the UI callbacks (with the progress
-    line) and this run's history recorder. The one body of init, add-agentic, render, upgrade
-    and generate models."""
+@dataclasses.dataclass(frozen=True)
+class Writing:
+    """The options a writing command was given that the operation takes as they are."""
+
+    dry_run: bool = False
+    force: bool = False
+    templates: Path | None = None
+    trust: bool = False
+
+
+def _recorded(
+    ctx: typer.Context, callbacks: UICallbacks, call: Callable[[Settings], T], given: Writing
+) -> T:
+    """``call`` (a library function) with the options every command that writes takes: force,
+    dry run, team templates, trust (``given``), the UI callbacks (with the progress line) and
+    this run's history recorder. The one body of init, add-agentic, render, upgrade and generate
+    models."""
     from tac_bootstrap_cli import ui
     from tac_bootstrap_cli.history import RunRecorder
 
-    p = ctx.params
-    dry_run = bool(p.get("dry_run"))
-    with RunRecorder(command_name(ctx), command_line(ctx), dry_run=dry_run) as recorder:
+    with RunRecorder(command_name(ctx), command_line(ctx), dry_run=given.dry_run) as recorder:
         return call(
             {
-                "force": bool(p.get("force")),
-                "dry_run": dry_run,
-                "overlay": p.get("templates"),
-                "trust": bool(p.get("trust")),
+                "force": given.force,
+                "dry_run": given.dry_run,
+                "overlay": given.templates,
+                "trust": given.trust,
                 "ui": dataclasses.replace(callbacks, progress=ui.step_progress),
                 "recorder": recorder,
             }
@@ -234,6 +244,7 @@ def init(
         lambda settings: scaffold.init_project(
             named, output_dir, answers=answers, layer_only=layer_only, **settings
         ),
+        Writing(dry_run, force, templates, trust),
     )
     ui.show_result(result)
 
@@ -268,7 +279,10 @@ def add_agentic(
     asking = _interactive(yes)
     callbacks = _callbacks(ask=asking, review=asking, always_show=True, dry_run=dry_run)
     result = _recorded(
-        ctx, callbacks, lambda settings: scaffold.add_agentic(path, answers=answers, **settings)
+        ctx,
+        callbacks,
+        lambda settings: scaffold.add_agentic(path, answers=answers, **settings),
+        Writing(dry_run, force, templates, trust),
     )
     ui.show_result(result)
 
@@ -294,7 +308,12 @@ def render(
 
     review = _interactive(yes)
     callbacks = _callbacks(ask=False, review=review, always_show=True, dry_run=dry_run)
-    result = _recorded(ctx, callbacks, lambda settings: scaffold.render_again(path, **settings))
+    result = _recorded(
+        ctx,
+        callbacks,
+        lambda settings: scaffold.render_again(path, **settings),
+        Writing(dry_run, force, templates, trust),
+    )
     ui.show_result(result)
 
 
@@ -327,7 +346,12 @@ def upgrade(
     callbacks = UICallbacks(
         on_plan=lambda plan: ui.show_upgrade_plan(plan, diff=diff, dry_run=dry_run)
     )
-    result = _recorded(ctx, callbacks, lambda settings: upgrading.upgrade(path, **settings))
+    result = _recorded(
+        ctx,
+        callbacks,
+        lambda settings: upgrading.upgrade(path, **settings),
+        Writing(dry_run, force, templates, trust),
+    )
     ui.show_upgrade_result(result)
     if result.conflicts:
         raise typer.Exit(EXIT_FAILURE)
@@ -400,6 +424,7 @@ def generate_models(
         ctx,
         operation.UICallbacks(),
         lambda settings: operation.generate_models(spec, out, **settings),
+        Writing(dry_run, force),
     )
     ui.show_generated(result)
 
