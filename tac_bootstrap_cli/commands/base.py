@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from typer._click.exceptions import ClickException
 from typer._coercion import RuntimeParam, build_runtime_param
+from typer._param_types import coerce_cli_path
 from typer.core import TyperCommand, TyperGroup
 
 from tac_bootstrap_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, Declined, TacError
@@ -228,7 +229,9 @@ class _Deferred(RuntimeParam):
     first use, even a ``None`` it then returns unchanged: ``init --help`` imported Pydantic for
     the root's unset ``--help`` (~60 ms, a third of the command). Values Typer's adapter would
     return unchanged are returned here without it: ``None`` (``RuntimeParam.coerce``), a ``str``
-    for a ``str`` parameter, an ``int`` within its bounds for an ``int`` one. Anything else (a
+    for a ``str`` parameter, an ``int`` within its bounds for an ``int`` one; a ``str`` for a
+    ``Path`` one goes through Typer's own path checks as ``Path(value)``, which is what its
+    Pydantic adapter makes of any ``str``. Anything else (a
     path, a number typed on the command line, a bad value and its error) goes to Typer's own.
     """
 
@@ -239,6 +242,10 @@ class _Deferred(RuntimeParam):
                 return value
             if self.annotation is int and type(value) is int and _within(value, info):
                 return value
+            if self.annotation is Path and info.path_type is None and type(value) is str:
+                # Typer's Path adapter turns a str into Path(str) with Pydantic (which does
+                # exactly that for every str), then checks the path flags: the checks are kept.
+                return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
         real = build_runtime_param(param.type_descriptor)
         param._runtime_param = real  # later values go straight to Typer's
         return real._coerce_value(value, param=param, ctx=ctx)
