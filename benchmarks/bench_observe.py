@@ -320,6 +320,14 @@ def main() -> int:
     parser.add_argument(
         "--with-index", action="store_true", help="create store.RUN_INDEX_SQL in the database"
     )
+    parser.add_argument(
+        "--compare-db",
+        type=Path,
+        help="the --compare checkout's own database (e.g. the same rows at its schema version)",
+    )
+    parser.add_argument(
+        "--only", help="measure only the steady-state figures whose name holds this text"
+    )
     args = parser.parse_args()
     runs, events = (1_000, 100_000) if args.quick else (10_000, 1_000_000)
     report = Report(
@@ -377,9 +385,14 @@ def main() -> int:
             (BIG_RUN,),
         ).fetchone()
         (orch,) = writer.execute("SELECT id FROM orchestrator_agents LIMIT 1").fetchone()
-        checkouts = [("this", REPO)]
+        checkouts = [("this", REPO, project)]
         if args.compare is not None:
-            checkouts.append(("compare", args.compare.resolve()))
+            other = project
+            if args.compare_db is not None:
+                other = project / "compare"
+                (other / "agents").mkdir(parents=True)
+                (other / "agents" / "orchestrator.db").symlink_to(args.compare_db.resolve())
+            checkouts.append(("compare", args.compare.resolve(), other))
         rnd = random.Random(1)
         unseen = iter(rnd.sample(adw_ids, 2 * args.starts * len(checkouts) + 10))
 
@@ -389,11 +402,11 @@ def main() -> int:
             " medians, max)"
         )
         firsts: dict[tuple[str, str], list[First]] = {}
-        for i in range(args.starts):
+        for i in range(0 if args.only else args.starts):
             order = checkouts if i % 2 == 0 else checkouts[::-1]
-            for name, checkout in order:
+            for name, checkout, home in order:
                 for label, path in (("/", "/"), ("a run's page", f"/runs/{next(unseen)}")):
-                    firsts.setdefault((name, label), []).append(_first(checkout, project, path))
+                    firsts.setdefault((name, label), []).append(_first(checkout, home, path))
         for (name, label), found in firsts.items():
             request = [f.request for f in found]
             report.line(
@@ -402,7 +415,7 @@ def main() -> int:
                 f" (listening after {_ms(statistics.median(f.ready for f in found))}),"
                 f" the request alone {_ms(statistics.median(request))} (max {_ms(max(request))})"
             )
-        for label in ("/", "a run's page"):
+        for label in ("/", "a run's page") if firsts else ():
             request = [f.request for f in firsts[("this", label)]]
             report.target(
                 f"first request after start, {label} (max of {len(request)})",
@@ -415,8 +428,8 @@ def main() -> int:
         rss: dict[str, tuple[float, float]] = {}
         try:
             # One at a time: two first costs passes side by side would time each other.
-            for name, checkout in checkouts:
-                server = _start(name, checkout, project)
+            for name, checkout, home in checkouts:
+                server = _start(name, checkout, home)
                 servers.append(server)
                 server.time("/")
                 server.time(f"/runs/{next(unseen)}")
@@ -469,6 +482,8 @@ def main() -> int:
             def measure(
                 name: str, path: Callable[[], str], before: Callable[[], None] | None = None
             ) -> None:
+                if args.only and args.only not in name:
+                    return
                 figures.append(name)
                 for i in range(args.requests):
                     url = path()

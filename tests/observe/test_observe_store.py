@@ -517,3 +517,22 @@ def test_search_reads_the_task_index_of_migration_5(store: Store, project: Path)
     assert found("1000") == found("the-limit") == found("100%%") == []  # no wildcards
     assert found("zebra") == found("quagga") == []  # outside a closed <task> block
     assert found("plan carefully") == []
+
+
+@pytest.mark.parametrize(
+    "q", ["health", "HEALTH endpoint", "plan", "plan build", "a1b2", "demo", "adw-a1b2c3d4", "?"]
+)
+def test_a_narrowed_search_finds_what_grouping_every_agent_finds(
+    store: Store, project: Path, q: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search first narrows the Agents by a piece of its text (store._search_scope); the
+    answer is the one of the search over every Agent (a text across fields included)."""
+    narrowed = [r.id for r in store.runs(q=q, per_page=2, page=1).runs], store.runs(q=q).total
+    fresh = Store(project / "agents" / "orchestrator.db", project)
+    monkeypatch.setattr(store_mod, "SCOPE_RUNS_MAX", -1)
+    try:
+        whole = [r.id for r in fresh.runs(q=q, per_page=2, page=1).runs], fresh.runs(q=q).total
+        assert narrowed == whole
+        assert fresh.runs(q=q).workflows == store.runs(q=q).workflows
+    finally:
+        fresh.close()

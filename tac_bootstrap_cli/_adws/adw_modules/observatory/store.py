@@ -327,7 +327,7 @@ WITH a AS MATERIALIZED (
   SELECT {_RUN_OF} AS run, rowid AS rid, created_at, status, {_WF} AS workflow,
          coalesce({_meta("phase", "metadata")}, name, '?') AS phase,
          coalesce({_meta("target", "metadata")}, '') AS target
-  FROM agents WHERE name IS NOT '{SESSION_AGENT}'),
+  FROM agents WHERE name IS NOT '{SESSION_AGENT}' /*scope*/),
 r AS (SELECT run, min(created_at) AS start, workflow, group_concat(rid) AS rids,
              group_concat(phase, ' ') AS phases, group_concat(target, ' ') AS targets
       FROM a GROUP BY run),
@@ -342,21 +342,34 @@ SELECT * FROM (SELECT r.run, r.start, r.rids, count(*) OVER () FROM r JOIN s USI
 WHERE (:status = '' OR s.status = :status) AND (:workflow = '' OR r.workflow = :workflow)
 """  # noqa: S608
 # Text search: the run's id, workflow, phases and target, the <task> block of its prompts, or the
-# run whose branch (adw-<id>-<slug>) is the text.
-# The Agents whose prompts' task text holds :q (lower case), read from the index of schema
-# migration 5 (TASK_INDEX_SQL) alone, never the prompts' content.
+# run whose branch (adw-<id>-<slug>) is the text. The runs found by their task (:task_runs) come
+# from the index of schema migration 5 (TASK_INDEX_SQL) alone, never the prompts' content.
 _TASK_SEARCH_SQL = f"""SELECT agent_id FROM prompts
 WHERE {TASK_WHERE_SQL} AND instr(lower({TASK_TEXT_SQL}), :q) > 0"""  # noqa: S608
-_SEARCH_SQL = f"""
+_TASK_RUNS_SQL = f"""SELECT DISTINCT {_RUN_OF} FROM agents
+WHERE id IN (SELECT value FROM json_each(:agents))"""  # noqa: S608
+_SEARCH_SQL = """
 AND (instr(lower(r.run || ' ' || r.workflow || ' ' || r.phases || ' ' || r.targets), :q) > 0
-     OR r.run = :branch_run
-     OR r.run IN (SELECT coalesce({_meta("adw_id", "t.metadata")}, t.id) FROM agents t
-                  WHERE t.id IN ({_TASK_SEARCH_SQL})))
-"""  # noqa: S608
+     OR r.run = :branch_run OR r.run IN (SELECT value FROM json_each(:task_runs)))
+"""
+# A search narrowed first: the runs with an Agent whose id, name or metadata text holds a piece of
+# the text (no JSON read), whose rows alone then go through _FILTER_SQL (see _search_scope).
+_SCOPE_RUNS_SQL = f"""SELECT DISTINCT {_RUN_OF} FROM agents
+WHERE name IS NOT '{SESSION_AGENT}' AND (instr(lower(metadata), :piece) > 0
+      OR instr(lower(name), :piece) > 0 OR instr(lower(id), :piece) > 0)"""  # noqa: S608
+_SCOPE_ROWS_SQL = f"""SELECT rowid FROM agents WHERE {ADW_ID_SQL} IN (SELECT value FROM json_each(?))
+UNION SELECT rowid FROM agents WHERE id IN (SELECT value FROM json_each(?))"""  # noqa: S608
+_SCOPE = "AND rowid IN (SELECT value FROM json_each(:scope))"
+# Above this many runs a narrowed search would cost more than the grouping of every Agent.
+SCOPE_RUNS_MAX: Final = 2000
+# A piece of search text found as such in the metadata's JSON text: printable ASCII without the
+# characters JSON escapes (a text with others is searched without narrowing).
+_PLAIN_PIECE = re.compile(r"[!#-\[\]-~]+")
 _PAGE_OF_RUNS = """
 ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset)
 UNION ALL SELECT DISTINCT NULL, workflow, NULL, NULL FROM r
 """
+_PAGE_ONLY = "ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset)"
 # The Agents still able to change (what a cached listing depends on besides new rows).
 _OPEN_SQL = """
 SELECT id, status, created_at, started_at, completed_at, metadata FROM agents
@@ -663,19 +676,31 @@ class Store:
             "limit": per_page,
             "offset": (page - 1) * per_page if per_page > 0 else 0,
         }
+        every: list[str] | None = None  # the workflows of every run, when not from this query
         if not (status or workflow or needle):
             sql = _LIST_INDEXED_SQL if self._run_index(conn) else _LIST_SQL
+        elif not needle:
+            sql = _FILTER_SQL + _PAGE_OF_RUNS
         else:
-            sql = _FILTER_SQL + (_SEARCH_SQL if needle else "") + _PAGE_OF_RUNS
-            if needle:
-                branch = _BRANCH_RE.search(needle)
-                params.update(q=needle, branch_run=branch.group(1) if branch else "")
+            branch = _BRANCH_RE.search(needle)
+            branch_run = branch.group(1) if branch else ""
+            task_agents = [r[0] for r in conn.execute(_TASK_SEARCH_SQL, {"q": needle})]
+            task_runs = [r[0] for r in conn.execute(_TASK_RUNS_SQL, (json.dumps(task_agents),))]
+            params.update(q=needle, branch_run=branch_run, task_runs=json.dumps(task_runs))
+            scope = self._search_scope(conn, needle, [branch_run, *task_runs])
+            sql = _FILTER_SQL + _SEARCH_SQL + _PAGE_OF_RUNS
+            if scope is not None:
+                params["scope"] = json.dumps(scope)
+                sql = _FILTER_SQL.replace("/*scope*/", _SCOPE) + _SEARCH_SQL + _PAGE_ONLY
+                every = self._workflows(conn)
         rows, workflows = [], []
         for run, start, rids, total in conn.execute(sql, params):
             if run is None:
                 workflows.append(str(start))
             else:
                 rows.append((run, str(start), str(rids), int(total)))
+        if every is not None:
+            workflows = every
         if rows or page == 1:
             listing = [(r[0], r[1], r[2]) for r in rows]
             return _Listing(listing, rows[0][3] if rows else 0, page, sorted(workflows))
@@ -683,6 +708,38 @@ class Store:
         if count == 0:
             return _Listing([], 0, 1, sorted(workflows))
         return self._query_listing(conn, status, workflow, needle, -(-count // per_page), per_page)
+
+    def _search_scope(
+        self, conn: sqlite3.Connection, needle: str, found: list[str]
+    ) -> list[int] | None:
+        """The rowids of the Agents of every run a search can match (more than it matches, never
+        fewer), or None when the text cannot narrow it (then every Agent is grouped).
+
+        A match in the run's id, workflow, phases or targets (joined by spaces) holds the text's
+        longest space-free piece inside one field, and every field is an Agent's id, name or a
+        metadata value, found as such in its metadata's JSON text when the piece is plain ASCII
+        without the characters JSON escapes; ``found`` are the runs found otherwise (task,
+        branch)."""
+        piece = max(needle.split(" "), key=len)
+        if piece == "?" or not _PLAIN_PIECE.fullmatch(piece):  # '?': the default of a field
+            return None
+        runs = {r[0] for r in conn.execute(_SCOPE_RUNS_SQL, {"piece": piece})}
+        runs.update(run for run in found if run)
+        if len(runs) > SCOPE_RUNS_MAX:
+            return None
+        text = json.dumps(sorted(runs))
+        return [r[0] for r in conn.execute(_SCOPE_ROWS_SQL, (text, text))]
+
+    def _workflows(self, conn: sqlite3.Connection) -> list[str]:
+        """The workflows of every run (the filter's choices), kept until the Agents change."""
+        key = ("workflows", self._signature(conn)[:2])
+        with self._cache_lock:
+            found = self._listings.use(key)
+        if found is None:
+            found = self._query_listing(conn, "", "", "", 1, 0).workflows
+            with self._cache_lock:
+                self._listings.keep(key, found)
+        return found  # type: ignore[no-any-return]
 
     def _run_index(self, conn: sqlite3.Connection) -> bool:
         """Whether the agents table has an index on the adw_id expression (RUN_INDEX_SQL: the
