@@ -1,15 +1,21 @@
-"""SQLite persistence of the orchestrator models: the repositories over ``adw_sqlite``.
+"""Persistence of the orchestrator models: the repositories over SQLite or PostgreSQL.
 
-``adw_sqlite`` (standard library only, shared with the Claude Code hooks) owns the connection, the
-schema migrations and transactions; this module re-exports them and adds one generic
-``Repository`` that holds all CRUD; the per-table classes only name table, model, filters.
+``adw_sqlite`` (standard library only, shared with the Claude Code hooks) owns the SQLite
+connection, the schema migrations and transactions; ``adw_postgres`` the same for a
+``postgresql://`` URL (psycopg, imported only then). This module re-exports them, picks one by the
+connection it is given (``open_database(target)`` opens either; ``init_schema``, ``atomic``,
+``schema_version`` take either) and adds one generic ``Repository`` that holds all CRUD; the
+per-table classes only name table, model, filters. What differs between the two is one
+``_Dialect`` value: the parameter mark, how times and JSON are passed and read back, and the
+error translation; the SQL text and the results are the same.
 
 Bulk writes (``create_many``) validate field mappings in one pydantic pass over the list, turn the
 models into rows column by column, and run with the cyclic garbage collector paused: models and
 rows make no reference cycles, and each collection would rescan everything built so far.
 
 SQL is always parameterised; the only identifiers put into SQL text come from the model fields and
-the fixed table names below. Every ``sqlite3`` error leaves this module as ``DatabaseError``.
+the fixed table names below. Every ``sqlite3`` or psycopg error leaves this module as
+``DatabaseError`` (a constraint as ``ConstraintError``, worded as SQLite words it).
 """
 
 from __future__ import annotations
@@ -20,24 +26,33 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from operator import attrgetter, itemgetter, methodcaller
+from pathlib import Path
 from types import UnionType
 from typing import (
+    TYPE_CHECKING,
     Annotated,
     Any,
     ClassVar,
+    Final,
     Generic,
+    Protocol,
+    TypeAlias,
     TypeVar,
     Union,
     get_args,
     get_origin,
+    overload,
 )
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from . import adw_sqlite
 from .adw_sqlite import (
     BUSY_TIMEOUT_S,
     MIGRATIONS,
@@ -49,11 +64,7 @@ from .adw_sqlite import (
     Migration,
     SchemaVersionError,
     _error,
-    atomic,
     connect,
-    database_file,
-    init_schema,
-    schema_version,
     split_statements,
 )
 from .orch_database_models import (
@@ -69,6 +80,9 @@ from .orch_database_models import (
     new_id,
     utc_now,
 )
+
+if TYPE_CHECKING:  # adw_postgres is imported when a PostgreSQL connection is used, not before
+    from .adw_postgres import PgConnection
 
 _IDENTIFIER = re.compile(r"[a-z_]+")
 # ensure_ascii=False keeps text readable in the file; separators drop the padding spaces.
@@ -115,6 +129,135 @@ def _fast_json_encoder() -> Callable[[Any], str]:
 
 
 _FAST_JSON = _fast_json_encoder()
+
+
+# An open orchestrator database: a SQLite file (adw_sqlite.connect) or a PostgreSQL server.
+Connection: TypeAlias = "sqlite3.Connection | PgConnection"
+
+
+class Cursor(Protocol):
+    """What the repositories read from a statement, the same on both backends."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> builtins.list[Any]: ...
+
+
+# -- the backends ---------------------------------------------------------------------------------
+
+
+POSTGRES_SCHEMES: Final = ("postgresql", "postgres")
+
+
+def is_postgres_url(target: object) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) URL: the PostgreSQL backend's."""
+    return isinstance(target, str) and target.split("://", 1)[0].lower() in POSTGRES_SCHEMES
+
+
+def open_database(target: str | Path, *, check_same_thread: bool = True) -> Connection:
+    """Open the orchestrator database ``target``: a ``postgresql://`` URL, else a SQLite path."""
+    if is_postgres_url(target):
+        from . import adw_postgres  # here, not at the top: SQLite users never load it
+
+        return adw_postgres.connect(str(target))
+    return connect(target, check_same_thread=check_same_thread)
+
+
+def init_schema(conn: Connection) -> None:
+    """Create or migrate the schema to ``SCHEMA_VERSION`` (either backend; idempotent)."""
+    if isinstance(conn, sqlite3.Connection):
+        adw_sqlite.init_schema(conn)
+    else:
+        from . import adw_postgres
+
+        adw_postgres.init_schema(conn)
+
+
+def schema_version(conn: Connection) -> int:
+    """The schema version stored in the database (0 = empty)."""
+    if isinstance(conn, sqlite3.Connection):
+        return adw_sqlite.schema_version(conn)
+    from . import adw_postgres
+
+    return adw_postgres.schema_version(conn)
+
+
+@overload
+def atomic(conn: sqlite3.Connection) -> AbstractContextManager[sqlite3.Connection]: ...
+@overload
+def atomic(conn: PgConnection) -> AbstractContextManager[PgConnection]: ...
+@overload
+def atomic(conn: Connection) -> AbstractContextManager[Connection]: ...
+def atomic(conn: Connection) -> AbstractContextManager[Connection]:
+    """Run the block in one transaction (a savepoint when already inside one), on either backend."""
+    if isinstance(conn, sqlite3.Connection):
+        return adw_sqlite.atomic(conn)
+    from . import adw_postgres
+
+    return adw_postgres.atomic(conn)
+
+
+def database_file(conn: Connection) -> str:
+    """Where ``conn`` points, for messages: the SQLite file, or the URL without its password."""
+    if isinstance(conn, sqlite3.Connection):
+        return adw_sqlite.database_file(conn)
+    return conn.url
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """What the repositories do differently per backend; the SQL text is otherwise the same."""
+
+    name: str
+    mark: str  # the parameter placeholder
+    errors: tuple[type[BaseException], ...]  # what is translated into DatabaseError
+    error: Callable[[BaseException, str], DatabaseError]
+    encode: Mapping[str, Callable[[Any], Any]]  # column kind -> value as bound
+    decode: Mapping[str, Callable[[Any], Any]]  # column kind -> model value from the row
+    uuid_columns: bool  # ids are a UUID type: text that is no UUID matches nothing
+
+
+_SQLITE = _Dialect(
+    name="sqlite",
+    mark="?",
+    errors=(sqlite3.Error, OverflowError, UnicodeEncodeError),
+    error=_error,
+    # Fixed-width text, so text order is time order; JSON as text.
+    encode={"time": _format_time, "json": _encode_json},
+    # fromisoformat gives datetime.UTC for "+00:00", which the models accept without work;
+    # pydantic's own text parsing would need a tz conversion per timestamp.
+    decode={"time": datetime.fromisoformat, "json": json.loads},
+    uuid_columns=False,
+)
+
+
+@cache
+def _postgres() -> _Dialect:
+    """PostgreSQL's dialect (built on first use: it names psycopg's error class)."""
+    from . import adw_postgres
+
+    return _Dialect(
+        name="postgres",
+        mark="%s",
+        errors=adw_postgres.errors(),
+        error=adw_postgres.error,
+        # TIMESTAMPTZ takes and gives aware datetimes (the session is UTC); JSONB takes the JSON
+        # text and is read back as Python values; UUIDs are read as lower-case text.
+        encode={"time": _same, "json": _encode_json},
+        decode={},
+        uuid_columns=True,
+    )
+
+
+def _dialect(conn: Connection) -> _Dialect:
+    return _SQLITE if isinstance(conn, sqlite3.Connection) else _postgres()
 
 
 @contextmanager
@@ -168,14 +311,18 @@ class Repository(Generic[M]):
     filters: ClassVar[frozenset[str]] = frozenset()
 
     _columns: ClassVar[tuple[str, ...]]
+    _kinds: ClassVar[dict[str, str]]
     _uuid_columns: ClassVar[frozenset[str]]
     _has_updated_at: ClassVar[bool]
     _values: ClassVar[itemgetter[Any]]
-    _converters: ClassVar[tuple[tuple[int, Callable[[Any], Any]], ...]]
-    _decoders: ClassVar[tuple[tuple[int, Callable[[Any], Any]], ...]]
-    _insert_sql: ClassVar[str]
-    _select_sql: ClassVar[str]
-    _update_sql: ClassVar[str]
+    # Per backend (the class holds SQLite's; an instance over PostgreSQL sets its own).
+    _converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+    _decoders: tuple[tuple[int, Callable[[Any], Any]], ...]
+    _insert_sql: str
+    _select_sql: str
+    _update_sql: str
+    _mark: str
+    _dialect: _Dialect
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Derive columns and SQL once per table from the model's fields."""
@@ -186,33 +333,46 @@ class Repository(Generic[M]):
             raise TypeError(f"{cls.__name__}: unexpected table or column name")
         if columns[0] != "id" or not cls.filters <= set(columns):
             raise TypeError(f"{cls.__name__}: id must come first and filters must be columns")
-        kinds = {name: _column_kind(field) for name, field in fields.items()}
-        convert = {"time": _format_time, "json": _encode_json}
-        # fromisoformat gives datetime.UTC for "+00:00", which the models accept without work;
-        # pydantic's own text parsing would need a tz conversion per timestamp.
-        decode = {"time": datetime.fromisoformat, "json": json.loads}
+        cls._kinds = {name: _column_kind(field) for name, field in fields.items()}
         cls._columns = columns
-        cls._uuid_columns = frozenset(c for c in columns if kinds[c] == "uuid")
+        cls._uuid_columns = frozenset(c for c in columns if cls._kinds[c] == "uuid")
         cls._has_updated_at = "updated_at" in columns
         # itemgetter pulls every field value out of the model's __dict__ in one C call.
         cls._values = itemgetter(*columns)
-        cls._converters = tuple(
-            (i, convert[kinds[c]]) for i, c in enumerate(columns) if kinds[c] in convert
+        cls._use(cls, _SQLITE)  # the class itself holds SQLite's SQL and conversions
+
+    @staticmethod
+    def _use(target: Any, dialect: _Dialect) -> None:
+        """Set the SQL text and value conversions of ``dialect`` on a class or an instance."""
+        columns, kinds, mark = target._columns, target._kinds, dialect.mark
+        target._dialect = dialect
+        target._mark = mark
+        target._converters = tuple(
+            (i, dialect.encode[kinds[c]])
+            for i, c in enumerate(columns)
+            if dialect.encode.get(kinds[c], _same) is not _same
         )
-        cls._decoders = tuple(
-            (i, decode[kinds[c]]) for i, c in enumerate(columns) if kinds[c] in decode
+        target._decoders = tuple(
+            (i, dialect.decode[kinds[c]])
+            for i, c in enumerate(columns)
+            if kinds[c] in dialect.decode
         )
         names = ", ".join(columns)
-        marks = ", ".join("?" for _ in columns)
-        updates = ", ".join(f"{c} = ?" for c in columns[1:])
+        marks = ", ".join(mark for _ in columns)
+        updates = ", ".join(f"{c} = {mark}" for c in columns[1:])
+        table = target.table
         # Identifiers below are the whitelisted table/column names checked above.
-        cls._insert_sql = f"INSERT INTO {cls.table} ({names}) VALUES ({marks})"  # noqa: S608
-        cls._select_sql = f"SELECT {names} FROM {cls.table}"  # noqa: S608
-        cls._update_sql = f"UPDATE {cls.table} SET {updates} WHERE id = ?"  # noqa: S608
+        target._insert_sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+        target._select_sql = f"SELECT {names} FROM {table}"  # noqa: S608
+        target._update_sql = f"UPDATE {table} SET {updates} WHERE id = {mark}"  # noqa: S608
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        """Work over ``conn`` (from ``connect``); the caller owns and closes it."""
+    def __init__(self, conn: Connection) -> None:
+        """Work over ``conn`` (from ``open_database`` or ``connect``); the caller owns and
+        closes it. A PostgreSQL connection gets that dialect's SQL and conversions."""
         self.conn = conn
+        dialect = _dialect(conn)
+        if dialect is not self._dialect:
+            self._use(self, dialect)
 
     # -- row mapping ---------------------------------------------------------------------------
 
@@ -289,11 +449,20 @@ class Repository(Generic[M]):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def _execute(self, sql: str, params: Iterable[Any] = ()) -> Cursor:
         try:
             return self.conn.execute(sql, tuple(params))
-        except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
-            raise _error(exc, self.table) from exc
+        except self._dialect.errors as exc:
+            raise self._dialect.error(exc, self.table) from exc
+
+    def _is_id(self, value: object) -> bool:
+        """False for text that cannot be an id where ids are a UUID type (PostgreSQL would
+        refuse the comparison; no row can match it)."""
+        return not (
+            self._dialect.uuid_columns
+            and isinstance(value, str)
+            and _STORED_UUID.fullmatch(value.lower()) is None
+        )
 
     def _where(self, filters: dict[str, Any]) -> tuple[str, list[Any]]:
         """``WHERE`` text and parameters for equality filters; ``None`` matches NULL."""
@@ -311,7 +480,10 @@ class Repository(Generic[M]):
                 continue
             if name in self._uuid_columns and isinstance(value, str):
                 value = value.lower()  # ids are stored lower-case
-            clauses.append(f"{name} = ?")
+                if not self._is_id(value):
+                    clauses.append("1 = 0")
+                    continue
+            clauses.append(f"{name} = {self._mark}")
             params.append(value)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
@@ -333,14 +505,16 @@ class Repository(Generic[M]):
             rows = self.to_rows(self.validate_many(items))
             with atomic(self.conn):
                 try:
-                    cursor = self.conn.executemany(self._insert_sql, rows)
-                except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
-                    raise _error(exc, self.table) from exc
+                    cursor: Cursor = self.conn.executemany(self._insert_sql, rows)
+                except self._dialect.errors as exc:
+                    raise self._dialect.error(exc, self.table) from exc
         return cursor.rowcount
 
     def get(self, id: str) -> M | None:
         """The model with ``id`` (any case), or ``None``."""
-        row = self._execute(f"{self._select_sql} WHERE id = ?", (id.lower(),)).fetchone()
+        if not self._is_id(id):
+            return None
+        row = self._execute(f"{self._select_sql} WHERE id = {self._mark}", (id.lower(),)).fetchone()
         return None if row is None else self.from_row(row)
 
     def list(self, *, limit: int = 100, offset: int = 0, **filters: Any) -> builtins.list[M]:
@@ -349,7 +523,8 @@ class Repository(Generic[M]):
             raise ValueError("limit and offset must be >= 0")
         where, params = self._where(filters)
         # rowid breaks ties between equal timestamps: later insert = newer.
-        sql = f"{self._select_sql}{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        mark = self._mark
+        sql = f"{self._select_sql}{where} ORDER BY created_at DESC, rowid DESC LIMIT {mark} OFFSET {mark}"
         rows = self._execute(sql, [*params, limit, offset]).fetchall()
         return [self.from_row(row) for row in rows]
 
@@ -370,7 +545,9 @@ class Repository(Generic[M]):
 
     def delete(self, id: str) -> bool:
         """Delete the row with ``id`` (its children go with it, by cascade); True if one was."""
-        sql = f"DELETE FROM {self.table} WHERE id = ?"  # noqa: S608 (whitelisted identifier)
+        if not self._is_id(id):
+            return False
+        sql = f"DELETE FROM {self.table} WHERE id = {self._mark}"  # noqa: S608 (whitelisted identifier)
         return self._execute(sql, (id.lower(),)).rowcount > 0
 
 
@@ -387,9 +564,16 @@ class OrchestratorAgentRepository(Repository[OrchestratorAgent]):
         if found:
             return found[0]
         candidate = OrchestratorAgent(name=name)  # validate before taking the write lock
-        with atomic(self.conn):
-            found = self.list(name=name, limit=1)  # another process may have just created it
-            return found[0] if found else self.create(candidate)
+        try:
+            with atomic(self.conn):
+                found = self.list(name=name, limit=1)  # another process may have just created it
+                return found[0] if found else self.create(candidate)
+        except ConstraintError:
+            # PostgreSQL takes no table lock here: another writer created it in between.
+            found = self.list(name=name, limit=1)
+            if found:
+                return found[0]
+            raise
 
 
 class AgentRepository(Repository[Agent]):
@@ -438,12 +622,13 @@ class AgentLogRepository(Repository[AgentLog]):
             and type(message) is str
         ):
             try:
+                now = self._dialect.encode["time"](utc_now())
                 if metadata is None:
-                    row = (new_id(), agent_id, log_type, message, None, _format_time(utc_now()))
+                    row = (new_id(), agent_id, log_type, message, None, now)
                 elif type(metadata) is dict:
                     # _json_object's result is a tree: the encoder without a loop check is safe.
                     meta = _FAST_JSON(_json_object(metadata))
-                    row = (new_id(), agent_id, log_type, message, meta, _format_time(utc_now()))
+                    row = (new_id(), agent_id, log_type, message, meta, now)
             except ValueError:
                 row = None  # the model says what is wrong, in its own words
         if row is None:
@@ -456,8 +641,8 @@ class AgentLogRepository(Repository[AgentLog]):
             row = self.to_row(model)
         try:
             self.conn.execute(self._insert_sql, row)
-        except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
-            raise _error(exc, self.table) from exc
+        except self._dialect.errors as exc:
+            raise self._dialect.error(exc, self.table) from exc
         return str(row[0])
 
 
@@ -477,7 +662,9 @@ __all__ = [
     "TABLES",
     "AgentLogRepository",
     "AgentRepository",
+    "Connection",
     "ConstraintError",
+    "Cursor",
     "DatabaseError",
     "Migration",
     "OrchestratorAgentRepository",
@@ -489,6 +676,8 @@ __all__ = [
     "connect",
     "database_file",
     "init_schema",
+    "is_postgres_url",
+    "open_database",
     "schema_version",
     "split_statements",
 ]
