@@ -166,6 +166,8 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     schema = pg_support.new_schema_name()
     with psycopg.connect(postgres_server, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
+        # A database has an extension once, in one schema: public, shared by the test schemas.
+        admin.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     try:
         yield pg_support.schema_url(postgres_server, schema)
     finally:

@@ -177,9 +177,10 @@ class PostgresServer:
 
 
 def schema_url(url: str, schema: str) -> str:
-    """``url`` with ``search_path`` set to ``schema``: every unqualified table lives there."""
+    """``url`` with ``search_path`` set to ``schema``: every unqualified table lives there;
+    ``public`` after it holds the extensions, which a database has once (pg_trgm)."""
     separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema},public')}"
 
 
 def new_schema_name() -> str:

@@ -50,6 +50,7 @@ def stored(conn: sqlite3.Connection, table: str = "agent_logs") -> list[tuple[An
     return conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
 
 
+@pytest.mark.sqlite_only  # compares SQLite's row text
 def test_mappings_store_what_models_store(conn: sqlite3.Connection, agent: Agent) -> None:
     repo = AgentLogRepository(conn)
     given = [fields(agent, i) for i in range(50)]
@@ -198,6 +199,7 @@ def test_flat_metadata_is_not_copied_twice_but_never_shared() -> None:
 # -- AgentLogRepository.append ----------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # compares SQLite's row text
 def test_append_stores_what_create_stores(conn: sqlite3.Connection, agent: Agent) -> None:
     repo = AgentLogRepository(conn)
     meta = {"path": "a.py", "bytes": 3, "ratio": 0.5, "tags": ["x"]}

@@ -142,6 +142,7 @@ def test_connect_to_a_folder_or_under_a_file_fails(tmp_path: Path) -> None:
 # -- schema -----------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_fresh_schema(conn: sqlite3.Connection) -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == set(TABLES)
@@ -164,6 +165,7 @@ def test_fresh_schema(conn: sqlite3.Connection) -> None:
     }
 
 
+@pytest.mark.sqlite_only
 def test_init_schema_is_idempotent(conn: sqlite3.Connection, db_path: Path) -> None:
     before = master(db_path)
     init_schema(conn)
@@ -277,11 +279,13 @@ def test_split_statements() -> None:
         "INSERT INTO system_logs VALUES ('i', 'loud', 'm', NULL, NULL, 't')",
     ],
 )
+@pytest.mark.sqlite_only
 def test_check_and_foreign_key_constraints_in_sql(conn: sqlite3.Connection, sql: str) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute(sql)
 
 
+@pytest.mark.sqlite_only
 def test_numeric_and_enum_checks_in_sql(conn: sqlite3.Connection, agent: Agent) -> None:
     for column, value in (
         ("tokens_input", -1),
@@ -304,6 +308,7 @@ def test_numeric_and_enum_checks_in_sql(conn: sqlite3.Connection, agent: Agent) 
         conn.execute("INSERT INTO agent_logs VALUES ('l', ?, 'note', 'm', NULL, 't')", (agent.id,))
 
 
+@pytest.mark.sqlite_only
 def test_every_index_serves_a_repository_query(conn: sqlite3.Connection) -> None:
     """Run each indexed query through the repositories, then check the plans SQLite chose."""
     statements: list[str] = []
@@ -457,6 +462,7 @@ def test_get_or_create(conn: sqlite3.Connection) -> None:
     assert repo.count(name="reviewer") == 1 and first.status == "active"
 
 
+@pytest.mark.sqlite_only
 def test_invalid_row_in_file_is_a_database_error(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT INTO system_logs VALUES ('bad-id', 'info', 'm', NULL, '[1]', '2026-01-01')"
@@ -493,6 +499,7 @@ def test_nested_atomic_uses_savepoints(conn: sqlite3.Connection) -> None:
     assert not conn.in_transaction
 
 
+@pytest.mark.sqlite_only
 def test_atomic_holds_the_write_lock(db_path: Path, conn: sqlite3.Connection) -> None:
     other = sqlite3.connect(db_path, timeout=0)
     with atomic(conn):
@@ -504,6 +511,7 @@ def test_atomic_holds_the_write_lock(db_path: Path, conn: sqlite3.Connection) ->
     other.close()
 
 
+@pytest.mark.sqlite_only
 def test_text_with_nul_characters_round_trips(conn: sqlite3.Connection) -> None:
     """SQLite's length() stops at NUL, so a CHECK written with it would reject these."""
     parent = OrchestratorAgentRepository(conn).create(OrchestratorAgent(name="\x00planner"))

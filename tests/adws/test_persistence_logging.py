@@ -413,6 +413,7 @@ def test_handler_writes_system_logs(db_path: Path, logger: logging.Logger, reade
     assert rows[1].metadata is not None and rows[1].metadata["logger"] == "tests.adws.system"
 
 
+@pytest.mark.sqlite_only  # the logging API writes the local SQLite file (issue 16: hooks stay local)
 def test_handler_on_a_connection_defaults_source_to_logger(
     conn: sqlite3.Connection, logger: logging.Logger
 ) -> None:

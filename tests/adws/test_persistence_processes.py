@@ -23,7 +23,13 @@ from tac_bootstrap_cli._adws.adw_modules.adw_database import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = ("orch_database_models.py", "adw_sqlite.py", "adw_database.py", "adw_logging.py")
+BASE = (
+    "orch_database_models.py",
+    "adw_sqlite.py",
+    "adw_postgres.py",
+    "adw_database.py",
+    "adw_logging.py",
+)
 
 
 def python(code: str, *args: str, cwd: Path = REPO) -> subprocess.Popen[str]:
