@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tac_bootstrap_cli.detect import Detection
     from tac_bootstrap_cli.plan import Plan
 
+
 def ask_stack(proposal: Answers, detection: Detection | None) -> Answers:
     """Ask name, language, framework and package manager, offering the proposal as defaults."""
     from rich.prompt import Prompt
