@@ -120,6 +120,21 @@ def _sigint_counted(raise_on: int | None) -> Iterator[_Flag]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _apply_one(fa: FileAction, root: Path, report: ApplyReport, total: int, command: str) -> None:
+    """Write or remove one file in place; a failure is a ``TacError`` saying how far it got."""
+    try:
+        if fa.action is Action.DELETE and fa.content is None:
+            remove_file(root, fa.path)
+        else:
+            assert fa.content is not None
+            write_atomic(root, fa.path, fa.content, fa.executable)
+    except OSError as exc:  # permissions, a full disk...: say which file, and how to go on
+        raise TacError(f"cannot write {root / fa.path}: {exc.strerror or exc}").completed_by_rerun(
+            f"{len(report.written)} of {total} files written; fix the cause, then {RERUN_HINT}",
+            f"tac-bootstrap {command}",
+        ) from exc
+
+
 def apply_in_place(
     plan: Plan, *, on_file: OnFile | None = None, command: str = "render"
 ) -> ApplyReport:
@@ -140,20 +155,7 @@ def apply_in_place(
             for fa in writes:
                 if flag.hits:
                     raise _interrupted(root, report, writes, command)
-                try:
-                    if fa.action is Action.DELETE and fa.content is None:
-                        remove_file(root, fa.path)
-                    else:
-                        assert fa.content is not None
-                        write_atomic(root, fa.path, fa.content, fa.executable)
-                except OSError as exc:  # permissions, a full disk...: say which file, and how on
-                    raise TacError(
-                        f"cannot write {root / fa.path}: {exc.strerror or exc}"
-                    ).completed_by_rerun(
-                        f"{len(report.written)} of {len(writes)} files written; fix the cause,"
-                        f" then {RERUN_HINT}",
-                        f"tac-bootstrap {command}",
-                    ) from exc
+                _apply_one(fa, root, report, len(writes), command)
                 report.written.append(fa.path)
                 if on_file is not None:
                     on_file(fa)

@@ -204,15 +204,8 @@ def _merge(
         return template
     if _same(template, base) and not force:
         return user
-    if template is MISSING:  # the user added or changed it; the template does not have it (now)
-        if base is not MISSING and not force:
-            disputes.append(_dispute(path, user, MISSING))
-        return user  # even forced: it holds the user's change
-    if user is MISSING:  # removed by the user
-        if force:
-            return template
-        disputes.append(_dispute(path, MISSING, template))
-        return MISSING
+    if template is MISSING or user is MISSING:
+        return _merge_absent(base, user, template, path, force, disputes)
     if isinstance(user, dict) and isinstance(template, dict):
         old = base if isinstance(base, dict) else {}
         return _merge_objects(old, user, template, path, force, disputes)
@@ -223,6 +216,21 @@ def _merge(
         return template
     disputes.append(_dispute(path, user, template))
     return user
+
+
+def _merge_absent(
+    base: Any, user: Any, template: Any, path: JsonPath, force: bool, disputes: list[Dispute]
+) -> Any:
+    """A value one side does not have (any more), and the two sides differ."""
+    if template is MISSING:  # the user added or changed it; the template does not have it (now)
+        if base is not MISSING and not force:
+            disputes.append(_dispute(path, user, MISSING))
+        return user  # even forced: it holds the user's change
+    # removed by the user
+    if force:
+        return template
+    disputes.append(_dispute(path, MISSING, template))
+    return MISSING
 
 
 def _merge_objects(

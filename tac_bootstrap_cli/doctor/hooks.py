@@ -300,6 +300,33 @@ def _foreign_hook_code(p: Project) -> str | None:
     return None
 
 
+def _try_hooks(
+    root: Path, hooks: list[tuple[str, str, list[str], float]], db: Path
+) -> tuple[list[str], list[str]]:
+    """(failures, warnings) of running each hook on its sample event, and the guard on its probe."""
+    failures: list[str] = []
+    warnings: list[str] = []
+    for event, command, argv, timeout in hooks:
+        name = LAUNCHED_HOOK.findall(command) or HOOK_SCRIPT.findall(command) or [event]
+        label = f"{event} ({name[0]})"
+        code, err = _run_hook(root, event, argv, SAMPLE_EVENTS[event], timeout, db)
+        said = f": {err}" if err else ""
+        if code is None:
+            failures.append(f"{label} {err}")
+            continue
+        if code != 0:
+            failures.append(f"{label} exits {code} on a harmless event{said}")
+            continue
+        if err:
+            warnings.append(f"{label}{said}")
+        if event == "PreToolUse" and facts.is_guard_command(command):
+            probe = {"tool_name": "Bash", "tool_input": {"command": GUARD_PROBE}}
+            code, err = _run_hook(root, event, argv, probe, timeout, db)
+            if code != 2:
+                failures.append(f"the guard lets `{GUARD_PROBE}` through (exit {code})")
+    return failures, warnings
+
+
 def check_hook_runs(p: Project) -> Iterator[Check]:
     """Each layer hook of settings.json runs: a harmless sample event of its type exits 0, and
     the guard allows ``ls`` and blocks ``rm -rf /`` (with a throwaway run-log database)."""
@@ -318,28 +345,8 @@ def check_hook_runs(p: Project) -> Iterator[Check]:
             " `tac-bootstrap doctor --run-hooks`, or `tac-bootstrap render --force` to take ours",
         )
         return
-    failures: list[str] = []
-    warnings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="tac-doctor-hooks-") as tmp:
-        db = Path(tmp) / "doctor.db"
-        for event, command, argv, timeout in hooks:
-            name = LAUNCHED_HOOK.findall(command) or HOOK_SCRIPT.findall(command) or [event]
-            label = f"{event} ({name[0]})"
-            code, err = _run_hook(p.root, event, argv, SAMPLE_EVENTS[event], timeout, db)
-            said = f": {err}" if err else ""
-            if code is None:
-                failures.append(f"{label} {err}")
-                continue
-            if code != 0:
-                failures.append(f"{label} exits {code} on a harmless event{said}")
-                continue
-            if err:
-                warnings.append(f"{label}{said}")
-            if event == "PreToolUse" and facts.is_guard_command(command):
-                probe = {"tool_name": "Bash", "tool_input": {"command": GUARD_PROBE}}
-                code, err = _run_hook(p.root, event, argv, probe, timeout, db)
-                if code != 2:
-                    failures.append(f"the guard lets `{GUARD_PROBE}` through (exit {code})")
+        failures, warnings = _try_hooks(p.root, hooks, Path(tmp) / "doctor.db")
     if failures:
         yield Check(
             "hooks.run",

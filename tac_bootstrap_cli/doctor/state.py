@@ -143,6 +143,20 @@ def _manifest_source(p: Project) -> str:
     return ""
 
 
+def _closest_base(current: bytes, bases: dict[str, bytes]) -> str | None:
+    """The digest of the base most like ``current`` line by line, if one is at least 60 % alike."""
+    from difflib import SequenceMatcher
+
+    best, score = None, 0.6
+    for digest, base in bases.items():
+        matcher = SequenceMatcher(None, base.splitlines(), current.splitlines(), False)
+        if matcher.real_quick_ratio() >= score and matcher.quick_ratio() >= score:
+            ratio = matcher.ratio()
+            if ratio >= score:
+                best, score = digest, ratio
+    return best
+
+
 def _rebuilt_entries(p: Project) -> dict[str, Entry]:
     """Manifest entries for a lost manifest: which files on disk are ours, and from which base.
 
@@ -151,8 +165,6 @@ def _rebuilt_entries(p: Project) -> dict[str, Entry]:
     rendering recorded in the archive, else the recorded base most like it (line by line, at
     least 60 % alike, as upgrade pairs renamed files). Anything else stays unmanaged.
     """
-    from difflib import SequenceMatcher
-
     entries: dict[str, Entry] = {}
     edited: dict[str, tuple[bytes, Desired]] = {}
     for path, want in sorted((p.rendered or {}).items()):
@@ -171,13 +183,7 @@ def _rebuilt_entries(p: Project) -> dict[str, Entry]:
     claimed = {e.sha256 for e in entries.values()}
     spare = {k: v for k, v in p.bases.items() if k not in claimed}
     for path, (current, want) in edited.items():
-        best, score = None, 0.6
-        for digest, base in spare.items():
-            matcher = SequenceMatcher(None, base.splitlines(), current.splitlines(), False)
-            if matcher.real_quick_ratio() >= score and matcher.quick_ratio() >= score:
-                ratio = matcher.ratio()
-                if ratio >= score:
-                    best, score = digest, ratio
+        best = _closest_base(current, spare)
         if best is not None:
             entries[path] = Entry(best, want.kind)
             del spare[best]

@@ -137,22 +137,24 @@ def emit_schema(spec: ModelSpec, origin: Origin) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _column(field: FieldSpec) -> str:
+    """A column definition: name, type and the constraints that fit on its line."""
+    column = f"{quote_ident(field.name)} {sql_type(field)}"
+    if field.primary_key:
+        return column + (" PRIMARY KEY" if field.value_type == "int" else " PRIMARY KEY NOT NULL")
+    if not field.nullable:
+        column += " NOT NULL"
+    if field.unique:
+        column += " UNIQUE"
+    return column
+
+
 def _table(by_name: dict[str, EntitySpec], entity: EntitySpec) -> list[str]:
     lines: list[str] = []
     if entity.description:
         lines.append(f"-- {entity.name}: {comment(entity.description)}")
     lines.append(f"CREATE TABLE IF NOT EXISTS {quote_ident(entity.table)} (")
-    items: list[str] = []
-    for field in entity.fields:
-        column = f"{quote_ident(field.name)} {sql_type(field)}"
-        if field.primary_key:
-            column += " PRIMARY KEY" if field.value_type == "int" else " PRIMARY KEY NOT NULL"
-        else:
-            if not field.nullable:
-                column += " NOT NULL"
-            if field.unique:
-                column += " UNIQUE"
-        items.append(column)
+    items = [_column(field) for field in entity.fields]
     for field in entity.fields:
         check = check_expr(field)
         if check:

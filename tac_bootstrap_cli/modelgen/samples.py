@@ -129,25 +129,27 @@ def _float_ok(field: FieldSpec, value: float) -> bool:
     )
 
 
+def _float_candidates(low: float | None, high: float | None) -> list[float]:
+    """``SAMPLES`` floats spread between the bounds (or next to the one there is)."""
+    if low is not None and high is not None:
+        if low == high:
+            return [float(low)]
+        # Divided first: ``high - low`` overflows to inf when the bounds are near ±1.8e308.
+        step = float(high) / (SAMPLES + 1) - float(low) / (SAMPLES + 1)
+        return [float(low) + step * (j + 1) for j in range(SAMPLES)]
+    if low is not None:
+        return [float(low) + 0.5 + j for j in range(SAMPLES)]
+    if high is not None:
+        return [float(high) - 0.5 - j for j in range(SAMPLES)]
+    return [0.5 + j for j in range(SAMPLES)]
+
+
 def _floats(field: FieldSpec) -> list[float]:
     field = applied_bounds(field)
     low = field.ge if field.ge is not None else field.gt
     high = field.le if field.le is not None else field.lt
-    if low is not None and high is not None:
-        if low == high:
-            candidates = [float(low)]
-        else:
-            # Divided first: ``high - low`` overflows to inf when the bounds are near ±1.8e308.
-            step = float(high) / (SAMPLES + 1) - float(low) / (SAMPLES + 1)
-            candidates = [float(low) + step * (j + 1) for j in range(SAMPLES)]
-    elif low is not None:
-        candidates = [float(low) + 0.5 + j for j in range(SAMPLES)]
-    elif high is not None:
-        candidates = [float(high) - 0.5 - j for j in range(SAMPLES)]
-    else:
-        candidates = [0.5 + j for j in range(SAMPLES)]
     found: list[float] = []
-    for value in candidates:
+    for value in _float_candidates(low, high):
         if _float_ok(field, value) and value not in found:
             found.append(value)
     edge = low if low is not None else high
