@@ -62,7 +62,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import connect, init_schema  # noqa: E402
-from tac_bootstrap_cli._adws.adw_modules.observatory.store import RUN_INDEX_SQL  # noqa: E402
+from tac_bootstrap_cli._adws.adw_modules.observatory.readonly import RUN_INDEX_SQL  # noqa: E402
 
 TARGET_MS = 200.0
 FIRST_TARGET_MS = 500.0

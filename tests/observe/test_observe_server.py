@@ -30,7 +30,7 @@ from observe_support import (
     serve,
 )
 
-from tac_bootstrap_cli._adws.adw_modules.observatory.store import EVENTS_PER_PAGE
+from tac_bootstrap_cli._adws.adw_modules.observatory.records import EVENTS_PER_PAGE
 
 
 @pytest.fixture(scope="module")

@@ -22,15 +22,15 @@ from observe_support import (
 
 from tac_bootstrap_cli._adws.adw_modules import adw_sqlite
 from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
+from tac_bootstrap_cli._adws.adw_modules.observatory import readonly as readonly_mod
 from tac_bootstrap_cli._adws.adw_modules.observatory import store as store_mod
-from tac_bootstrap_cli._adws.adw_modules.observatory.store import (
+from tac_bootstrap_cli._adws.adw_modules.observatory.readonly import ObserveError, open_readonly
+from tac_bootstrap_cli._adws.adw_modules.observatory.records import (
     EVENTS_PER_PAGE,
     EventCursor,
-    ObserveError,
     Run,
-    Store,
-    open_readonly,
 )
+from tac_bootstrap_cli._adws.adw_modules.observatory.store import Store
 
 
 @pytest.fixture
@@ -218,7 +218,7 @@ def test_foreign_newer_and_older_schemas_are_refused_untouched(tmp_path: Path) -
     older = tmp_path / "older.db"
     with sqlite3.connect(older) as conn:
         conn.execute(f"PRAGMA application_id = {adw_sqlite.APPLICATION_ID}")
-        for table in sorted(store_mod.TABLES):
+        for table in sorted(readonly_mod.TABLES):
             conn.execute(f"CREATE TABLE {table} (id)")
         conn.execute("PRAGMA user_version = 2")
     conn.close()
@@ -443,12 +443,12 @@ def test_the_adw_id_index_is_used_and_changes_no_answer(
     store: Store, project: Path, tmp_path: Path
 ) -> None:
     """The schema's index on the adw_id expression (migration 4, the exact text of
-    store_mod.RUN_INDEX_SQL) turns the store's run lookups into index searches, with the same
+    readonly_mod.RUN_INDEX_SQL) turns the store's run lookups into index searches, with the same
     answers as the scans of a database without it (one written before migration 4 ran)."""
     schema = (
         Path(store_mod.__file__).parents[2] / "schema" / "schema_orchestrator.sql"
     ).read_text()
-    assert store_mod.RUN_INDEX_SQL + ";" in schema  # one expression: the index is used only then
+    assert readonly_mod.RUN_INDEX_SQL + ";" in schema  # one expression: the index is used only then
     db = project / "agents" / "orchestrator.db"
     start_run(db, "init", orchestrator="tac-bootstrap", metadata={"target": "demo"}).finish()
     copy = tmp_path / "unindexed.db"
@@ -485,12 +485,12 @@ def test_the_adw_id_index_is_used_and_changes_no_answer(
 
 def test_search_reads_the_task_index_of_migration_5(store: Store, project: Path) -> None:
     """A search reads the prompts' task text from the schema's index (migration 5, the exact text
-    of store_mod.TASK_INDEX_SQL), never their content, with the semantics of a LIKE over the
+    of readonly_mod.TASK_INDEX_SQL), never their content, with the semantics of a LIKE over the
     <task> block: case-insensitive (ASCII), wildcards match themselves, text outside it not."""
     schema = (
         Path(store_mod.__file__).parents[2] / "schema" / "schema_orchestrator.sql"
     ).read_text()
-    assert store_mod.TASK_INDEX_SQL + ";" in schema
+    assert readonly_mod.TASK_INDEX_SQL + ";" in schema
     db = project / "agents" / "orchestrator.db"
     run = start_run(
         db,

@@ -35,7 +35,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import svg, views
-from .store import EVENTS_PAGE_MAX, EVENTS_PER_PAGE, EventCursor, ObserveError, Store
+from .readonly import ObserveError
+from .records import EVENTS_PAGE_MAX, EVENTS_PER_PAGE, EventCursor
+from .store import Store
 
 HERE = Path(__file__).parent
 POLL_S = 0.2

@@ -7,7 +7,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from .store import ObserveError, Store
+from .readonly import ObserveError
+from .store import Store
 
 DEFAULT_PORT = 8765
 PORT_TRIES = 50

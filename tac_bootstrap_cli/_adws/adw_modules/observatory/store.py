@@ -20,532 +20,96 @@ import re
 import sqlite3
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
 
-# Relative: the package is tac_bootstrap_cli._adws.adw_modules here and adw_modules in a generated project.
-from ..adw_sqlite import APPLICATION_ID, SCHEMA_VERSION, TABLES  # noqa: TID252
+from .caches import LISTINGS_KEPT, SUMMARIES_KEPT, TASKS_KEPT, _Bounded
+from .costs import (
+    COSTS_WAIT_S,
+    MIXED_JOIN,
+    _CostBook,
+    _CostsPass,
+    _counts_dict,
+    _model_names,
+    _split,
+    _usage_of,
+)
+from .events import _EVENTS_SQL, _PAGE_SQL, _SUMMARY_COLUMNS, EVENTS_RANGE_MAX, _event
+from .listing import (
+    _BRANCH_RE,
+    _FILTER_SQL,
+    _LIST_INDEXED_SQL,
+    _LIST_SQL,
+    _OPEN_SQL,
+    _PAGE_OF_RUNS,
+    _PAGE_ONLY,
+    _PLAIN_PIECE,
+    _SCOPE,
+    _SCOPE_ROWS_SQL,
+    _SCOPE_RUNS_SQL,
+    _SEARCH_SQL,
+    _TASK_RUNS_SQL,
+    _TASK_SEARCH_SQL,
+    SCOPE_RUNS_MAX,
+)
+from .readonly import (
+    _RUN_LOOKUP_PLAN,
+    SESSION_AGENT,
+    _json,
+    _meta,
+    epoch_seconds,
+    open_readonly,
+)
 
-SESSION_AGENT: Final = "claude-session"
+# Re-exported: the CLI (observe/server.py), adw_status.py and adw_observe.py import them from here.
+from .readonly import ObserveError as ObserveError
+from .records import (
+    _AGENT_SQL,
+    _SUMS,
+    EVENTS_PAGE_MAX,
+    Run,
+    RunPage,
+    _Agent,
+    _agent,
+    _Listing,
+    _LogSummary,
+    _sums,
+)
+from .records import EventCursor as EventCursor
+
 # A running phase silent this long has lost its process: the agent CLI is stopped after 3,600 s
 # and every finished call writes its prompt row (see specs/observatory.md, "Stale runs").
 STALE_AFTER_S: Final = 3900.0
-# Events per phase on one page (the run and session views; the API takes up to EVENTS_PAGE_MAX).
-EVENTS_PER_PAGE: Final = 200
-EVENTS_PAGE_MAX: Final = 5000
-# What is kept between requests (least recently used dropped first): log summaries of phases and
-# sessions, run listings (a page of run ids and the count), tasks of runs and Agents.
-SUMMARIES_KEPT: Final = 256
-LISTINGS_KEPT: Final = 32
-TASKS_KEPT: Final = 4096
-# How many rows after a prompt are searched for its "prompt metadata" event.
-PROMPT_META_WINDOW: Final = 50
-# How long a costs request waits for the sums before it answers "computing" (the first pass reads
-# every prompt: about a second at 10,000 runs; it goes on in the background).
-COSTS_WAIT_S: Final = 0.25
-# Above this many new agent_logs rows, the events of given Agents are found through their index
-# instead of the rowid range.
-EVENTS_RANGE_MAX: Final = 20_000
-MIXED_JOIN: Final = " + "
+
+
 _TASK_RE = re.compile(r"<task>\n?(.*?)\n?</task>", re.DOTALL)
-_META = "CASE WHEN json_valid({col}) THEN json_extract({col}, '$.{key}') END"
+
+
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
-_BRANCH_RE = re.compile(r"\badw-([0-9a-f]{8})\b")
 
 
-class ObserveError(Exception):
-    """The database cannot be observed: missing, damaged, foreign or of another schema."""
-
-
-def _meta(key: str, col: str = "a.metadata") -> str:
-    """SQL for one metadata key; a row with invalid JSON reads as NULL instead of failing."""
-    return _META.format(col=col, key=key)
-
-
-# The run an Agent belongs to is its metadata's adw_id (an Agent without one is a run of its own).
-# With an index on this expression a run's Agents are one index lookup; the schema has none yet,
-# so finding them reads the agents table (~40,000 rows at 10,000 runs; see specs/observatory.md).
-ADW_ID_SQL: Final = _meta("adw_id", "metadata")
-RUN_INDEX_SQL: Final = f"CREATE INDEX idx_agents_adw_id ON agents ({ADW_ID_SQL}, created_at)"
-_RUN_OF = f"coalesce({ADW_ID_SQL}, id)"
-# The text of a prompt's first <task> block ('' when it is not closed), and which prompts have
-# one: schema migration 5 indexes exactly these (TASK_INDEX_SQL, character for character), so a
-# search reads that index (agent_id and the task text) instead of every prompt's content.
-TASK_TEXT_SQL: Final = (
-    "substr(content, instr(content, '<task>') + 6,"
-    " max(instr(substr(content, instr(content, '<task>') + 6), '</task>') - 1, 0))"
-)
-TASK_WHERE_SQL: Final = "instr(content, '<task>') > 0"
-TASK_INDEX_SQL: Final = (
-    f"CREATE INDEX idx_prompts_task ON prompts (agent_id, {TASK_TEXT_SQL}) WHERE {TASK_WHERE_SQL}"
-)
-_RUN_LOOKUP_PLAN = f"EXPLAIN QUERY PLAN SELECT id FROM agents a WHERE {_meta('adw_id')} = ?"  # noqa: S608
-
-_EVENTS_SQL = f"""SELECT l.rowid, l.agent_id, l.log_type, l.message, l.metadata, l.created_at,
- {_meta("adw_id")}, a.name FROM agent_logs l {{hint}} JOIN agents a ON a.id = l.agent_id"""  # noqa: S608
-
-
-def open_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
-    """Open ``path`` read-only and check it is a run-log database of the supported schema."""
-    if not path.exists():
-        raise ObserveError(
-            f"no database at {path}: nothing was recorded there yet"
-            " (an ADW run or a Claude Code session with the layer's hooks creates it)"
-        )
-    if not path.is_file():
-        raise ObserveError(f"{path} is not a regular file")
-    uri = "file:" + quote(path.resolve().as_posix(), safe="/") + "?mode=ro"
-    try:
-        conn = sqlite3.connect(
-            uri, uri=True, timeout=5, isolation_level=None, check_same_thread=check_same_thread
-        )
-    except sqlite3.Error as exc:
-        raise ObserveError(f"cannot open {path}: {exc}") from None
-    try:
-        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.Error as exc:
-        conn.close()
-        raise ObserveError(f"{path} is not a readable SQLite database ({exc})") from None
-    problem = None
-    if app_id not in (0, APPLICATION_ID) or not tables.issuperset(TABLES):
-        problem = f"{path} is not a tac-bootstrap run-log database"
-    elif version > SCHEMA_VERSION:
-        problem = (
-            f"{path} has schema version {version}, newer than this tac-bootstrap reads"
-            f" ({SCHEMA_VERSION}): upgrade tac-bootstrap"
-        )
-    elif version < SCHEMA_VERSION:
-        problem = (
-            f"{path} has the older schema version {version}: migrate it first"
-            " (tac-bootstrap upgrade, or any ADW run)"
-        )
-    if problem:
-        conn.close()
-        raise ObserveError(problem)
-    return conn
-
-
-def epoch_seconds(text: str | None) -> float | None:
-    """Seconds since the epoch of a stored timestamp (None stays None)."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-
-
-def _json(text: str | None) -> dict[str, Any]:
-    """A metadata column as a dict ({} when NULL or not a JSON object)."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-@dataclass(slots=True)
-class Tokens:
-    """Token and cost totals (``cached`` = cache reads + cache creation)."""
-
-    prompts: int = 0
-    tokens_input: int = 0
-    tokens_cache_read: int = 0
-    tokens_cache_creation: int = 0
-    tokens_output: int = 0
-    cost_usd: float = 0.0
-    num_turns: int = 0
-
-    @property
-    def tokens_cached(self) -> int:
-        """Cache reads plus cache writes."""
-        return self.tokens_cache_read + self.tokens_cache_creation
-
-    def add(self, other: Tokens, sign: int = 1) -> None:
-        """Add ``other``'s counts to these (``sign=-1``: take them away)."""
-        self.prompts += sign * other.prompts
-        self.tokens_input += sign * other.tokens_input
-        self.tokens_cache_read += sign * other.tokens_cache_read
-        self.tokens_cache_creation += sign * other.tokens_cache_creation
-        self.tokens_output += sign * other.tokens_output
-        self.cost_usd += sign * other.cost_usd
-        self.num_turns += sign * other.num_turns
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form: the counts, ``tokens_cached``, and the cost rounded to 6 decimals."""
-        return {
-            "prompts": self.prompts,
-            "tokens_input": self.tokens_input,
-            "tokens_cache_read": self.tokens_cache_read,
-            "tokens_cache_creation": self.tokens_cache_creation,
-            "tokens_cached": self.tokens_cached,
-            "tokens_output": self.tokens_output,
-            "num_turns": self.num_turns,
-            "cost_usd": round(self.cost_usd, 6),
-        }
-
-
-def _sums(row: tuple[Any, ...]) -> Tokens:
-    """Tokens from SQL sums in the order count, input, cache read, cache creation, output, cost,
-    turns (NULL sums of no rows read as 0)."""
-    n, ti, tcr, tcc, tout, cost, turns = row
-    return Tokens(
-        int(n or 0),
-        int(ti or 0),
-        int(tcr or 0),
-        int(tcc or 0),
-        int(tout or 0),
-        float(cost or 0.0),
-        int(turns or 0),
-    )
-
-
-_SUMS = (
-    "count(*), sum(tokens_input), sum(tokens_cache_read), sum(tokens_cache_creation),"
-    " sum(tokens_output), sum(cost_usd), sum(num_turns)"
-)
-
-
-@dataclass(frozen=True)
-class EventCursor:
-    """Which events of a phase (or session) to show: the first ``limit`` (the default), those
-    after or before the event ``after`` / ``before`` (an ``agent_logs`` rowid), or the latest.
-
-    ``agent_id`` names the phase Agent the cursor is for; the run's other phases show their first
-    page (an empty ``agent_id``: every phase, e.g. ``latest`` for all)."""
-
-    agent_id: str = ""
-    after: int | None = None
-    before: int | None = None
-    latest: bool = False
-    limit: int = EVENTS_PER_PAGE
-
-    def for_agent(self, agent_id: str) -> EventCursor:
-        """This cursor for one phase: itself when it is that phase's, else the first page."""
-        if self.agent_id in ("", agent_id):
-            return self
-        return EventCursor(limit=self.limit)
-
-
-@dataclass
-class Run:
-    """One ADW run (its phase Agents), or one generator command in the history database."""
-
-    id: str
-    workflow: str
-    status: str = "completed"
-    task: str = ""
-    branch: str = ""
-    started_at: str = ""
-    ended_at: str | None = None
-    duration_s: float | None = None
-    phases: list[str] = field(default_factory=list)
-    agent_ids: list[str] = field(default_factory=list)
-    totals: Tokens = field(default_factory=Tokens)
-    last_activity: float = 0.0
-    members: list[_Agent] = field(default_factory=list, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form (the API's, and ``adw_status.py --json``'s): ``phases`` has one entry per
-        phase Agent, oldest first (a rerun phase appears once per attempt)."""
-        return {
-            "id": self.id,
-            "workflow": self.workflow,
-            "status": self.status,
-            "task": self.task,
-            "branch": self.branch,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "duration_s": self.duration_s,
-            "phases": [agent.summary() for agent in self.members],
-            "agent_ids": list(self.agent_ids),
-            "totals": self.totals.as_dict(),
-        }
-
-
-@dataclass
-class RunPage:
-    """One page of the filtered run list."""
-
-    runs: list[Run]
-    total: int
-    page: int
-    pages: int
-    workflows: list[str]
-
-
-# Built from constants only (metadata keys, the session agent name): no outside text goes in.
-# A phase Agent's row as a run is built from it.
-_AGENT_SQL = f"""
-SELECT a.rowid, a.id, a.name, a.status, a.created_at, a.started_at, a.completed_at,
-       {_meta("adw_id")}, {_meta("workflow")}, {_meta("phase")}, {_meta("target")}
-FROM agents a"""  # noqa: S608
-# The run list, newest first, one page: each run's id, start and Agent rowids, and how many runs
-# there are; then (rows with a NULL id) the workflows of every run (for the filter). Grouped by
-# SQLite as it reads the table, in one pass: no row of the table is kept here.
-_WF = f"coalesce({_meta('workflow', 'metadata')}, name, '?')"
-_LIST_SQL = f"""
-WITH r AS (
-  SELECT run, min(created_at) AS start, workflow, group_concat(rid) AS rids
-  FROM (SELECT {_RUN_OF} AS run, rowid AS rid, created_at, {_WF} AS workflow FROM agents
-        WHERE name IS NOT '{SESSION_AGENT}')
-  GROUP BY run)
-SELECT * FROM (SELECT run, start, rids, count(*) OVER () FROM r
-               ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset)
-UNION ALL SELECT DISTINCT NULL, workflow, NULL, NULL FROM r
-"""  # noqa: S608
-# The same list where the agents table has the index RUN_INDEX_SQL: the Agents with an adw_id are
-# grouped as that index holds them (no sort), those without one are runs of their own.
-_LIST_INDEXED_SQL = f"""
-WITH r AS (
-  SELECT run, min(created_at) AS start, rid AS first, group_concat(rid) AS rids
-  FROM (SELECT {ADW_ID_SQL} AS run, rowid AS rid, created_at FROM agents
-        WHERE {ADW_ID_SQL} IS NOT NULL AND name IS NOT '{SESSION_AGENT}')
-  GROUP BY run
-  UNION ALL
-  SELECT id, created_at, rowid, rowid FROM agents
-  WHERE {ADW_ID_SQL} IS NULL AND name IS NOT '{SESSION_AGENT}')
-SELECT * FROM (SELECT run, start, rids, count(*) OVER () FROM r
-               ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset)
-UNION ALL SELECT DISTINCT NULL, (SELECT {_WF} FROM agents WHERE rowid = r.first), NULL, NULL FROM r
-"""  # noqa: S608
-# The filtered run list: each run's status (its phases' latest Agents: any failed -> failed, else
-# any open -> running, else completed), workflow (its first Agent's), phases and targets.
-_FILTER_SQL = f"""
-WITH a AS MATERIALIZED (
-  SELECT {_RUN_OF} AS run, rowid AS rid, created_at, status, {_WF} AS workflow,
-         coalesce({_meta("phase", "metadata")}, name, '?') AS phase,
-         coalesce({_meta("target", "metadata")}, '') AS target
-  FROM agents WHERE name IS NOT '{SESSION_AGENT}' /*scope*/),
-r AS (SELECT run, min(created_at) AS start, workflow, group_concat(rid) AS rids,
-             group_concat(phase, ' ') AS phases, group_concat(target, ' ') AS targets
-      FROM a GROUP BY run),
-l AS (SELECT run, status,
-             row_number() OVER (PARTITION BY run, phase ORDER BY created_at DESC, rid DESC) AS n
-      FROM a),
-s AS (SELECT run, CASE WHEN max(status = 'failed') THEN 'failed'
-                       WHEN max(status IN ('running', 'pending')) THEN 'running'
-                       ELSE 'completed' END AS status
-      FROM l WHERE n = 1 GROUP BY run)
-SELECT * FROM (SELECT r.run, r.start, r.rids, count(*) OVER () FROM r JOIN s USING (run)
-WHERE (:status = '' OR s.status = :status) AND (:workflow = '' OR r.workflow = :workflow)
-"""  # noqa: S608
-# Text search: the run's id, workflow, phases and target, the <task> block of its prompts, or the
-# run whose branch (adw-<id>-<slug>) is the text. The runs found by their task (:task_runs) come
-# from the index of schema migration 5 (TASK_INDEX_SQL) alone, never the prompts' content.
-_TASK_SEARCH_SQL = f"""SELECT agent_id FROM prompts
-WHERE {TASK_WHERE_SQL} AND instr(lower({TASK_TEXT_SQL}), :q) > 0"""  # noqa: S608
-_TASK_RUNS_SQL = f"""SELECT DISTINCT {_RUN_OF} FROM agents
-WHERE id IN (SELECT value FROM json_each(:agents))"""  # noqa: S608
-_SEARCH_SQL = """
-AND (instr(lower(r.run || ' ' || r.workflow || ' ' || r.phases || ' ' || r.targets), :q) > 0
-     OR r.run = :branch_run OR r.run IN (SELECT value FROM json_each(:task_runs)))
-"""
-# A search narrowed first: the runs with an Agent whose id, name or metadata text holds a piece of
-# the text (no JSON read), whose rows alone then go through _FILTER_SQL (see _search_scope).
-_SCOPE_RUNS_SQL = f"""SELECT DISTINCT {_RUN_OF} FROM agents
-WHERE name IS NOT '{SESSION_AGENT}' AND (instr(lower(metadata), :piece) > 0
-      OR instr(lower(name), :piece) > 0 OR instr(lower(id), :piece) > 0)"""  # noqa: S608
-_SCOPE_ROWS_SQL = f"""SELECT rowid FROM agents WHERE {ADW_ID_SQL} IN (SELECT value FROM json_each(?))
-UNION SELECT rowid FROM agents WHERE id IN (SELECT value FROM json_each(?))"""  # noqa: S608
-_SCOPE = "AND rowid IN (SELECT value FROM json_each(:scope))"
-# Above this many runs a narrowed search would cost more than the grouping of every Agent.
-SCOPE_RUNS_MAX: Final = 2000
-# A piece of search text found as such in the metadata's JSON text: printable ASCII without the
-# characters JSON escapes (a text with others is searched without narrowing).
-_PLAIN_PIECE = re.compile(r"[!#-\[\]-~]+")
-_PAGE_OF_RUNS = """
-ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset)
-UNION ALL SELECT DISTINCT NULL, workflow, NULL, NULL FROM r
-"""
-_PAGE_ONLY = "ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset)"
-# The Agents still able to change (what a cached listing depends on besides new rows).
-_OPEN_SQL = """
-SELECT id, status, created_at, started_at, completed_at, metadata FROM agents
-WHERE status IN ('running', 'pending') ORDER BY id
-"""
 # Prompt sums of the given Agents, through the agent_id index.
 _AGENT_SUMS_SQL = f"""
 SELECT agent_id, {_SUMS}, max(created_at), group_concat(DISTINCT models) FROM prompts
 WHERE agent_id IN (SELECT value FROM json_each(?)) GROUP BY agent_id
 """  # noqa: S608
+
+
 # The newest event of each of the given Agents (an index lookup per Agent).
 _LAST_LOG_SQL = """
 SELECT j.value, (SELECT max(l.created_at) FROM agent_logs l WHERE l.agent_id = j.value)
 FROM json_each(?) j
 """
+
+
 _TASK_SQL = """
 SELECT agent_id, substr(content, instr(content, '<task>'), 2000) FROM prompts
 WHERE agent_id IN (SELECT value FROM json_each(?)) AND instr(content, '<task>') > 0
 ORDER BY created_at DESC
 """
-# One page of an Agent's events in (created_at, rowid) order: the idx_agent_logs_agent_created
-# index holds exactly that order (rowid is its last column), so a page costs its own rows.
-_PAGE_SQL = """
-SELECT l.rowid, l.agent_id, l.log_type, l.message, l.metadata, l.created_at, ?, ?
-FROM agent_logs l WHERE l.agent_id = ? AND l.message IS NOT 'prompt metadata'
-"""
-# What a phase's header needs from all its rows: the count, the steps, the prompts' metadata.
-_SUMMARY_COLUMNS = """
-SELECT rowid, log_type, message, created_at,
-       CASE WHEN log_type <> 'event' OR message = 'prompt metadata' THEN metadata END
-FROM agent_logs"""
-# The rows written right after a prompt (its "prompt metadata" event is among the first).
-_AFTER_PROMPT_SQL = """
-SELECT message, metadata FROM agent_logs WHERE agent_id = ? AND created_at >= ?
-ORDER BY created_at, rowid LIMIT ?
-"""
-# Cost sums of the prompts in a rowid range, per day, workflow, phase and models. NOT INDEXED: a
-# range of rowids (what was added since the last pass), never a walk of the agent_id index.
-_COSTS_SQL = f"""
-SELECT substr(p.created_at, 1, 10), coalesce({_meta("workflow")}, a.name, '?'),
-       coalesce({_meta("phase")}, a.name, '?'), coalesce(p.models, ''), count(*),
-       sum(p.tokens_input), sum(p.tokens_cache_read), sum(p.tokens_cache_creation),
-       sum(p.tokens_output), sum(p.cost_usd), sum(p.num_turns)
-FROM prompts p NOT INDEXED LEFT JOIN agents a ON a.id = p.agent_id
-WHERE p.rowid > ? AND p.rowid <= ? GROUP BY 1, 2, 3, 4
-"""  # noqa: S608
-# The prompts of several models in a rowid range, one by one (each is split by its own usage).
-_SEVERAL_SQL = """
-SELECT p.id, p.agent_id, p.models, p.created_at, p.tokens_input, p.tokens_cache_read,
-       p.tokens_cache_creation, p.tokens_output, p.cost_usd, p.num_turns
-FROM prompts p NOT INDEXED WHERE p.rowid > ? AND p.rowid <= ? AND instr(p.models, ',') > 0
-"""
-# Workflow and phase of the given Agents, as the costs group them.
-_COST_AGENTS_SQL = f"""
-SELECT a.id, coalesce({_meta("workflow")}, a.name, '?'), coalesce({_meta("phase")}, a.name, '?')
-FROM agents a WHERE a.id IN (SELECT value FROM json_each(?))
-"""  # noqa: S608
-_COST_OPEN_SQL = f"""
-SELECT a.id, coalesce({_meta("workflow")}, a.name, '?'), coalesce({_meta("phase")}, a.name, '?')
-FROM agents a WHERE a.status IN ('running', 'pending')
-"""  # noqa: S608
-_COUNTED_SQL = f"SELECT {_SUMS} FROM prompts WHERE agent_id = ? AND rowid <= ?"  # noqa: S608
-
-
-@dataclass
-class _Agent:
-    """One phase Agent of a run as the run list shows it."""
-
-    rowid: int
-    id: str
-    name: str
-    status: str
-    created_at: str
-    started_at: str | None
-    completed_at: str | None
-    run_id: str
-    workflow: str
-    phase: str
-    target: str | None
-    totals: Tokens = field(default_factory=Tokens)
-    last_prompt: str | None = None
-    last_log: str | None = None
-    models: set[str] = field(default_factory=set)
-
-    @property
-    def open(self) -> bool:
-        """Still able to change (status, completion, metadata)."""
-        return self.status in ("running", "pending")
-
-    def summary(self) -> dict[str, Any]:
-        """The phase as the run list's JSON shows it: totals flat, models used."""
-        return {
-            "phase": self.phase,
-            "agent": self.name,
-            "agent_id": self.id,
-            "status": self.status,
-            "started_at": self.started_at or self.created_at,
-            "completed_at": self.completed_at,
-            **self.totals.as_dict(),
-            "models": sorted(self.models),
-        }
-
-
-def _agent(row: tuple[Any, ...]) -> _Agent:
-    """An ``_AGENT_SQL`` row."""
-    rowid, aid, name, status, created, started, completed, adw_id, workflow, phase, target = row
-    return _Agent(
-        rowid,
-        aid,
-        name or "?",
-        status,
-        created,
-        started,
-        completed,
-        str(adw_id) if adw_id else aid,
-        str(workflow or name or "?"),
-        str(phase or name or "?"),
-        str(target) if target and not adw_id else None,
-    )
-
-
-@dataclass
-class _Listing:
-    """One page of the run list as the query gives it: (run id, start, Agent rowids) rows, how
-    many runs match, the page, and the workflows of every run (the filter's choices)."""
-
-    rows: list[tuple[Any, str, str]]
-    total: int
-    page: int
-    workflows: list[str]
-
-
-@dataclass
-class _LogSummary:
-    """What a page needs from every row of one Agent's log, kept up to date from the rows added
-    since (``seen``: the database's largest ``agent_logs`` rowid when it was last read)."""
-
-    seen: int = 0
-    count: int = 0
-    # (created_at, rowid, log_type, name, status) of the step_start / step_end rows
-    steps: list[tuple[str, int, str, str, str]] = field(default_factory=list)
-    prompt_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass
-class _Pending:
-    """A prompt of several models whose per-model usage was not there yet (its Agent was open):
-    counted in the mixed bucket until the usage arrives or the Agent ends."""
-
-    prompt_id: str
-    agent_id: str
-    models: str
-    created_at: str
-    part: Tokens
-
-
-class _Bounded(OrderedDict[Any, Any]):
-    """A dict that keeps its ``cap`` most recently used entries."""
-
-    def __init__(self, cap: int) -> None:
-        super().__init__()
-        self.cap = cap
-
-    def use(self, key: Any) -> Any:
-        """The value of ``key`` (None if absent), now the most recently used."""
-        if key not in self:
-            return None
-        self.move_to_end(key)
-        return self[key]
-
-    def keep(self, key: Any, value: Any) -> None:
-        """Store ``value``; the least recently used entries go beyond the cap."""
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.cap:
-            self.popitem(last=False)
 
 
 class Store:
@@ -1206,272 +770,3 @@ class Store:
             return None
         run_folder = path.relative_to(base).parts[0]
         return path if re.fullmatch(r"[0-9a-f]{8}", run_folder) else None
-
-
-class _CostsPass(threading.Thread):
-    """One pass of the cost sums over a fresh snapshot, in the background (see Store.costs)."""
-
-    def __init__(self, store: Store) -> None:
-        super().__init__(daemon=True, name="observatory-costs")
-        self.store = store
-        self.error: Exception | None = None
-
-    def run(self) -> None:
-        """Bring the sums up to date; an error is kept for the request that waits for it."""
-        try:
-            with self.store.read() as conn, self.store._book.lock:
-                self.store._book.update(conn)
-        except Exception as exc:  # re-raised in the thread of the request that waits for it
-            self.error = exc
-
-
-class _CostBook:
-    """Cost sums per day, workflow, phase and model, brought up to date from the prompts added
-    since the last pass (a rowid range: prompts are only ever added). What it keeps is one entry
-    per day, workflow, phase and model, plus the open Agents' workflow and phase (an open Agent's
-    metadata may still change, which moves its sums) and the prompts of several models still
-    waiting for their per-model usage."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        """Empty sums (a first pass, or a database whose rowids went backwards)."""
-        self.total = Tokens()
-        self.groups: dict[str, defaultdict[str, Tokens]] = {
-            name: defaultdict(Tokens) for name in ("day", "workflow", "phase", "model")
-        }
-        self.mixed_keys: set[str] = set()
-        self.split = 0
-        self.pending: list[_Pending] = []
-        self.open: dict[str, tuple[str, str]] = {}  # open Agent -> (workflow, phase) counted
-        self.prompt_top = 0
-        self.log_top = 0
-        self.version = 0
-        self.cache: tuple[int, dict[str, Any]] | None = None
-
-    def update(self, conn: sqlite3.Connection) -> None:
-        """Fold in what changed since the last pass."""
-        top_prompt, top_log = conn.execute(
-            "SELECT coalesce((SELECT max(rowid) FROM prompts), 0),"
-            " coalesce((SELECT max(rowid) FROM agent_logs), 0)"
-        ).fetchone()
-        if top_prompt < self.prompt_top or top_log < self.log_top:
-            self.reset()  # a VACUUM or a restore: read again from scratch
-        self._move(conn)
-        added = top_prompt > self.prompt_top
-        if added:
-            self._count(conn, self.prompt_top, top_prompt)
-            self.prompt_top = top_prompt
-        self.open = {str(r[0]): (str(r[1]), str(r[2])) for r in conn.execute(_COST_OPEN_SQL)}
-        ended = any(p.agent_id not in self.open for p in self.pending)
-        if self.pending and (added or ended or top_log != self.log_top):
-            self._settle(conn)
-        self.log_top = top_log
-
-    def _move(self, conn: sqlite3.Connection) -> None:
-        """The counted prompts of an Agent whose workflow or phase changed while it was open now
-        count under its new ones."""
-        if not self.open:
-            return
-        for aid, workflow, phase in conn.execute(_COST_AGENTS_SQL, (json.dumps(list(self.open)),)):
-            before = self.open[aid]
-            if (workflow, phase) == before:
-                continue
-            part = _sums(conn.execute(_COUNTED_SQL, (aid, self.prompt_top)).fetchone())
-            for name, old, new in (("workflow", before[0], workflow), ("phase", before[1], phase)):
-                self.groups[name][old].add(part, -1)
-                self.groups[name][new].add(part)
-            self.version += 1
-
-    def _count(self, conn: sqlite3.Connection, since: int, top: int) -> None:
-        """Add the prompts of the rowid range (since, top]."""
-        for row in conn.execute(_COSTS_SQL, (since, top)):
-            day, workflow, phase, models = row[:4]
-            part = _sums(row[4:11])
-            self.total.add(part)
-            self.groups["day"][day or "?"].add(part)
-            self.groups["workflow"][workflow].add(part)
-            self.groups["phase"][phase].add(part)
-            if len(_model_names(models)) < 2:  # several models: one by one, below
-                self.groups["model"][models or "(unknown)"].add(part)
-        for p in conn.execute(_SEVERAL_SQL, (since, top)):
-            if len(_model_names(p[2])) < 2:
-                continue
-            part = _tokens(1, [int(v or 0) for v in p[4:8]], float(p[8] or 0.0), int(p[9] or 0))
-            self.pending.append(_Pending(p[0], p[1], p[2], p[3], part))
-            self._add_model(_mixed_key(p[2]), part)  # until its per-model usage is read
-        self.version += 1
-
-    def _add_model(self, key: str, part: Tokens, sign: int = 1) -> None:
-        self.groups["model"][key].add(part, sign)
-        if MIXED_JOIN in key:
-            self.mixed_keys.add(key)
-        self.version += 1
-
-    def _settle(self, conn: sqlite3.Connection) -> None:
-        """Split the pending prompts of several models whose per-model usage is there now; those
-        whose Agent ended without it stay whole in the mixed bucket."""
-        waiting: list[_Pending] = []
-        for p in self.pending:
-            usage = _usage_of(_prompt_meta(conn, p.agent_id, p.prompt_id, p.created_at))
-            counts = [p.part.tokens_input, p.part.tokens_cache_read]
-            counts += [p.part.tokens_cache_creation, p.part.tokens_output]
-            parts = _split(_model_names(p.models), counts, p.part.cost_usd, usage)
-            if parts is None:
-                if p.agent_id in self.open:
-                    waiting.append(p)  # agent.py writes the usage right after the prompt
-                continue
-            self._add_model(_mixed_key(p.models), p.part, -1)
-            for model, part_counts, part_cost in parts:
-                self._add_model(model, _tokens(1, part_counts, part_cost))
-            self.split += 1
-        self.pending = waiting
-
-    def result(self) -> dict[str, Any]:
-        """The sums as the costs page and ``/api/costs`` show them."""
-        if self.cache is not None and self.cache[0] == self.version:
-            return self.cache[1]
-        result: dict[str, Any] = {"computing": False, "totals": self.total.as_dict()}
-        for name, groups in self.groups.items():
-            rows = [
-                {"key": key, **t.as_dict(), "mixed": key in self.mixed_keys}
-                for key, t in groups.items()
-                if t.prompts
-            ]
-            if name == "day":
-                rows.sort(key=lambda r: r["key"])
-            else:
-                rows.sort(key=lambda r: (-r["cost_usd"], r["key"]))
-            if name != "model":
-                for r in rows:
-                    del r["mixed"]
-            result[name] = rows
-        result["models_split"] = self.split
-        result["models_mixed"] = sum(
-            t.prompts for key, t in self.groups["model"].items() if key in self.mixed_keys
-        )
-        self.cache = (self.version, result)
-        return result
-
-
-def _prompt_meta(
-    conn: sqlite3.Connection, agent_id: str, prompt_id: str, created_at: str
-) -> dict[str, Any]:
-    """The ``prompt metadata`` event ``agent.py`` logs right after a prompt ({} if none)."""
-    for message, text in conn.execute(
-        _AFTER_PROMPT_SQL, (agent_id, created_at, PROMPT_META_WINDOW)
-    ):
-        if message == "prompt metadata":
-            meta = _json(text)
-            if meta.get("prompt_id") == prompt_id:
-                return meta
-    return {}
-
-
-_COUNTS = ("tokens_input", "tokens_cache_read", "tokens_cache_creation", "tokens_output")
-# The keys of agent.py's model_usage, in _COUNTS order.
-_USAGE = ("input", "cache_read", "cache_creation", "output")
-
-
-def _nonneg(value: object) -> float:
-    """A usage number from recorded JSON: finite and >= 0, else 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0.0
-    number = float(value)
-    return number if number >= 0 and number != float("inf") else 0.0
-
-
-def _model_names(models: str | None) -> list[str]:
-    """The model ids of a ``prompts.models`` value, in order, each once."""
-    return list(dict.fromkeys(m.strip() for m in (models or "").split(",") if m.strip()))
-
-
-def _mixed_key(models: str) -> str:
-    """The per-model bucket of a prompt of several models that cannot be split: ``a + b``."""
-    return MIXED_JOIN.join(sorted(_model_names(models)))
-
-
-def _usage_of(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The ``model_usage`` of a ``prompt metadata`` event ({} when absent or malformed)."""
-    usage = meta.get("model_usage")
-    if not isinstance(usage, dict):
-        return {}
-    return {str(k): v for k, v in usage.items() if isinstance(v, dict)}
-
-
-def _split(
-    names: list[str], counts: list[int], cost: float, usage: dict[str, dict[str, Any]]
-) -> list[tuple[str, list[int], float]] | None:
-    """A prompt of several models split by its recorded per-model usage: tokens as counted per
-    model (when they add up to the prompt's, else in proportion), cost in proportion to each
-    model's cost, the last model taking the remainder so that the parts sum to the prompt's own.
-    None when the prompt used one model, or its usage does not name exactly its models."""
-    if len(names) < 2 or not usage or set(usage) != set(names):
-        return None
-    per_cost = [_nonneg(usage[m].get("cost_usd")) for m in names]
-    weight_total = sum(per_cost)
-    per_counts = [[int(_nonneg(usage[m].get(k))) for k in _USAGE] for m in names]
-    exact = [sum(c[i] for c in per_counts) for i in range(4)] == counts
-    left_cost, left_counts = cost, list(counts)
-    parts: list[tuple[str, list[int], float]] = []
-    for i, model in enumerate(names):
-        last = i == len(names) - 1
-        share = per_cost[i] / weight_total if weight_total else 1 / len(names)
-        part_cost = left_cost if last else cost * share
-        if exact:
-            part_counts = per_counts[i]
-        elif last:
-            part_counts = left_counts
-        else:
-            part_counts = [int(c * share) for c in counts]
-        parts.append((model, part_counts, part_cost))
-        left_cost -= part_cost
-        left_counts = [a - b for a, b in zip(left_counts, part_counts, strict=True)]
-    return parts
-
-
-def _tokens(prompts: int, counts: list[int], cost: float, turns: int = 0) -> Tokens:
-    """Tokens from counts in _COUNTS order."""
-    ti, tcr, tcc, tout = counts
-    return Tokens(prompts, ti, tcr, tcc, tout, cost, turns)
-
-
-def _counts_dict(counts: list[int]) -> dict[str, int]:
-    data = dict(zip(_COUNTS, counts, strict=True))
-    data["tokens_cached"] = data["tokens_cache_read"] + data["tokens_cache_creation"]
-    return data
-
-
-def _event(row: Any) -> dict[str, Any]:
-    """One ``agent_logs`` row as the pages and the API show it."""
-    rowid, agent_id, log_type, message, metadata, created_at, adw_id, agent_name = row
-    meta = _json(metadata)
-    tool = meta.get("tool_name")
-    blocked = bool(meta.get("blocked"))
-    outcome = ""
-    if blocked:
-        outcome = f"blocked: {meta.get('block_reason') or ''}"
-    elif "tool_response" in meta:
-        outcome = str(meta.get("tool_response") or "")[:500]
-    elif "error" in meta:
-        outcome = str(meta.get("error"))[:500]
-    elif "status" in meta:
-        outcome = str(meta["status"])
-    return {
-        "id": rowid,
-        "agent_id": agent_id,
-        "run_id": adw_id or (None if agent_name == SESSION_AGENT else agent_id),
-        "agent": agent_name,
-        "log_type": log_type,
-        "message": message,
-        "hook_event": meta.get("hook_event"),
-        "tool_name": str(tool) if tool else None,
-        "tool_input": str(meta.get("tool_input") or "")[:1000] or None,
-        "blocked": blocked,
-        "block_reason": meta.get("block_reason") if blocked else None,
-        "outcome": outcome,
-        "created_at": created_at,
-        "meta": meta,
-    }

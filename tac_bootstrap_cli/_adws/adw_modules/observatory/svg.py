@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from .store import epoch_seconds
+from .readonly import epoch_seconds
 
 WIDTH = 900
 LABEL_W = 170

@@ -15,7 +15,9 @@ import jinja2
 from markupsafe import Markup
 
 from . import svg
-from .store import COSTS_WAIT_S, EventCursor, Store, Tokens
+from .costs import COSTS_WAIT_S
+from .records import EventCursor, Tokens
+from .store import Store
 
 HERE = Path(__file__).parent
 STATUSES = ("running", "completed", "failed", "stale")
