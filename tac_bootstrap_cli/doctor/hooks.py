@@ -300,30 +300,53 @@ def _foreign_hook_code(p: Project) -> str | None:
     return None
 
 
+def _try_hook(
+    root: Path, hook: tuple[str, str, list[str], float], db: Path
+) -> tuple[str | None, str | None]:
+    """(failure, warning) of running one hook on its sample event (and the guard on its probe)."""
+    event, command, argv, timeout = hook
+    name = LAUNCHED_HOOK.findall(command) or HOOK_SCRIPT.findall(command) or [event]
+    label = f"{event} ({name[0]})"
+    code, err = _run_hook(root, event, argv, SAMPLE_EVENTS[event], timeout, db)
+    said = f": {err}" if err else ""
+    if code is None:
+        return f"{label} {err}", None
+    if code != 0:
+        return f"{label} exits {code} on a harmless event{said}", None
+    warning = f"{label}{said}" if err else None
+    if event == "PreToolUse" and facts.is_guard_command(command):
+        probe = {"tool_name": "Bash", "tool_input": {"command": GUARD_PROBE}}
+        code, err = _run_hook(root, event, argv, probe, timeout, db)
+        if code != 2:
+            return f"the guard lets `{GUARD_PROBE}` through (exit {code})", warning
+    return None, warning
+
+
+# Hook processes run at once after the first: each is a separate python3 that waits on its own
+# start-up, so on a machine with several cores they overlap (Claude Code itself runs the hooks
+# of one event in parallel, on one run-log database: the hooks wait on its lock).
+HOOK_WORKERS = 4
+
+
 def _try_hooks(
     root: Path, hooks: list[tuple[str, str, list[str], float]], db: Path
 ) -> tuple[list[str], list[str]]:
-    """(failures, warnings) of running each hook on its sample event, and the guard on its probe."""
-    failures: list[str] = []
-    warnings: list[str] = []
-    for event, command, argv, timeout in hooks:
-        name = LAUNCHED_HOOK.findall(command) or HOOK_SCRIPT.findall(command) or [event]
-        label = f"{event} ({name[0]})"
-        code, err = _run_hook(root, event, argv, SAMPLE_EVENTS[event], timeout, db)
-        said = f": {err}" if err else ""
-        if code is None:
-            failures.append(f"{label} {err}")
-            continue
-        if code != 0:
-            failures.append(f"{label} exits {code} on a harmless event{said}")
-            continue
-        if err:
-            warnings.append(f"{label}{said}")
-        if event == "PreToolUse" and facts.is_guard_command(command):
-            probe = {"tool_name": "Bash", "tool_input": {"command": GUARD_PROBE}}
-            code, err = _run_hook(root, event, argv, probe, timeout, db)
-            if code != 2:
-                failures.append(f"the guard lets `{GUARD_PROBE}` through (exit {code})")
+    """(failures, warnings) of running each hook on its sample event, and the guard on its
+    probe, in the order of ``hooks``. The first hook runs alone (it creates the run-log
+    database, as the first hook of a session does), the others up to ``HOOK_WORKERS`` at once."""
+    if not hooks:
+        return [], []
+    results = [_try_hook(root, hooks[0], db)]
+    workers = min(HOOK_WORKERS, os.cpu_count() or 1, len(hooks) - 1)
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results += pool.map(lambda hook: _try_hook(root, hook, db), hooks[1:])
+    else:
+        results += [_try_hook(root, hook, db) for hook in hooks[1:]]
+    failures = [failure for failure, _ in results if failure is not None]
+    warnings = [warning for _, warning in results if warning]
     return failures, warnings
 
 
