@@ -15,29 +15,21 @@ in the background on the first costs request (see specs/observatory.md, "Scale")
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import threading
-import time
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from .caches import LISTINGS_KEPT, SUMMARIES_KEPT, TASKS_KEPT, _Bounded
+from .caches import LISTINGS_KEPT, _Bounded
 from .costs import (
     COSTS_WAIT_S,
-    MIXED_JOIN,
     _CostBook,
     _CostsPass,
-    _counts_dict,
-    _model_names,
-    _split,
-    _usage_of,
 )
-from .events import _EVENTS_SQL, _PAGE_SQL, _SUMMARY_COLUMNS, EVENTS_RANGE_MAX, _event
+from .events import _EVENTS_SQL, EVENTS_RANGE_MAX, _event
 from .listing import (
     _BRANCH_RE,
     _FILTER_SQL,
@@ -55,61 +47,22 @@ from .listing import (
     _TASK_SEARCH_SQL,
     SCOPE_RUNS_MAX,
 )
+from .phases import PhaseReader
 from .readonly import (
     _RUN_LOOKUP_PLAN,
     SESSION_AGENT,
     _json,
-    _meta,
-    epoch_seconds,
     open_readonly,
 )
 
 # Re-exported: the CLI (observe/server.py), adw_status.py and adw_observe.py import them from here.
 from .readonly import ObserveError as ObserveError
-from .records import (
-    _AGENT_SQL,
-    _SUMS,
-    EVENTS_PAGE_MAX,
-    Run,
-    RunPage,
-    _Agent,
-    _agent,
-    _Listing,
-    _LogSummary,
-    _sums,
-)
 from .records import EventCursor as EventCursor
-
-# A running phase silent this long has lost its process: the agent CLI is stopped after 3,600 s
-# and every finished call writes its prompt row (see specs/observatory.md, "Stale runs").
-STALE_AFTER_S: Final = 3900.0
-
-
-_TASK_RE = re.compile(r"<task>\n?(.*?)\n?</task>", re.DOTALL)
-
-
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
-
-
-# Prompt sums of the given Agents, through the agent_id index.
-_AGENT_SUMS_SQL = f"""
-SELECT agent_id, {_SUMS}, max(created_at), group_concat(DISTINCT models) FROM prompts
-WHERE agent_id IN (SELECT value FROM json_each(?)) GROUP BY agent_id
-"""  # noqa: S608
-
-
-# The newest event of each of the given Agents (an index lookup per Agent).
-_LAST_LOG_SQL = """
-SELECT j.value, (SELECT max(l.created_at) FROM agent_logs l WHERE l.agent_id = j.value)
-FROM json_each(?) j
-"""
-
-
-_TASK_SQL = """
-SELECT agent_id, substr(content, instr(content, '<task>'), 2000) FROM prompts
-WHERE agent_id IN (SELECT value FROM json_each(?)) AND instr(content, '<task>') > 0
-ORDER BY created_at DESC
-"""
+from .records import (
+    RunPage,
+    _Listing,
+)
+from .runbuild import STALE_AFTER_S, RunBuilder
 
 
 class Store:
@@ -129,10 +82,8 @@ class Store:
         # What is kept between requests, each capped (see the module's docstring).
         self._cache_lock = threading.Lock()
         self._listings = _Bounded(LISTINGS_KEPT)  # (signature, filters, page) -> one page of ids
-        self._states = _Bounded(TASKS_KEPT)  # adw_id -> (mtime, task, branch) of adw_state.json
-        self._tasks = _Bounded(TASKS_KEPT)  # Agent id -> the <task> of its prompts ("" if none)
-        self._summaries = _Bounded(SUMMARIES_KEPT)  # Agent id -> _LogSummary
-        self._summary_lock = threading.Lock()
+        self._runs = RunBuilder(project, stale_after)
+        self._phases = PhaseReader(self.raw_file)
         self._indexed: bool | None = None  # see _run_index
         self._book = _CostBook()
         self._costs_lock = threading.Lock()
@@ -192,14 +143,14 @@ class Store:
                 # Running or stale is the clock's call: build every run SQL calls running (only
                 # runs with an open Agent), then keep those of the asked status.
                 found = self._listing(conn, sig, "running", workflow, needle, 1, -1)
-                every = [r for r in self._build(conn, found.rows) if r.status == status]
+                every = [r for r in self._runs.build(conn, found.rows) if r.status == status]
                 total = len(every)
                 page = min(page, max(1, -(-total // per_page)))
                 runs = every[(page - 1) * per_page : page * per_page]
             else:
                 status = status if status in ("completed", "failed") else ""
                 found = self._listing(conn, sig, status, workflow, needle, page, per_page)
-                runs, total, page = self._build(conn, found.rows), found.total, found.page
+                runs, total, page = self._runs.build(conn, found.rows), found.total, found.page
         pages = max(1, -(-total // per_page))
         return RunPage(runs, total, page, pages, found.workflows)
 
@@ -313,146 +264,6 @@ class Store:
             self._indexed = any("<expr>=?" in str(row[-1]) for row in plan)
         return self._indexed
 
-    def _build(self, conn: sqlite3.Connection, rows: list[tuple[Any, str, str]]) -> list[Run]:
-        """The runs of listing rows, in their order: their Agents' rows (by rowid), prompt sums
-        (through the agent_id index), the newest event of the open ones, and tasks."""
-        if not rows:
-            return []
-        rowids = [int(x) for _, _, rids in rows for x in rids.split(",") if x]
-        agents = [
-            _agent(r)
-            for r in conn.execute(
-                f"{_AGENT_SQL} WHERE a.rowid IN (SELECT value FROM json_each(?))",  # noqa: S608
-                (json.dumps(rowids),),
-            )
-        ]
-        self._fill(conn, agents)
-        by_run: dict[str, list[_Agent]] = defaultdict(list)
-        for agent in agents:
-            by_run[agent.run_id].append(agent)
-        runs = [self._run_of(str(r[0]), by_run[str(r[0])]) for r in rows if by_run.get(str(r[0]))]
-        self._fill_tasks(conn, runs)
-        return runs
-
-    def _fill(self, conn: sqlite3.Connection, agents: list[_Agent]) -> None:
-        """Each Agent's prompt sums and models, and the newest event of the open ones."""
-        by_id = {a.id: a for a in agents}
-        for row in conn.execute(_AGENT_SUMS_SQL, (json.dumps(list(by_id)),)):
-            agent = by_id[row[0]]
-            agent.totals = _sums(row[1:8])
-            agent.last_prompt = row[8]
-            agent.models = {m for m in str(row[9] or "").split(",") if m}
-        opened = [a.id for a in agents if a.open]
-        if opened:
-            for aid, last in conn.execute(_LAST_LOG_SQL, (json.dumps(opened),)):
-                by_id[aid].last_log = last
-
-    def _run_agents(self, conn: sqlite3.Connection, run_id: str) -> list[_Agent]:
-        """The Agents of the run ``run_id`` (an adw_id, or the id of an Agent without one)."""
-        row = conn.execute(
-            f"{_AGENT_SQL} WHERE a.id = ? AND a.name IS NOT ?", (run_id, SESSION_AGENT)
-        ).fetchone()
-        if row is not None and not row[7]:
-            return [_agent(row)]
-        where, args = f"{_meta('adw_id')} = ?", [run_id]
-        if _PLAIN_ID.fullmatch(run_id):
-            # Without an index on the adw_id this reads the agents table: the id's own text must
-            # be in the metadata (a cheap test) before its JSON is read.
-            where, args = f"instr(a.metadata, ?) > 0 AND {where}", [run_id, run_id]
-        rows = conn.execute(
-            f"{_AGENT_SQL} WHERE {where} AND a.name IS NOT ?", (*args, SESSION_AGENT)
-        ).fetchall()
-        return [_agent(r) for r in rows]
-
-    def _state(self, adw_id: str) -> tuple[str, str]:
-        """(task, branch) from ``agents/<adw_id>/adw_state.json`` when the project has it."""
-        if self.project is None or not re.fullmatch(r"[0-9a-f]{8}", adw_id):
-            return "", ""
-        text = f"{self.project}/agents/{adw_id}/adw_state.json"
-        try:
-            mtime = os.stat(text).st_mtime  # noqa: PTH116
-        except OSError:
-            return "", ""
-        with self._cache_lock:
-            cached = self._states.use(adw_id)
-        if cached and cached[0] == mtime:
-            return cached[1], cached[2]
-        try:
-            data = json.loads(Path(text).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        task, branch = str(data.get("task") or ""), str(data.get("branch") or "")
-        with self._cache_lock:
-            self._states.keep(adw_id, (mtime, task, branch))
-        return task, branch
-
-    def _fill_tasks(self, conn: sqlite3.Connection, runs: list[Run]) -> None:
-        """Missing tasks from the ``<task>`` block of a run's first prompt that has one (read
-        through the agent_id index for the Agents not in the task cache)."""
-        wanted = [run for run in runs if not run.task]
-        with self._cache_lock:
-            missing = [a for run in wanted for a in run.agent_ids if a not in self._tasks]
-        opened = {a.id for run in wanted for a in run.members if a.open}
-        found: dict[str, str] = {}
-        for start in range(0, len(missing), 500):
-            chunk = missing[start : start + 500]
-            for aid, text in conn.execute(_TASK_SQL, (json.dumps(chunk),)):
-                match = _TASK_RE.search(text or "")
-                if match:
-                    found[aid] = match.group(1).strip()  # the oldest prompt's (rows newest first)
-        with self._cache_lock:
-            for aid in missing:
-                if aid in found or aid not in opened:  # an open one may still write its prompt
-                    self._tasks.keep(aid, found.get(aid, ""))
-            for run in wanted:
-                tasks = (found.get(a) or self._tasks.use(a) for a in run.agent_ids)
-                run.task = next((t for t in tasks if t), "")
-
-    def _run_of(self, run_id: str, agents: list[_Agent]) -> Run:
-        """One run from its Agents; a phase's latest Agent gives its status."""
-        agents = sorted(agents, key=lambda a: (a.created_at, a.rowid))
-        first = agents[0]
-        run = Run(
-            id=run_id, workflow=first.workflow, started_at=first.started_at or first.created_at
-        )
-        latest: dict[str, str] = {}
-        last = ""
-        for agent in agents:
-            if agent.phase not in run.phases:
-                run.phases.append(agent.phase)
-            run.agent_ids.append(agent.id)
-            run.members.append(agent)
-            run.totals.add(agent.totals)
-            if agent.completed_at and (run.ended_at is None or agent.completed_at > run.ended_at):
-                run.ended_at = agent.completed_at
-            # Stored timestamps are fixed-width UTC text: the largest string is the latest time.
-            last = max(
-                agent.created_at,
-                agent.started_at or "",
-                agent.last_prompt or "",
-                agent.last_log or "",
-                last,
-            )
-            latest[agent.phase] = agent.status
-        run.last_activity = epoch_seconds(last) or 0.0
-        statuses = set(latest.values())
-        now = time.time()
-        if "failed" in statuses:
-            run.status = "failed"
-        elif statuses & {"running", "pending"}:
-            stale = now - run.last_activity > self.stale_after
-            run.status, run.ended_at = ("stale" if stale else "running"), None
-        begin, end = epoch_seconds(run.started_at), epoch_seconds(run.ended_at)
-        if begin is not None:
-            run.duration_s = (end if end is not None else now) - begin
-        if first.target:
-            run.task = first.target
-        else:
-            run.task, run.branch = self._state(run_id)
-        return run
-
     def run(
         self, run_id: str, cursor: EventCursor | None = None, *, events: bool = True
     ) -> dict[str, Any] | None:
@@ -461,188 +272,21 @@ class Store:
         what a live page asks for); None when unknown."""
         cursor = cursor or EventCursor()
         with self.read() as conn:
-            agents = self._run_agents(conn, run_id)
+            agents = self._runs.run_agents(conn, run_id)
             if not agents:
                 return None
-            self._fill(conn, agents)
-            found = self._run_of(run_id, agents)
-            self._fill_tasks(conn, [found])
+            self._runs.fill(conn, agents)
+            found = self._runs.run_of(run_id, agents)
+            self._runs.fill_tasks(conn, [found])
             phases = [
-                self._phase(conn, agent.id, found.id, cursor.for_agent(agent.id), events=events)
+                self._phases.phase(
+                    conn, agent.id, found.id, cursor.for_agent(agent.id), events=events
+                )
                 for agent in found.members
             ]
         return {"run": found.as_dict(), "phases": phases}
 
-    def _phase(
-        self,
-        conn: sqlite3.Connection,
-        agent_id: str,
-        run_id: str,
-        cursor: EventCursor,
-        *,
-        events: bool = True,
-    ) -> dict[str, Any]:
-        row = conn.execute(
-            "SELECT id, name, model, status, created_at, started_at, completed_at, metadata"
-            " FROM agents WHERE id = ?",
-            (agent_id,),
-        ).fetchone()
-        meta = _json(row[7])
-        summary = self._summary(conn, agent_id)
-        shown: list[dict[str, Any]] = []
-        page: dict[str, Any] | None = None
-        if events:
-            shown, page = self._event_page(conn, agent_id, run_id, row[1], cursor)
-        prompts = []
-        for p in conn.execute(
-            "SELECT id, content, response, status, tokens_input, tokens_cache_read,"
-            " tokens_cache_creation, tokens_output, cost_usd, num_turns, duration_ms, models,"
-            " created_at FROM prompts WHERE agent_id = ? ORDER BY created_at, rowid",
-            (agent_id,),
-        ):
-            extra = summary.prompt_meta.get(p[0], {})
-            raw = extra.get("raw_output")
-            models = p[11] or ""
-            names = _model_names(models)
-            parts = _split(names, [p[4], p[5], p[6], p[7]], p[8], _usage_of(extra))
-            prompts.append(
-                {
-                    "id": p[0],
-                    "content": p[1],
-                    "response": p[2],
-                    "status": p[3],
-                    "tokens_input": p[4],
-                    "tokens_cache_read": p[5],
-                    "tokens_cache_creation": p[6],
-                    "tokens_output": p[7],
-                    "cost_usd": p[8],
-                    "num_turns": p[9],
-                    "duration_ms": p[10],
-                    "models": models,
-                    # "a + b" for a call of several models; per_model only when its usage was
-                    # recorded per model (else the totals above are the call's, not one model's).
-                    "models_label": MIXED_JOIN.join(names),
-                    "per_model": (
-                        None
-                        if parts is None
-                        else [
-                            {"model": m, **_counts_dict(c), "cost_usd": cost}
-                            for m, c, cost in parts
-                        ]
-                    ),
-                    "created_at": p[12],
-                    "raw_output": raw if isinstance(raw, str) and self.raw_file(raw) else None,
-                }
-            )
-        attempts: list[dict[str, Any]] = []
-        open_steps: dict[str, dict[str, Any]] = {}
-        for created, _rowid, log_type, name, status in sorted(summary.steps):
-            if log_type == "step_start":
-                step = {"name": name, "start": created, "end": None, "status": ""}
-                open_steps[name] = step
-                attempts.append(step)
-            elif log_type == "step_end" and name in open_steps:
-                step = open_steps.pop(name)
-                step["end"] = created
-                step["status"] = status
-        return {
-            "agent_id": row[0],
-            "name": row[1],
-            "phase": str(meta.get("phase") or row[1] or "?"),
-            "model": row[2],
-            "status": row[3],
-            "created_at": row[4],
-            "started_at": row[5] or row[4],
-            "completed_at": row[6],
-            "prompts": prompts,
-            "attempts": attempts,
-            "events": shown,
-            "events_total": summary.count,
-            "events_page": page,
-        }
-
     # --- events -------------------------------------------------------------------------------
-
-    def _event_page(
-        self,
-        conn: sqlite3.Connection,
-        agent_id: str,
-        run_id: str | None,
-        name: str | None,
-        cursor: EventCursor,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """One page of an Agent's events (``prompt metadata`` rows left out), in time order,
-        and where it stands: ``has_before`` / ``has_after`` and the cursors for the pages
-        around it (``before`` = its first event's id, ``after`` = its last one's)."""
-        limit = max(1, min(cursor.limit, EVENTS_PAGE_MAX))
-        ref = cursor.after if cursor.after is not None else cursor.before
-        anchor = None
-        if ref is not None:
-            anchor = conn.execute(
-                "SELECT created_at FROM agent_logs WHERE rowid = ? AND agent_id = ?",
-                (ref, agent_id),
-            ).fetchone()
-        args: list[object] = [run_id, name, agent_id]
-        where, forward, mode = "", True, "first"
-        if anchor is not None and cursor.after is not None:
-            mode, where = "after", " AND l.created_at >= ? AND (l.created_at > ? OR l.rowid > ?)"
-            args += [anchor[0], anchor[0], ref]
-        elif anchor is not None:
-            mode, where = "before", " AND l.created_at <= ? AND (l.created_at < ? OR l.rowid < ?)"
-            args += [anchor[0], anchor[0], ref]
-            forward = False
-        elif cursor.latest:
-            mode, forward = "latest", False
-        desc = "" if forward else " DESC"
-        sql = f"{_PAGE_SQL}{where} ORDER BY l.created_at{desc}, l.rowid{desc} LIMIT ?"  # fixed text
-        rows = conn.execute(sql, (*args, limit + 1)).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit] if forward else rows[:limit][::-1]
-        events = [_event(r) for r in rows]
-        page = {
-            "mode": mode,
-            "limit": limit,
-            "has_before": mode == "after" or (not forward and more),
-            "has_after": mode == "before" or (forward and more),
-            "before": events[0]["id"] if events else ref,
-            "after": events[-1]["id"] if events else ref,
-        }
-        return events, page
-
-    def _summary(self, conn: sqlite3.Connection, agent_id: str) -> _LogSummary:
-        """The count, steps and prompt metadata of all of an Agent's log rows.
-
-        Read once through the agent_id index, then brought up to date from the rows added since
-        (a range of rowids: the log is append-only); kept for the SUMMARIES_KEPT most recently
-        shown phases and sessions. A database whose rowids went backwards is read again."""
-        (top,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM agent_logs").fetchone()
-        with self._summary_lock:
-            summary: _LogSummary | None = self._summaries.pop(agent_id, None)
-            added = top - summary.seen if summary is not None else 0
-            # Reading the new rows costs what was added to the whole log; reading the Agent's
-            # rows again costs its own rows: take the cheaper (and start over after a VACUUM).
-            if summary is None or added < 0 or added > max(5 * summary.count, 20_000):
-                summary = _LogSummary()
-                rows = conn.execute(
-                    f"{_SUMMARY_COLUMNS} WHERE agent_id = ? AND rowid <= ?", (agent_id, top)
-                )
-            else:
-                rows = conn.execute(
-                    f"{_SUMMARY_COLUMNS} NOT INDEXED WHERE rowid > ? AND rowid <= ? AND agent_id = ?",
-                    (summary.seen, top, agent_id),
-                )
-            for rowid, log_type, message, created, meta in rows:
-                if log_type in ("step_start", "step_end"):
-                    status = str(_json(meta).get("status") or "")
-                    summary.steps.append((created, rowid, log_type, message, status))
-                elif message == "prompt metadata" and log_type == "event":
-                    data = _json(meta)
-                    summary.prompt_meta[str(data.get("prompt_id"))] = data
-                    continue
-                summary.count += 1
-            summary.seen = top
-            self._summaries.keep(agent_id, summary)
-            return summary
 
     def events_after(
         self, after: int, limit: int = 500, agents: list[str] | None = None
@@ -682,7 +326,7 @@ class Store:
                 " LIMIT ? OFFSET ?",
                 (SESSION_AGENT, max(0, limit), max(0, offset)),
             ).fetchall()
-            counts = {r[0]: self._summary(conn, r[0]).count for r in rows}
+            counts = {r[0]: self._phases.summary(conn, r[0]).count for r in rows}
         return [
             {
                 "agent_id": r[0],
@@ -713,14 +357,14 @@ class Store:
             shown: list[dict[str, Any]] = []
             page: dict[str, Any] | None = None
             if events:
-                shown, page = self._event_page(
+                shown, page = self._phases.event_page(
                     conn,
                     agent_id,
                     None,
                     SESSION_AGENT,
                     (cursor or EventCursor()).for_agent(agent_id),
                 )
-            total = self._summary(conn, agent_id).count
+            total = self._phases.summary(conn, agent_id).count
         keys = ("agent_id", "session_id", "status", "created_at", "completed_at")
         return {
             **dict(zip(keys, row, strict=True)),
