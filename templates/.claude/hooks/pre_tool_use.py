@@ -368,6 +368,17 @@ def _substitutions_in(body: str) -> list[str]:
     return found
 
 
+def _next_quote(c: str, quote: str) -> str:
+    """The quoting state after the character ``c`` (not a backslash escape): "", "'" or '"'."""
+    if quote == "'":
+        return "" if c == "'" else quote
+    if c == "'" and not quote:
+        return "'"
+    if c == '"':
+        return "" if quote else '"'
+    return quote
+
+
 def _closing(text: str, start: int) -> int:
     """The index of the ``)`` closing the ``(`` at ``start`` (quotes, nesting and
     here-documents respected)."""
@@ -383,20 +394,14 @@ def _closing(text: str, start: int) -> int:
         if c == "\n" and not quote and pending:
             i, _ = _read_bodies(text, i + 1, pending)
             continue
-        if quote == "'":
-            quote = "" if c == "'" else quote
-        elif c == "\\":
-            i += 1
-        elif c == "'" and not quote:
-            quote = "'"
-        elif c == '"':
-            quote = "" if quote else '"'
-        elif not quote and c == "(":
-            depth += 1
-        elif not quote and c == ")":
-            depth -= 1
+        if c == "\\" and quote != "'":
+            i += 2
+            continue
+        if not quote and c in "()":
+            depth += 1 if c == "(" else -1
             if depth == 0:
                 return i
+        quote = _next_quote(c, quote)
         i += 1
     raise Unexaminable("unbalanced ( ): the guard cannot parse it; balance the command")
 
@@ -417,80 +422,94 @@ def _echoed(body: str) -> str | None:
     return " ".join(words) if words else None
 
 
+class _Expansion:
+    """What ``expand_substitutions`` builds: the rewritten text, the substituted command texts,
+    the here-document bodies by key, and the here-documents whose bodies are still to come."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.inner: list[str] = []
+        self.bodies: dict[str, str] = {}
+        self.pending: list[HereDoc] = []
+
+    def heredoc(self, doc: HereDoc) -> None:
+        self.out.append(f" << __tac_heredoc_{len(self.bodies) + len(self.pending)}__ ")
+        self.pending.append(doc)
+
+    def read_bodies(self, text: str, i: int) -> int:
+        """The pending bodies read from ``text[i]`` on; where the text goes on."""
+        docs = list(self.pending)
+        i, texts = _read_bodies(text, i, self.pending)
+        for doc, body in zip(docs, texts, strict=True):
+            self.bodies[f"__tac_heredoc_{len(self.bodies)}__"] = body
+            if doc.expands:
+                self.inner.extend(_substitutions_in(body))
+        self.out.append(" ; ")
+        return i
+
+
+def _backquoted(text: str, i: int) -> tuple[str, str, int]:
+    """The backquoted command at ``text[i]``: (what replaces it, its text, where text goes on)."""
+    end = text.find("`", i + 1)
+    while end > 0 and text[end - 1] == "\\":
+        end = text.find("`", end + 1)
+    if end < 0:
+        raise Unexaminable("an unclosed ` quote: the guard cannot parse it")
+    body = text[i + 1 : end]
+    return _echoed(body) or COMPUTED, body, end + 1
+
+
+def _substitution_at(text: str, i: int, quote: str) -> tuple[str, str | None, int] | None:
+    """Outside single quotes, what ``text[i]`` starts that is not copied as it is: (its
+    replacement, the command text it runs or None, where the text goes on); None otherwise."""
+    c = text[i]
+    if c == "\\":
+        if text.startswith("\\\n", i):  # a continued line
+            return "", None, i + 2
+        return text[i : i + 2], None, i + 2
+    if c == "`":
+        return _backquoted(text, i)
+    if text.startswith("$((", i):  # arithmetic: a number
+        end = _closing(text, i + 1)
+        return "0", text[i + 3 : end - 1], end + 1
+    if c in "$<>" and text.startswith("(", i + 1) and (c == "$" or not quote):
+        end = _closing(text, i + 1)
+        body = text[i + 2 : end]
+        return (_echoed(body) if c == "$" else None) or COMPUTED, body, end + 1
+    if c == "\n" and not quote:
+        return " ; ", None, i + 1
+    return None
+
+
 def expand_substitutions(text: str) -> tuple[str, list[str], dict[str, str]]:
     """``text`` with each ``$(…)``, backquote and ``<(…)`` replaced (by what ``echo`` prints, else
     ``COMPUTED``), each here-document's body replaced by a key (``<< __tac_heredoc_0__``),
     unquoted newlines made ``;``; the substituted command texts; the bodies by key."""
     if not re.search(r"[$`<>\n\\]", text):
         return text, [], {}  # nothing to replace: skip the character loop
-    out: list[str] = []
-    inner: list[str] = []
-    bodies: dict[str, str] = {}
-    pending: list[HereDoc] = []
+    done = _Expansion()
     i, quote = 0, ""
     while i < len(text):
         c = text[i]
         heredoc = None if quote else _heredoc_at(text, i)
         if heredoc is not None:
-            out.append(f" << __tac_heredoc_{len(bodies) + len(pending)}__ ")
-            pending.append(heredoc[0])
+            done.heredoc(heredoc[0])
             i = heredoc[1]
             continue
-        if c == "\n" and not quote and pending:
-            docs = list(pending)
-            i, texts = _read_bodies(text, i + 1, pending)
-            for doc, body in zip(docs, texts, strict=True):
-                bodies[f"__tac_heredoc_{len(bodies)}__"] = body
-                if doc.expands:
-                    inner.extend(_substitutions_in(body))
-            out.append(" ; ")
+        if c == "\n" and not quote and done.pending:
+            i = done.read_bodies(text, i + 1)
             continue
-        if quote == "'":
-            quote = "" if c == "'" else quote
-            out.append(c)
-            i += 1
-        elif c == "\\":
-            if text.startswith("\\\n", i):  # a continued line
-                i += 2
-                continue
-            out.append(text[i : i + 2])
-            i += 2
-        elif c == "'" and not quote:
-            quote = "'"
-            out.append(c)
-            i += 1
-        elif c == '"':
-            quote = "" if quote else '"'
-            out.append(c)
-            i += 1
-        elif c == "`":
-            end = text.find("`", i + 1)
-            while end > 0 and text[end - 1] == "\\":
-                end = text.find("`", end + 1)
-            if end < 0:
-                raise Unexaminable("an unclosed ` quote: the guard cannot parse it")
-            body = text[i + 1 : end]
-            inner.append(body)
-            out.append(_echoed(body) or COMPUTED)
-            i = end + 1
-        elif text.startswith("$((", i):  # arithmetic: a number
-            end = _closing(text, i + 1)
-            inner.append(text[i + 3 : end - 1])
-            out.append("0")
-            i = end + 1
-        elif c in "$<>" and text.startswith("(", i + 1) and (c == "$" or not quote):
-            end = _closing(text, i + 1)
-            body = text[i + 2 : end]
-            inner.append(body)
-            out.append((_echoed(body) if c == "$" else None) or COMPUTED)
-            i = end + 1
-        elif c == "\n" and not quote:
-            out.append(" ; ")
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out), inner, bodies
+        found = None if quote == "'" else _substitution_at(text, i, quote)
+        if found is not None:
+            piece, body, i = found
+            done.out.append(piece)
+            if body is not None:
+                done.inner.append(body)
+            continue
+        quote = _next_quote(c, quote)
+        done.out.append(c)
+        i += 1
+    return "".join(done.out), done.inner, done.bodies
 
 
 def split_words(line: str) -> list[str]:
@@ -533,6 +552,21 @@ def split_commands(text: str) -> list[Command]:
     return commands
 
 
+def _skip_short(word: str, words: list[str], wrapper: Wrapper, name: str) -> list[str]:
+    """``words`` after the short options ``word`` (``-u``, ``-n10``): the first one that takes an
+    argument takes the rest of ``word`` or the next word (``env -S`` splits it into words)."""
+    for i, letter in enumerate(word[1:], start=2):
+        if letter not in wrapper.short:
+            continue
+        value = word[i:]
+        if not value and words:
+            value, words = words[0], words[1:]
+        if name == "env" and letter == "S":  # env -S 'rm -rf /' splits its argument
+            words = split_words(value) + words
+        break
+    return words
+
+
 def _skip_options(words: list[str], wrapper: Wrapper, name: str) -> list[str]:
     """``words`` (after the wrapper's name) without the wrapper's options and their arguments."""
     while words:
@@ -545,16 +579,7 @@ def _skip_options(words: list[str], wrapper: Wrapper, name: str) -> list[str]:
                 words = words[1:]
             continue
         if word.startswith("-") and len(word) > 1:
-            words = words[1:]
-            for i, letter in enumerate(word[1:], start=2):
-                if letter not in wrapper.short:
-                    continue
-                value = word[i:]
-                if not value and words:
-                    value, words = words[0], words[1:]
-                if name == "env" and letter == "S":  # env -S 'rm -rf /' splits its argument
-                    words = split_words(value) + words
-                break
+            words = _skip_short(word, words[1:], wrapper, name)
             continue
         if name == "env" and _ASSIGNMENT.fullmatch(word):
             words = words[1:]
@@ -738,15 +763,9 @@ def check_rm(args: list[str], root: Path, cwd: str, from_input: bool = False) ->
     return None
 
 
-def check_find(args: list[str], root: Path, cwd: str, depth: int, seen: Scope) -> str | None:
-    """A reason when ``find`` deletes (``-delete``, ``-exec rm``) a protected or system tree,
-    or runs a command (``-exec``) that breaks a rule."""
-    while args and args[0] in ("-H", "-L", "-P"):
-        args = args[1:]
-    starts: list[str] = []
-    while args and not args[0].startswith(("-", "(", "!")):
-        starts.append(args.pop(0))
-    deletes = "-delete" in args
+def _find_execs(args: list[str]) -> list[list[str]]:
+    """The commands of ``find``'s ``-exec``/``-ok`` actions, without their ``{}``."""
+    commands: list[list[str]] = []
     for i, arg in enumerate(args):
         if arg in ("-exec", "-execdir", "-ok", "-okdir"):
             inner: list[str] = []
@@ -754,14 +773,13 @@ def check_find(args: list[str], root: Path, cwd: str, depth: int, seen: Scope) -
                 if word in (";", "+"):
                     break
                 inner.append(word)
-            inner = [w for w in inner if w != "{}"]
-            reason = check_words(inner, root, cwd, depth, seen)
-            if reason:
-                return reason
-            program, _ = _unwrap(inner)
-            deletes = deletes or bool(program and PurePosixPath(program[0]).name in DELETERS)
-    if not deletes:
-        return None
+            commands.append([w for w in inner if w != "{}"])
+    return commands
+
+
+def _find_deletes_protected(starts: list[str], args: list[str], root: Path, cwd: str) -> str | None:
+    """A reason when deleting ``find`` starts at a protected tree (one inside the project may
+    delete what a name filter narrows it to)."""
     narrowed = any(
         a in FIND_FILTERS and (i + 1 >= len(args) or args[i + 1].strip("*") != "")
         for i, a in enumerate(args)
@@ -774,6 +792,24 @@ def check_find(args: list[str], root: Path, cwd: str, depth: int, seen: Scope) -
         if _is_protected_target(start, root, cwd):
             return f"find {shown(start)} deletes the system, home or project; narrow it (-name)"
     return None
+
+
+def check_find(args: list[str], root: Path, cwd: str, depth: int, seen: Scope) -> str | None:
+    """A reason when ``find`` deletes (``-delete``, ``-exec rm``) a protected or system tree,
+    or runs a command (``-exec``) that breaks a rule."""
+    while args and args[0] in ("-H", "-L", "-P"):
+        args = args[1:]
+    starts: list[str] = []
+    while args and not args[0].startswith(("-", "(", "!")):
+        starts.append(args.pop(0))
+    deletes = "-delete" in args
+    for inner in _find_execs(args):
+        reason = check_words(inner, root, cwd, depth, seen)
+        if reason:
+            return reason
+        program, _ = _unwrap(inner)
+        deletes = deletes or bool(program and PurePosixPath(program[0]).name in DELETERS)
+    return _find_deletes_protected(starts, args, root, cwd) if deletes else None
 
 
 def _git(args: list[str], cwd: str) -> str | None:
@@ -801,24 +837,34 @@ def current_branch(cwd: str) -> str | None:
     return None if branch in (None, "", "HEAD") else branch
 
 
-def check_git(args: list[str], root: Path, cwd: str) -> str | None:
-    """A reason when ``git push`` forces (``-f``, ``--force*``, ``+ref``) onto main or master or
-    deletes them (``:main``, ``--delete``), or ``git grep`` reads untracked ``.env`` files."""
+def _git_subcommand(args: list[str], cwd: str) -> tuple[int, str]:
+    """Where git's subcommand is in ``args`` (after its global options), and the folder it
+    works in (``-C DIR``)."""
     i = 0
     while i < len(args) and args[i].startswith("-"):
         if args[i] == "-C" and i + 1 < len(args):
             cwd = os.path.join(cwd, os.path.expanduser(args[i + 1]))
         i += 2 if args[i] in GIT_OPTIONS_WITH_ARGUMENT else 1
-    if i < len(args) and args[i] == "grep":
-        rest = args[i + 1 :]
+    return i, cwd
+
+
+def check_git(args: list[str], root: Path, cwd: str) -> str | None:
+    """A reason when ``git push`` forces (``-f``, ``--force*``, ``+ref``) onto main or master or
+    deletes them (``:main``, ``--delete``), or ``git grep`` reads untracked ``.env`` files."""
+    i, cwd = _git_subcommand(args, cwd)
+    subcommand, rest = (args[i], args[i + 1 :]) if i < len(args) else (None, [])
+    if subcommand == "grep":
         if {"--no-index", "--untracked"} & set(rest):
             return check_search("grep", ["-r", *rest], root, cwd)
         return None
-    if i >= len(args) or args[i] != "push":
-        return None
+    return check_push(rest, cwd) if subcommand == "push" else None
+
+
+def _push_words(args: list[str]) -> tuple[list[str], list[str]]:
+    """``git push``'s options and its positional words (the remote, then the refspecs)."""
     options: list[str] = []
     positional: list[str] = []
-    rest_iter = iter(args[i + 1 :])
+    rest_iter = iter(args)
     for arg in rest_iter:
         if arg == "--":
             positional.extend(rest_iter)
@@ -828,14 +874,34 @@ def check_git(args: list[str], root: Path, cwd: str) -> str | None:
                 next(rest_iter, None)
         else:
             positional.append(arg)
+    return options, positional
+
+
+def _branch(refspec: str) -> str:
+    """The remote branch a refspec writes (``+HEAD:refs/heads/main`` -> ``main``)."""
+    return refspec.lstrip("+").split(":")[-1].removeprefix("refs/heads/")
+
+
+def _push_targets(refspecs: list[str], cwd: str) -> set[str]:
+    """The branches a push writes; ``git push -f`` and ``git push -f origin HEAD`` push the
+    checked-out branch."""
+    targets = {_branch(r) for r in refspecs}
+    if not refspecs or targets & {"HEAD", "@"}:
+        targets.discard("HEAD")
+        targets.discard("@")
+        branch = current_branch(cwd)
+        if branch:
+            targets.add(branch)
+    return targets
+
+
+def check_push(args: list[str], cwd: str) -> str | None:
+    """A reason when ``git push ARGS`` deletes or force-pushes main or master."""
+    options, positional = _push_words(args)
     refspecs = positional[1:]  # the first positional word is the remote
     short = "".join(a[1:] for a in options if not a.startswith("--"))
     deleting = "--delete" in options or "d" in short
-    deleted = {
-        r.lstrip("+").split(":")[-1].removeprefix("refs/heads/")
-        for r in refspecs
-        if deleting or r.lstrip("+").startswith(":")
-    }
+    deleted = {_branch(r) for r in refspecs if deleting or r.lstrip("+").startswith(":")}
     hit = sorted(deleted & PROTECTED_BRANCHES)
     if hit:
         return f"git push deleting {hit[0]} on the remote is not allowed"
@@ -849,15 +915,7 @@ def check_git(args: list[str], root: Path, cwd: str) -> str | None:
         return None
     if "--all" in options or "--mirror" in options or "--branches" in options:
         return "force push of every branch (including main/master) is not allowed"
-    targets = {r.lstrip("+").split(":")[-1].removeprefix("refs/heads/") for r in refspecs}
-    if not refspecs or targets & {"HEAD", "@"}:
-        # `git push -f` and `git push -f origin HEAD` push the checked-out branch.
-        targets.discard("HEAD")
-        targets.discard("@")
-        branch = current_branch(cwd)
-        if branch:
-            targets.add(branch)
-    hit = sorted(targets & PROTECTED_BRANCHES)
+    hit = sorted(_push_targets(refspecs, cwd) & PROTECTED_BRANCHES)
     if hit:
         return (
             f"force push to {hit[0]} rewrites shared history; push a branch and open a pull request"
@@ -956,59 +1014,86 @@ _SEARCH_OPTIONS = {
 }
 
 
+class _SearchArgs:
+    """What a search command line says: recursive or not, whether it reads hidden and ignored
+    files, its globs (``!`` for excluded), its operands, whether a pattern came by option, and
+    whether it searches only files of one type (never a ``.env`` file)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.short, self.long = _SEARCH_OPTIONS[kind]
+        self.recursive = kind != "grep"
+        self.reaches_hidden = kind == "grep"
+        self.globs: list[str] = []
+        self.operands: list[str] = []
+        self.has_pattern = False
+        self.one_type = False
+
+    def parse(self, args: list[str]) -> None:
+        i = 0
+        while i < len(args) and not self.one_type:
+            arg = args[i]
+            i += 1
+            if arg == "--":
+                self.operands.extend(args[i:])
+                break
+            if arg.startswith("--"):
+                i = self._long(arg, args, i)
+            elif arg.startswith("-") and len(arg) > 1:
+                i = self._short(arg, args, i)
+            else:
+                self.operands.append(arg)
+
+    def _long(self, arg: str, args: list[str], i: int) -> int:
+        key, sep, value = arg[2:].partition("=")
+        if key in self.long and not sep and i < len(args):
+            value, i = args[i], i + 1
+        self.recursive = self.recursive or key in ("recursive", "dereference-recursive")
+        self.recursive = self.recursive or (key == "directories" and value == "recurse")
+        self.reaches_hidden = self.reaches_hidden or key in ("hidden", "unrestricted", "search-zip")
+        self.reaches_hidden = self.reaches_hidden or key.startswith("no-ignore")
+        if key in ("include", "glob", "iglob"):
+            self.globs.append(value)
+        elif key in ("exclude", "exclude-dir"):
+            self.globs.append("!" + value)
+        elif key in ("type", "file-search-regex") and "env" not in value:
+            self.one_type = True
+        self.has_pattern = self.has_pattern or key in ("regexp", "file")
+        return i
+
+    def _short(self, arg: str, args: list[str], i: int) -> int:
+        kind = self.kind
+        for j, letter in enumerate(arg[1:], start=2):
+            if letter in self.short:
+                value = arg[j:]
+                if not value and i < len(args):
+                    value, i = args[i], i + 1
+                self._short_value(letter, value)
+                break
+            self.recursive = self.recursive or (kind == "grep" and letter in "rR")
+            self.reaches_hidden = self.reaches_hidden or (letter in ".u" and kind != "grep")
+        return i
+
+    def _short_value(self, letter: str, value: str) -> None:
+        self.has_pattern = self.has_pattern or letter in "ef"
+        if self.kind == "rg" and letter == "g":
+            self.globs.append(value)
+        if self.kind == "rg" and letter == "t" and "env" not in value:
+            self.one_type = True
+        if self.kind == "grep" and letter == "d" and value == "recurse":
+            self.recursive = True
+
+
 def check_search(name: str, args: list[str], root: Path, cwd: str) -> str | None:
     """A reason when a recursive search (``grep -r``, ``rg --hidden``...) would read a secret
     ``.env`` file of the folders it searches."""
     kind = "grep" if name in ("grep", "egrep", "fgrep") else name
-    short, long = _SEARCH_OPTIONS[kind]
-    recursive = kind != "grep"
-    reaches_hidden = kind == "grep"
-    globs: list[str] = []
-    operands: list[str] = []
-    has_pattern = False
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        if arg == "--":
-            operands.extend(args[i:])
-            break
-        if arg.startswith("--"):
-            key, sep, value = arg[2:].partition("=")
-            if key in long and not sep and i < len(args):
-                value, i = args[i], i + 1
-            recursive = recursive or key in ("recursive", "dereference-recursive")
-            recursive = recursive or (key == "directories" and value == "recurse")
-            reaches_hidden = reaches_hidden or key in ("hidden", "unrestricted", "search-zip")
-            reaches_hidden = reaches_hidden or key.startswith("no-ignore")
-            if key in ("include", "glob", "iglob"):
-                globs.append(value)
-            elif key in ("exclude", "exclude-dir"):
-                globs.append("!" + value)
-            elif key in ("type", "file-search-regex") and "env" not in value:
-                return None  # only files of one type: never a .env file
-            has_pattern = has_pattern or key in ("regexp", "file")
-        elif arg.startswith("-") and len(arg) > 1:
-            for j, letter in enumerate(arg[1:], start=2):
-                if letter in short:
-                    value = arg[j:]
-                    if not value and i < len(args):
-                        value, i = args[i], i + 1
-                    has_pattern = has_pattern or letter in "ef"
-                    if kind == "rg" and letter == "g":
-                        globs.append(value)
-                    if kind == "rg" and letter == "t" and "env" not in value:
-                        return None
-                    if kind == "grep" and letter == "d" and value == "recurse":
-                        recursive = True
-                    break
-                recursive = recursive or (kind == "grep" and letter in "rR")
-                reaches_hidden = reaches_hidden or (letter in ".u" and kind != "grep")
-        else:
-            operands.append(arg)
-    if not recursive or not reaches_hidden:
+    search = _SearchArgs(kind)
+    search.parse(args)
+    if search.one_type or not search.recursive or not search.reaches_hidden:
         return None
-    paths = operands if has_pattern else operands[1:]
+    paths = search.operands if search.has_pattern else search.operands[1:]
+    globs = search.globs
     for path in paths or ["."]:
         if "$" in path:
             continue
@@ -1068,102 +1153,184 @@ def _interpreter(name: str) -> str | None:
     return base if base in INTERPRETERS else None
 
 
+class Feed(NamedTuple):
+    """Where a simple command's input comes from."""
+
+    piped: bool = False  # its stdin is the previous command's output (`curl ... | sh`)
+    from_input: bool = False  # its arguments come from stdin (`... | xargs rm -rf`)
+
+
+NO_FEED = Feed()
+
+
+class Call(NamedTuple):
+    """One simple command being judged (its name without the folder, its arguments) and where:
+    the project root, the working folder, how deep in shells it is, what the line set up."""
+
+    name: str
+    args: list[str]
+    root: Path
+    cwd: str
+    depth: int
+    seen: Scope
+    feed: Feed
+
+
+def _check_computed_name(word: str, call: Call) -> str | None:
+    """A computed name (`$(echo rm) -rf /`, `$X -rf /`): judged as each command it could be."""
+    for candidate in ("rm", "find", "git", "chmod", "dd", "sh", "python"):
+        words = [candidate, *call.args]
+        reason = check_words(words, call.root, call.cwd, call.depth, call.seen, call.feed)
+        if reason:
+            return f"{shown(word, 16)} could be {candidate}: {reason}"
+    return None
+
+
+def _check_shell_text(name: str, inner: str, call: Call) -> str | None:
+    """The rule broken by the command text a shell (``bash -c``) or ``eval`` runs."""
+    # `eval "$(curl ...)"`, `bash -c "$X"`: text nobody can read before it runs. (A shell
+    # expands its own variables later; eval's come from this line or the environment.)
+    if COMPUTED in inner or (name == "eval" and _VAR.search(os.path.expandvars(inner))):
+        return f"{name} runs a command computed at run time; run it directly"
+    # `bash -c "$X"`: the whole program is a variable the guard does not know.
+    if _VAR.fullmatch(inner.strip()) and "$" in os.path.expandvars(inner):
+        return f"{name} runs the text of {shown(inner.strip(), 12)}; run the command directly"
+    return check_shell(inner, call.root, call.cwd, call.depth + 1, call.seen)
+
+
+def _check_shell_call(call: Call) -> str | None:
+    """A shell or ``eval``: its command text judged; code it reads from a pipe or a computed
+    script refused."""
+    name, args = call.name, call.args
+    inner = " ".join(args) if name == "eval" else shell_command_string(args)
+    if inner is not None:
+        return _check_shell_text(name, inner, call)
+    if name == "eval":
+        return None
+    script = _shell_script(args)
+    if script == "-" and call.feed.piped:
+        return f"piping into {name} runs code the guard cannot see; save it, read it, run it"
+    if script and COMPUTED in script:
+        return f"{name} runs a script computed at run time (<(...)); save it, read it, run it"
+    return None
+
+
+def _check_source(call: Call) -> str | None:
+    if call.args and COMPUTED in call.args[0]:
+        return f"{call.name} runs a script computed at run time; save it, read it, run it"
+    return None
+
+
+def _inline_code(args: list[str], flags: tuple[str, ...]) -> str | None:
+    """The code of an interpreter's first code option (``-c CODE``, ``-cCODE``, ``-e CODE``)."""
+    for i, arg in enumerate(args):
+        for flag in flags:
+            code = None
+            if arg == flag and i + 1 < len(args):
+                code = args[i + 1]
+            elif flag.startswith("-") and not flag.startswith("--") and arg.startswith(flag):
+                code = arg[len(flag) :]
+            if code:
+                return code
+    return None
+
+
+def _check_interpreter(call: Call, language: str) -> str | None:
+    """An interpreter's inline code judged; a program it reads from a pipe refused."""
+    code = _inline_code(call.args, INTERPRETERS[language])
+    if code:
+        return check_code(call.name, code, call.root, call.cwd, call.depth, call.seen)
+    operands = [a for a in call.args if not a.startswith("-")]
+    if call.feed.piped and (not operands or operands[0] == "-") and language != "deno":
+        return f"piping into {call.name} runs code the guard cannot see; save it, read it, run it"
+    return None
+
+
+def _check_dd(call: Call) -> str | None:
+    for arg in call.args:
+        if arg.startswith("of="):
+            reason = check_write_target(arg[3:], call.root, call.cwd)
+            if reason:
+                return reason
+    return None
+
+
+def _check_copy(call: Call) -> str | None:
+    """The destination of ``cp``/``mv``/``install``/``ln`` (the last operand, or -t DIR):
+    `cp /dev/null ~/.bashrc`."""
+    args = call.args
+    if len(args) <= 1:
+        return None
+    target = next((b for a, b in itertools.pairwise(args) if a == "-t"), args[-1])
+    return None if target.startswith("-") else check_write_target(target, call.root, call.cwd)
+
+
+def _check_tee(call: Call) -> str | None:
+    for arg in call.args:
+        reason = None if arg.startswith("-") else check_write_target(arg, call.root, call.cwd)
+        if reason:
+            return reason
+    return None
+
+
+def _check_rm(call: Call) -> str | None:
+    return check_rm(call.args, call.root, call.cwd, call.feed.from_input)
+
+
+def _check_find(call: Call) -> str | None:
+    return check_find(list(call.args), call.root, call.cwd, call.depth, call.seen)
+
+
+def _check_git(call: Call) -> str | None:
+    return check_git(call.args, call.root, call.cwd)
+
+
+def _check_chmod(call: Call) -> str | None:
+    return check_chmod(call.args)
+
+
+def _check_search(call: Call) -> str | None:
+    return check_search(call.name, call.args, call.root, call.cwd)
+
+
+# The rules of plain commands, by name (shells, interpreters and computed names come first).
+COMMAND_RULES: dict[str, Callable[[Call], str | None]] = {
+    **dict.fromkeys(("rm", "unlink", "shred", "srm"), _check_rm),
+    "find": _check_find,
+    "git": _check_git,
+    "chmod": _check_chmod,
+    "dd": _check_dd,
+    **dict.fromkeys(("cp", "mv", "install", "ln"), _check_copy),
+    "tee": _check_tee,
+    **dict.fromkeys(("grep", "egrep", "fgrep", "rg", "ag"), _check_search),
+}
+
+
 def check_words(
-    words: list[str],
-    root: Path,
-    cwd: str,
-    depth: int,
-    seen: Scope,
-    piped: bool = False,
-    from_input: bool = False,
+    words: list[str], root: Path, cwd: str, depth: int, seen: Scope, feed: Feed = NO_FEED
 ) -> str | None:
     """The first rule one simple command (``words``, wrappers included) breaks, or None."""
     words, unwrapped_input = _unwrap(words)
-    from_input = from_input or unwrapped_input
+    if unwrapped_input and not feed.from_input:
+        feed = feed._replace(from_input=True)
     if not words:
         return None
     name = PurePosixPath(os.path.expandvars(words[0])).name
-    args = words[1:]
+    call = Call(name, words[1:], root, cwd, depth, seen, feed)
     if "$" in name or name == "":
-        # A computed name (`$(echo rm) -rf /`, `$X -rf /`): judge it as each command it could be.
-        for candidate in ("rm", "find", "git", "chmod", "dd", "sh", "python"):
-            reason = check_words([candidate, *args], root, cwd, depth, seen, piped, from_input)
-            if reason:
-                return f"{shown(words[0], 16)} could be {candidate}: {reason}"
-        return None
+        return _check_computed_name(words[0], call)
     if name in SHELLS or name == "eval":
-        inner = " ".join(args) if name == "eval" else shell_command_string(args)
-        if inner is not None:
-            # `eval "$(curl ...)"`, `bash -c "$X"`: text nobody can read before it runs. (A shell
-            # expands its own variables later; eval's come from this line or the environment.)
-            if COMPUTED in inner or (name == "eval" and _VAR.search(os.path.expandvars(inner))):
-                return f"{name} runs a command computed at run time; run it directly"
-            # `bash -c "$X"`: the whole program is a variable the guard does not know.
-            if _VAR.fullmatch(inner.strip()) and "$" in os.path.expandvars(inner):
-                return (
-                    f"{name} runs the text of {shown(inner.strip(), 12)}; run the command directly"
-                )
-            return check_shell(inner, root, cwd, depth + 1, seen)
-        if name != "eval":
-            script = _shell_script(args)
-            if script == "-" and piped:
-                return (
-                    f"piping into {name} runs code the guard cannot see; save it, read it, run it"
-                )
-            if script and COMPUTED in script:
-                return (
-                    f"{name} runs a script computed at run time (<(...)); save it, read it, run it"
-                )
-        return None
+        return _check_shell_call(call)
     if name in ("source", "."):
-        if args and COMPUTED in args[0]:
-            return f"{name} runs a script computed at run time; save it, read it, run it"
-        return None
+        return _check_source(call)
     language = _interpreter(name)
     if language is not None:
-        flags = INTERPRETERS[language]
-        for i, arg in enumerate(args):
-            for flag in flags:
-                code = None
-                if arg == flag and i + 1 < len(args):
-                    code = args[i + 1]
-                elif flag.startswith("-") and not flag.startswith("--") and arg.startswith(flag):
-                    code = arg[len(flag) :]
-                if code:
-                    return check_code(name, code, root, cwd, depth, seen)
-        operands = [a for a in args if not a.startswith("-")]
-        if piped and (not operands or operands[0] == "-") and language != "deno":
-            return f"piping into {name} runs code the guard cannot see; save it, read it, run it"
-        return None
-    if name in ("rm", "unlink", "shred", "srm"):
-        return check_rm(args, root, cwd, from_input)
-    if name == "find":
-        return check_find(list(args), root, cwd, depth, seen)
-    if name == "git":
-        return check_git(args, root, cwd)
-    if name == "chmod":
-        return check_chmod(args)
-    if name == "dd":
-        for arg in args:
-            if arg.startswith("of="):
-                reason = check_write_target(arg[3:], root, cwd)
-                if reason:
-                    return reason
-        return None
+        return _check_interpreter(call, language)
+    rule = COMMAND_RULES.get(name)
+    if rule is not None:
+        return rule(call)
     if FORMATTERS.fullmatch(name):
         return f"{name} erases a file system; run it yourself if you mean it"
-    if name in ("cp", "mv", "install", "ln") and len(args) > 1:
-        # The destination (the last operand, or -t DIR): `cp /dev/null ~/.bashrc`.
-        target = next((b for a, b in itertools.pairwise(args) if a == "-t"), args[-1])
-        return None if target.startswith("-") else check_write_target(target, root, cwd)
-    if name == "tee":
-        for arg in args:
-            reason = None if arg.startswith("-") else check_write_target(arg, root, cwd)
-            if reason:
-                return reason
-        return None
-    if name in ("grep", "egrep", "fgrep", "rg", "ag"):
-        return check_search(name, args, root, cwd)
     return None
 
 
@@ -1201,6 +1368,98 @@ def _env_words(words: list[str], cwd: str) -> str | None:
     return None
 
 
+class _ShellLine:
+    """The simple commands of one shell line, judged in order: what earlier ones set up
+    (variables, ``cd``, what ``echo`` prints into a pipe) holds for the later ones."""
+
+    def __init__(
+        self, root: Path, cwd: str, depth: int, seen: Scope, bodies: dict[str, str]
+    ) -> None:
+        self.root = root
+        self.cwd = cwd
+        self.depth = depth
+        self.seen = seen
+        self.bodies = bodies  # here-document bodies by key (expand_substitutions)
+        self.previous: Command | None = None
+
+    def judge(self, command: Command) -> str | None:
+        """The first rule ``command`` breaks, or None (and what it sets up is remembered)."""
+        seen = self.seen
+        words = [seen.substitute(w) for w in command.words]
+        redirects = [(op, seen.substitute(t)) for op, t in command.redirects]
+        stripped = self._remember_assignments(words)
+        # `bash < <(curl ...)` reads a computed script like `curl ... | bash` does.
+        piped = command.piped or any(op == "<" and COMPUTED in t for op, t in redirects)
+        printed = self._printed_into_shell(stripped) if piped else None
+        if printed is not None:
+            # `echo ls | sh` runs what echo prints: judge that text instead of refusing.
+            reason = check_shell(printed, self.root, self.cwd, self.depth + 1, seen)
+            if reason:
+                return reason
+            piped = False
+        reason = (
+            check_words(words, self.root, self.cwd, self.depth, seen, Feed(piped))
+            or self._redirect_reason(stripped, redirects)
+            or _env_words(words + [t for _, t in redirects], self.cwd)
+        )
+        if reason:
+            return reason
+        if stripped and stripped[0] == "cd":  # `cd .. && rm -rf project`: later commands run there
+            args = stripped[1:]
+            target = args[-1] if args and args[-1] != "-" else ("~" if not args else "")
+            if target:
+                self.cwd = posixpath.join(self.cwd, _expand(target, self.root, self.cwd))
+        self.previous = command
+        return None
+
+    def _remember_assignments(self, words: list[str]) -> list[str]:
+        """Record the variables ``words`` set (`RM=rm; $RM -rf /`, `export X=...`); the words
+        without their wrappers."""
+        if words and all(_ASSIGNMENT.fullmatch(w) for w in words):
+            for word in words:
+                key, _, value = word.partition("=")
+                self.seen.variables[key] = value
+        stripped, _ = _unwrap(words)
+        if stripped and stripped[0] in ("export", "declare", "local", "readonly", "typeset"):
+            for word in stripped[1:]:
+                if _ASSIGNMENT.fullmatch(word):
+                    key, _, value = word.partition("=")
+                    self.seen.variables[key] = value
+        return stripped
+
+    def _printed_into_shell(self, stripped: list[str]) -> str | None:
+        """What the previous command (``echo``/``printf``) prints into this one, a shell reading
+        its program from stdin; None when that is not the case."""
+        if self.previous is None or not stripped:
+            return None
+        source, _ = _unwrap(self.previous.words)
+        if not source or source[0] not in ("echo", "printf"):
+            return None
+        shell = PurePosixPath(stripped[0]).name
+        if shell not in SHELLS or shell_command_string(stripped[1:]) is not None:
+            return None
+        return " ".join(a for a in source[1:] if not a.startswith("-"))
+
+    def _redirect_reason(self, stripped: list[str], redirects: list[tuple[str, str]]) -> str | None:
+        """A here-document or here-string run as a program (`bash <<EOF`, `python3 - <<'PY'`,
+        `sh <<< "..."`), or a redirection that writes where no one should."""
+        for op, target in redirects:
+            stdin = self.bodies.get(target) if op == "<<" else target if op == "<<<" else None
+            reason = (
+                None
+                if stdin is None
+                else check_stdin_script(stripped, stdin, self.root, self.cwd, self.depth, self.seen)
+            )
+            if reason:
+                return reason
+        for op, target in redirects:
+            if ">" in op:
+                reason = check_write_target(target, self.root, self.cwd)
+                if reason:
+                    return reason
+        return None
+
+
 def check_shell(
     command: str, root: Path, cwd: str, depth: int = 0, seen: Scope | None = None
 ) -> str | None:
@@ -1217,59 +1476,11 @@ def check_shell(
         reason = check_shell(body, root, cwd, depth + 1, seen)
         if reason:
             return reason
-    previous: Command | None = None
+    line = _ShellLine(root, cwd, depth, seen, bodies)
     for command_ in split_commands(text):
-        words = [seen.substitute(w) for w in command_.words]
-        redirects = [(op, seen.substitute(t)) for op, t in command_.redirects]
-        if words and all(_ASSIGNMENT.fullmatch(w) for w in words):
-            for word in words:  # `RM=rm; $RM -rf /`
-                key, _, value = word.partition("=")
-                seen.variables[key] = value
-        stripped, _ = _unwrap(words)
-        if stripped and stripped[0] in ("export", "declare", "local", "readonly", "typeset"):
-            for word in stripped[1:]:
-                if _ASSIGNMENT.fullmatch(word):
-                    key, _, value = word.partition("=")
-                    seen.variables[key] = value
-        # `bash < <(curl ...)` reads a computed script like `curl ... | bash` does.
-        piped = command_.piped or any(op == "<" and COMPUTED in t for op, t in redirects)
-        if piped and previous is not None:
-            # `echo ls | sh` runs what echo prints: judge that text instead of refusing.
-            source, _ = _unwrap(previous.words)
-            if source and source[0] in ("echo", "printf") and stripped:
-                shell = PurePosixPath(stripped[0]).name
-                if shell in SHELLS and shell_command_string(stripped[1:]) is None:
-                    printed = " ".join(a for a in source[1:] if not a.startswith("-"))
-                    reason = check_shell(printed, root, cwd, depth + 1, seen)
-                    if reason:
-                        return reason
-                    piped = False
-        reason = check_words(words, root, cwd, depth, seen, piped)
+        reason = line.judge(command_)
         if reason:
             return reason
-        for op, target in redirects:  # `bash <<EOF`, `python3 - <<'PY'`, `sh <<< "..."`
-            stdin = bodies.get(target) if op == "<<" else target if op == "<<<" else None
-            reason = (
-                None
-                if stdin is None
-                else check_stdin_script(stripped, stdin, root, cwd, depth, seen)
-            )
-            if reason:
-                return reason
-        for op, target in redirects:
-            if ">" in op:
-                reason = check_write_target(target, root, cwd)
-                if reason:
-                    return reason
-        reason = _env_words(words + [t for _, t in redirects], cwd)
-        if reason:
-            return reason
-        if stripped and stripped[0] == "cd":  # `cd .. && rm -rf project`: later commands run there
-            args = stripped[1:]
-            target = args[-1] if args and args[-1] != "-" else ("~" if not args else "")
-            if target:
-                cwd = posixpath.join(cwd, _expand(target, root, cwd))
-        previous = command_
     return None
 
 
