@@ -216,3 +216,42 @@ def test_runs_imports_no_generator() -> None:
     new = _imported(["runs", "--json", "-n", "1"])
     generator = ("jinja2", "yaml", "tac_bootstrap_cli.config", "tac_bootstrap_cli.render")
     assert [m for m in new if m.startswith(generator)] == []
+
+
+# What `runs` and `runs show` may import besides what help does: the history reader, plain
+# sqlite3 and the schema constants of the shipped SQLite module, and Rich for the table.
+RUNS_ALLOWED_OURS = ALLOWED_OURS | {
+    "tac_bootstrap_cli.history",
+    "tac_bootstrap_cli.history.location",
+    "tac_bootstrap_cli.history.recorder",
+    "tac_bootstrap_cli.history.runs",
+    "tac_bootstrap_cli._adws",
+    "tac_bootstrap_cli._adws.adw_modules",
+    "tac_bootstrap_cli._adws.adw_modules.adw_sqlite",
+    "tac_bootstrap_cli.ui",
+    "tac_bootstrap_cli.ui.console",
+    "tac_bootstrap_cli.ui.plans",
+    "tac_bootstrap_cli.ui.prompts",
+    "tac_bootstrap_cli.ui.reports",
+}
+
+
+@pytest.mark.parametrize(
+    "args", [["runs", "--json", "-n", "1"], ["runs", "-n", "1"], ["runs", "show", "0"]]
+)
+def test_runs_reads_the_history_without_models_or_pydantic(args: list[str]) -> None:
+    """``runs`` reads the history with plain sqlite3: no Pydantic, no persistence models."""
+    new = _imported(args) if args[1] != "show" else _imported_any(args)
+    banned = ("pydantic", "pydantic_core", "jinja2", "yaml", "typer._adapters")
+    assert [m for m in new if m.split(".")[0] in banned or m.startswith(banned)] == []
+    ours = sorted(m for m in new if m.startswith("tac_bootstrap_cli"))
+    assert [m for m in ours if m not in RUNS_ALLOWED_OURS] == []
+
+
+def _imported_any(args: list[str]) -> list[str]:
+    """Like ``_imported``, for a command line that may exit non-zero (an unknown run id)."""
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, check=True
+    ).stdout
+    new: list[str] = json.loads(out.rpartition("\nIMPORTED ")[2])["new"]
+    return new

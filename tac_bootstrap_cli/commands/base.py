@@ -9,6 +9,7 @@ does. No module-level state: ``--debug`` and the command line are read from each
 from __future__ import annotations
 
 import contextlib
+import re
 import shlex
 import signal
 import sys
@@ -229,7 +230,8 @@ class _Deferred(RuntimeParam):
     first use, even a ``None`` it then returns unchanged: ``init --help`` imported Pydantic for
     the root's unset ``--help`` (~60 ms, a third of the command). Values Typer's adapter would
     return unchanged are returned here without it: ``None`` (``RuntimeParam.coerce``), a ``str``
-    for a ``str`` parameter, an ``int`` within its bounds for an ``int`` one; a ``str`` for a
+    for a ``str`` parameter, an ``int`` within its bounds for an ``int`` one (or the plain decimal
+    digits of one, as typed: the ``int`` they are); a ``str`` for a
     ``Path`` one goes through Typer's own path checks as ``Path(value)``, which is what its
     Pydantic adapter makes of any ``str``. Anything else (a
     path, a number typed on the command line, a bad value and its error) goes to Typer's own.
@@ -242,6 +244,12 @@ class _Deferred(RuntimeParam):
                 return value
             if self.annotation is int and type(value) is int and _within(value, info):
                 return value
+            if self.annotation is int and type(value) is str and _CANONICAL_INT.fullmatch(value):
+                # `-n 5`: plain decimal digits are the int Pydantic's lax mode makes of them
+                # (signs, spaces, underscores, leading zeros and bad bounds go to Typer's own).
+                number = int(value)
+                if _within(number, info):
+                    return number
             if self.annotation is Path and info.path_type is None and type(value) is str:
                 # Typer's Path adapter turns a str into Path(str) with Pydantic (which does
                 # exactly that for every str), then checks the path flags: the checks are kept.
@@ -249,6 +257,9 @@ class _Deferred(RuntimeParam):
         real = build_runtime_param(param.type_descriptor)
         param._runtime_param = real  # later values go straight to Typer's
         return real._coerce_value(value, param=param, ctx=ctx)
+
+
+_CANONICAL_INT = re.compile(r"(?:0|[1-9][0-9]{0,17})")
 
 
 def _within(value: int, info: Any) -> bool:
