@@ -309,9 +309,8 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms"
 
 
-def main() -> int:
-    """Build, serve, measure; exit 1 when a target is missed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 runs / 100,000 events")
     parser.add_argument("--requests", type=int, default=40, help="requests per figure")
     parser.add_argument("--starts", type=int, default=5, help="fresh servers per first page")
@@ -328,7 +327,255 @@ def main() -> int:
     parser.add_argument(
         "--only", help="measure only the steady-state figures whose name holds this text"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _database(args: argparse.Namespace, db: Path, report: Report, size: tuple[int, int]) -> None:
+    """The benchmark's database at ``db``: built there, or a link to ``--db`` (built once)."""
+    runs, events = size
+    if args.db is not None:
+        if not args.db.exists():
+            args.db.parent.mkdir(parents=True, exist_ok=True)
+            began = time.perf_counter()
+            build(args.db, runs, events)
+            report.line(f"built {args.db} in {time.perf_counter() - began:.1f} s")
+        db.symlink_to(args.db.resolve())
+        return
+    began = time.perf_counter()
+    build(db, runs, events)
+    report.line(f"built {runs:,} runs, {events:,} events in {time.perf_counter() - began:.1f} s"
+                f" ({db.stat().st_size / 1e6:.0f} MB)")  # fmt: skip
+
+
+@dataclass
+class Rows:
+    """What the figures ask for, read from the database: run ids and the big run's phases."""
+
+    adw_ids: list[str]
+    big_build: str
+    big_live: str
+    middle: int  # an event id in the middle of the big build phase
+    small_live: str
+    orch: str
+
+
+def _rows(writer: sqlite3.Connection, with_index: bool) -> Rows:
+    """The ids the figures use; the adw_id index made or dropped as ``--with-index`` says."""
+    indexed = writer.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'idx_agents_adw_id'"
+    ).fetchone()[0]
+    if with_index and not indexed:
+        writer.execute(RUN_INDEX_SQL)
+    elif indexed and not with_index:
+        writer.execute("DROP INDEX idx_agents_adw_id")  # a database kept from a --with-index run
+    adw_ids = [
+        r[0]
+        for r in writer.execute(
+            "SELECT DISTINCT json_extract(metadata, '$.adw_id') FROM agents WHERE name <> ?",
+            ("claude-session",),
+        )
+        if r[0] != BIG_RUN
+    ]
+    big = writer.execute(
+        "SELECT id FROM agents WHERE json_extract(metadata, '$.adw_id') = ? ORDER BY rowid",
+        (BIG_RUN,),
+    ).fetchall()
+    (middle,) = writer.execute(
+        "SELECT rowid FROM agent_logs WHERE agent_id = ? ORDER BY created_at, rowid"
+        " LIMIT 1 OFFSET 20000",
+        (big[1][0],),
+    ).fetchone()
+    (small_live,) = writer.execute(
+        "SELECT id FROM agents WHERE status = 'running' AND json_extract(metadata, '$.adw_id')"
+        " <> ? ORDER BY rowid DESC LIMIT 1",
+        (BIG_RUN,),
+    ).fetchone()
+    (orch,) = writer.execute("SELECT id FROM orchestrator_agents LIMIT 1").fetchone()
+    return Rows(adw_ids, big[1][0], big[-1][0], middle, small_live, orch)
+
+
+def _checkouts(args: argparse.Namespace, project: Path) -> list[tuple[str, Path, Path]]:
+    """(name, checkout, project) of this checkout and of ``--compare``'s, if given."""
+    checkouts = [("this", REPO, project)]
+    if args.compare is not None:
+        other = project
+        if args.compare_db is not None:
+            other = project / "compare"
+            (other / "agents").mkdir(parents=True)
+            (other / "agents" / "orchestrator.db").symlink_to(args.compare_db.resolve())
+        checkouts.append(("compare", args.compare.resolve(), other))
+    return checkouts
+
+
+def _first_pages(
+    report: Report,
+    starts: int,
+    checkouts: list[tuple[str, Path, Path]],
+    unseen: Iterator[str],
+) -> None:
+    """Figure 1: fresh servers, alternating, for ``/`` and a run never shown."""
+    report.section(
+        f"first page after start ({starts} fresh servers per figure, alternating; medians, max)"
+    )
+    firsts: dict[tuple[str, str], list[First]] = {}
+    for i in range(starts):
+        order = checkouts if i % 2 == 0 else checkouts[::-1]
+        for name, checkout, home in order:
+            for label, path in (("/", "/"), ("a run's page", f"/runs/{next(unseen)}")):
+                firsts.setdefault((name, label), []).append(_first(checkout, home, path))
+    for (name, label), found in firsts.items():
+        request = [f.request for f in found]
+        report.line(
+            f"{name}: {label:13} process start -> first byte"
+            f" {_ms(statistics.median(f.first_byte for f in found))}"
+            f" (listening after {_ms(statistics.median(f.ready for f in found))}),"
+            f" the request alone {_ms(statistics.median(request))} (max {_ms(max(request))})"
+        )
+    for label in ("/", "a run's page") if firsts else ():
+        request = [f.request for f in firsts[("this", label)]]
+        report.target(
+            f"first request after start, {label} (max of {len(request)})",
+            round(max(request) * 1000, 1),
+            FIRST_TARGET_MS,
+            unit=" ms",
+        )
+
+
+def _first_costs(report: Report, server: Server, unseen: Iterator[str]) -> float:
+    """A new server's first pages, its first costs pass and the big run's first view; returns
+    the resident memory after the first pages."""
+    server.time("/")
+    server.time(f"/runs/{next(unseen)}")
+    after_first = server.rss_mb()
+    started = time.perf_counter()
+    server.time("/costs")
+    answered = time.perf_counter() - started
+    while True:
+        server.http.request("GET", "/api/costs")
+        resp = server.http.getresponse()
+        resp.read()
+        if resp.status == 200:
+            break
+        time.sleep(0.05)
+    ready = time.perf_counter() - started
+    started = time.perf_counter()
+    server.time(f"/runs/{BIG_RUN}")
+    big_first = time.perf_counter() - started
+    report.line(
+        f"{server.name}: first costs page {_ms(answered)}, sums ready after {_ms(ready)};"
+        f" first view of the big run (its 50,000 log rows read once) {_ms(big_first)}"
+        f" (load {load_text()})"
+    )
+    return after_first
+
+
+class Writes:
+    """Rows another connection writes between requests (what a workflow does meanwhile)."""
+
+    def __init__(self, writer: sqlite3.Connection, rows: Rows, rnd: random.Random) -> None:
+        self.writer, self.rows, self.rnd = writer, rows, rnd
+
+    def event(self, agent: str = "") -> None:
+        """An event of ``agent`` (default: a small running phase)."""
+        self.writer.execute(
+            "INSERT INTO agent_logs VALUES (?, ?, 'event', 'bench', '{}', ?)",
+            (str(uuid.uuid4()), agent or self.rows.small_live, _ts(datetime.now(UTC))),
+        )
+
+    def prompt(self) -> None:
+        """A prompt of a small running phase (it changes every cost sum)."""
+        row = _prompt(self.rows.small_live, "reviewer", "bench", datetime.now(UTC), self.rnd,
+                      "claude-sonnet-4")  # fmt: skip
+        self.writer.execute(_PROMPT_SQL, row)
+
+    def agent(self) -> None:
+        """A new Agent of a new run."""
+        now = _ts(datetime.now(UTC))
+        meta = json.dumps({"adw_id": f"{self.rnd.getrandbits(32):08x}", "phase": "plan",
+                           "workflow": "plan_build"})  # fmt: skip
+        self.writer.execute(
+            "INSERT INTO agents VALUES (?, ?, ?, 'planner', 'sonnet', 'completed', ?, ?, ?, ?)",
+            (str(uuid.uuid4()), self.rows.orch, str(uuid.uuid4()), now, now, now, meta),
+        )
+
+
+@dataclass
+class Steady:
+    """Figure 2: requests alternating between the servers, each figure's samples on its server."""
+
+    servers: list[Server]
+    requests: int
+    only: str | None
+    figures: list[str] = field(default_factory=list)
+
+    def measure(
+        self, name: str, path: Callable[[], str], before: Callable[[], None] | None = None
+    ) -> None:
+        """``requests`` samples of ``path()`` on every server (``before`` runs before each)."""
+        if self.only and self.only not in name:
+            return
+        self.figures.append(name)
+        for i in range(self.requests):
+            url = path()
+            # Alternate which server goes first: both see the same load.
+            order = self.servers if i % 2 == 0 else self.servers[::-1]
+            for server in order:
+                if before is not None:
+                    before()
+                server.samples.setdefault(name, []).append(server.time(url))
+
+
+def _steady(steady: Steady, rows: Rows, writes: Writes, events: int) -> None:
+    """Every steady-state figure."""
+    rnd, big = writes.rnd, f"/runs/{BIG_RUN}"
+    words = iter(f"task+number+{n}" for n in rnd.sample(range(10_000), 10_000))
+    measure = steady.measure
+    measure("runs page, cached", lambda: "/")
+    measure("runs page, search + page 2", lambda: "/?q=task+number+9&page=2")
+    measure("runs page after an event write", lambda: "/", writes.event)
+    measure("runs page after a new Agent (info)", lambda: "/", writes.agent)
+    measure("runs page, a new search each time (info)", lambda: f"/?q={next(words)}")
+    measure("run page", lambda: f"/runs/{rnd.choice(rows.adw_ids)}")
+    measure(
+        "run page after an event write", lambda: f"/runs/{rnd.choice(rows.adw_ids)}", writes.event
+    )
+    measure("big run page (50,000 events)", lambda: big)
+    measure(
+        "big run, a later page of a phase",
+        lambda: f"{big}?phase={rows.big_build}&after={rows.middle}",
+    )
+    measure("big run, latest events of a phase", lambda: f"{big}?phase={rows.big_live}&latest=1")
+    measure(
+        "big run page after a write",
+        lambda: f"{big}?phase={rows.big_live}&latest=1",
+        lambda: writes.event(rows.big_live),
+    )
+    measure("big run API", lambda: f"/api/runs/{BIG_RUN}")
+    measure("costs page, cached", lambda: "/costs")
+    measure("costs page after a prompt write", lambda: "/costs", writes.prompt)
+    measure("events API (500 after an id)", lambda: f"/api/events?after={events - 600}")
+
+
+def _report_steady(
+    report: Report, steady: Steady, rss: dict[str, tuple[float, float]], requests: int
+) -> None:
+    for server in steady.servers:
+        first_mb, last_mb = rss[server.name]
+        report.section(
+            f"{server.name}: steady state, {requests} requests per figure (resident memory"
+            f" {first_mb:.0f} MB after the first pages, {last_mb:.0f} MB after the figures)"
+        )
+        for name in steady.figures:
+            values = server.samples[name]
+            p95 = _p95(values)
+            report.line(f"{name:44} median {statistics.median(values):7.1f} ms  p95 {p95:7.1f} ms")
+            if server.name == "this" and "(info)" not in name and "API (500" not in name:
+                report.target(f"{name} p95", round(p95, 1), TARGET_MS, unit=" ms")
+
+
+def main() -> int:
+    """Build, serve, measure; exit 1 when a target is missed."""
+    args = _arguments()
     runs, events = (1_000, 100_000) if args.quick else (10_000, 1_000_000)
     report = Report(
         "bench_observe: the observatory at scale",
@@ -339,207 +586,30 @@ def main() -> int:
         project = Path(tmp)
         db = project / "agents" / "orchestrator.db"
         db.parent.mkdir()
-        if args.db is not None:
-            if not args.db.exists():
-                args.db.parent.mkdir(parents=True, exist_ok=True)
-                began = time.perf_counter()
-                build(args.db, runs, events)
-                report.line(f"built {args.db} in {time.perf_counter() - began:.1f} s")
-            db.symlink_to(args.db.resolve())
-        else:
-            began = time.perf_counter()
-            build(db, runs, events)
-            report.line(f"built {runs:,} runs, {events:,} events in {time.perf_counter() - began:.1f} s"
-                        f" ({db.stat().st_size / 1e6:.0f} MB)")  # fmt: skip
+        _database(args, db, report, (runs, events))
         writer = sqlite3.connect(db, isolation_level=None)
-        indexed = writer.execute(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'idx_agents_adw_id'"
-        ).fetchone()[0]
-        if args.with_index and not indexed:
-            writer.execute(RUN_INDEX_SQL)
-        elif indexed and not args.with_index:
-            writer.execute(
-                "DROP INDEX idx_agents_adw_id"
-            )  # a database kept from a --with-index run
-        adw_ids = [
-            r[0]
-            for r in writer.execute(
-                "SELECT DISTINCT json_extract(metadata, '$.adw_id') FROM agents WHERE name <> ?",
-                ("claude-session",),
-            )
-            if r[0] != BIG_RUN
-        ]
-        big = writer.execute(
-            "SELECT id FROM agents WHERE json_extract(metadata, '$.adw_id') = ? ORDER BY rowid",
-            (BIG_RUN,),
-        ).fetchall()
-        big_build, big_live = big[1][0], big[-1][0]
-        (middle,) = writer.execute(
-            "SELECT rowid FROM agent_logs WHERE agent_id = ? ORDER BY created_at, rowid"
-            " LIMIT 1 OFFSET 20000",
-            (big_build,),
-        ).fetchone()
-        (small_live,) = writer.execute(
-            "SELECT id FROM agents WHERE status = 'running' AND json_extract(metadata, '$.adw_id')"
-            " <> ? ORDER BY rowid DESC LIMIT 1",
-            (BIG_RUN,),
-        ).fetchone()
-        (orch,) = writer.execute("SELECT id FROM orchestrator_agents LIMIT 1").fetchone()
-        checkouts = [("this", REPO, project)]
-        if args.compare is not None:
-            other = project
-            if args.compare_db is not None:
-                other = project / "compare"
-                (other / "agents").mkdir(parents=True)
-                (other / "agents" / "orchestrator.db").symlink_to(args.compare_db.resolve())
-            checkouts.append(("compare", args.compare.resolve(), other))
+        rows = _rows(writer, args.with_index)
+        checkouts = _checkouts(args, project)
         rnd = random.Random(1)
-        unseen = iter(rnd.sample(adw_ids, 2 * args.starts * len(checkouts) + 10))
-
-        # --- 1. first pages after start -------------------------------------------------------
-        report.section(
-            f"first page after start ({args.starts} fresh servers per figure, alternating;"
-            " medians, max)"
-        )
-        firsts: dict[tuple[str, str], list[First]] = {}
-        for i in range(0 if args.only else args.starts):
-            order = checkouts if i % 2 == 0 else checkouts[::-1]
-            for name, checkout, home in order:
-                for label, path in (("/", "/"), ("a run's page", f"/runs/{next(unseen)}")):
-                    firsts.setdefault((name, label), []).append(_first(checkout, home, path))
-        for (name, label), found in firsts.items():
-            request = [f.request for f in found]
-            report.line(
-                f"{name}: {label:13} process start -> first byte"
-                f" {_ms(statistics.median(f.first_byte for f in found))}"
-                f" (listening after {_ms(statistics.median(f.ready for f in found))}),"
-                f" the request alone {_ms(statistics.median(request))} (max {_ms(max(request))})"
-            )
-        for label in ("/", "a run's page") if firsts else ():
-            request = [f.request for f in firsts[("this", label)]]
-            report.target(
-                f"first request after start, {label} (max of {len(request)})",
-                round(max(request) * 1000, 1),
-                FIRST_TARGET_MS,
-                unit=" ms",
-            )
-        servers: list[Server] = []
-        figures: list[str] = []
+        unseen = iter(rnd.sample(rows.adw_ids, 2 * args.starts * len(checkouts) + 10))
+        _first_pages(report, 0 if args.only else args.starts, checkouts, unseen)
+        steady = Steady([], args.requests, args.only)
         rss: dict[str, tuple[float, float]] = {}
         try:
             # One at a time: two first costs passes side by side would time each other.
             for name, checkout, home in checkouts:
                 server = _start(name, checkout, home)
-                servers.append(server)
-                server.time("/")
-                server.time(f"/runs/{next(unseen)}")
-                after_first = server.rss_mb()
-                started = time.perf_counter()
-                server.time("/costs")
-                answered = time.perf_counter() - started
-                while True:
-                    server.http.request("GET", "/api/costs")
-                    resp = server.http.getresponse()
-                    resp.read()
-                    if resp.status == 200:
-                        break
-                    time.sleep(0.05)
-                ready = time.perf_counter() - started
-                started = time.perf_counter()
-                server.time(f"/runs/{BIG_RUN}")
-                big_first = time.perf_counter() - started
-                report.line(
-                    f"{name}: first costs page {_ms(answered)}, sums ready after {_ms(ready)};"
-                    f" first view of the big run (its 50,000 log rows read once) {_ms(big_first)}"
-                    f" (load {load_text()})"
-                )
-                rss[name] = (after_first, 0.0)
-
-            # --- 2. steady state --------------------------------------------------------------
-            def write_event(agent: str = small_live) -> None:
-                writer.execute(
-                    "INSERT INTO agent_logs VALUES (?, ?, 'event', 'bench', '{}', ?)",
-                    (str(uuid.uuid4()), agent, _ts(datetime.now(UTC))),
-                )
-
-            def write_prompt() -> None:
-                writer.execute(
-                    _PROMPT_SQL,
-                    _prompt(small_live, "reviewer", "bench", datetime.now(UTC), rnd, "claude-sonnet-4"),
-                )  # fmt: skip
-
-            def write_agent() -> None:
-                now = _ts(datetime.now(UTC))
-                meta = json.dumps({"adw_id": f"{rnd.getrandbits(32):08x}", "phase": "plan",
-                                   "workflow": "plan_build"})  # fmt: skip
-                writer.execute(
-                    "INSERT INTO agents VALUES (?, ?, ?, 'planner', 'sonnet', 'completed', ?, ?, ?, ?)",
-                    (str(uuid.uuid4()), orch, str(uuid.uuid4()), now, now, now, meta),
-                )
-
-            words = iter(f"task+number+{n}" for n in rnd.sample(range(10_000), 10_000))
-
-            def measure(
-                name: str, path: Callable[[], str], before: Callable[[], None] | None = None
-            ) -> None:
-                if args.only and args.only not in name:
-                    return
-                figures.append(name)
-                for i in range(args.requests):
-                    url = path()
-                    # Alternate which server goes first: both see the same load.
-                    order = servers if i % 2 == 0 else servers[::-1]
-                    for server in order:
-                        if before is not None:
-                            before()
-                        server.samples.setdefault(name, []).append(server.time(url))
-
-            measure("runs page, cached", lambda: "/")
-            measure("runs page, search + page 2", lambda: "/?q=task+number+9&page=2")
-            measure("runs page after an event write", lambda: "/", write_event)
-            measure("runs page after a new Agent (info)", lambda: "/", write_agent)
-            measure("runs page, a new search each time (info)", lambda: f"/?q={next(words)}")
-            measure("run page", lambda: f"/runs/{rnd.choice(adw_ids)}")
-            measure(
-                "run page after an event write", lambda: f"/runs/{rnd.choice(adw_ids)}", write_event
-            )
-            measure("big run page (50,000 events)", lambda: f"/runs/{BIG_RUN}")
-            measure(
-                "big run, a later page of a phase",
-                lambda: f"/runs/{BIG_RUN}?phase={big_build}&after={middle}",
-            )
-            measure(
-                "big run, latest events of a phase",
-                lambda: f"/runs/{BIG_RUN}?phase={big_live}&latest=1",
-            )
-            measure(
-                "big run page after a write",
-                lambda: f"/runs/{BIG_RUN}?phase={big_live}&latest=1",
-                lambda: write_event(big_live),
-            )
-            measure("big run API", lambda: f"/api/runs/{BIG_RUN}")
-            measure("costs page, cached", lambda: "/costs")
-            measure("costs page after a prompt write", lambda: "/costs", write_prompt)
-            measure("events API (500 after an id)", lambda: f"/api/events?after={events - 600}")
-            for server in servers:
+                steady.servers.append(server)
+                rss[name] = (_first_costs(report, server, unseen), 0.0)
+            _steady(steady, rows, Writes(writer, rows, rnd), events)
+            for server in steady.servers:
                 rss[server.name] = (rss[server.name][0], server.rss_mb())
         finally:
             writer.close()
-            for server in servers:
+            for server in steady.servers:
                 server.proc.terminate()
                 server.proc.wait(10)
-    for server in servers:
-        first_mb, last_mb = rss[server.name]
-        report.section(
-            f"{server.name}: steady state, {args.requests} requests per figure (resident memory"
-            f" {first_mb:.0f} MB after the first pages, {last_mb:.0f} MB after the figures)"
-        )
-        for name in figures:
-            values = server.samples[name]
-            p95 = _p95(values)
-            report.line(f"{name:44} median {statistics.median(values):7.1f} ms  p95 {p95:7.1f} ms")
-            if server.name == "this" and "(info)" not in name and "API (500" not in name:
-                report.target(f"{name} p95", round(p95, 1), TARGET_MS, unit=" ms")
+    _report_steady(report, steady, rss, args.requests)
     return report.finish()
 
 

@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
     """Remember the report of each phase as ``item.report_<when>``."""
     report = yield
     setattr(item, f"report_{report.when}", report)

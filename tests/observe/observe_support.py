@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
 
@@ -50,20 +50,28 @@ BUILD_USAGE = {
 }
 
 
+class _At(NamedTuple):
+    """Which phase of which run an Agent records."""
+
+    adw_id: str
+    workflow: str
+    phase: str
+    agent: str
+
+
 def _phase(
     db: Path,
-    adw_id: str,
-    workflow: str,
-    phase: str,
-    agent: str,
+    at: _At,
     *,
     prompts: list[dict[str, Any]],
     tools: list[tuple[str, str, str | None]] = (),  # type: ignore[assignment]
-    fail: bool = False,
     attempts: int = 1,
-    finish: bool = True,
+    end: Literal["completed", "failed", "open"] = "completed",
 ) -> str:
-    """One phase Agent as workflow_ops.run_phase records it; returns its id."""
+    """One phase Agent as workflow_ops.run_phase records it (``end``: how its last attempt ends;
+    ``open``: still running); returns its id."""
+    adw_id, workflow, phase, agent = at
+    fail, finish = end == "failed", end != "open"
     meta = {"adw_id": adw_id, "phase": phase, "workflow": workflow}
     run = start_run(db, agent, orchestrator="adw", model="sonnet", metadata=meta, strict=True)
     for attempt in range(1, attempts + 1):
@@ -124,10 +132,7 @@ def fill(project: Path) -> Path:
     )
     _phase(
         db,
-        RUN_OK,
-        "plan_build",
-        "plan",
-        "planner",
+        _At(RUN_OK, "plan_build", "plan", "planner"),
         prompts=[
             {
                 "content": "You are the planner.\n<task>\nAdd a health endpoint\n</task>",
@@ -147,10 +152,7 @@ def fill(project: Path) -> Path:
     )
     _phase(
         db,
-        RUN_OK,
-        "plan_build",
-        "build",
-        "builder",
+        _At(RUN_OK, "plan_build", "build", "builder"),
         prompts=[
             {
                 "content": "You are the builder.",
@@ -170,10 +172,7 @@ def fill(project: Path) -> Path:
     )
     _phase(
         db,
-        RUN_FAILED,
-        "sdlc",
-        "plan",
-        "planner",
+        _At(RUN_FAILED, "sdlc", "plan", "planner"),
         prompts=[
             {
                 "content": f"You are the planner.\n<task>\n{XSS_SCRIPT} task {XSS_IMG}\n</task>",
@@ -189,19 +188,16 @@ def fill(project: Path) -> Path:
             ("Bash", json.dumps({"command": HOSTILE}), None),
             ("Bash", '{"command": "rm -rf /"}', "recursive rm of / is blocked"),
         ],
-        fail=True,
         attempts=2,
+        end="failed",
     )
     _phase(
         db,
-        RUN_LIVE,
-        "plan_build",
-        "plan",
-        "planner",
+        _At(RUN_LIVE, "plan_build", "plan", "planner"),
         prompts=[],
-        finish=False,
+        end="open",
     )
-    _phase(db, RUN_STALE, "plan_build", "plan", "planner", prompts=[], finish=False)
+    _phase(db, _At(RUN_STALE, "plan_build", "plan", "planner"), prompts=[], end="open")
     conn = sqlite3.connect(db)
     with conn:  # the stale run: its process died long ago
         old = "2026-01-01T00:00:00.000000+00:00"

@@ -439,9 +439,8 @@ def _shown(store: Store) -> list[dict[str, object]]:
     return [{k: v for k, v in r.as_dict().items() if k != "duration_s"} for r in _all(store)]
 
 
-def test_the_adw_id_index_is_used_and_changes_no_answer(
-    store: Store, project: Path, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("store")  # the project's database, seeded
+def test_the_adw_id_index_is_used_and_changes_no_answer(project: Path, tmp_path: Path) -> None:
     """The schema's index on the adw_id expression (migration 4, the exact text of
     readonly_mod.RUN_INDEX_SQL) turns the store's run lookups into index searches, with the same
     answers as the scans of a database without it (one written before migration 4 ran)."""

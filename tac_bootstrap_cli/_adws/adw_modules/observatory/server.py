@@ -59,7 +59,6 @@ def serve(
     title: str = "",
     host: str = "127.0.0.1",
     port: int | None = None,
-    stale_after: float | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the database ``db`` (``project``: the folder holding its raw outputs) until
@@ -70,7 +69,7 @@ def serve(
 
     _preload()
 
-    store = Store(db, project, **({"stale_after": stale_after} if stale_after else {}))
+    store = Store(db, project)
     chosen = port if port is not None else free_port(host)
     # Host-header check against DNS rebinding: only the names this server is reached by.
     allowed = [*LOCAL_HOSTS, host] if host not in ("0.0.0.0", "::") else ["*"]

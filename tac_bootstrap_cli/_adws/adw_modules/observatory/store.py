@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .caches import LISTINGS_KEPT, _Bounded
 from .costs import (
@@ -63,6 +63,17 @@ from .records import (
     _Listing,
 )
 from .runbuild import STALE_AFTER_S, RunBuilder
+
+
+class _Ask(NamedTuple):
+    """One run listing asked for: its filters (``needle``: the search text, lower-cased) and
+    page; ``per_page`` -1: every matching run."""
+
+    status: str
+    workflow: str
+    needle: str
+    page: int
+    per_page: int
 
 
 class Store:
@@ -142,49 +153,33 @@ class Store:
             if status in ("running", "stale"):
                 # Running or stale is the clock's call: build every run SQL calls running (only
                 # runs with an open Agent), then keep those of the asked status.
-                found = self._listing(conn, sig, "running", workflow, needle, 1, -1)
+                found = self._listing(conn, sig, _Ask("running", workflow, needle, 1, -1))
                 every = [r for r in self._runs.build(conn, found.rows) if r.status == status]
                 total = len(every)
                 page = min(page, max(1, -(-total // per_page)))
                 runs = every[(page - 1) * per_page : page * per_page]
             else:
                 status = status if status in ("completed", "failed") else ""
-                found = self._listing(conn, sig, status, workflow, needle, page, per_page)
+                found = self._listing(conn, sig, _Ask(status, workflow, needle, page, per_page))
                 runs, total, page = self._runs.build(conn, found.rows), found.total, found.page
         pages = max(1, -(-total // per_page))
         return RunPage(runs, total, page, pages, found.workflows)
 
-    def _listing(
-        self,
-        conn: sqlite3.Connection,
-        sig: tuple[int, int, int],
-        status: str,
-        workflow: str,
-        needle: str,
-        page: int,
-        per_page: int,
-    ) -> _Listing:
+    def _listing(self, conn: sqlite3.Connection, sig: tuple[int, int, int], ask: _Ask) -> _Listing:
         """One page of run ids, the count, the page shown and the workflows; ``per_page`` -1:
         every matching run. Kept until the Agents change (a search: or a prompt is added)."""
-        key = (sig if needle else sig[:2], status, workflow, needle, page, per_page)
+        key = (sig if ask.needle else sig[:2], *ask)
         with self._cache_lock:
             found = self._listings.use(key)
         if found is None:
-            found = self._query_listing(conn, status, workflow, needle, page, per_page)
+            found = self._query_listing(conn, ask)
             with self._cache_lock:
                 self._listings.keep(key, found)
         return found  # type: ignore[no-any-return]
 
-    def _query_listing(
-        self,
-        conn: sqlite3.Connection,
-        status: str,
-        workflow: str,
-        needle: str,
-        page: int,
-        per_page: int,
-    ) -> _Listing:
+    def _query_listing(self, conn: sqlite3.Connection, ask: _Ask) -> _Listing:
         """The listing's query; a page past the end is the last page."""
+        status, workflow, needle, page, per_page = ask
         params: dict[str, object] = {
             "status": status,
             "workflow": workflow,
@@ -219,10 +214,10 @@ class Store:
         if rows or page == 1:
             listing = [(r[0], r[1], r[2]) for r in rows]
             return _Listing(listing, rows[0][3] if rows else 0, page, sorted(workflows))
-        count = self._query_listing(conn, status, workflow, needle, 1, 1).total
+        count = self._query_listing(conn, ask._replace(page=1, per_page=1)).total
         if count == 0:
             return _Listing([], 0, 1, sorted(workflows))
-        return self._query_listing(conn, status, workflow, needle, -(-count // per_page), per_page)
+        return self._query_listing(conn, ask._replace(page=-(-count // per_page)))
 
     def _search_scope(
         self, conn: sqlite3.Connection, needle: str, found: list[str]
@@ -251,7 +246,7 @@ class Store:
         with self._cache_lock:
             found = self._listings.use(key)
         if found is None:
-            found = self._query_listing(conn, "", "", "", 1, 0).workflows
+            found = self._query_listing(conn, _Ask("", "", "", 1, 0)).workflows
             with self._cache_lock:
                 self._listings.keep(key, found)
         return found  # type: ignore[no-any-return]
