@@ -8,6 +8,7 @@ forms), and cycles of non-nullable refs. Problems are reported at the nodes ``ra
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from yaml.nodes import Node
 
@@ -16,6 +17,15 @@ from tac_bootstrap_cli.modelgen.defaults import default_for
 from tac_bootstrap_cli.modelgen.rawspec import RawEntity, RawField
 from tac_bootstrap_cli.modelgen.spec import Default, EntitySpec, FieldSpec
 from tac_bootstrap_cli.modelgen.yamlnodes import NodeReader, suggest
+
+
+class _Derived(NamedTuple):
+    """A name the generator derives: the name, what it names, where to report, how to fix."""
+
+    name: str
+    owner: str
+    node: Node
+    rename: str
 
 
 class CrossCheck:
@@ -103,40 +113,20 @@ class CrossCheck:
 
     def _check_collisions(self) -> None:
         """Generated class names, snake_case forms and table names must all be distinct."""
-        raw, entities = self.raw, self.by_name
-        owners: dict[str, str] = {}
+        owners = {entity.name: f"entity {entity.name}" for entity in self.raw}
+        for derived in self._derived_names():
+            self._claim(owners, derived)
+        self._check_case_collisions()
 
-        def claim(name: str, owner: str, node: Node, rename: str) -> None:
-            """Take ``name`` for ``owner`` (reported at ``node``, ``rename`` says how to fix)."""
-            if name in entities and owner != f"entity {name}":
-                # A derived name equal to an entity's name: the entity is the one to rename.
-                self.problems.add(
-                    entities[name].key,
-                    f"entity name {name!r} is also the name of {owner}; "
-                    f"rename the entity (e.g. {name + 'Record'!r})",
-                )
-            elif name in owners:
-                self.problems.add(
-                    node,
-                    f"{owner} would be named {name}, which is already {owners[name]}; {rename}",
-                )
-            elif name in naming.RESERVED_CLASS_NAMES:
-                self.problems.add(
-                    node,
-                    f"{owner} would be named {name}, a name the generated code imports; {rename}",
-                )
-            else:
-                owners[name] = owner
-
-        for entity in raw:
-            owners[entity.name] = f"entity {entity.name}"
-        for entity in raw:
+    def _derived_names(self) -> Iterator[_Derived]:
+        """The class names the generator derives from entity and field names."""
+        for entity in self.raw:
             for suffix, what in (
                 ("Create", "create model"),
                 ("Update", "update model"),
                 ("Repository", "repository"),
             ):
-                claim(
+                yield _Derived(
                     entity.name + suffix,
                     f"the {what} of {entity.name}",
                     entity.key,
@@ -144,12 +134,40 @@ class CrossCheck:
                 )
             for raw_field in entity.fields:
                 if raw_field.needs_type_name():
-                    claim(
+                    yield _Derived(
                         entity.name + naming.pascal_case(raw_field.name),
                         f"the type of {entity.name}.{raw_field.name}",
                         raw_field.key,
                         f"rename the field (e.g. {raw_field.name + '_value'!r})",
                     )
+
+    def _claim(self, owners: dict[str, str], derived: _Derived) -> None:
+        """Take a derived name for its owner, or report whom it collides with."""
+        name, owner, node, rename = derived
+        entities = self.by_name
+        if name in entities and owner != f"entity {name}":
+            # A derived name equal to an entity's name: the entity is the one to rename.
+            self.problems.add(
+                entities[name].key,
+                f"entity name {name!r} is also the name of {owner}; "
+                f"rename the entity (e.g. {name + 'Record'!r})",
+            )
+        elif name in owners:
+            self.problems.add(
+                node,
+                f"{owner} would be named {name}, which is already {owners[name]}; {rename}",
+            )
+        elif name in naming.RESERVED_CLASS_NAMES:
+            self.problems.add(
+                node,
+                f"{owner} would be named {name}, a name the generated code imports; {rename}",
+            )
+        else:
+            owners[name] = owner
+
+    def _check_case_collisions(self) -> None:
+        """Entities whose snake_case forms or (case-folded) tables coincide."""
+        raw = self.raw
         snakes: dict[str, RawEntity] = {}
         tables: dict[str, RawEntity] = {}
         for entity in raw:
@@ -204,30 +222,42 @@ def _strongly_connected(edges: dict[str, list[RawField]]) -> list[list[str]]:
 
     Iterative: a chain of thousands of refs must not exhaust Python's recursion limit.
     """
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-
-    def enter(node: str) -> tuple[str, Iterator[RawField]]:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        return node, iter(edges.get(node, []))
-
+    tarjan = _Tarjan(edges)
     for root in edges:
-        if root in index:
-            continue
-        work = [enter(root)]
+        if root not in tarjan.index:
+            tarjan.visit(root)
+    return tarjan.components
+
+
+class _Tarjan:
+    """The state of Tarjan's algorithm over the ref graph ``edges``."""
+
+    def __init__(self, edges: dict[str, list[RawField]]) -> None:
+        self.edges = edges
+        self.index: dict[str, int] = {}
+        self.low: dict[str, int] = {}
+        self.on_stack: set[str] = set()
+        self.stack: list[str] = []
+        self.components: list[list[str]] = []
+
+    def enter(self, node: str) -> tuple[str, Iterator[RawField]]:
+        self.index[node] = self.low[node] = len(self.index)
+        self.stack.append(node)
+        self.on_stack.add(node)
+        return node, iter(self.edges.get(node, []))
+
+    def visit(self, root: str) -> None:
+        """Depth-first from ``root`` with an explicit stack of (node, refs still to follow)."""
+        low, index = self.low, self.index
+        work = [self.enter(root)]
         while work:
             node, refs = work[-1]
             ref = next(refs, None)
             if ref is not None:
                 target = str(ref.get("to"))
                 if target not in index:
-                    work.append(enter(target))
-                elif target in on_stack:
+                    work.append(self.enter(target))
+                elif target in self.on_stack:
                     low[node] = min(low[node], index[target])
                 continue
             work.pop()
@@ -235,15 +265,17 @@ def _strongly_connected(edges: dict[str, list[RawField]]) -> list[list[str]]:
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
             if low[node] == index[node]:
-                component: list[str] = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                components.append(component)
-    return components
+                self.components.append(self._pop_component(node))
+
+    def _pop_component(self, node: str) -> list[str]:
+        """The component rooted at ``node``: the stack down to it."""
+        component: list[str] = []
+        while True:
+            member = self.stack.pop()
+            self.on_stack.discard(member)
+            component.append(member)
+            if member == node:
+                return component
 
 
 def _one_cycle(

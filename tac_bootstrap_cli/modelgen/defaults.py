@@ -10,6 +10,7 @@ import datetime
 import math
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from tac_bootstrap_cli.modelgen.rawspec import RawField
@@ -28,45 +29,52 @@ def default_for(raw: RawField, kind: str, value: Any) -> Default | str | None:
         return f"a primary key takes no default ({who})" if who else "only uuid4 is allowed"
     if value is None:
         return None if raw.get("nullable") else "null needs nullable: true"
-    if kind in ("str", "text"):
-        if not isinstance(value, str):
-            return f"{value!r} is not a string (quote it)"
-        return _string_default(raw, value)
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            return f"{value!r} is not an integer"
-        return _number_default(raw, value)
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"{short(repr(value))} is not a number{exponent_hint(value)}"
-        try:
-            number = float(value)
-        except OverflowError:
-            return f"{short(repr(value))} is too large for a float"
-        if not math.isfinite(number):
-            return f"{value!r} is not a finite number"
-        return _number_default(raw, number)
-    if kind == "bool":
-        return Default("literal", value) if isinstance(value, bool) else "expected true or false"
-    if kind == "uuid":
-        if value == "uuid4":
-            return Default("uuid4")
-        try:
-            return Default("literal", uuid.UUID(str(value)))
-        except ValueError:
-            return f"{value!r} is not a UUID (or uuid4)"
-    if kind == "datetime":
-        return _datetime_default(value)
-    if kind == "date":
-        return _date_default(value)
-    if kind == "json":
-        return _json_default(value)
-    if kind == "enum":
-        values = raw.get("values") or ()
-        if value not in values:
-            return f"{value!r} is not one of the values ({', '.join(values)})"
-        return Default("literal", value)
-    return f"unsupported default for a {kind} field"
+    check = _KIND_DEFAULTS.get(kind)
+    return check(raw, value) if check is not None else f"unsupported default for a {kind} field"
+
+
+def _text_default(raw: RawField, value: Any) -> Default | str:
+    if not isinstance(value, str):
+        return f"{value!r} is not a string (quote it)"
+    return _string_default(raw, value)
+
+
+def _int_default(raw: RawField, value: Any) -> Default | str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{value!r} is not an integer"
+    return _number_default(raw, value)
+
+
+def _float_default(raw: RawField, value: Any) -> Default | str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{short(repr(value))} is not a number{exponent_hint(value)}"
+    try:
+        number = float(value)
+    except OverflowError:
+        return f"{short(repr(value))} is too large for a float"
+    if not math.isfinite(number):
+        return f"{value!r} is not a finite number"
+    return _number_default(raw, number)
+
+
+def _bool_default(_raw: RawField, value: Any) -> Default | str:
+    return Default("literal", value) if isinstance(value, bool) else "expected true or false"
+
+
+def _uuid_default(_raw: RawField, value: Any) -> Default | str:
+    if value == "uuid4":
+        return Default("uuid4")
+    try:
+        return Default("literal", uuid.UUID(str(value)))
+    except ValueError:
+        return f"{value!r} is not a UUID (or uuid4)"
+
+
+def _enum_default(raw: RawField, value: Any) -> Default | str:
+    values = raw.get("values") or ()
+    if value not in values:
+        return f"{value!r} is not one of the values ({', '.join(values)})"
+    return Default("literal", value)
 
 
 def _string_default(raw: RawField, value: str) -> Default | str:
@@ -166,3 +174,18 @@ def _json_problem(value: Any, depth: int = 0) -> str | None:
                 return problem
         return None
     return f"{value!r} is not a JSON value (quote dates and times)"
+
+
+# How a default is checked, by the field's kind (a kind not here takes no default).
+_KIND_DEFAULTS: dict[str, Callable[[RawField, Any], Default | str]] = {
+    "str": _text_default,
+    "text": _text_default,
+    "int": _int_default,
+    "float": _float_default,
+    "bool": _bool_default,
+    "uuid": _uuid_default,
+    "datetime": lambda _raw, value: _datetime_default(value),
+    "date": lambda _raw, value: _date_default(value),
+    "json": lambda _raw, value: _json_default(value),
+    "enum": _enum_default,
+}

@@ -53,26 +53,30 @@ class FieldReader:
         if raw.type is None:
             return None
         for k, value_node in pairs:
-            option = str(k.value)
-            if option == "type" or option not in FIELD_KEYS:
-                continue
-            applies = FIELD_KEYS[option]
-            if raw.type not in applies:
-                self.problems.add(
-                    k,
-                    f"key {option!r} does not apply to a {raw.type} field "
-                    f"(it applies to {', '.join(applies)})",
-                )
-                continue
-            raw.nodes[option] = value_node
-            if option == "default":
-                raw.default_node = value_node
-                continue
-            value = self._option(raw, option, value_node)
-            if value is not None:
-                raw.values[option] = value
+            self._read_option(raw, k, value_node)
         self._rules(raw)
         return raw if name_ok else None
+
+    def _read_option(self, raw: RawField, key: ScalarNode, node: Node) -> None:
+        """Record option ``key: node`` of a typed field (a default is checked later)."""
+        option = str(key.value)
+        if option == "type" or option not in FIELD_KEYS:
+            return
+        applies = FIELD_KEYS[option]
+        if raw.type not in applies:
+            self.problems.add(
+                key,
+                f"key {option!r} does not apply to a {raw.type} field "
+                f"(it applies to {', '.join(applies)})",
+            )
+            return
+        raw.nodes[option] = node
+        if option == "default":
+            raw.default_node = node
+            return
+        value = self._option(raw, option, node)
+        if value is not None:
+            raw.values[option] = value
 
     def _type(self, raw: RawField, node: Node) -> None:
         """Set ``raw.type`` from ``node`` when it names one of ``TYPES``."""
@@ -94,41 +98,51 @@ class FieldReader:
         if option in BOUND_KEYS:
             return self.read.number(node, option, integer=raw.type == "int")
         if option in ("min_length", "max_length"):
-            value = self.read.number(node, option, integer=True)
-            if value is not None and (not isinstance(value, int) or value < 0):
-                self.problems.add(node, f"{option} must be a non-negative integer")
-                return None
-            return value
+            return self._length(node, option)
         if option == "values":
             return self._enum_values(node)
         if option == "pattern":
-            pattern = self.read.string(node, "pattern")
-            if pattern is None:
-                return None
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                where = f" at position {exc.pos}" if exc.pos is not None else ""
-                self.problems.add(node, f"invalid regex {short(pattern)!r}: {exc.msg}{where}")
-                return None
-            except OverflowError as exc:  # a{99999999999}
-                self.problems.add(node, f"invalid regex {short(pattern)!r}: {exc}")
-                return None
-            except RecursionError:  # thousands of nested groups
-                self.problems.add(node, f"invalid regex {short(pattern)!r}: nested too deeply")
-                return None
-            return pattern
+            return self._pattern(node)
         if option == "on_delete":
-            action = self.read.string(node, "on_delete")
-            if action is not None and action not in ON_DELETE:
-                self.problems.add(
-                    node,
-                    f"on_delete must be one of {', '.join(ON_DELETE)}{suggest(action, ON_DELETE)}",
-                )
-                return None
-            return action
+            return self._on_delete(node)
         # to, description
         return self.read.string(node, option)
+
+    def _length(self, node: Node, option: str) -> int | None:
+        value = self.read.number(node, option, integer=True)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            self.problems.add(node, f"{option} must be a non-negative integer")
+            return None
+        return value
+
+    def _pattern(self, node: Node) -> str | None:
+        """A regular expression Python compiles."""
+        pattern = self.read.string(node, "pattern")
+        if pattern is None:
+            return None
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            where = f" at position {exc.pos}" if exc.pos is not None else ""
+            self.problems.add(node, f"invalid regex {short(pattern)!r}: {exc.msg}{where}")
+            return None
+        except OverflowError as exc:  # a{99999999999}
+            self.problems.add(node, f"invalid regex {short(pattern)!r}: {exc}")
+            return None
+        except RecursionError:  # thousands of nested groups
+            self.problems.add(node, f"invalid regex {short(pattern)!r}: nested too deeply")
+            return None
+        return pattern
+
+    def _on_delete(self, node: Node) -> str | None:
+        action = self.read.string(node, "on_delete")
+        if action is not None and action not in ON_DELETE:
+            self.problems.add(
+                node,
+                f"on_delete must be one of {', '.join(ON_DELETE)}{suggest(action, ON_DELETE)}",
+            )
+            return None
+        return action
 
     def _enum_values(self, node: Node) -> tuple[str, ...] | None:
         """An enum's values: distinct strings, each with its own Python member name."""
@@ -167,6 +181,12 @@ class FieldReader:
 
     def _rules(self, raw: RawField) -> None:
         """Checks within one field (those needing other entities wait for the cross-check)."""
+        self._kind_rules(raw)
+        self._bound_rules(raw)
+        self._length_and_time_rules(raw)
+
+    def _kind_rules(self, raw: RawField) -> None:
+        """Keys, secrets, enums and refs: what the field's kind and flags require."""
         kind = raw.type
         if raw.get("primary_key"):
             if raw.get("nullable"):
@@ -188,6 +208,9 @@ class FieldReader:
                 raw.nodes["on_delete"],
                 f"on_delete: set_null needs nullable: true on {raw.name}",
             )
+
+    def _bound_rules(self, raw: RawField) -> None:
+        """One bound per side, and bounds that leave a value."""
         for low, high in (("ge", "gt"), ("le", "lt")):
             if low in raw.values and high in raw.values:
                 self.problems.add(raw.nodes[high], f"give only one of {low} and {high}")
@@ -195,13 +218,16 @@ class FieldReader:
         upper = raw.get("le", raw.get("lt"))
         if lower is not None and upper is not None:
             empty = lower > upper or (lower == upper and ("gt" in raw.values or "lt" in raw.values))
-            if kind == "int" and not empty:
+            if raw.type == "int" and not empty:
                 low = lower + 1 if "gt" in raw.values else lower
                 high = upper - 1 if "lt" in raw.values else upper
                 empty = low > high
             if empty:
                 node = raw.nodes["le" if "le" in raw.values else "lt"]
                 self.problems.add(node, f"the bounds of {raw.name} leave no value")
+
+    def _length_and_time_rules(self, raw: RawField) -> None:
+        """Lengths that leave a value; an auto_now field neither nullable nor given a default."""
         min_length, max_length = raw.get("min_length"), raw.get("max_length")
         if min_length is not None and max_length is not None and min_length > max_length:
             self.problems.add(raw.nodes["max_length"], "max_length is smaller than min_length")

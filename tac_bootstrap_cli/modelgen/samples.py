@@ -11,6 +11,7 @@ import math
 import random
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,20 +202,27 @@ def invalid_values(field: FieldSpec) -> list[Invalid]:
         found.extend(_out_of_bounds(field))
         found.append(Invalid(name, "not a number", False))
     elif kind in ("str", "text") and not field.is_ref:
-        if field.max_length is not None:
-            found.append(Invalid(name, Repeat("x", field.max_length + 1), True))
-        if field.min_length:
-            found.append(Invalid(name, Repeat("x", field.min_length - 1), True))
-        if field.pattern is not None:
-            bad = regex_counterexample(field.pattern, field)
-            if bad is not None:
-                found.append(Invalid(name, bad, False))
-    elif kind == "uuid":
-        found.append(Invalid(name, "not-a-uuid", False))
-    elif kind == "datetime":
-        found.append(Invalid(name, "not a datetime", False))
-    elif kind == "date":
-        found.append(Invalid(name, "not a date", False))
+        found.extend(_invalid_strings(field))
+    elif kind in _WRONG_TYPE:
+        found.append(Invalid(name, _WRONG_TYPE[kind], False))
+    return found
+
+
+# A string of the wrong shape for the kinds that are strings on the wire.
+_WRONG_TYPE = {"uuid": "not-a-uuid", "datetime": "not a datetime", "date": "not a date"}
+
+
+def _invalid_strings(field: FieldSpec) -> list[Invalid]:
+    """A string one longer than max_length, one shorter than min_length, one the pattern refuses."""
+    found: list[Invalid] = []
+    if field.max_length is not None:
+        found.append(Invalid(field.name, Repeat("x", field.max_length + 1), True))
+    if field.min_length:
+        found.append(Invalid(field.name, Repeat("x", field.min_length - 1), True))
+    if field.pattern is not None:
+        bad = regex_counterexample(field.pattern, field)
+        if bad is not None:
+            found.append(Invalid(field.name, bad, False))
     return found
 
 
@@ -309,55 +317,46 @@ class _Examples:
         self.steps += 1
         if self.steps > _MAX_STEPS:
             raise _GiveUp
-        name = str(op)
-        if name == "LITERAL":
-            return chr(av)
-        if name == "NOT_LITERAL":
-            return str(self.pick([c for c in _PRINTABLE if ord(c) != av]))
-        if name == "ANY":
-            return str(self.pick(_PRINTABLE))
-        if name == "IN":
-            return self.char_in(av)
-        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            low, high, sub = av
-            high = low + 50 if high == _parser.MAXREPEAT else high
-            if self.minimal:
-                count = low
-            elif self.stretch and high > low:
-                count = min(high, max(low, self.stretch))
-            else:
-                count = self.rng.randint(low, min(high, low + 3))
-            if low > _MAX_EXAMPLE_LENGTH:
+        build = _ITEMS.get(str(op))
+        if build is None:
+            raise _GiveUp
+        return build(self, av)
+
+    def repeat(self, av: Any) -> str:
+        low, high, sub = av
+        high = low + 50 if high == _parser.MAXREPEAT else high
+        count = self._repeat_count(low, high)
+        if low > _MAX_EXAMPLE_LENGTH:
+            raise _GiveUp
+        parts: list[str] = []
+        total = 0
+        for _ in range(count):
+            part = self.emit(sub)
+            total += len(part)
+            if total > _MAX_EXAMPLE_LENGTH:
                 raise _GiveUp
-            parts: list[str] = []
-            total = 0
-            for _ in range(count):
-                part = self.emit(sub)
-                total += len(part)
-                if total > _MAX_EXAMPLE_LENGTH:
-                    raise _GiveUp
-                parts.append(part)
-            return "".join(parts)
-        if name == "SUBPATTERN":
-            group, _add, _del, sub = av
-            text = self.emit(sub)
-            if group is not None:
-                self.groups[group] = text
-            return text
-        if name == "ATOMIC_GROUP":
-            return self.emit(av)
-        if name == "BRANCH":
-            return self.emit(self.pick(list(av[1])))
-        if name in ("AT", "ASSERT", "ASSERT_NOT"):
-            return ""
-        if name == "GROUPREF":
-            return self.groups.get(av, "")
-        if name == "GROUPREF_EXISTS":
-            group, yes, no = av
-            if group in self.groups:
-                return self.emit(yes)
-            return self.emit(no) if no is not None else ""
-        raise _GiveUp
+            parts.append(part)
+        return "".join(parts)
+
+    def _repeat_count(self, low: int, high: int) -> int:
+        if self.minimal:
+            return low
+        if self.stretch and high > low:
+            return min(high, max(low, self.stretch))
+        return self.rng.randint(low, min(high, low + 3))
+
+    def subpattern(self, av: Any) -> str:
+        group, _add, _del, sub = av
+        text = self.emit(sub)
+        if group is not None:
+            self.groups[group] = text
+        return text
+
+    def groupref_exists(self, av: Any) -> str:
+        group, yes, no = av
+        if group in self.groups:
+            return self.emit(yes)
+        return self.emit(no) if no is not None else ""
 
     def char_in(self, items: Any) -> str:
         negate = False
@@ -378,6 +377,26 @@ class _Examples:
             pattern = re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
             chars = [c for c in _PRINTABLE if not pattern.match(c)] if chars else list(_PRINTABLE)
         return str(self.pick(chars))
+
+
+# How each node of a parsed pattern becomes text (sre_parse's node names).
+_ITEMS: dict[str, Callable[[_Examples, Any], str]] = {
+    "LITERAL": lambda _ex, av: chr(av),
+    "NOT_LITERAL": lambda ex, av: str(ex.pick([c for c in _PRINTABLE if ord(c) != av])),
+    "ANY": lambda ex, _av: str(ex.pick(_PRINTABLE)),
+    "IN": _Examples.char_in,
+    "MAX_REPEAT": _Examples.repeat,
+    "MIN_REPEAT": _Examples.repeat,
+    "POSSESSIVE_REPEAT": _Examples.repeat,
+    "SUBPATTERN": _Examples.subpattern,
+    "ATOMIC_GROUP": _Examples.emit,
+    "BRANCH": lambda ex, av: ex.emit(ex.pick(list(av[1]))),
+    "AT": lambda _ex, _av: "",
+    "ASSERT": lambda _ex, _av: "",
+    "ASSERT_NOT": lambda _ex, _av: "",
+    "GROUPREF": lambda ex, av: ex.groups.get(av, ""),
+    "GROUPREF_EXISTS": _Examples.groupref_exists,
+}
 
 
 def regex_examples(pattern: str, field: FieldSpec, want: int) -> list[str]:

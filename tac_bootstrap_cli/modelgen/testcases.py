@@ -54,14 +54,6 @@ class EntityTests(CaseWriter):
         name = f"test_{self.s}_create_with_defaults"
         if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*calls)):
             return
-        kwargs: list[Expr] = []
-        for f in create_fields(entity):
-            if not is_required(f):
-                continue
-            if f.is_ref:
-                kwargs.append(Pre(f"{f.name}=", ref_expr(self.plan, entity, f, "make")))
-            else:
-                kwargs.append(Pre(f"{f.name}=", sample_expr(self.plan, self.ctx, entity, f, 0)))
         timed = [
             f
             for f in entity.fields
@@ -72,48 +64,68 @@ class EntityTests(CaseWriter):
         if timed:
             self.ctx.std.add("datetime")
             self.out("before = datetime.datetime.now(datetime.UTC)")
-        self.stmt(Group(f"{self.e}Create(", kwargs, ")"), "data = ")
+        self.stmt(Group(f"{self.e}Create(", self._required_kwargs(), ")"), "data = ")
         self.out("record = repo.create(data)")
         if timed:
             self.out("after = datetime.datetime.now(datetime.UTC)")
         for f in entity.fields:
-            attr = f"record.{f.name}"
-            if f.primary_key and f.value_type == "int":
-                self.out(f"assert isinstance({attr}, int)")
-            elif (f.primary_key and f.value_type == "uuid") or (
-                f.default is not None and f.default.kind == "uuid4"
-            ):
-                self.out(f"assert {attr} is not None")
-                self.out(f"assert {attr}.version == 4")
-            elif f in timed and f.nullable:
-                self.out(f"assert {attr} is not None")
-                compare = f"{attr} in (before.date(), after.date())"
-                if f.value_type != "date":
-                    compare = f"before <= {attr} <= after"
-                self.out(f"assert {compare}")
-            elif f in timed and f.value_type == "date":
-                self.out(f"assert {attr} in (before.date(), after.date())")
-            elif f in timed:
-                self.out(f"assert before <= {attr} <= after")
-            elif f.default is not None and f.default.kind == "empty_object":
-                self.out(f"assert {attr} == {{}}")
-            elif f.default is not None and f.default.kind == "empty_array":
-                self.out(f"assert {attr} == []")
-            elif f.default is not None and f.value_type == "bool":
-                self.out(f"assert {attr} is {f.default.value!r}")
-            elif f.default is not None:
-                value = value_expr(self.ctx, entity, f, f.default.value)
-                if len(f"    assert {attr} == {flat(value)}") <= 88:
-                    self.out(f"assert {attr} == {flat(value)}")
-                else:
-                    # One name per type: mypy keeps the type of a variable's first assignment.
-                    expected = "expected" + (f"_{len(expected_names)}" if expected_names else "")
-                    expected_names.append(expected)
-                    self.stmt(value, f"{expected} = ")
-                    self.out(f"assert {attr} == {expected}")
-            elif f.nullable:
-                self.out(f"assert {attr} is None")
+            self._assert_default(f, f in timed, expected_names)
         self.out(f"assert repo.get(record.{self.pk.name}) == record")
+
+    def _required_kwargs(self) -> list[Expr]:
+        """``name=value`` for each required field of a create (refs made by the factory)."""
+        entity = self.entity
+        kwargs: list[Expr] = []
+        for f in create_fields(entity):
+            if not is_required(f):
+                continue
+            if f.is_ref:
+                kwargs.append(Pre(f"{f.name}=", ref_expr(self.plan, entity, f, "make")))
+            else:
+                kwargs.append(Pre(f"{f.name}=", sample_expr(self.plan, self.ctx, entity, f, 0)))
+        return kwargs
+
+    def _assert_default(self, f: FieldSpec, timed: bool, expected_names: list[str]) -> None:
+        """The asserts on field ``f`` of a record created from its required fields only."""
+        attr = f"record.{f.name}"
+        if f.primary_key and f.value_type == "int":
+            self.out(f"assert isinstance({attr}, int)")
+        elif (f.primary_key and f.value_type == "uuid") or (
+            f.default is not None and f.default.kind == "uuid4"
+        ):
+            self.out(f"assert {attr} is not None")
+            self.out(f"assert {attr}.version == 4")
+        elif timed:
+            if f.nullable:
+                self.out(f"assert {attr} is not None")
+            if f.value_type == "date":
+                self.out(f"assert {attr} in (before.date(), after.date())")
+            else:
+                self.out(f"assert before <= {attr} <= after")
+        elif f.default is not None:
+            self._assert_default_value(f, attr, expected_names)
+        elif f.nullable:
+            self.out(f"assert {attr} is None")
+
+    def _assert_default_value(self, f: FieldSpec, attr: str, expected_names: list[str]) -> None:
+        """``attr`` holds the spec's default value of ``f``."""
+        assert f.default is not None
+        if f.default.kind == "empty_object":
+            self.out(f"assert {attr} == {{}}")
+        elif f.default.kind == "empty_array":
+            self.out(f"assert {attr} == []")
+        elif f.value_type == "bool":
+            self.out(f"assert {attr} is {f.default.value!r}")
+        else:
+            value = value_expr(self.ctx, self.entity, f, f.default.value)
+            if len(f"    assert {attr} == {flat(value)}") <= 88:
+                self.out(f"assert {attr} == {flat(value)}")
+            else:
+                # One name per type: mypy keeps the type of a variable's first assignment.
+                expected = "expected" + (f"_{len(expected_names)}" if expected_names else "")
+                expected_names.append(expected)
+                self.stmt(value, f"{expected} = ")
+                self.out(f"assert {attr} == {expected}")
 
     def round_trip(self) -> None:
         """test_<e>_create_get_round_trip: what create stores, get returns."""
