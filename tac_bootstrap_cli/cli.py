@@ -53,10 +53,13 @@ def main(argv: list[str] | None = None) -> None:
     previous = signal.signal(signal.SIGINT, _interrupted_before_work)
     try:
         from tac_bootstrap_cli.commands import app
-        from tac_bootstrap_cli.commands.base import Invocation
+        from tac_bootstrap_cli.commands.base import Invocation, lazy_group
 
-        # The real command line reaches every command as Click's context object.
-        app(args=args, prog_name="tac-bootstrap", standalone_mode=True, obj=Invocation(tuple(args)))
+        # Only the command that runs is built (Typer's app() would build all eleven); the real
+        # command line reaches every command as Click's context object.
+        lazy_group(app).main(
+            args=args, prog_name="tac-bootstrap", standalone_mode=True, obj=Invocation(tuple(args))
+        )
     except SystemExit:
         raise
     except (Exception, KeyboardInterrupt) as exc:  # outside a command (commands report their own)

@@ -9,11 +9,12 @@ does. No module-level state: ``--debug`` and the command line are read from each
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import shlex
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -279,6 +280,10 @@ def _defer_coercion(params: list[Any]) -> None:
 class Root(TyperGroup):
     """The program's group (and ``generate``): Typer's, coercing with ``_Deferred``."""
 
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The subcommands' names in the order they were declared (none of them is built)."""
+        return list(self.commands)
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """Parse as Typer does, with ``_Deferred`` coercion (help option included)."""
         _defer_coercion(self.get_params(ctx))
@@ -317,3 +322,75 @@ def _unbraced(piece: str) -> str:
         name, _, rest = piece[1:].partition("}")
         return name + rest
     return piece
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """A group's subcommands, each turned into a Click command by Typer when first looked up.
+
+    Typer builds every command's parameters when it builds a group (``get_type_hints`` and a
+    ``compile`` per annotation for each of the CLI's eleven commands) although one runs; here
+    only the command that is run, or whose help is shown, is built. Names keep their order.
+    """
+
+    def __init__(self, makers: dict[str, Callable[[], Any]]) -> None:
+        self._makers = dict(makers)
+        self._made: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._made:
+            self._made[name] = self._makers[name]()
+        return self._made[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._makers.setdefault(name, lambda: command)
+        self._made[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._makers[name]
+        self._made.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
+def lazy_group(app: typer.Typer) -> TyperGroup:
+    """The Click group Typer makes of ``app``, with its subcommands built on first use.
+
+    The group itself (its callback's options) is Typer's own, from a copy of ``app`` without
+    subcommands; each subcommand is then what Typer's ``get_group`` would have built for it
+    (a subgroup whole, with its own few subcommands), made when it is looked up. Help texts
+    and behaviour are Typer's: ``tests/cli/test_lazy_group.py`` compares both ways.
+    """
+    from functools import partial
+
+    from typer.main import get_command_from_info, get_command_name, get_group, get_group_from_info
+
+    shell = copy.copy(app)
+    shell.registered_commands = []
+    shell.registered_groups = []
+    group = get_group(shell)
+    makers: dict[str, Callable[[], Any]] = {}
+    for info in app.registered_commands:
+        callback = info.callback
+        name = info.name or get_command_name(callback.__name__ if callback else "")
+        makers[name] = partial(
+            get_command_from_info,
+            info,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+        )
+    for sub in app.registered_groups:
+        if not sub.name:  # not used by this CLI: Typer merges such a group's commands
+            return get_group(app)
+        makers[sub.name] = partial(
+            get_group_from_info,
+            sub,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+            suggest_commands=app.suggest_commands,
+        )
+    group.commands = LazyCommands(makers)
+    return group
