@@ -241,13 +241,28 @@ class PgConnection:
         cursor.executemany(sql, rows)
         return cursor
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Write ``rows`` into ``table`` (``columns`` in that order) with ``COPY ... FROM STDIN``:
+        one statement for all of them, the fastest way in; returns how many. ``table`` and
+        ``columns`` are the caller's own identifiers, never user input."""
+        count = 0
+        with self.raw.cursor() as cursor:
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with cursor.copy(sql) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+                    count += 1
+        return count
+
     def close(self) -> None:
         self.raw.close()
 
 
-def connect(url: str) -> PgConnection:
+def connect(url: str, *, connect_timeout: int = CONNECT_TIMEOUT_S) -> PgConnection:
     """Open the database at a ``postgresql://`` URL (the password, if any, from the environment
-    or ``~/.pgpass``, never the URL in a committed file)."""
+    or ``~/.pgpass``, never the URL in a committed file); ``connect_timeout`` in seconds, unless
+    the URL sets one."""
     psycopg = _psycopg()
     from psycopg.conninfo import conninfo_to_dict
     from psycopg.types.string import TextLoader
@@ -256,7 +271,7 @@ def connect(url: str) -> PgConnection:
         params = conninfo_to_dict(url)
         # Timestamps read back as UTC datetimes; the URL's own options (search_path) are kept.
         options = f"{params.pop('options', '') or ''} -c TimeZone=UTC".strip()
-        params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+        params.setdefault("connect_timeout", connect_timeout)
         params.setdefault("application_name", "tac-bootstrap")
         raw = psycopg.connect(
             autocommit=True,  # atomic() alone decides where transactions start and end
@@ -327,39 +342,62 @@ _VERSION_DDL: Final = (
 
 
 def init_schema(conn: PgConnection) -> None:
-    """Create or migrate the schema to ``SCHEMA_VERSION``; idempotent, safe across processes
-    (each step holds a transaction-scoped advisory lock and re-reads the version under it)."""
+    """Create or migrate the schema to ``SCHEMA_VERSION``; idempotent, safe across processes.
+
+    The advisory lock is taken before each migration's transaction begins, not inside it: a
+    transaction that waited for the lock inside would still read the catalog as it was when it
+    began (``to_regclass`` missing the tables another process just committed) and migrate again.
+    """
+    version = schema_version(conn)
+    _refuse_newer(conn, version)
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("SELECT pg_advisory_lock(%s)", (APPLICATION_ID,))
+    try:
+        while (version := schema_version(conn)) != SCHEMA_VERSION:
+            _refuse_newer(conn, version)
+            _migrate(conn, version)
+    finally:
+        unlock(conn, APPLICATION_ID)
+
+
+def unlock(conn: PgConnection, key: int) -> None:
+    """Release the session advisory lock ``key``; a broken connection has released it."""
+    try:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except _psycopg().Error:
+        pass
+
+
+def _refuse_newer(conn: PgConnection, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{conn.url} has schema version {version}, newer than {SCHEMA_VERSION};"
+            " upgrade tac-bootstrap to use it"
+        )
+
+
+def _migrate(conn: PgConnection, version: int) -> None:
+    """From ``version``: all migrations in one transaction for a new schema, else the next one."""
     psycopg = _psycopg()
-    while True:
-        version = schema_version(conn)
-        if version > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{conn.url} has schema version {version}, newer than {SCHEMA_VERSION};"
-                " upgrade tac-bootstrap to use it"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        steps = [m for m in migrations() if m.version > version]
-        if version > 0:
-            steps = steps[:1]  # an older database: one section per transaction
-        try:
-            with atomic(conn):
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLICATION_ID,))
-                if schema_version(conn) != version:
-                    continue  # another process migrated while this one waited
-                if version == 0:
-                    _check_owner(conn)
-                    conn.execute(_VERSION_DDL)
-                for step in steps:
-                    conn.execute(step.script)  # one script: PostgreSQL runs its statements
-                    conn.execute(
-                        f"INSERT INTO {VERSION_TABLE} (version) VALUES (%s)",  # noqa: S608
-                        (step.version,),
-                    )
-        except psycopg.Error as exc:
-            raise DatabaseError(
-                f"{conn.url}: migration to schema version {steps[-1].version} failed: {exc}"
-            ) from exc
+    steps = [m for m in migrations() if m.version > version]
+    if version > 0:
+        steps = steps[:1]  # an older database: one section per transaction
+    try:
+        with atomic(conn):
+            if version == 0:
+                _check_owner(conn)
+                conn.execute(_VERSION_DDL)
+            for step in steps:
+                conn.execute(step.script)  # one script: PostgreSQL runs its statements
+                conn.execute(
+                    f"INSERT INTO {VERSION_TABLE} (version) VALUES (%s)",  # noqa: S608
+                    (step.version,),
+                )
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            f"{conn.url}: migration to schema version {steps[-1].version} failed: {exc}"
+        ) from exc
 
 
 # -- transactions -------------------------------------------------------------------------------
@@ -421,4 +459,5 @@ __all__ = [
     "schema_version",
     "translate",
     "translate_statement",
+    "unlock",
 ]

@@ -121,6 +121,48 @@ def db_path(root: Path | None = None, config: dict[str, Any] | None = None) -> P
     return base / str(cfg["database"]["path"] or DEFAULT_DB_PATH)
 
 
+DB_URL_ENV = "TAC_DB_URL"
+DB_URL_SCHEMES = ("postgresql", "postgres")
+
+
+def db_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a committed ``database.url`` (None: it can). A password must never be
+    in config.yml (a committed file): it goes in PGPASSWORD or ~/.pgpass."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        has_password = parts.password is not None
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if parts.scheme.lower() not in DB_URL_SCHEMES or not parts.netloc:
+        return "must be a postgresql://[user@]host[:port]/database URL"
+    if has_password or "password" in query:
+        return (
+            "must not hold a password (config.yml is committed): put it in PGPASSWORD or"
+            " ~/.pgpass, and keep postgresql://user@host/database here"
+        )
+    return None
+
+
+def db_url(root: Path | None = None, config: dict[str, Any] | None = None) -> str | None:
+    """The shared PostgreSQL server the run log is synced to: ``$TAC_DB_URL``, else
+    ``database.url`` of config.yml; None when neither is set (the local file is all there is).
+    A URL in config.yml with a password is refused (``ValueError``), as the config check does."""
+    override = os.environ.get(DB_URL_ENV, "").strip()
+    if override:
+        return override
+    cfg = config if config is not None else load_config(root)
+    url = str((cfg.get("database") or {}).get("url") or "").strip()
+    if not url:
+        return None
+    problem = db_url_problem(url)
+    if problem:
+        raise ValueError(f"{CONFIG_FILE}: database.url: {problem}")
+    return url
+
+
 def retry_policy(config: dict[str, Any]) -> tuple[int, float]:
     """``(retries, delay_seconds)`` from ``workflows.on_failure``, clamped to sane values."""
     on_failure = config.get("workflows", {}).get("on_failure", {}) or {}

@@ -1,0 +1,32 @@
+-- The shared server's side of adw_sync (local SQLite run logs shipped to one PostgreSQL).
+--
+-- adw_sync applies these sections after adw_postgres.init_schema, each in its own transaction
+-- under an advisory lock, recording them in sync_schema_version (separate from schema_version:
+-- a database used through the repositories alone never needs them). Append a section
+-- "-- sync migration <N+1>: <why>" and raise SYNC_SCHEMA_VERSION in adw_sync.py; never edit one.
+-- PostgreSQL only: the local SQLite files keep the orchestrator schema as it is (their change log
+-- and high-water mark are adw_sync's own local tables).
+
+-- sync migration 1: the machines and the origin of every row
+-- A machine is one local database file (one clone on one host): its id is made by the first sync
+-- of that file and kept in it (sync_state). rows_sent counts every row sent, re-sends included.
+CREATE TABLE sync_machines (
+    machine       UUID PRIMARY KEY,
+    hostname      TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    first_sync_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    last_sync_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    last_seq      BIGINT NOT NULL DEFAULT 0,
+    rows_sent     BIGINT NOT NULL DEFAULT 0
+);
+-- machine: which machine's log the row came from (NULL: written on the server directly);
+-- sync_seq: the local change counter at which the shipped version was read. An upsert replaces a
+-- row only with a later version (sync_seq grows), so a late or repeated send never goes back.
+-- Adding a NULL column is a catalog change only: instant on a large table.
+ALTER TABLE orchestrator_agents ADD COLUMN machine UUID, ADD COLUMN sync_seq BIGINT;
+ALTER TABLE agents ADD COLUMN machine UUID, ADD COLUMN sync_seq BIGINT;
+ALTER TABLE prompts ADD COLUMN machine UUID, ADD COLUMN sync_seq BIGINT;
+ALTER TABLE agent_logs ADD COLUMN machine UUID, ADD COLUMN sync_seq BIGINT;
+ALTER TABLE system_logs ADD COLUMN machine UUID, ADD COLUMN sync_seq BIGINT;
+-- The runs of one machine, newest first (what a team view filters by).
+CREATE INDEX idx_agents_machine_created ON agents (machine, created_at, rowid);
