@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,40 @@ def _python_deps(root: Path, pyproject: dict[str, Any]) -> set[str]:
     return names
 
 
+def _python_package_manager(root: Path, tool: dict[str, Any]) -> str:
+    if (root / "uv.lock").is_file() or "uv" in tool:
+        return "uv"
+    if (root / "poetry.lock").is_file() or "poetry" in tool:
+        return "poetry"
+    if (root / "Pipfile").is_file():
+        return "pipenv"
+    if (root / "pyproject.toml").is_file():
+        return "uv"  # a pyproject without a lock: uv reads it as is
+    return "pip"
+
+
+def _python_framework(root: Path, deps: set[str]) -> str:
+    if "django" in deps or (root / "manage.py").is_file():
+        return "django"
+    return next((name for name in ("fastapi", "flask") if name in deps), "none")
+
+
+def _python_checkers(det: Detection, tools: set[str], flake8: bool, prefix: str) -> None:
+    """Lint and format commands from the linters and formatters a project has (``tools``: its
+    dependencies and ``[tool.*]`` tables; flake8 counts only as a dependency)."""
+    if "ruff" in tools:
+        det.commands["lint"] = f"{prefix}ruff check ."
+        det.commands["format"] = f"{prefix}ruff format ."
+    elif flake8:
+        det.commands["lint"] = f"{prefix}flake8"
+    if "format" not in det.commands and "black" in tools:
+        det.commands["format"] = f"{prefix}black ."
+    if "lint" not in det.commands:
+        det.missing["lint"] = "neither ruff nor flake8 is among the dependencies"
+    if "format" not in det.commands:
+        det.missing["format"] = "neither ruff nor black is among the dependencies"
+
+
 def _python(root: Path) -> Detection:
     det = Detection()
     pyproject_path = root / "pyproject.toml"
@@ -142,27 +177,11 @@ def _python(root: Path) -> Detection:
         return det
     det.language = "python"
     det.evidence.append(f"python: {', '.join(markers)}")
-    if (root / "uv.lock").is_file() or "uv" in tool:
-        det.package_manager = "uv"
-    elif (root / "poetry.lock").is_file() or "poetry" in tool:
-        det.package_manager = "poetry"
-    elif (root / "Pipfile").is_file():
-        det.package_manager = "pipenv"
-    elif pyproject_path.is_file():
-        det.package_manager = "uv"  # a pyproject without a lock: uv reads it as is
-    else:
-        det.package_manager = "pip"
+    det.package_manager = _python_package_manager(root, tool)
     det.evidence.append(f"package manager {det.package_manager}")
 
     deps = _python_deps(root, pyproject)
-    if "django" in deps or (root / "manage.py").is_file():
-        det.framework = "django"
-    elif "fastapi" in deps:
-        det.framework = "fastapi"
-    elif "flask" in deps:
-        det.framework = "flask"
-    else:
-        det.framework = "none"
+    det.framework = _python_framework(root, deps)
     if det.framework != "none":
         det.evidence.append(f"framework {det.framework} (dependencies)")
 
@@ -175,17 +194,7 @@ def _python(root: Path) -> Detection:
         det.commands["test"] = base.test
     else:
         det.missing["test"] = "pytest is not among the dependencies and there is no tests/ folder"
-    if "ruff" in deps or "ruff" in tool:
-        det.commands["lint"] = f"{prefix}ruff check ."
-        det.commands["format"] = f"{prefix}ruff format ."
-    elif "flake8" in deps:
-        det.commands["lint"] = f"{prefix}flake8"
-    if "format" not in det.commands and ("black" in deps or "black" in tool):
-        det.commands["format"] = f"{prefix}black ."
-    if "lint" not in det.commands:
-        det.missing["lint"] = "neither ruff nor flake8 is among the dependencies"
-    if "format" not in det.commands:
-        det.missing["format"] = "neither ruff nor black is among the dependencies"
+    _python_checkers(det, deps | set(tool), "flake8" in deps, prefix)
     scripts = _dict(_dict(pyproject.get("project")).get("scripts"))
     run = _python_run(root, det.framework, scripts, _python_packages(root, slug))
     if run:
@@ -332,26 +341,44 @@ def _node(root: Path) -> Detection:
     det.language = "typescript" if is_ts else JS_DEFAULT_LANGUAGE
     det.evidence.append(f"{det.language}: package.json" + (" + tsconfig.json" if is_ts else ""))
 
+    det.package_manager = _node_package_manager(root, pkg)
+    det.evidence.append(f"package manager {det.package_manager}")
+
+    # The first framework among the dependencies, in this order (Next.js apps depend on react).
+    frameworks = (("next", "nextjs"), ("express", "express"), ("react", "react"))
+    det.framework = next((name for dep, name in frameworks if dep in deps), "none")
+    if det.framework != "none":
+        det.evidence.append(f"framework {det.framework} (dependencies)")
+
+    scripts = {k: v for k, v in _dict(pkg.get("scripts")).items() if isinstance(v, str)}
+    _node_script_commands(det, scripts)
+    # No script: a tool the project depends on, run through the package manager; else nothing.
+    pm = det.package_manager
+    for key, tools in _NODE_TOOLS.items():
+        if key in det.commands:
+            continue
+        command = _node_tool_command(key, tools, deps, pm, lambda: _node_entry(root, pkg))
+        if command is not None:
+            det.commands[key] = command
+        else:
+            names = ", ".join(dep for dep, _ in tools)
+            script = "only npm's placeholder" if key in scripts else f"no {key} script"
+            det.missing[key] = f"package.json has {script} and no {names} dependency"
+    return det
+
+
+def _node_package_manager(root: Path, pkg: dict[str, Any]) -> str:
+    """The lock file's package manager, else package.json's ``packageManager``, else npm."""
     pm = next((pm for lock, pm in _NODE_LOCKS if (root / lock).is_file()), None)
     declared = pkg.get("packageManager")
     if pm is None and isinstance(declared, str):
         name = declared.split("@", 1)[0]
         pm = name if name in ("npm", "pnpm", "yarn", "bun") else None
-    det.package_manager = pm or "npm"
-    det.evidence.append(f"package manager {det.package_manager}")
+    return pm or "npm"
 
-    if "next" in deps:
-        det.framework = "nextjs"
-    elif "express" in deps:
-        det.framework = "express"
-    elif "react" in deps:
-        det.framework = "react"
-    else:
-        det.framework = "none"
-    if det.framework != "none":
-        det.evidence.append(f"framework {det.framework} (dependencies)")
 
-    scripts = {k: v for k, v in _dict(pkg.get("scripts")).items() if isinstance(v, str)}
+def _node_script_commands(det: Detection, scripts: dict[str, str]) -> None:
+    """Commands from package.json's scripts, run the package manager's way."""
     pm = det.package_manager
     run_script = "bun run" if pm == "bun" else f"{pm} run"
     if "test" in scripts and scripts["test"].strip() != _NPM_NO_TEST:
@@ -364,20 +391,6 @@ def _node(root: Path) -> Detection:
         det.commands["run"] = f"{run_script} dev"
     elif "start" in scripts:
         det.commands["run"] = "bun run start" if pm == "bun" else f"{pm} start"
-    # No script: a tool the project depends on, run through the package manager; else nothing.
-    for key, tools in _NODE_TOOLS.items():
-        if key in det.commands:
-            continue
-        found = next((command for dep, command in tools if dep in deps), None)
-        if found is not None:
-            det.commands[key] = f"{_NODE_EXEC[pm]} {found}"
-        elif key == "run" and (entry := _node_entry(root, pkg)) is not None:
-            det.commands[key] = f"node {entry}"
-        else:
-            names = ", ".join(dep for dep, _ in tools)
-            script = "only npm's placeholder" if key in scripts else f"no {key} script"
-            det.missing[key] = f"package.json has {script} and no {names} dependency"
-    return det
 
 
 # What runs a package's own tools without a script (``npm exec`` needs ``--`` before options).
@@ -393,6 +406,24 @@ _NODE_TOOLS: dict[str, tuple[tuple[str, str], ...]] = {
     "format": (("prettier", "prettier --write ."), ("@biomejs/biome", "biome format --write .")),
     "run": (("next", "next dev"), ("vite", "vite")),
 }
+
+
+def _node_tool_command(
+    key: str,
+    tools: tuple[tuple[str, str], ...],
+    deps: set[str],
+    pm: str,
+    entry: Callable[[], str | None],
+) -> str | None:
+    """Command ``key`` from the first of its ``tools`` the project depends on, run through the
+    package manager (a run command from the package's entry file as a last resort)."""
+    found = next((command for dep, command in tools if dep in deps), None)
+    if found is not None:
+        return f"{_NODE_EXEC[pm]} {found}"
+    if key == "run":
+        file = entry()
+        return None if file is None else f"node {file}"
+    return None
 
 
 def _node_entry(root: Path, pkg: dict[str, Any]) -> str | None:
