@@ -1,7 +1,12 @@
 #!/usr/bin/env -S uv run --script
 # /// script
 # requires-python = ">=3.11"
-# dependencies = ["pydantic>=2.7", "pyyaml>=6.0"]
+# dependencies = [
+#   "pydantic>=2.7",
+#   "pyyaml>=6.0",
+#   "opentelemetry-sdk>=1.30",
+#   "opentelemetry-exporter-otlp-proto-http>=1.30",
+# ]
 # ///
 """Plan, then build: the default workflow.
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Required, TypedDict, Unpack
 
+from .adw_telemetry import agent_environ
 from .data_types import AgentCLIError, AgentResult
 from .state import state_dir
 from .utils import PROJECT_ROOT, load_config, project_environ
@@ -443,7 +444,8 @@ def run_agent(prompt: str, **call: Unpack[AgentCall]) -> AgentResult:
     out_dir = state_dir(adw_id, base) / agent_name
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / "raw_output.jsonl"
-    env = project_environ(base) | {"ADW_ID": adw_id}
+    # TRACEPARENT (when telemetry is on): Claude Code's own spans nest under the phase's span.
+    env = project_environ(base) | {"ADW_ID": adw_id} | agent_environ()
     if run is not None and getattr(run, "agent_id", None):
         env["ADW_AGENT_ID"] = str(run.agent_id)
     started = time.monotonic()

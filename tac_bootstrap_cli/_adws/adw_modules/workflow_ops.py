@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import git_ops
+from . import adw_telemetry, git_ops
 from .adw_logging import start_run
 from .agent import run_agent
 from .data_types import (
@@ -65,6 +65,7 @@ class Context:
     state: ADWState
     retries: int
     delay: float
+    trace: adw_telemetry.Trace = adw_telemetry.NO_TRACE  # OpenTelemetry export, when on
 
     @property
     def adw_id(self) -> str:
@@ -129,7 +130,12 @@ def run_phase(ctx: Context, phase: str, body: Body) -> Any:
             record.attempts = attempt
             ctx.say(f"{phase}: attempt {attempt} of {attempts}")
             try:
-                with run.step(f"{phase} attempt {attempt}", attempt=attempt):
+                with (
+                    ctx.trace.attempt(
+                        run, phase, attempt, agent=agent_name, model=ctx.model, db=ctx.db
+                    ),
+                    run.step(f"{phase} attempt {attempt}", attempt=attempt),
+                ):
                     value = body(run, attempt, attempt == attempts)
             except (AgentCLIError, PhaseStop) as exc:
                 # A missing CLI stays missing, a project without tests has none on the next try:
@@ -512,12 +518,20 @@ def run_workflow(
     ctx.db.parent.mkdir(parents=True, exist_ok=True)
     state.save()
     ctx.say(f"{workflow}: {', '.join(phases)} (state {state.path.relative_to(base)}, log {ctx.db})")
+    ctx.trace = adw_telemetry.start_workflow(
+        config, workflow=workflow, adw_id=adw_id, task=state.data.task, project=base.name
+    )
+    failure: str | None = "interrupted"
     try:
         for phase in phases:
             PHASES[phase](ctx)
+        failure = None
     except PhaseFailed as exc:
+        failure = str(exc)
         print(f"error: ADW {adw_id} {workflow}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        ctx.trace.finish(branch=state.data.branch, error=failure)
     print(f"ADW {adw_id} {workflow} completed")
     if state.data.spec_path:
         print(f"spec: {state.data.spec_path}")

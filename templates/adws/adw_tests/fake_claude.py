@@ -22,7 +22,13 @@ Knobs (environment):
 - ``FAKE_CLAUDE_FAIL_TIMES=N`` with ``FAKE_CLAUDE_COUNTER=<file>``: the first N calls fail;
 - ``FAKE_CLAUDE_NO_FILE=1``: claim the file was written without writing it;
 - ``FAKE_CLAUDE_VERDICT=FAIL``: reviews fail;
-- ``FAKE_CLAUDE_LOG=<file>``: append each call (argv, cwd, ADW_AGENT_ID) as a JSON line;
+- ``FAKE_CLAUDE_LOG=<file>``: append each call (argv, cwd, ADW_AGENT_ID, TRACEPARENT) as a JSON
+  line;
+- ``FAKE_CLAUDE_HOOKS=1``: run the project's PreToolUse/PostToolUse hooks (the commands of the
+  ``--settings`` file) around each tool call, with the event on stdin as Claude Code does; a
+  PreToolUse hook exiting 2 blocks the call (no PostToolUse, an error tool result);
+- ``FAKE_CLAUDE_BASH=<command>``: make a second tool call, Bash running ``<command>`` (not run:
+  only the hooks see it);
 - ``FAKE_CLAUDE_INPUT_TOKENS``, ``FAKE_CLAUDE_CACHE_READ_TOKENS``,
   ``FAKE_CLAUDE_CACHE_CREATION_TOKENS``, ``FAKE_CLAUDE_OUTPUT_TOKENS``, ``FAKE_CLAUDE_COST_USD``:
   the ``modelUsage`` totals;
@@ -177,6 +183,74 @@ def _write_requested_files() -> None:
         path.write_text("API_KEY=written-by-the-fake-agent\n", encoding="utf-8")
 
 
+def _hook_commands(argv: list[str], event_name: str, tool: str) -> list[tuple[str, float]]:
+    """(command, timeout) of the hooks the settings file runs for ``event_name`` on ``tool``."""
+    settings = _option(argv, "--settings") or str(Path.cwd() / ".claude" / "settings.json")
+    try:
+        groups = json.loads(Path(settings).read_text(encoding="utf-8")).get("hooks", {})
+    except (OSError, ValueError):
+        return []
+    commands: list[tuple[str, float]] = []
+    for group in groups.get(event_name, []):
+        matcher = str(group.get("matcher") or "*")
+        if matcher == "*" or re.fullmatch(matcher, tool):
+            for hook in group.get("hooks", []):
+                if hook.get("type") == "command":
+                    commands.append((str(hook["command"]), float(hook.get("timeout") or 60)))
+    return commands
+
+
+def _run_hooks(argv: list[str], event: dict[str, object]) -> str | None:
+    """Run the hooks of ``event`` (``FAKE_CLAUDE_HOOKS=1``); the reason when one blocked (exit 2)."""
+    if os.environ.get("FAKE_CLAUDE_HOOKS") != "1":
+        return None
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": os.getcwd()}
+    name, tool = str(event["hook_event_name"]), str(event["tool_name"])
+    for command, timeout in _hook_commands(argv, name, tool):
+        proc = subprocess.run(
+            command,
+            shell=True,
+            input=json.dumps(event),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode == 2 and name == "PreToolUse":
+            return proc.stderr.strip() or "blocked by a hook"
+    return None
+
+
+def _tool_call(
+    argv: list[str], session_id: str, tool: str, tool_input: dict[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """One tool call: the assistant's ``tool_use`` block and the ``tool_result`` it got, with the
+    hooks run around it (``FAKE_CLAUDE_HOOKS``)."""
+    tool_id = f"toolu_{uuid.uuid4().hex[:24]}"
+    event: dict[str, object] = {
+        "session_id": session_id,
+        "transcript_path": str(Path.cwd() / ".fake-transcript.jsonl"),
+        "cwd": os.getcwd(),
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool,
+        "tool_input": tool_input,
+        "tool_use_id": tool_id,
+    }
+    blocked = _run_hooks(argv, event)
+    if blocked is None:
+        _run_hooks(argv, {**event, "hook_event_name": "PostToolUse", "tool_response": "README.md"})
+    use: dict[str, object] = {"type": "tool_use", "id": tool_id, "name": tool, "input": tool_input}
+    result: dict[str, object] = {
+        "type": "tool_result",
+        "tool_use_id": tool_id,
+        "content": blocked or "README.md",
+    }
+    if blocked is not None:
+        result["is_error"] = True
+    return use, result
+
+
 def main(argv: list[str]) -> int:
     """Behave like ``claude -p ... --output-format stream-json --verbose``."""
     prompt = _option(argv, "-p") or _option(argv, "--print")
@@ -188,6 +262,7 @@ def main(argv: list[str]) -> int:
                 "argv": argv,
                 "cwd": os.getcwd(),
                 "adw_agent_id": os.environ.get("ADW_AGENT_ID"),
+                "traceparent": os.environ.get("TRACEPARENT"),
             }
             fh.write(json.dumps(entry) + "\n")
     if prompt is None:
@@ -233,7 +308,6 @@ def main(argv: list[str]) -> int:
     first, second = _messages_usage()
     first_usage, second_usage = _usage(*first), _usage(*second)
     first_id, second_id = (f"msg_{uuid.uuid4().hex[:24]}" for _ in range(2))
-    tool_id = f"toolu_{uuid.uuid4().hex[:24]}"
 
     def assistant(message_id: str, content: list[object], usage: dict[str, object]) -> None:
         _emit(
@@ -256,21 +330,20 @@ def main(argv: list[str]) -> int:
 
     # One message, two stream lines (one per content block), the same usage on both.
     assistant(first_id, [{"type": "text", "text": "Let me look at the project."}], first_usage)
-    tool_call = {"type": "tool_use", "id": tool_id, "name": "Glob", "input": {"pattern": "*"}}
-    assistant(first_id, [tool_call], first_usage)
-    _emit(
-        {
-            "type": "user",
-            "message": {
-                "role": "user",
-                "content": [
-                    {"type": "tool_result", "tool_use_id": tool_id, "content": "README.md"}
-                ],
-            },
-            "parent_tool_use_id": None,
-            "session_id": session_id,
-        }
-    )
+    calls: list[tuple[str, dict[str, object]]] = [("Glob", {"pattern": "*"})]
+    if os.environ.get("FAKE_CLAUDE_BASH"):
+        calls.append(("Bash", {"command": os.environ["FAKE_CLAUDE_BASH"]}))
+    for tool, tool_input in calls:
+        tool_use, tool_result = _tool_call(argv, session_id, tool, dict(tool_input))
+        assistant(first_id, [tool_use], first_usage)
+        _emit(
+            {
+                "type": "user",
+                "message": {"role": "user", "content": [tool_result]},
+                "parent_tool_use_id": None,
+                "session_id": session_id,
+            }
+        )
     assistant(second_id, [{"type": "text", "text": text}], second_usage)
     hang = float(os.environ.get("FAKE_CLAUDE_HANG", "0") or 0)
     if hang > 0:

@@ -1,0 +1,192 @@
+"""The trace of a stand-in-agent ``adw_plan_build.py`` run, read back from a real OTLP receiver:
+Arize Phoenix from PyPI (pinned), started here on 127.0.0.1 with ``uv tool run``.
+
+Asserted: the span tree (one ``invoke_workflow`` root, an ``invoke_agent`` per phase attempt, an
+``execute_tool`` per tool call the hooks recorded, blocked or not), names and attributes, token
+and cost totals equal to the ``prompts`` rows, tool span times equal to the hook rows' times, the
+phase Agent rows holding the trace and span ids, and the ``TRACEPARENT`` the agent CLI got being
+its phase span.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telemetry_support import ADW_ID, calls, free_port, make_project, phase_agents, rows
+from telemetry_support import run_workflow as run_adw
+
+from tac_bootstrap_cli._adws.adw_modules.adw_telemetry import ns_of
+from tests.layer.layer_support import run_env
+
+PHOENIX = "arize-phoenix==20.26.1"
+PROJECT = "adw-demo"  # openinference.project.name: adw-<project folder>
+pytestmark = pytest.mark.slow
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Phoenix server of this module (one per xdist worker that runs it); yields its URL."""
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.fail("uv is not on PATH; install it (python3 -m pip install uv)")
+    work = tmp_path_factory.mktemp("phoenix")
+    port = free_port()
+    log = (work / "phoenix.log").open("w")
+    proc = subprocess.Popen(
+        [uv, "tool", "run", "--from", PHOENIX, "phoenix", "serve"],
+        env=run_env(
+            PHOENIX_WORKING_DIR=str(work),
+            PHOENIX_PORT=str(port),
+            PHOENIX_GRPC_PORT=str(free_port()),
+            PHOENIX_HOST="127.0.0.1",
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240  # a cold uv cache downloads Phoenix first
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"phoenix serve exited {proc.returncode}: {_tail(work)}")
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=2).close()
+                break
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"phoenix serve not up after 240 s: {_tail(work)}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def _tail(work: Path) -> str:
+    return (work / "phoenix.log").read_text(errors="replace")[-2000:]
+
+
+def _spans(url: str, trace_id: str, count: int) -> list[dict[str, Any]]:
+    """The trace's spans, once Phoenix has ingested ``count`` of them (it does so in the background)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            data = _get(f"{url}/v1/projects/{PROJECT}/spans?limit=1000")["data"]
+        except urllib.error.HTTPError:
+            data = []  # the project appears with its first span
+        found = [s for s in data if s["context"]["trace_id"] == trace_id]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
+
+
+def _ns(stamp: str) -> int:
+    return ns_of(stamp)
+
+
+def test_plan_build_trace_in_phoenix(phoenix: str, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "demo")
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)  # the run makes a branch
+    proc = run_adw(project, OTEL_EXPORTER_OTLP_ENDPOINT=phoenix)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: telemetry" not in proc.stderr  # everything was delivered
+    agents = phase_agents(project)
+    metas = {phase: json.loads(row["metadata"]) for phase, row in agents.items()}
+    assert set(metas) == {"plan", "build"}
+    (trace_id,) = {m["trace_id"] for m in metas.values()}
+    spans = _spans(phoenix, trace_id, 7)
+    by_id = {s["context"]["span_id"]: s for s in spans}
+    names = sorted(s["name"] for s in spans)
+    assert names == sorted(
+        ["invoke_workflow plan_build"]
+        + [f"invoke_agent {p}" for p in ("plan", "build")]
+        + ["execute_tool Glob", "execute_tool Bash"] * 2
+    )
+
+    (root,) = [s for s in spans if s["parent_id"] is None]
+    assert root["name"] == "invoke_workflow plan_build"
+    assert root["attributes"]["adw.id"] == ADW_ID
+    assert root["attributes"]["adw.task"] == "Add a health endpoint"
+    assert root["attributes"]["vcs.branch"] == f"adw-{ADW_ID}-add-a-health-endpoint"
+    assert root["attributes"]["gen_ai.operation.name"] == "invoke_workflow"
+
+    # One invoke_agent per phase attempt, under the root; its ids are the Agent row's.
+    traceparents = [c["traceparent"] for c in calls(project)]
+    for index, (phase, agent) in enumerate(
+        zip(("plan", "build"), ("planner", "builder"), strict=True)
+    ):
+        span = by_id[metas[phase]["span_id"]]
+        attrs = span["attributes"]
+        assert span["name"] == f"invoke_agent {phase}"
+        assert span["parent_id"] == root["context"]["span_id"]
+        assert traceparents[index] == f"00-{trace_id}-{metas[phase]['span_id']}-01"
+        assert attrs["gen_ai.agent.name"] == agent
+        assert attrs["gen_ai.request.model"] == "sonnet"
+        assert (attrs["adw.attempt"], attrs["adw.retry"], attrs["adw.status"]) == (
+            1,
+            0,
+            "completed",
+        )
+        # Token and cost totals equal the prompts rows of that phase.
+        (prompt,) = rows(project, "SELECT * FROM prompts WHERE agent_id = ?", agents[phase]["id"])
+        cached = prompt["tokens_cache_read"] + prompt["tokens_cache_creation"]
+        assert attrs["gen_ai.usage.input_tokens"] == prompt["tokens_input"] + cached
+        assert attrs["gen_ai.usage.output_tokens"] == prompt["tokens_output"]
+        assert attrs["gen_ai.usage.cache_read.input_tokens"] == prompt["tokens_cache_read"]
+        assert attrs["gen_ai.usage.cache_creation.input_tokens"] == prompt["tokens_cache_creation"]
+        assert attrs["adw.usage.uncached_input_tokens"] == prompt["tokens_input"]
+        assert attrs["adw.cost_usd"] == pytest.approx(prompt["cost_usd"])
+        assert attrs["gen_ai.response.model"] == prompt["models"].split(",")[0]
+
+        # One execute_tool per tool call the hooks recorded, at the rows' times.
+        tools = {
+            s["attributes"]["gen_ai.tool.name"]: s
+            for s in spans
+            if s["parent_id"] == metas[phase]["span_id"]
+        }
+        assert set(tools) == {"Glob", "Bash"}
+        hooks = rows(
+            project,
+            "SELECT created_at, metadata FROM agent_logs WHERE agent_id = ?"
+            " AND json_extract(metadata, '$.tool_name') IS NOT NULL ORDER BY created_at",
+            agents[phase]["id"],
+        )
+        events = [(json.loads(h["metadata"]), _ns(h["created_at"])) for h in hooks]
+        (glob_start,) = [
+            t for m, t in events if m["tool_name"] == "Glob" and m["hook_event"] == "PreToolUse"
+        ]
+        (glob_end,) = [
+            t for m, t in events if m["tool_name"] == "Glob" and m["hook_event"] == "PostToolUse"
+        ]
+        glob = tools["Glob"]
+        assert (_ns(glob["start_time"]), _ns(glob["end_time"])) == (glob_start, glob_end)
+        assert glob_end > glob_start
+        assert glob["attributes"]["adw.tool.blocked"] is False
+        bash = tools["Bash"]["attributes"]
+        assert bash["adw.tool.blocked"] is True
+        assert ".env" in bash["adw.tool.block_reason"]
+        assert bash["gen_ai.operation.name"] == "execute_tool"
+        # Children lie within their parent.
+        assert _ns(span["start_time"]) <= glob_start and glob_end <= _ns(span["end_time"])
