@@ -57,48 +57,55 @@ def _settings_problems(data: dict[str, Any]) -> Iterator[Check]:
     if not isinstance(hooks, dict):
         yield Check("settings.hooks", "fail", "`hooks` is not an object", "see the hooks reference")
         hooks = {}
-    by_lower = {e.lower(): e for e in facts.HOOK_EVENTS}
     for event, entries in hooks.items():
         if event not in facts.HOOK_EVENTS:
-            right = by_lower.get(event.lower())
-            if right is not None:
-                yield Check(
-                    "settings.hooks",
-                    "fail",
-                    f"hook event {event!r} is miscased: Claude Code never runs it",
-                    f"rename it to {right!r}",
-                )
-            elif event[:1].isupper() and event.isalnum():
-                yield Check(
-                    "settings.hooks",
-                    "warn",
-                    f"hook event {event!r} is unknown to this tac-bootstrap",
-                    "check the name against the Claude Code hooks reference",
-                )
-            else:
-                yield Check(
-                    "settings.hooks",
-                    "fail",
-                    f"hook event {event!r} is not a hook event",
-                    "use a PascalCase event such as PreToolUse",
-                )
+            yield _event_name_problem(event)
         if not isinstance(entries, list):
             yield Check("settings.hooks", "fail", f"hooks.{event} is not a list", "wrap it in [ ]")
             continue
         for entry in entries:
-            if not isinstance(entry, dict):
-                continue
-            if "matcher" in entry and not isinstance(entry["matcher"], str):
-                yield Check(
-                    "settings.hooks",
-                    "fail",
-                    f"hooks.{event}: matcher {entry['matcher']!r} is not a string",
-                    'write it as a string: "Bash", "Edit|Write" or "*"',
-                )
-            for hook in entry.get("hooks", []) if isinstance(entry.get("hooks"), list) else []:
-                if isinstance(hook, dict):
-                    yield from _hook_problems(event, hook)
+            if isinstance(entry, dict):
+                yield from _entry_problems(event, entry)
     yield from _permission_problems(data.get("permissions"))
+
+
+def _event_name_problem(event: str) -> Check:
+    """What is wrong with ``event``, a name that is not one of Claude Code's hook events."""
+    right = {e.lower(): e for e in facts.HOOK_EVENTS}.get(event.lower())
+    if right is not None:
+        return Check(
+            "settings.hooks",
+            "fail",
+            f"hook event {event!r} is miscased: Claude Code never runs it",
+            f"rename it to {right!r}",
+        )
+    if event[:1].isupper() and event.isalnum():
+        return Check(
+            "settings.hooks",
+            "warn",
+            f"hook event {event!r} is unknown to this tac-bootstrap",
+            "check the name against the Claude Code hooks reference",
+        )
+    return Check(
+        "settings.hooks",
+        "fail",
+        f"hook event {event!r} is not a hook event",
+        "use a PascalCase event such as PreToolUse",
+    )
+
+
+def _entry_problems(event: str, entry: dict[str, Any]) -> Iterator[Check]:
+    """Problems of one matcher entry of ``hooks.<event>``: its matcher, then each hook."""
+    if "matcher" in entry and not isinstance(entry["matcher"], str):
+        yield Check(
+            "settings.hooks",
+            "fail",
+            f"hooks.{event}: matcher {entry['matcher']!r} is not a string",
+            'write it as a string: "Bash", "Edit|Write" or "*"',
+        )
+    for hook in entry.get("hooks", []) if isinstance(entry.get("hooks"), list) else []:
+        if isinstance(hook, dict):
+            yield from _hook_problems(event, hook)
 
 
 def _hook_problems(event: str, hook: dict[str, Any]) -> Iterator[Check]:

@@ -45,8 +45,9 @@ def _registered_hooks(root: Path) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def check_hooks(p: Project) -> Iterator[Check]:
-    """Hook scripts named by settings and in .claude/hooks: present, executable, compiling."""
+def _hook_scripts(p: Project) -> set[str]:
+    """The hook scripts settings.json names, those in .claude/hooks, and the support module
+    when they need it (project-relative paths)."""
     scripts: set[str] = set()
     for _, hook in _registered_hooks(p.root):
         command = str(hook.get("command", ""))
@@ -59,6 +60,23 @@ def check_hooks(p: Project) -> Iterator[Check]:
         )
     if _support_required(p, scripts):
         scripts.add(SUPPORT_MODULE)
+    return scripts
+
+
+def _compile_error(path: Path, rel: str) -> str | None:
+    """Why the Python file at ``path`` does not compile, or None."""
+    try:
+        compile(path.read_bytes(), rel, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{rel}:{exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # NUL bytes
+        return f"{rel}: {exc}"
+    return None
+
+
+def check_hooks(p: Project) -> Iterator[Check]:
+    """Hook scripts named by settings and in .claude/hooks: present, executable, compiling."""
+    scripts = _hook_scripts(p)
     missing, not_exec, broken = [], [], []
     for rel in sorted(scripts):
         path = p.root / rel
@@ -68,13 +86,9 @@ def check_hooks(p: Project) -> Iterator[Check]:
         want = p.generated(rel)
         if want is not None and want.executable and not path.stat().st_mode & stat.S_IXUSR:
             not_exec.append(rel)
-        if rel.endswith(".py"):
-            try:
-                compile(path.read_bytes(), rel, "exec", dont_inherit=True)
-            except SyntaxError as exc:
-                broken.append(f"{rel}:{exc.lineno}: {exc.msg}")
-            except ValueError as exc:  # NUL bytes
-                broken.append(f"{rel}: {exc}")
+        error = _compile_error(path, rel) if rel.endswith(".py") else None
+        if error is not None:
+            broken.append(error)
     support_gone = SUPPORT_MODULE in missing
     if support_gone:
         missing.remove(SUPPORT_MODULE)
@@ -241,13 +255,17 @@ def _run_hook(
         "permission_mode": "default",
         **fields,
     }
-    env = {k: v for k, v in os.environ.items() if k != "ADW_AGENT_ID"}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("ADW_AGENT_ID", "PYTHONDONTWRITEBYTECODE")
+    }
     # The pycache prefix makes Python ignore the project's __pycache__ folders: compiled files
-    # shipped beside the sources would run instead of the sources doctor compared.
+    # shipped beside the sources would run instead of the sources doctor compared. It also
+    # hides the standard library's own compiled files, so bytecode is written there (the run's
+    # throwaway folder, never the project): the first hook compiles the modules it imports, the
+    # others load them (each hook process ~190 -> ~90 ms of CPU instead of compiling again).
     env.update(
         CLAUDE_PROJECT_DIR=str(root),
         TAC_DB_PATH=str(db),
-        PYTHONDONTWRITEBYTECODE="1",
         PYTHONPYCACHEPREFIX=str(db.parent / "pycache"),
     )
     try:
@@ -285,7 +303,7 @@ def _foreign_hook_code(p: Project) -> str | None:
             return f"{folder} is a symbolic link"
         for child in sorted(path.iterdir()) if path.is_dir() else []:
             rel = f"{folder}/{child.name}"
-            # __pycache__ is skipped too: hooks run with PYTHONDONTWRITEBYTECODE and -S, so the
+            # __pycache__ is skipped too: hooks run with a pycache prefix elsewhere and -S, so the
             # sources are what count.
             if child.suffix not in (".py", ".sh"):
                 continue
