@@ -24,6 +24,7 @@ from pydantic import (
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli._adws.adw_modules import adw_cron
+from tac_bootstrap_cli._adws.adw_modules.utils import db_url_problem
 from tac_bootstrap_cli.errors import ConfigError, UsageError
 from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
@@ -155,9 +156,23 @@ class WorkflowSettings(_Section):
 
 
 class DatabaseSettings(_Section):
-    """Where the project's orchestrator database lives (relative to the project root)."""
+    """Where the project's orchestrator database lives (relative to the project root), and the
+    team's PostgreSQL server the workflows sync it to (``url``; none by default)."""
 
     path: str = DEFAULT_DB_PATH
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        # config.yml is committed: the generated layer reads the same rule (adw_modules.utils),
+        # so what passes here is what the workflows accept.
+        if value is None or not value.strip():
+            return None
+        problem = db_url_problem(value.strip())
+        if problem:
+            raise ValueError(problem)
+        return value.strip()
 
     @field_validator("path")
     @classmethod

@@ -69,6 +69,7 @@ def _isolated_home(
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("TAC_BOOTSTRAP_DB", str(home / "history.db"))
     monkeypatch.delenv("TAC_DB_PATH", raising=False)
+    monkeypatch.delenv("TAC_DB_URL", raising=False)  # no test syncs to a developer's server
     monkeypatch.delenv("CLAUDE_CODE_PATH", raising=False)
     return home
 

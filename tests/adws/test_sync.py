@@ -394,3 +394,119 @@ def test_the_script_without_a_server_or_with_a_password(project: Path) -> None:
     assert proc.returncode == 2
     assert "database.url: must not hold a password" in proc.stderr
     assert "secret" not in proc.stderr
+
+
+# -- the URL: TAC_DB_URL or database.url, never with a password ------------------------------------
+
+
+def test_the_server_url_comes_from_the_environment_then_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tac_bootstrap_cli._adws.adw_modules.utils import db_url, load_config
+
+    monkeypatch.delenv("TAC_DB_URL", raising=False)
+    assert db_url(tmp_path, load_config(tmp_path)) is None  # SQLite alone: the default
+    config = {"database": {"url": "postgresql://team@db.example/runs"}}
+    assert db_url(tmp_path, config) == "postgresql://team@db.example/runs"
+    monkeypatch.setenv("TAC_DB_URL", "postgresql://me:pw@localhost/mine")  # the environment may
+    assert db_url(tmp_path, config) == "postgresql://me:pw@localhost/mine"
+    monkeypatch.delenv("TAC_DB_URL")
+    with pytest.raises(ValueError, match=r"config.yml: database.url: must not hold a password"):
+        db_url(tmp_path, {"database": {"url": "postgresql://team:secret@db.example/runs"}})
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql://team:secret@db.example/runs", "must not hold a password"),
+        ("postgresql://team@db.example/runs?password=secret", "must not hold a password"),
+        ("mysql://team@db.example/runs", "must be a postgresql://"),
+    ],
+)
+def test_the_config_check_refuses_a_url_with_a_password(url: str, problem: str) -> None:
+    from tac_bootstrap_cli.config import parse_config
+    from tac_bootstrap_cli.errors import ConfigError
+
+    text = f"project:\n  name: demo\ndatabase:\n  url: {url}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    message = str(caught.value)
+    assert message.startswith(f"config.yml:4: database.url: {problem}")
+    assert "secret" not in message
+
+
+def test_a_url_without_a_password_is_kept_in_config(tmp_path: Path) -> None:
+    from tac_bootstrap_cli.config import dump_config, parse_config
+
+    config = parse_config("project:\n  name: demo\ndatabase:\n  url: postgresql://team@db/runs\n")
+    assert config.database.url == "postgresql://team@db/runs"
+    assert parse_config(dump_config(config)) == config
+    plain = parse_config("project:\n  name: demo\n")
+    assert plain.database.url is None and "url" not in dump_config(plain)  # absent by default
+
+
+def test_doctor_fails_on_a_url_with_a_password(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tac_bootstrap_cli import scaffold
+
+    fake = tmp_path / "fake-claude"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("CLAUDE_CODE_PATH", str(fake))
+    project = scaffold.init_project("app", tmp_path).target
+    config = project / "config.yml"
+    config.write_text(
+        config.read_text() + "  url: postgresql://team:secret@db.example/runs\n", encoding="utf-8"
+    )
+    assert "database:\n  path:" in config.read_text()  # the url landed in the database section
+    result = cli("doctor", project, "--json")
+    report = json.loads(result.stdout)
+    fails = [f"{c['name']}: {c['message']}" for c in report["checks"] if c["status"] == "fail"]
+    assert result.exit_code == 1
+    assert any("database.url: must not hold a password" in f for f in fails), fails
+    assert "secret" not in result.stdout
+
+
+# -- at the end of every workflow -------------------------------------------------------------------
+
+
+def test_a_workflow_syncs_at_its_end(
+    project: Path,
+    postgres_url: str,
+    pg: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tac_bootstrap_cli._adws.adw_modules.workflow_ops import run_workflow
+
+    monkeypatch.setenv("TAC_DB_URL", postgres_url)
+    # The test phase without a test command: a whole workflow that needs no agent.
+    assert run_workflow("test", ["test"], ["check it"], root=project) == 0
+    err = capsys.readouterr().err
+    assert "sync: " in err and "row(s) shipped to postgresql://" in err
+    assert scalar(pg, "SELECT count(*) FROM agents WHERE metadata ->> 'workflow' = 'test'") == 1
+    assert server_counts(pg) == local_counts(project / "agents" / "orchestrator.db")
+
+
+def test_a_workflow_without_a_server_still_succeeds(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tac_bootstrap_cli._adws.adw_modules.workflow_ops import run_workflow
+
+    monkeypatch.setenv("TAC_DB_URL", unreachable_url())
+    assert run_workflow("test", ["test"], ["check it"], root=project) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "sync" in line]
+    assert len(lines) == 1 and "not reachable" in lines[0], lines
+    monkeypatch.delenv("TAC_DB_URL")  # no server configured: not a word about syncing
+    assert run_workflow("test", ["test"], ["check it"], root=project) == 0
+    assert "sync" not in capsys.readouterr().err
+    (project / "config.yml").write_text(
+        "database:\n  url: postgresql://team:secret@db.example/runs\n", encoding="utf-8"
+    )
+    assert run_workflow("test", ["test"], ["check it"], root=project) == 0
+    err = capsys.readouterr().err
+    assert "run log not synced" in err and "must not hold a password" in err
+    assert "secret" not in err

@@ -36,9 +36,13 @@ what changed since the last sync. How:
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -59,6 +63,7 @@ SYNC_VERSION_TABLE: Final = "sync_schema_version"
 BATCH_ROWS: Final = 5000
 LOCK_WAIT_S: Final = 10.0
 CONNECT_TIMEOUT_S: Final = 5
+RUN_LOG_SYNC_TIMEOUT_S: Final = 300
 # The columns shipped: the models' fields, as the repositories store them; TABLES is parents first.
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "orchestrator_agents": tuple(OrchestratorAgent.model_fields),
@@ -543,6 +548,55 @@ def _count(conn: sqlite3.Connection, table: str) -> int:
     return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 
 
+# -- at the end of a workflow ------------------------------------------------------------------------
+
+
+def _sync_command(script: Path) -> list[str] | None:
+    """How to run ``adws/adw_sync.py``: with this interpreter when it has psycopg, else through
+    ``uv run`` (which installs the script's own dependencies); None when neither can."""
+    if importlib.util.find_spec("psycopg") is not None:
+        return [sys.executable, str(script)]
+    uv = shutil.which("uv")
+    return [uv, "run", "--quiet", str(script)] if uv else None
+
+
+def sync_run_log(root: Path, config: dict[str, Any]) -> None:
+    """Ship the run log to the team's server when one is configured (``TAC_DB_URL`` or
+    ``database.url``): ``adws/adw_sync.py`` in a process of its own (psycopg is its dependency,
+    not the workflows'), its one line repeated on stderr. Never raises: an unreachable server, a
+    missing script, a timeout are a line on stderr and the workflow's outcome stays its own."""
+    from .utils import db_url
+
+    try:
+        url = db_url(root, config)
+    except ValueError as exc:
+        print(f"warning: run log not synced: {exc}", file=sys.stderr, flush=True)
+        return
+    if not url:
+        return
+    script = root / "adws" / "adw_sync.py"
+    command = _sync_command(script) if script.is_file() else None
+    if command is None:
+        why = "neither psycopg nor uv found" if script.is_file() else f"{script} is missing"
+        print(f"warning: run log not synced: {why}", file=sys.stderr, flush=True)
+        return
+    try:
+        proc = subprocess.run(
+            command,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=RUN_LOG_SYNC_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"warning: run log not synced: {exc}", file=sys.stderr, flush=True)
+        return
+    output = (proc.stdout + proc.stderr).strip()
+    if output:
+        print(output, file=sys.stderr, flush=True)
+
+
 __all__ = [
     "APPEND_ONLY",
     "BATCH_ROWS",
@@ -563,4 +617,5 @@ __all__ = [
     "read_batch",
     "ship",
     "sync",
+    "sync_run_log",
 ]

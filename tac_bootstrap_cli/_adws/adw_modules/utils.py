@@ -33,7 +33,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "cron": "*/5 * * * *",
         "default_workflow": "plan_build",
     },
-    "database": {"path": DEFAULT_DB_PATH},
+    "database": {"path": DEFAULT_DB_PATH, "url": None},  # url: the team server, none by default
 }
 
 # Values that look like credentials. Order matters: the key=value form runs last so that a

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import adw_telemetry, git_ops
 from .adw_logging import start_run
+from .adw_sync import sync_run_log
 from .agent import run_agent
 from .data_types import (
     PHASE_AGENTS,
@@ -532,6 +533,8 @@ def run_workflow(
         return EXIT_FAILED
     finally:
         ctx.trace.finish(branch=state.data.branch, error=failure)
+        if failure != "interrupted":  # not after Ctrl-C: the user wants out
+            sync_run_log(base, config)  # to the team's server, if any; never fails the run
     print(f"ADW {adw_id} {workflow} completed")
     if state.data.spec_path:
         print(f"spec: {state.data.spec_path}")
