@@ -418,43 +418,48 @@ def render_project(
             if is_template and _has_jinja_syntax(content):
                 template = codes.template(env, rel, str(file), content.decode("utf-8"))
                 content = template.render(context).encode("utf-8")
-        except SecurityError as exc:
-            raise UnsafeTemplateError(
-                f"template {_where(exc, file, name)}: unsafe: {exc}",
-                hint=SANDBOX_HINT,
-            ) from None
-        except jinja2.TemplateNotFound as exc:
-            raise TemplateRenderError(
-                f"template {_where(exc, file, name)}: includes {exc.name!r}, which is not a file"
-                " of the template folders (includes reach nothing else)"
-            ) from exc
-        except jinja2.TemplateError as exc:
-            raise TemplateRenderError(f"template {_where(exc, file, name)}: {exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise TemplateRenderError(f"template {name}: not UTF-8 text ({exc.reason})") from exc
-        except (OverflowError, MemoryError, RecursionError) as exc:
-            # The sandbox's range() says "Range too big" this way; the others are loops or
-            # includes that never end. All stop the render before anything is written.
-            what = {RecursionError: "recursion too deep", MemoryError: "out of memory"}.get(
-                type(exc), str(exc) or type(exc).__name__
-            )
-            raise UnsafeTemplateError(
-                f"template {_where(exc, file, name)}: unsafe: {what}",
-                hint=SANDBOX_HINT,
-            ) from None
         except TacError:
             raise
-        except Exception as exc:  # e.g. {{ 1 + 'a' }}: a template's bug, named like the others
-            where = _where(exc, file, name)
-            raise TemplateRenderError(f"template {where}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            error = _render_error(exc, file, name)
+            # An unsafe template's traceback would only show the sandbox's internals.
+            raise error from (None if isinstance(error, UnsafeTemplateError) else exc)
         mode = EXECUTABLE if st_mode & stat.S_IXUSR else REGULAR
         files[out_path] = RenderedFile(content, mode, rel)
     codes.save()
     if base_modules:
         for path, rf in base_module_files().items():
-            if path not in skipped and path not in files:  # an overlay's own copy wins
-                files[path] = rf
+            if path not in skipped:
+                files.setdefault(path, rf)  # an overlay's own copy wins
     return dict(sorted(files.items()))
+
+
+def _render_error(exc: Exception, file: Path, name: str) -> TacError:
+    """The error a template's failed render is reported as (``name``: how the user knows it)."""
+    if isinstance(exc, SecurityError):
+        return UnsafeTemplateError(
+            f"template {_where(exc, file, name)}: unsafe: {exc}", hint=SANDBOX_HINT
+        )
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return TemplateRenderError(
+            f"template {_where(exc, file, name)}: includes {exc.name!r}, which is not a file"
+            " of the template folders (includes reach nothing else)"
+        )
+    if isinstance(exc, jinja2.TemplateError):
+        return TemplateRenderError(f"template {_where(exc, file, name)}: {exc}")
+    if isinstance(exc, UnicodeDecodeError):
+        return TemplateRenderError(f"template {name}: not UTF-8 text ({exc.reason})")
+    if isinstance(exc, OverflowError | MemoryError | RecursionError):
+        # The sandbox's range() says "Range too big" this way; the others are loops or
+        # includes that never end. All stop the render before anything is written.
+        what = {RecursionError: "recursion too deep", MemoryError: "out of memory"}.get(
+            type(exc), str(exc) or type(exc).__name__
+        )
+        return UnsafeTemplateError(
+            f"template {_where(exc, file, name)}: unsafe: {what}", hint=SANDBOX_HINT
+        )
+    # e.g. {{ 1 + 'a' }}: a template's bug, named like the others
+    return TemplateRenderError(f"template {_where(exc, file, name)}: {type(exc).__name__}: {exc}")
 
 
 def _where(exc: BaseException, file: Path, name: str) -> str:
