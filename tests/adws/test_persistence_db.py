@@ -30,7 +30,8 @@ from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     split_statements,
 )
 from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import APPLICATION_ID, ForeignDatabaseError
-from tac_bootstrap_cli._adws.adw_modules.observatory import store as observatory_store
+from tac_bootstrap_cli._adws.adw_modules.observatory import listing as observatory_listing
+from tac_bootstrap_cli._adws.adw_modules.observatory import readonly as observatory_readonly
 from tac_bootstrap_cli._adws.adw_modules.orch_database_models import (
     Agent,
     AgentLog,
@@ -325,9 +326,11 @@ def test_every_index_serves_a_repository_query(conn: sqlite3.Connection) -> None
     SystemLogRepository(conn).list(log_level="error")
     OrchestratorAgentRepository(conn).list(name="planner")
     # The observatory (a reader of the same schema) finds a workflow run's Agents by ADW id.
-    conn.execute(f"SELECT id FROM agents a WHERE {observatory_store._meta('adw_id')} = ?", ("x",))
+    conn.execute(
+        f"SELECT id FROM agents a WHERE {observatory_readonly._meta('adw_id')} = ?", ("x",)
+    )
     # ... and searches the task text of the prompts (schema migration 5).
-    conn.execute(observatory_store._TASK_SEARCH_SQL, {"q": "x"})
+    conn.execute(observatory_listing._TASK_SEARCH_SQL, {"q": "x"})
     conn.set_trace_callback(None)
     used: set[str] = set()
     for sql in statements:

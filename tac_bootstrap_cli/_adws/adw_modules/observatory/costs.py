@@ -6,15 +6,13 @@ import json
 import sqlite3
 import threading
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from .readonly import _json, _meta
 from .records import _SUMS, Tokens, _sums
-
-if TYPE_CHECKING:
-    from .store import Store
-
 
 # How many rows after a prompt are searched for its "prompt metadata" event.
 PROMPT_META_WINDOW: Final = 50
@@ -86,16 +84,19 @@ class _Pending:
 class _CostsPass(threading.Thread):
     """One pass of the cost sums over a fresh snapshot, in the background (see Store.costs)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, read: Callable[[], AbstractContextManager[sqlite3.Connection]], book: _CostBook
+    ) -> None:
+        """A pass that brings ``book`` up to date from a snapshot ``read()`` opens."""
         super().__init__(daemon=True, name="observatory-costs")
-        self.store = store
+        self.read, self.book = read, book
         self.error: Exception | None = None
 
     def run(self) -> None:
         """Bring the sums up to date; an error is kept for the request that waits for it."""
         try:
-            with self.store.read() as conn, self.store._book.lock:
-                self.store._book.update(conn)
+            with self.read() as conn, self.book.lock:
+                self.book.update(conn)
         except Exception as exc:  # re-raised in the thread of the request that waits for it
             self.error = exc
 

@@ -382,7 +382,7 @@ class Store:
         with self._costs_lock:
             job = self._costs_job
             if job is None or not job.is_alive():
-                job = _CostsPass(self)
+                job = _CostsPass(self.read, self._book)
                 self._costs_job = job
                 job.start()
         job.join(wait)
