@@ -234,8 +234,8 @@ class _Deferred(RuntimeParam):
     for a ``str`` parameter, an ``int`` within its bounds for an ``int`` one (or the plain decimal
     digits of one, as typed: the ``int`` they are); a ``str`` for a
     ``Path`` one goes through Typer's own path checks as ``Path(value)``, which is what its
-    Pydantic adapter makes of any ``str``. Anything else (a
-    path, a number typed on the command line, a bad value and its error) goes to Typer's own.
+    Pydantic adapter makes of any ``str``. Anything else (a path given as a ``Path``, a number
+    written otherwise, a bad value and its error) goes to Typer's own.
     """
 
     def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
