@@ -74,6 +74,7 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 }
 APPEND_ONLY: Final = frozenset({"agent_logs", "system_logs"})
 _ORCHESTRATOR_ID = COLUMNS["agents"].index("orchestrator_agent_id")
+_NO_LIMIT: Final = 2**63 - 1
 _MIGRATION_MARK = re.compile(r"^-- sync migration (\d+):", re.MULTILINE)
 # Two int4 keys (this application, the machine): apart from init_schema's one bigint key.
 _LOCK_SQL: Final = "SELECT pg_try_advisory_lock(%s, hashtext(%s))"
@@ -182,15 +183,22 @@ def prepare_local(conn: sqlite3.Connection) -> tuple[str, int]:
     return machine, 0
 
 
-def read_batch(conn: sqlite3.Connection, after: int, limit: int = BATCH_ROWS) -> Batch | None:
-    """The next ``limit`` changes after ``after`` and the current rows they name (one read
-    transaction: a consistent snapshot); ``None`` when nothing changed."""
+def newest_change(conn: sqlite3.Connection) -> int:
+    """The ``seq`` of the newest change of the local file (0: none)."""
+    return int(conn.execute("SELECT coalesce(max(seq), 0) FROM sync_changes").fetchone()[0])
+
+
+def read_batch(
+    conn: sqlite3.Connection, after: int, limit: int = BATCH_ROWS, upto: int | None = None
+) -> Batch | None:
+    """The next ``limit`` changes after ``after`` (up to ``upto``, if given) and the current rows
+    they name (one read transaction: a consistent snapshot); ``None`` when nothing changed."""
     conn.execute("BEGIN")  # deferred: a read snapshot, no lock on writers
     try:
         high, version = conn.execute(
             "SELECT (SELECT max(seq) FROM (SELECT seq FROM sync_changes WHERE seq > ?"
-            " ORDER BY seq LIMIT ?)), (SELECT max(seq) FROM sync_changes)",
-            (after, limit),
+            " AND seq <= ? ORDER BY seq LIMIT ?)), (SELECT max(seq) FROM sync_changes)",
+            (after, upto if upto is not None else _NO_LIMIT, limit),
         ).fetchone()
         if high is None:
             return None
@@ -459,7 +467,7 @@ class Syncer:
         return self._local, self._pg
 
     def run(self) -> SyncResult:
-        """Ship every change not yet on the server; a server error drops the connection (the
+        """Ship every change made before this run began; a server error drops the connection (the
         next run reconnects) and leaves the mark where the last committed batch put it."""
         try:
             return self._run()
@@ -475,8 +483,11 @@ class Syncer:
             result.skipped = "another sync of this machine is running; it ships these rows"
             return result
         origin = Origin(machine, socket.gethostname(), str(self.path.resolve()))
+        # Bounded: the changes made before this run began (a writer faster than the server
+        # would otherwise keep it running); later ones are the next run's.
+        upto = newest_change(local)
         try:
-            while (batch := read_batch(local, result.mark, self.batch_rows)) is not None:
+            while (batch := read_batch(local, result.mark, self.batch_rows, upto)) is not None:
                 result.refused += ship(pg, batch, origin)
                 if self.on_batch is not None:
                     self.on_batch(batch)
@@ -611,6 +622,7 @@ __all__ = [
     "local_ddl",
     "machine_of",
     "mark_shipped",
+    "newest_change",
     "pending",
     "prepare_local",
     "prepare_server",
