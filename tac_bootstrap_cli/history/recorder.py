@@ -206,9 +206,16 @@ class RunRecorder(NullRecorder):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Write the Prompt row, then finish the run as completed or failed."""
-        ok = exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0))
-        if exc is not None and not ok:
+        """Write the Prompt row, then finish the run as completed or failed (history off or
+        broken: nothing to write)."""
+        if not self.active:
+            self._close_syslog()
+            return
+        # Active: adw_logging is loaded already, so its rule costs no import on history-off runs.
+        from tac_bootstrap_cli._adws.adw_modules.adw_logging import succeeded
+
+        ok = succeeded(exc)
+        if not ok:
             self.error(f"{type(exc).__name__}: {exc}", exit_code=getattr(exc, "exit_code", None))
             if not self.summary:
                 self.summary = f"failed: {exc}"

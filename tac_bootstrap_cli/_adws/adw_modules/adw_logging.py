@@ -378,7 +378,7 @@ class AgentRun:
         tb: TracebackType | None,
     ) -> None:
         """Finish as ``completed``, or log the exception and finish as ``failed``."""
-        if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
+        if succeeded(exc):
             self.finish("completed")
             return
         self.error(
@@ -387,6 +387,12 @@ class AgentRun:
             traceback="".join(traceback.format_exception(exc)),
         )
         self.finish("failed")
+
+
+def succeeded(exc: BaseException | None) -> bool:
+    """Whether a block that ended with ``exc`` (None: no exception) succeeded; ``sys.exit(0)``
+    and ``sys.exit()`` are successes (the one rule for every run recorder)."""
+    return exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0))
 
 
 def _ended(started: float, status: str, exc: BaseException | None = None) -> dict[str, object]:
@@ -537,4 +543,5 @@ __all__ = [
     "SystemLogHandler",
     "jsonable",
     "start_run",
+    "succeeded",
 ]
