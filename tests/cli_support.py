@@ -7,6 +7,21 @@ from pathlib import Path
 
 from typer.testing import Result
 
+# Every command path of the CLI, the root first (help, import and lazy-group tests walk them).
+COMMAND_PATHS: list[list[str]] = [
+    [],
+    ["init"],
+    ["add-agentic"],
+    ["render"],
+    ["upgrade"],
+    ["doctor"],
+    ["observe"],
+    ["runs"],
+    ["runs", "show"],
+    ["generate"],
+    ["generate", "models"],
+]
+
 Run = Callable[..., Result]  # the ``cli`` fixture: ``cli("init", "x", "-o", dir)`` -> Result
 
 

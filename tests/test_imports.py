@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from cli_support import COMMAND_PATHS
 
 # Runs one command line as the console script does and prints the modules imported past the
 # interpreter's own start-up (site included), as JSON.
@@ -142,20 +143,6 @@ HEAVY = (
     "tac_bootstrap_cli.ui",
 )
 
-COMMANDS = [
-    [],
-    ["init"],
-    ["add-agentic"],
-    ["render"],
-    ["upgrade"],
-    ["doctor"],
-    ["observe"],
-    ["runs"],
-    ["runs", "show"],
-    ["generate"],
-    ["generate", "models"],
-]
-
 
 def _imported(args: list[str]) -> list[str]:
     """The modules ``tac-bootstrap ARGS`` imported past start-up (it must exit 0)."""
@@ -171,7 +158,7 @@ def _imported(args: list[str]) -> list[str]:
     return new
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")
+@pytest.mark.parametrize("command", COMMAND_PATHS, ids=lambda c: " ".join(c) or "root")
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_imports_only_typer_and_the_entry_modules(command: list[str], flag: str) -> None:
     new = _imported([*command, flag])

@@ -5,24 +5,12 @@ from __future__ import annotations
 
 import pytest
 import typer.testing  # noqa: TID251 (drives the CLI in-process, as test_help does)
+from cli_support import COMMAND_PATHS
 from typer.testing import CliRunner  # noqa: TID251
 
 from tac_bootstrap_cli.commands import app
 from tac_bootstrap_cli.commands.base import LazyCommands, lazy_group
 
-PATHS = [
-    [],
-    ["init"],
-    ["add-agentic"],
-    ["render"],
-    ["upgrade"],
-    ["doctor"],
-    ["observe"],
-    ["runs"],
-    ["runs", "show"],
-    ["generate"],
-    ["generate", "models"],
-]
 MISTAKES = [
     ["initt"],  # a suggestion from the command names
     ["runs", "-n", "0"],
@@ -44,7 +32,7 @@ def _both(args: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[object, obj
     return (eager.exit_code, eager.output), (lazy.exit_code, lazy.output)
 
 
-@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "root")
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "root")
 def test_help_is_typers(path: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     eager, lazy = _both([*path, "--help"], monkeypatch)
     assert lazy == eager
