@@ -21,6 +21,9 @@ garbage collector run (untimed) before it.
    events at 1,000/s while syncing every second; the lag of each event is the server's clock when
    the row was inserted (a benchmark-only ``arrived_at`` column, ``clock_timestamp()``) minus its
    ``created_at`` (the time the event was committed locally, same host). Target: p95 < 2 s.
+4. ``triggers``: what the change log costs the hooks and workflows once a file syncs: events
+   (one commit each, ``AgentLogRepository.append``) into a file with the sync's triggers against
+   one without, alternating blocks of 500. Information.
 """
 
 from __future__ import annotations
@@ -304,15 +307,59 @@ def bench_lag(report: Report, url: str, folder: Path, events: int, rate: int) ->
     report.target("sync lag p95 while running", p95, LAG_TARGET_S, unit="s")
 
 
+# --- 4. the change log's cost on local writes ----------------------------------------------------
+
+
+def bench_triggers(report: Report, folder: Path, block: int, rounds: int) -> None:
+    """Events (one commit each, ``AgentLogRepository.append``) into a file that syncs (its
+    triggers write a change entry per row) against one that never synced, in alternating blocks."""
+    files = {}
+    for name in ("plain", "syncing"):
+        conn = connect(folder / f"events-{name}.db")
+        init_schema(conn)
+        with_agent(conn)
+        if name == "syncing":
+            adw_sync.prepare_local(conn)
+        files[name] = conn
+
+    def sampler(name: str) -> Callable[[int], Sample]:
+        logs = AgentLogRepository(files[name])
+
+        def sample(_i: int) -> Sample:
+            def write() -> None:
+                for j in range(block):
+                    logs.append(AGENT, "event", "wrote file", {"path": f"src/m{j}.py", "bytes": j})
+
+            return in_process(write)
+
+        return sample
+
+    results = interleave({name: sampler(name) for name in files}, rounds)
+    for conn in files.values():
+        conn.close()
+    plain, syncing = results["plain"], results["syncing"]
+    report.section(
+        f"local events, one commit each, {rounds} blocks of {block} alternating (hooks' cost)"
+    )
+    report.figure("file that never synced", plain, f"{block / plain.wall:,.0f} events/s")
+    report.figure(
+        "file that syncs (change-log triggers)",
+        syncing,
+        f"{block / syncing.wall:,.0f} events/s; {plain.wall / syncing.wall:.2f}x the rate",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller N, for a smoke run")
     parser.add_argument("--rounds", type=int, default=None, help="samples (default 3)")
-    parser.add_argument("--only", choices=("bulk", "throughput", "lag"), action="append")
+    parser.add_argument(
+        "--only", choices=("bulk", "throughput", "lag", "triggers"), action="append"
+    )
     args = parser.parse_args(argv)
     bulk_n, sync_n, events = (20_000, 20_000, 2_000) if args.quick else (200_000, 200_000, 10_000)
     rounds = args.rounds or (2 if args.quick else 3)
-    parts = args.only or ["bulk", "throughput", "lag"]
+    parts = args.only or ["bulk", "throughput", "lag", "triggers"]
     report = Report(
         "postgresql benchmark",
         "quick: smaller sizes than the targets are set for" if args.quick else "full",
@@ -326,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_throughput(report, url, folder, sync_n, rounds)
         if "lag" in parts:
             bench_lag(report, url, folder, events, 1_000)
+        if "triggers" in parts:
+            bench_triggers(report, folder, 500, 10 if args.quick else 30)
     return report.finish()
 
 
