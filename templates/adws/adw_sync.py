@@ -11,7 +11,8 @@ sync are sent; sending twice, two syncs at once or a sync killed half-way never 
 a row (see adw_modules/adw_sync.py). Every workflow runs it at its end when a server is set.
 
 Usage: uv run adws/adw_sync.py [--watch SECONDS] [--batch ROWS] [--url URL]
-Exit 0 when every change is on the server (or another sync of this file is shipping them);
+Exit 0 when every change made before it started is on the server, or when another sync of this
+file held the lock for 10 s (it ships them; the next sync ships what that one leaves);
 75 (EX_TEMPFAIL: try again later) when the server cannot be reached, with one line on stderr;
 1 on any other failure; 2 on a usage error or when no server is configured.
 From cron, e.g. every 5 minutes, appending to a log instead of mailing each offline run:

@@ -246,6 +246,26 @@ def test_two_syncs_at_once_neither_duplicate_nor_lose(
     assert scalar(pg, "SELECT count(*) FROM agents WHERE status = 'completed'") == len(runs) + 1
 
 
+def test_a_sync_waits_for_the_lock_then_leaves_the_rows_to_the_next(
+    tmp_path: Path, postgres_url: str, pg: psycopg.Connection[Any]
+) -> None:
+    db = tmp_path / "a.db"
+    write_run(db, 3)
+    machine = adw_sync.sync(db, postgres_url).machine
+    write_run(db, 2)
+    pg.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (adw_sync.APPLICATION_ID, machine))
+    try:
+        held = adw_sync.sync(db, postgres_url, lock_wait_s=0.3)
+    finally:
+        pg.execute(
+            "SELECT pg_advisory_unlock(%s, hashtext(%s))", (adw_sync.APPLICATION_ID, machine)
+        )
+    assert held.shipped == 0 and "held its lock" in held.summary("server")
+    assert adw_sync.pending(db) == 6  # change entries: the new Agent twice (started, finished)
+    assert adw_sync.sync(db, postgres_url).shipped == 5  # rows: each once
+    assert server_counts(pg) == local_counts(db)
+
+
 def test_machines_share_orchestrators_by_name(
     tmp_path: Path, postgres_url: str, pg: psycopg.Connection[Any]
 ) -> None:

@@ -480,7 +480,9 @@ class Syncer:
         machine, mark = prepare_local(local)
         result = SyncResult(machine=machine, mark=mark)
         if self.lock and not _lock(pg, machine, self.lock_wait_s):
-            result.skipped = "another sync of this machine is running; it ships these rows"
+            result.skipped = (
+                "another sync of this file held its lock; the next sync ships what it leaves"
+            )
             return result
         origin = Origin(machine, socket.gethostname(), str(self.path.resolve()))
         # Bounded: the changes made before this run began (a writer faster than the server
