@@ -24,7 +24,7 @@ from pydantic import (
 
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli._adws.adw_modules import adw_cron
-from tac_bootstrap_cli._adws.adw_modules.utils import db_url_problem
+from tac_bootstrap_cli._adws.adw_modules.utils import db_url_problem, otlp_endpoint_problem
 from tac_bootstrap_cli.errors import ConfigError, UsageError
 from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
@@ -184,6 +184,24 @@ class DatabaseSettings(_Section):
         return value
 
 
+class TelemetrySettings(_Section):
+    """Where the workflows send their traces (OTLP/HTTP base URL; off by default). The
+    OTEL_EXPORTER_OTLP_* variables override it."""
+
+    otlp_endpoint: str | None = None
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        # The shipped adw_telemetry checks the same rule (adw_modules.utils).
+        if value is None or not value.strip():
+            return None
+        problem = otlp_endpoint_problem(value.strip())
+        if problem:
+            raise ValueError(problem)
+        return value.strip()
+
+
 class ProjectConfig(_Section):
     """Everything ``config.yml`` holds: what was asked, so that later runs render the same project."""
 
@@ -193,6 +211,7 @@ class ProjectConfig(_Section):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     templates: str | None = None  # team templates folder (absolute, or relative to the project)
     answers: dict[str, Any] = Field(
         default_factory=dict
@@ -217,9 +236,7 @@ class ProjectConfig(_Section):
 
 def dump_config(config: ProjectConfig) -> str:
     """``config.yml`` text for ``config``: stable key order, a header saying how to apply edits."""
-    data = config.model_dump(mode="json", exclude_none=True)
-    if not data.get("answers"):
-        data.pop("answers", None)  # only projects with team-template questions carry the section
+    data = _dumpable(config)
     body = yaml.safe_dump(
         data,
         sort_keys=False,
@@ -308,8 +325,10 @@ def rewrite_config_text(text: str, old: ProjectConfig, new: ProjectConfig) -> tu
 
 def _dumpable(config: ProjectConfig) -> dict[str, Any]:
     data = config.model_dump(mode="json", exclude_none=True)
-    if not data.get("answers"):
-        data.pop("answers", None)
+    # Only projects with team-template questions carry answers; telemetry only once it is set.
+    for optional in ("answers", "telemetry"):
+        if not data.get(optional):
+            data.pop(optional, None)
     return data
 
 

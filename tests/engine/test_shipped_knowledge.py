@@ -28,9 +28,11 @@ def _at(data: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 def test_the_shipped_config_defaults_are_the_generators() -> None:
     generator = ProjectConfig(project=ProjectInfo(name="demo")).model_dump(mode="json")
-    for section in ("agent", "workflows", "database"):
+    for section in ("agent", "workflows", "database", "telemetry"):
         assert utils.DEFAULT_CONFIG[section] == generator[section], section
     assert set(utils.DEFAULT_CONFIG["commands"]) == set(generator["commands"])
+    # Every section the generator knows, the shipped defaults know (a new one cannot be forgotten).
+    assert set(utils.DEFAULT_CONFIG) == set(generator) - {"version", "templates", "answers"}
 
 
 def test_cron_is_one_implementation() -> None:

@@ -39,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .utils import otlp_endpoint_problem
+
 if TYPE_CHECKING:  # the SDK is imported only when export is on
     from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -74,6 +76,10 @@ def endpoint(config: Mapping[str, Any] | None = None) -> str | None:
     if not base:
         section = (config or {}).get("telemetry") or {}
         base = str(section.get("otlp_endpoint") or "").strip() if isinstance(section, dict) else ""
+        problem = otlp_endpoint_problem(base) if base else None
+        if problem:  # what `tac-bootstrap render` and doctor refuse: off, with one line
+            warn(f"config.yml: telemetry.otlp_endpoint: {problem}; export is off")
+            return None
     if not base:
         return None
     base = base.rstrip("/")

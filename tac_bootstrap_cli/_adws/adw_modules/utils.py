@@ -34,6 +34,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "default_workflow": "plan_build",
     },
     "database": {"path": DEFAULT_DB_PATH, "url": None},  # url: the team server, none by default
+    "telemetry": {"otlp_endpoint": None},  # OTLP/HTTP base URL; export is off by default
 }
 
 # Values that look like credentials. Order matters: the key=value form runs last so that a
@@ -161,6 +162,27 @@ def db_url(root: Path | None = None, config: dict[str, Any] | None = None) -> st
     if problem:
         raise ValueError(f"{CONFIG_FILE}: database.url: {problem}")
     return url
+
+
+def otlp_endpoint_problem(url: str) -> str | None:
+    """Why ``url`` cannot be ``telemetry.otlp_endpoint`` (None: it can): an http(s) base URL
+    without credentials (config.yml is committed; they go in OTEL_EXPORTER_OTLP_HEADERS)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        has_credentials = parts.username is not None or parts.password is not None
+        _ = parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL such as http://localhost:4318 (OTLP/HTTP)"
+    if has_credentials:
+        return (
+            "must not hold credentials (config.yml is committed): put them in"
+            " OTEL_EXPORTER_OTLP_HEADERS"
+        )
+    return None
 
 
 def retry_policy(config: dict[str, Any]) -> tuple[int, float]:
