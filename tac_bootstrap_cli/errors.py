@@ -1,8 +1,6 @@
 """The one exception hierarchy of tac-bootstrap, with the exit code each error maps to.
 
-Every error a user can meet is a ``TacError`` defined here, whichever module raises it (two are
-still defined beside their code: ``yamlread.YamlError`` and ``trust.UntrustedTemplatesError``);
-the front end prints it and exits with its ``exit_code``. ``render`` still re-exports
+Every error a user can meet is a ``TacError`` defined here, whichever module raises it; the front end prints it and exits with its ``exit_code``. ``render`` still re-exports
 ``TemplateRenderError``/``UnsafeTemplateError`` and ``modelgen`` ``SpecError`` (their public
 APIs name them); everything else imports them from here. The base modules under ``_adws/`` ship into every project's ``adws/``
 and never import the generator, so they keep their own errors (``DatabaseError``, ...).
@@ -11,6 +9,10 @@ and never import the generator, so they keep their own errors (``DatabaseError``
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -77,6 +79,25 @@ class ConfigError(UsageError):
         self.key = key
 
 
+def one_line(message: str) -> str:
+    """``message`` with line breaks and other unprintable characters escaped: one problem, one line."""
+    if message.isprintable():
+        return message
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message
+    )
+
+
+class YamlError(ConfigError):
+    """A YAML file cannot be read: ``PATH:line:col: message`` (``problem`` is the message alone)."""
+
+    def __init__(
+        self, path: str, line: int, column: int, problem: str, *, key: str | None = None
+    ) -> None:
+        super().__init__(path, one_line(problem), line=line, column=column, key=key)
+        self.problem = one_line(problem) if key is None else f"{key}: {one_line(problem)}"
+
+
 class ValidationFailed(UsageError):
     """Several ``field: message`` problems found at once (converted from Pydantic at the boundary)."""
 
@@ -134,3 +155,17 @@ class Declined(TacError):
 
     def __init__(self) -> None:
         super().__init__("cancelled: nothing was written")
+
+
+class UntrustedTemplatesError(UsageError):
+    """A team templates folder from the repository has not been trusted (as it is now)."""
+
+    def __init__(self, folder: Path, *, changed: bool) -> None:
+        state = "changed since you trusted it" if changed else "not trusted on this machine"
+        super().__init__(
+            f"team templates {folder} come from the repository and are {state}",
+            hint="review the folder (its templates decide .claude/settings.json and hooks),"
+            " then rerun the command with --trust",
+        )
+        self.folder = folder
+        self.changed = changed

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic
-from tac_bootstrap_cli.errors import UsageError
+from tac_bootstrap_cli.errors import UntrustedTemplatesError
 
 TRUST_FILE = "trusted-templates.json"
 TRUST_FORMAT = 1
@@ -26,20 +26,6 @@ TRUST_FORMAT = 1
 # Set by the front end for a command run with --trust: the folder the command meets is trusted
 # as it is at that moment (its hash is taken where it is checked, just before it is read).
 _granting: ContextVar[bool] = ContextVar("tac_bootstrap_trust_granting", default=False)
-
-
-class UntrustedTemplatesError(UsageError):
-    """A team templates folder from the repository has not been trusted (as it is now)."""
-
-    def __init__(self, folder: Path, *, changed: bool) -> None:
-        state = "changed since you trusted it" if changed else "not trusted on this machine"
-        super().__init__(
-            f"team templates {folder} come from the repository and are {state}",
-            hint="review the folder (its templates decide .claude/settings.json and hooks),"
-            " then rerun the command with --trust",
-        )
-        self.folder = folder
-        self.changed = changed
 
 
 @contextlib.contextmanager

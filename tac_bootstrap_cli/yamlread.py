@@ -24,6 +24,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tac_bootstrap_cli.errors import ConfigError
+from tac_bootstrap_cli.errors import YamlError as YamlError  # what its readers raise
 
 # A model spec is about 6 levels deep plus a JSON default's own nesting (at most 32), config.yml
 # about 4 plus an answer's: deeper input is refused before anything recurses into it.
@@ -31,16 +32,6 @@ MAX_DEPTH = 64
 # Aliases may repeat parts of a file, but not blow it up: the values they add beyond the text
 # itself are limited.
 MAX_ALIAS_EXPANSION = 100_000
-
-
-class YamlError(ConfigError):
-    """A YAML file cannot be read: ``PATH:line:col: message`` (``problem`` is the message alone)."""
-
-    def __init__(
-        self, path: str, line: int, column: int, problem: str, *, key: str | None = None
-    ) -> None:
-        super().__init__(path, _one_line(problem), line=line, column=column, key=key)
-        self.problem = _one_line(problem) if key is None else f"{key}: {_one_line(problem)}"
 
 
 # --- loaders ------------------------------------------------------------------------------------
@@ -53,15 +44,6 @@ class BadValue(yaml.constructor.ConstructorError):
 def _short(text: str, limit: int = 40) -> str:
     """``text`` cut to ``limit`` characters (a 5000-digit number is not repeated in a message)."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _one_line(message: str) -> str:
-    """``message`` with line breaks and other unprintable characters escaped: one problem, one line."""
-    if message.isprintable():
-        return message
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message
-    )
 
 
 _SURROGATE = re.compile(r"[\uD800-\uDFFF]")

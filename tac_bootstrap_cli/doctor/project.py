@@ -69,8 +69,8 @@ def load_project(root: Path) -> Project:
     untrusted = None
     render_error: str | None = None
     if config is not None:
+        from tac_bootstrap_cli.errors import UntrustedTemplatesError
         from tac_bootstrap_cli.layer import desired_files, with_overlay
-        from tac_bootstrap_cli.trust import UntrustedTemplatesError
 
         try:
             cfg, team, _ = with_overlay(config, None, root)
