@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tac_bootstrap_cli.errors import SpecError
 from tac_bootstrap_cli.modelgen.common import Origin
+from tac_bootstrap_cli.modelgen.dialects import DEFAULT, DIALECTS, dialect_of
 from tac_bootstrap_cli.modelgen.emit_models import emit_init, emit_models
 from tac_bootstrap_cli.modelgen.emit_repository import emit_repository
 from tac_bootstrap_cli.modelgen.emit_schema import emit_schema
@@ -21,6 +22,7 @@ from tac_bootstrap_cli.modelgen.validate import parse_spec
 from tac_bootstrap_cli.modelgen.writer import check_targets, write_files
 
 __all__ = [
+    "DIALECTS",
     "GenerateResult",
     "ModelSpec",
     "SpecError",
@@ -61,10 +63,16 @@ def load_spec(spec_path: Path) -> ModelSpec:
     return parse_spec(text, source)
 
 
-def render_models(spec_path: Path, out_dir: Path) -> tuple[ModelSpec, dict[Path, str]]:
-    """The validated spec and every output file (path under ``out_dir`` -> text), written nowhere."""
+def render_models(
+    spec_path: Path, out_dir: Path, dialect: str = DEFAULT
+) -> tuple[ModelSpec, dict[Path, str]]:
+    """The validated spec and every output file (path under ``out_dir`` -> text), written nowhere.
+
+    ``dialect``: the database the schema, repository and tests target (``sqlite``, ``postgres``).
+    """
+    dialect_of(dialect)  # an unknown name fails before the spec is read
     spec = load_spec(spec_path)
-    origin = Origin.of(spec_path, out_dir)
+    origin = Origin.of(spec_path, out_dir, dialect)
     package = Path(out_dir) / spec.module
     files = {
         package / "__init__.py": emit_init(spec, origin),
@@ -77,15 +85,21 @@ def render_models(spec_path: Path, out_dir: Path) -> tuple[ModelSpec, dict[Path,
 
 
 def generate_models(
-    spec_path: Path, out_dir: Path, *, dry_run: bool = False, force: bool = False
+    spec_path: Path,
+    out_dir: Path,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    dialect: str = DEFAULT,
 ) -> GenerateResult:
     """Generate ``out_dir/<module>/`` and ``out_dir/tests/test_<module>.py`` from a spec.
 
     Everything is rendered in memory first, so a bad spec (``SpecError``) writes nothing. Existing
     files without the generated-file header are not overwritten unless ``force`` (``ConflictError``).
-    With ``dry_run`` nothing is written; ``changed`` lists what would change.
+    With ``dry_run`` nothing is written; ``changed`` lists what would change. ``dialect`` names
+    the database (``sqlite``, the default, or ``postgres``; ``ValueError`` for another).
     """
-    spec, files = render_models(spec_path, out_dir)
+    spec, files = render_models(spec_path, out_dir, dialect)
     check_targets(files, force=force)
     created = tuple(path for path in files if not path.exists())
     if dry_run:

@@ -43,20 +43,23 @@ class Origin:
 
     spec: str  # the spec's path relative to the output folder (absolute on another drive)
     out_name: str  # the output folder's own name, to say where the command runs
+    dialect: str = "sqlite"  # the database the output targets (``dialects.DIALECTS``)
 
     @classmethod
-    def of(cls, spec_path: Path, out_dir: Path) -> Origin:
-        """The origin of ``spec_path`` generated into ``out_dir``."""
+    def of(cls, spec_path: Path, out_dir: Path, dialect: str = "sqlite") -> Origin:
+        """The origin of ``spec_path`` generated into ``out_dir`` for ``dialect``."""
         spec, out = Path(spec_path).resolve(), Path(out_dir).resolve()
         try:
             relative = os.path.relpath(spec, out)
         except ValueError:  # Windows: another drive
             relative = str(spec)
-        return cls(Path(relative).as_posix(), out.name or out.as_posix())
+        return cls(Path(relative).as_posix(), out.name or out.as_posix(), dialect)
 
     def header(self, prefix: str) -> list[str]:
         """Two comment lines: generated from which spec, and the command that regenerates it."""
         command = f"tac-bootstrap generate models {shlex.quote(self.spec)} --out ."
+        if self.dialect != "sqlite":  # the default is left unsaid (sqlite output unchanged)
+            command += f" --dialect {self.dialect}"
         return [
             f"{prefix} {HEADER_MARK}{comment(self.spec)}. Do not edit; regenerate in"
             f" {comment(self.out_name)}/ with:",

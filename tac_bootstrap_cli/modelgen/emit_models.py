@@ -15,6 +15,7 @@ from tac_bootstrap_cli.modelgen.common import (
     type_name,
     update_fields,
 )
+from tac_bootstrap_cli.modelgen.dialects import dialect_of
 from tac_bootstrap_cli.modelgen.pyfmt import (
     LINE,
     Expr,
@@ -278,14 +279,15 @@ def _update_class(entity: EntitySpec) -> list[str]:
 def emit_init(spec: ModelSpec, origin: Origin) -> str:
     """The text of the package's ``__init__.py``: re-exports of the models and repositories."""
     model_names: list[str] = []
-    repo_names = ["ConstraintError", "connect", "init_schema"]
+    dialect = dialect_of(origin.dialect)
+    repo_names = ["ConstraintError", "connect", "init_schema", *dialect.package_extra]
     for entity in spec.entities:
         model_names.extend(type_name(entity, f) for f in entity.fields if f.type == "enum")
         model_names.extend([entity.name, entity.name + "Create", entity.name + "Update"])
         repo_names.append(entity.name + "Repository")
     model_names.sort(key=naming.import_key)
     repo_names.sort(key=naming.import_key)
-    about = f"{spec.module}: generated models, SQLite schema and repositories"
+    about = f"{spec.module}: generated models, {dialect.title} schema and repositories"
     lines = origin.header("#")
     lines.append(docstring(about, ""))
     lines.append("")

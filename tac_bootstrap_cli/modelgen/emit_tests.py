@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tac_bootstrap_cli.modelgen import naming
 from tac_bootstrap_cli.modelgen.common import Origin, gc_paused
+from tac_bootstrap_cli.modelgen.dialects import Dialect, dialect_of
 from tac_bootstrap_cli.modelgen.emit_models import import_from
 from tac_bootstrap_cli.modelgen.pyfmt import docstring
 from tac_bootstrap_cli.modelgen.spec import ModelSpec
@@ -20,10 +21,10 @@ from tac_bootstrap_cli.modelgen.testplan import RecordPlan
 @gc_paused
 def emit_tests(spec: ModelSpec, origin: Origin) -> str:
     """The text of ``tests/test_<module>.py``."""
+    dialect = dialect_of(origin.dialect)
     plan = RecordPlan(spec)
-    ctx = ModuleParts()
-    ctx.package.update(["connect", "init_schema"])
-    ctx.std.add("Path")
+    ctx = ModuleParts(dialect=dialect)
+    ctx.package.update(["connect", "init_schema", *dialect.package_extra])
     factory = factory_class(plan, ctx)
     body: list[str] = []
     for entity in spec.entities:
@@ -32,55 +33,25 @@ def emit_tests(spec: ModelSpec, origin: Origin) -> str:
     about = f"Tests of the generated {spec.module} package: CRUD, filters, constraints and refs"
     lines.append(docstring(about, ""))
     lines.append("")
-    lines.extend(_imports(spec, ctx))
+    lines.extend(_imports(spec, ctx, dialect))
     lines.extend(ctx.constants)
     lines.extend(factory)
-    lines.extend(_FIXTURES.splitlines())
+    lines.extend(dialect.test_fixtures(len(spec.entities)).splitlines())
     if "time" in ctx.std:
         lines.extend(WAIT_PAST.splitlines())
     lines.extend(body)
     return "\n".join(lines) + "\n"
 
 
-_FIXTURES = '''
-
-@pytest.fixture
-def conn() -> Iterator[sqlite3.Connection]:
-    """A fresh in-memory database with the schema."""
-    connection = connect()
-    init_schema(connection)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def make(conn: sqlite3.Connection) -> Factory:
-    """A factory of valid records in ``conn``."""
-    return Factory(conn)
-
-
-def test_init_schema_is_idempotent_and_files_use_wal(tmp_path: Path) -> None:
-    db = connect(tmp_path / "test.sqlite3")
-    init_schema(db)
-    init_schema(db)
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    db.close()'''
-
-
-def _imports(spec: ModelSpec, ctx: ModuleParts) -> list[str]:
-    lines: list[str] = []
-    if "datetime" in ctx.std:
-        lines.append("import datetime")
-    lines.append("import sqlite3")
-    if "time" in ctx.std:
-        lines.append("import time")
-    lines.append("from collections.abc import Iterator")
-    lines.append("from pathlib import Path")
-    if "Any" in ctx.std:
-        lines.append("from typing import Any")
-    if "UUID" in ctx.std:
-        lines.append("from uuid import UUID")
+def _imports(spec: ModelSpec, ctx: ModuleParts, dialect: Dialect) -> list[str]:
+    plain = set(dialect.test_std)  # "import x" lines come first, then "from x import y"
+    plain.update(name for name in ("datetime", "time") if name in ctx.std)
+    froms = {"collections.abc": "Iterator"}
+    froms.update({"pathlib": "Path"} if dialect.test_path else {})
+    froms.update({"typing": "Any"} if "Any" in ctx.std else {})
+    froms.update({"uuid": "UUID"} if "UUID" in ctx.std else {})
+    lines = [f"import {name}" for name in sorted(plain)]
+    lines.extend(f"from {module} import {name}" for module, name in sorted(froms.items()))
     lines.append("")
     lines.append("import pytest")
     if ctx.pydantic:

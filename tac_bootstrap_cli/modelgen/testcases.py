@@ -52,7 +52,7 @@ class EntityTests(CaseWriter):
             if f.is_ref and not f.nullable
         ]
         name = f"test_{self.s}_create_with_defaults"
-        if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*calls)):
+        if not self.test(name, f"conn: {self.ctx.conn_type}, make: Factory", self.fits(*calls)):
             return
         timed = [
             f
@@ -130,7 +130,9 @@ class EntityTests(CaseWriter):
     def round_trip(self) -> None:
         """test_<e>_create_get_round_trip: what create stores, get returns."""
         name = f"test_{self.s}_create_get_round_trip"
-        if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
+        if not self.test(
+            name, f"conn: {self.ctx.conn_type}, make: Factory", self.fits(*self.data())
+        ):
             return
         self.out(f"repo = {self.repo}(conn)")
         self.out(f"data = make.data_{self.s}()")
@@ -156,7 +158,9 @@ class EntityTests(CaseWriter):
         """test_<e>_list_filter_order_count: list, count, filters, order and paging."""
         two = self.fits(*self.data(2)) is None
         name = f"test_{self.s}_list_filter_order_count"
-        if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
+        if not self.test(
+            name, f"conn: {self.ctx.conn_type}, make: Factory", self.fits(*self.data())
+        ):
             return
         pk = self.pk.name
         self.out(f"repo = {self.repo}(conn)")
@@ -206,7 +210,9 @@ class EntityTests(CaseWriter):
     def update(self) -> None:
         """test_<e>_update_one_field: one field changed, the rest (auto_now aside) kept."""
         name = f"test_{self.s}_update_one_field"
-        if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
+        if not self.test(
+            name, f"conn: {self.ctx.conn_type}, make: Factory", self.fits(*self.data())
+        ):
             return
         self.ctx.package.add(self.e + "Update")
         pk = self.pk.name
@@ -249,7 +255,9 @@ class EntityTests(CaseWriter):
     def delete(self) -> None:
         """test_<e>_delete: gone after delete; a second delete says so."""
         name = f"test_{self.s}_delete"
-        if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
+        if not self.test(
+            name, f"conn: {self.ctx.conn_type}, make: Factory", self.fits(*self.data())
+        ):
             return
         pk = self.pk.name
         self.out(f"repo = {self.repo}(conn)")
@@ -277,7 +285,9 @@ class EntityTests(CaseWriter):
         name = f"test_{self.s}_create_many_is_one_transaction"
         two = self.fits(*self.data(2)) is None
         count = 2 if two else 1
-        if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
+        if not self.test(
+            name, f"conn: {self.ctx.conn_type}, make: Factory", self.fits(*self.data())
+        ):
             return
         items = Group("[", [f"make.data_{self.s}()" for _ in range(count)], "]")
         self.out(f"repo = {self.repo}(conn)")
@@ -325,11 +335,13 @@ class EntityTests(CaseWriter):
         self.out(f"{self.e}Update.model_validate({{field: value}})", 12)
 
     def database_checks(self) -> None:
-        """test_<e>_database_checks: SQLite's CHECKs refuse what skips validation."""
+        """test_<e>_database_checks: the database's CHECKs refuse what skips validation."""
+        dialect = self.ctx.dialect
         cases: list[Expr] = []
         for f in create_fields(self.entity):
+            in_database = f.value_type != "bool" or dialect.bool_check  # else the column type
             for bad in invalid_values(f):
-                if bad.database:
+                if bad.database and in_database:
                     cases.append(Group("(", [py_str(f.name), raw_expr(bad.value)], ")"))
         if not cases:
             return
@@ -343,9 +355,11 @@ class EntityTests(CaseWriter):
         self.stmt(
             call("@pytest.mark.parametrize", '("field", "value")', Group("[", cases, "]")), "", 0
         )
-        params = "conn: sqlite3.Connection, make: Factory, field: str, value: Any"
+        params = f"conn: {self.ctx.conn_type}, make: Factory, field: str, value: Any"
         self.define(name, params)
-        self.out("# model_copy skips validation, so the value reaches SQLite's CHECK constraint.")
+        self.out(
+            f"# model_copy skips validation, so the value reaches {dialect.title}'s CHECK constraint."
+        )
         self.copy_data("{field: value}")
         self.raises_constraint(f"{self.repo}(conn).create(data)", "check", self.entity.table, None)
         self.out("assert caught.value.column == field")
@@ -364,7 +378,9 @@ class EntityTests(CaseWriter):
         if f is None:
             return
         name = f"test_{self.s}_not_null"
-        if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
+        if not self.test(
+            name, f"conn: {self.ctx.conn_type}, make: Factory", self.fits(*self.data())
+        ):
             return
         self.out("# model_copy skips validation, so None reaches SQLite's NOT NULL constraint.")
         self.copy_data([(f.name, "None")])
@@ -387,7 +403,7 @@ class EntityTests(CaseWriter):
             Group("(", [py_str(n) for n in columns], ")", one_tuple=True) for columns in sets
         ]
         self.stmt(call("@pytest.mark.parametrize", '"fields"', Group("[", cases, "]")), "", 0)
-        params = "conn: sqlite3.Connection, make: Factory, fields: tuple[str, ...]"
+        params = f"conn: {self.ctx.conn_type}, make: Factory, fields: tuple[str, ...]"
         self.define(name, params)
         self.out(f"repo = {self.repo}(conn)")
         self.out(f"first = repo.create(make.data_{self.s}())")
@@ -405,7 +421,7 @@ class EntityTests(CaseWriter):
         base = f"test_{self.s}__{f.name}"
         if self.test(
             f"{base}__missing_parent",
-            "conn: sqlite3.Connection, make: Factory",
+            f"conn: {self.ctx.conn_type}, make: Factory",
             self.fits(*self.data()),
         ):
             missing = self.missing_key(f)
@@ -415,7 +431,7 @@ class EntityTests(CaseWriter):
             )
         why = self.fits(("new", target.name), *self.data())
         if not self.test(
-            f"{base}__on_delete_{f.on_delete}", "conn: sqlite3.Connection, make: Factory", why
+            f"{base}__on_delete_{f.on_delete}", f"conn: {self.ctx.conn_type}, make: Factory", why
         ):
             return
         self.ctx.package.add(target.name + "Repository")
@@ -443,7 +459,9 @@ class EntityTests(CaseWriter):
         if not secret:
             return
         name = f"test_{self.s}_secrets_are_hidden"
-        if not self.test(name, "conn: sqlite3.Connection, make: Factory", self.fits(*self.data())):
+        if not self.test(
+            name, f"conn: {self.ctx.conn_type}, make: Factory", self.fits(*self.data())
+        ):
             return
         self.out(f"data = make.data_{self.s}()")
         self.out(f"record = {self.repo}(conn).create(data)")

@@ -13,6 +13,7 @@ from typing import Any
 
 from tac_bootstrap_cli.modelgen import naming
 from tac_bootstrap_cli.modelgen.common import create_fields, type_name
+from tac_bootstrap_cli.modelgen.dialects import SQLITE, Dialect
 from tac_bootstrap_cli.modelgen.pyfmt import (
     Expr,
     Group,
@@ -39,6 +40,12 @@ class ModuleParts:
     pydantic: set[str] = field(default_factory=set)
     package: set[str] = field(default_factory=set)
     constants: list[str] = field(default_factory=list)
+    dialect: Dialect = SQLITE  # the database the tests run on
+
+    @property
+    def conn_type(self) -> str:
+        """The annotation of a connection in the tests."""
+        return self.dialect.conn_type
 
 
 def value_expr(ctx: ModuleParts, entity: EntitySpec, f: FieldSpec, value: Any) -> Expr:
@@ -140,7 +147,7 @@ def factory_class(plan: RecordPlan, ctx: ModuleParts) -> list[str]:
         "class Factory:",
         '    """Valid records: new ones (new values each time), one shared parent each."""',
         "",
-        "    def __init__(self, conn: sqlite3.Connection) -> None:",
+        f"    def __init__(self, conn: {ctx.conn_type}) -> None:",
         "        self.conn = conn",
         "        self._counts: dict[str, int] = {}",
     ]
