@@ -284,10 +284,13 @@ class Operation(Worker, Generic[R]):
             return {}
 
 
-def generate_models(spec: Path, out: Path, **settings: Unpack[Settings]) -> GenerateResult:
-    """``generate models``: the data layer of ``spec`` generated into ``out``
-    (``modelgen.generate_models``), recorded like every other command's run."""
-    return GenerateModels(Options.of(out, **settings)).run(spec)
+def generate_models(
+    spec: Path, out: Path, dialect: str = "sqlite", **settings: Unpack[Settings]
+) -> GenerateResult:
+    """``generate models``: the data layer of ``spec`` for ``dialect`` (``sqlite``, ``postgres``)
+    generated into ``out`` (``modelgen.generate_models``), recorded like every other command's
+    run."""
+    return GenerateModels(Options.of(out, **settings)).run(spec, dialect)
 
 
 class GenerateModels(Worker):
@@ -296,14 +299,16 @@ class GenerateModels(Worker):
 
     command = "generate models"
 
-    def run(self, spec: Path) -> GenerateResult:
-        """Generate from ``spec`` into the target folder."""
+    def run(self, spec: Path, dialect: str = "sqlite") -> GenerateResult:
+        """Generate from ``spec`` into the target folder, for ``dialect``."""
         from tac_bootstrap_cli import modelgen  # heavy, and only this command needs it
 
         o = self.options
-        self.recorder.set_metadata(target=str(o.target.resolve()), spec=str(spec))
+        self.recorder.set_metadata(target=str(o.target.resolve()), spec=str(spec), dialect=dialect)
         with self.step("generate"):
-            result = modelgen.generate_models(spec, o.target, dry_run=o.dry_run, force=o.force)
+            result = modelgen.generate_models(
+                spec, o.target, dry_run=o.dry_run, force=o.force, dialect=dialect
+            )
         verb = "would change" if o.dry_run else "changed"
         self.conclude(
             f"{self.command} {result.module}: {len(result.changed)} of {len(result.files)} files"
