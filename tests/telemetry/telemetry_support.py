@@ -110,3 +110,44 @@ def silent_server() -> Iterator[str]:
         for conn in held:
             conn.close()
         server.close()
+
+
+SESSION_ID = "5e55-10a1-interactive"
+
+
+def hook(root: Path, name: str, **event: object) -> subprocess.CompletedProcess[str]:
+    """The project's hook ``name`` (``pre_tool_use``, ...) run as Claude Code runs it in an
+    interactive session (no ADW_AGENT_ID), with ``event`` on stdin."""
+    event_name = "".join(part.title() for part in name.split("_"))
+    payload = {"session_id": SESSION_ID, "hook_event_name": event_name, **event}
+    return subprocess.run(
+        ["/bin/sh", ".claude/hooks/run.sh", name],
+        cwd=root,
+        input=json.dumps(payload),
+        env=run_env(CLAUDE_PROJECT_DIR=str(root)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def tool(root: Path, name: str, call_id: str, *, end: bool = True, **tool_input: str) -> None:
+    """A tool call of the interactive session: its PreToolUse and (``end``) PostToolUse."""
+    event = {"tool_name": name, "tool_use_id": call_id, "tool_input": tool_input}
+    hook(root, "pre_tool_use", **event)
+    if end:
+        hook(root, "post_tool_use", **event, tool_response="ok")
+
+
+def export(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``adws/adw_export.py`` by this interpreter (it has the SDK)."""
+    return subprocess.run(
+        [sys.executable, "adws/adw_export.py", *args],
+        cwd=root,
+        env=run_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

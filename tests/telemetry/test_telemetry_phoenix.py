@@ -23,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telemetry_support import ADW_ID, calls, free_port, make_project, phase_agents, rows
+from telemetry_support import (
+    ADW_ID,
+    SESSION_ID,
+    calls,
+    export,
+    free_port,
+    hook,
+    make_project,
+    phase_agents,
+    rows,
+    tool,
+)
 from telemetry_support import run_workflow as run_adw
 
 from tac_bootstrap_cli._adws.adw_modules.adw_telemetry import ns_of
@@ -190,3 +201,63 @@ def test_plan_build_trace_in_phoenix(phoenix: str, tmp_path: Path) -> None:
         assert bash["gen_ai.operation.name"] == "execute_tool"
         # Children lie within their parent.
         assert _ns(span["start_time"]) <= glob_start and glob_end <= _ns(span["end_time"])
+
+
+def test_interactive_sessions_export_once_each(phoenix: str, tmp_path: Path) -> None:
+    """adw_export.py --otlp: one trace per session (trace id = the session Agent's id), a tool
+    span per call with the hook rows' times, a blocked call marked, a call still open sent with
+    its end by a later export, the root once the session ended; reruns send nothing again."""
+    project = make_project(tmp_path / "demo")
+    hook(project, "session_start", source="startup")
+    tool(project, "Read", "toolu_read", file_path="README.md")
+    blocked = hook(
+        project, "pre_tool_use", tool_name="Bash", tool_use_id="toolu_bash",
+        tool_input={"command": "cat .env"},
+    )  # fmt: skip
+    assert blocked.returncode == 2, blocked.stderr
+    tool(project, "Glob", "toolu_glob", end=False, pattern="*.py")  # still running
+
+    first = export(project, "--otlp", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("export: 2 spans of 1 sessions sent"), first.stdout
+    again = export(project, "--otlp", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix)
+    assert again.returncode == 0 and "nothing new" in again.stdout, again.stdout + again.stderr
+
+    glob = {"tool_name": "Glob", "tool_use_id": "toolu_glob", "tool_input": {"pattern": "*.py"}}
+    hook(project, "post_tool_use", **glob, tool_response="ok")
+    hook(project, "session_end", reason="exit")
+    second = export(project, "--otlp", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("export: 2 spans of 1 sessions sent"), second.stdout
+    assert "nothing new" in export(project, "--otlp", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix).stdout
+
+    (agent,) = rows(project, "SELECT * FROM agents WHERE name = 'claude-session'")
+    assert agent["session_id"] == SESSION_ID
+    trace_id = agent["id"].replace("-", "")
+    spans = _spans(phoenix, trace_id, 4)
+    time.sleep(1)  # anything sent twice would have arrived by now
+    spans = _spans(phoenix, trace_id, 4)
+    assert sorted(s["name"] for s in spans) == sorted(
+        ["invoke_agent claude-session"] + [f"execute_tool {t}" for t in ("Read", "Bash", "Glob")]
+    )
+    (root,) = [s for s in spans if s["parent_id"] is None]
+    assert root["attributes"]["session.id"] == SESSION_ID
+    assert root["attributes"]["gen_ai.operation.name"] == "invoke_agent"
+    tools = {s["attributes"]["gen_ai.tool.name"]: s for s in spans if s is not root}
+    assert {s["parent_id"] for s in tools.values()} == {root["context"]["span_id"]}
+    assert tools["Bash"]["attributes"]["adw.tool.blocked"] is True
+    events = {
+        (m["tool_name"], m["hook_event"]): _ns(r["created_at"])
+        for r in rows(project, "SELECT * FROM agent_logs WHERE agent_id = ?", agent["id"])
+        if "tool_name" in (m := json.loads(r["metadata"]))
+    }
+    for name in ("Read", "Glob"):
+        span = tools[name]
+        assert _ns(span["start_time"]) == events[(name, "PreToolUse")]
+        assert _ns(span["end_time"]) == events[(name, "PostToolUse")]
+        assert span["attributes"]["gen_ai.tool.call.id"] == f"toolu_{name.lower()}"
+    session_end = max(_ns(r["created_at"]) for r in rows(
+        project, "SELECT created_at FROM agent_logs WHERE agent_id = ?", agent["id"]
+    ))  # fmt: skip
+    assert _ns(root["end_time"]) == session_end
+    assert _ns(root["start_time"]) <= min(events.values())

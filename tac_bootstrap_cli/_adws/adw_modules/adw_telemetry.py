@@ -80,8 +80,11 @@ def endpoint(config: Mapping[str, Any] | None = None) -> str | None:
         if problem:  # what `tac-bootstrap render` and doctor refuse: off, with one line
             warn(f"config.yml: telemetry.otlp_endpoint: {problem}; export is off")
             return None
-    if not base:
-        return None
+    return traces_url(base) if base else None
+
+
+def traces_url(base: str) -> str:
+    """The traces URL of an OTLP/HTTP base URL (``/v1/traces`` added unless there)."""
     base = base.rstrip("/")
     return base if base.endswith(TRACES_PATH) else base + TRACES_PATH
 
@@ -132,6 +135,7 @@ class ToolCall:
     blocked: bool = False
     block_reason: str | None = None
     failed: bool = False
+    closed: bool = False  # its end was recorded (or it was blocked): False = still open, or lost
 
 
 def tool_calls(rows: Sequence[tuple[str, str | None]]) -> list[ToolCall]:
@@ -159,6 +163,7 @@ def tool_calls(rows: Sequence[tuple[str, str | None]]) -> list[ToolCall]:
             calls.append(call)
             if meta.get("blocked"):
                 call.blocked, call.block_reason = True, str(meta.get("block_reason") or "")
+                call.closed = True
             else:
                 open_calls[call_id or f"{name}\0{len(calls)}"] = call
         elif event in _TOOL_ENDS:
@@ -170,8 +175,30 @@ def tool_calls(rows: Sequence[tuple[str, str | None]]) -> list[ToolCall]:
                 calls.append(call)
             else:
                 call = open_calls.pop(key)
-            call.end_ns, call.failed = at, event != "PostToolUse"
+            call.end_ns, call.failed, call.closed = at, event != "PostToolUse", True
     return calls
+
+
+def tool_span(tracer: Tracer, parent: Any, call: ToolCall) -> None:
+    """The ``execute_tool`` span of ``call`` under ``parent`` (a context), ended at its end."""
+    from opentelemetry.trace import StatusCode
+
+    attributes: dict[str, str | bool] = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": call.name,
+        "adw.tool.blocked": call.blocked,
+        "openinference.span.kind": "TOOL",
+    }
+    if call.call_id:
+        attributes["gen_ai.tool.call.id"] = call.call_id
+    if call.block_reason:
+        attributes["adw.tool.block_reason"] = call.block_reason[:500]
+    span = tracer.start_span(
+        f"execute_tool {call.name}", context=parent, attributes=attributes, start_time=call.start_ns
+    )
+    if call.failed:
+        span.set_status(StatusCode.ERROR, "PostToolUseFailure")
+    span.end(end_time=call.end_ns)
 
 
 class Trace:
@@ -185,10 +212,12 @@ class Trace:
 
         ``about``: ``agent`` (the agent's name), ``model`` (as requested), ``db`` (the run log).
         """
+        del run, phase, attempt, about  # switched off: nothing to record
         yield
 
     def finish(self, *, branch: str | None = None, error: str | None = None) -> None:
         """End the root span and deliver what is queued, within the timeout."""
+        del branch, error  # switched off: nothing to end
 
 
 NO_TRACE: Final = Trace()
@@ -222,6 +251,15 @@ class _LastMessage(logging.Handler):
             self.last = str(record.msg)[:300]
 
 
+def capture_sdk_log() -> _LastMessage:
+    """Keep the SDK's log lines off stderr; the returned handler holds its last warning."""
+    handler = _LastMessage()
+    sdk_log = logging.getLogger("opentelemetry")
+    sdk_log.addHandler(handler)
+    sdk_log.propagate = False  # its lines would reach stderr through logging's last resort
+    return handler
+
+
 def _counting(exporter: SpanExporter) -> Any:
     """``exporter`` wrapped so that the spans it delivered are counted."""
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -245,7 +283,7 @@ def _counting(exporter: SpanExporter) -> Any:
     return Counting()
 
 
-def _resource(project: str) -> dict[str, str]:
+def resource_attributes(project: str) -> dict[str, str]:
     """Resource attributes this module sets: only those the environment does not."""
     given = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
     attrs: dict[str, str] = {}
@@ -272,13 +310,10 @@ class _OtelTrace(Trace):
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
         self.url, self.timeout = url, timeout_seconds()
-        self.log = _LastMessage()
-        sdk_log = logging.getLogger("opentelemetry")
-        sdk_log.addHandler(self.log)
-        sdk_log.propagate = False  # its lines would reach stderr through logging's last resort
+        self.log = capture_sdk_log()
         self.exporter = _counting(OTLPSpanExporter(endpoint=url, timeout=self.timeout))
         self.provider: TracerProvider = TracerProvider(
-            resource=Resource.create(_resource(project)), shutdown_on_exit=False
+            resource=Resource.create(resource_attributes(project)), shutdown_on_exit=False
         )
         self.processor = BatchSpanProcessor(
             self.exporter, max_queue_size=MAX_QUEUE_SIZE, export_timeout_millis=self.timeout * 1000
@@ -352,7 +387,6 @@ class _OtelTrace(Trace):
     def _from_rows(self, span: Span, agent_id: str, db: Path, start: int, end: int) -> None:
         """Tokens and cost from the attempt's prompts rows, a tool span per tool call."""
         from opentelemetry import trace
-        from opentelemetry.trace import StatusCode
 
         from .adw_sqlite import connect
 
@@ -394,25 +428,7 @@ class _OtelTrace(Trace):
             span.set_attribute("adw.models", ",".join(dict.fromkeys(models)))
         context = trace.set_span_in_context(span)
         for call in tool_calls(hooks):
-            attributes: dict[str, str | bool] = {
-                "gen_ai.operation.name": "execute_tool",
-                "gen_ai.tool.name": call.name,
-                "adw.tool.blocked": call.blocked,
-                "openinference.span.kind": "TOOL",
-            }
-            if call.call_id:
-                attributes["gen_ai.tool.call.id"] = call.call_id
-            if call.block_reason:
-                attributes["adw.tool.block_reason"] = call.block_reason[:500]
-            tool = self.tracer.start_span(
-                f"execute_tool {call.name}",
-                context=context,
-                attributes=attributes,
-                start_time=call.start_ns,
-            )
-            if call.failed:
-                tool.set_status(StatusCode.ERROR, "PostToolUseFailure")
-            tool.end(end_time=call.end_ns)
+            tool_span(self.tracer, context, call)
             self.ended += 1
 
     def finish(self, *, branch: str | None = None, error: str | None = None) -> None:
