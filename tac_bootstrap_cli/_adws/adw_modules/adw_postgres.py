@@ -16,10 +16,9 @@ only when a PostgreSQL connection is opened: a project that never configures a U
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -36,7 +35,9 @@ from .adw_sqlite import (
     ForeignDatabaseError,
     Migration,
     SchemaVersionError,
+    Transactions,
     split_statements,
+    transaction,
 )
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ VERSION_TABLE: Final = "schema_version"
 CONNECT_TIMEOUT_S: Final = 10
 
 _MIGRATION_MARK = re.compile(r"^-- migration (\d+):", re.MULTILINE)
-_savepoint_ids = itertools.count(1)
 
 # SQLite's wording of each integrity error, by PostgreSQL SQLSTATE.
 _CONSTRAINT_WORDS: Final = {
@@ -403,43 +403,15 @@ def _migrate(conn: PgConnection, version: int) -> None:
 # -- transactions -------------------------------------------------------------------------------
 
 
-def _rollback(conn: PgConnection, sql: str) -> None:
-    try:
-        if conn.in_transaction:
-            conn.execute(sql)
-    except _psycopg().Error:
-        pass
+_PG_TRANSACTIONS: Final = Transactions(
+    "BEGIN", "RELEASE SAVEPOINT {name}", lambda: (_psycopg().Error,), lambda e, c: error(e, c.url)
+)
 
 
-@contextmanager
-def atomic(conn: PgConnection) -> Iterator[PgConnection]:
-    """Run the block in one transaction (a savepoint when already inside one)."""
-    psycopg = _psycopg()
-    if conn.in_transaction:
-        name = f"adw_sp_{next(_savepoint_ids)}"
-        begin, commit, undo = (
-            f"SAVEPOINT {name}",
-            f"RELEASE SAVEPOINT {name}",
-            f"ROLLBACK TO {name}",
-        )
-    else:
-        begin, commit, undo = "BEGIN", "COMMIT", "ROLLBACK"
-    try:
-        conn.execute(begin)
-    except psycopg.Error as exc:
-        raise error(exc, conn.url) from exc
-    try:
-        yield conn
-    except BaseException:
-        _rollback(conn, undo)
-        if begin.startswith("SAVEPOINT"):
-            _rollback(conn, commit)  # ROLLBACK TO keeps the savepoint open; drop it
-        raise
-    try:
-        conn.execute(commit)
-    except psycopg.Error as exc:
-        _rollback(conn, undo)
-        raise error(exc, conn.url) from exc
+def atomic(conn: PgConnection) -> AbstractContextManager[PgConnection]:
+    """Run the block in one transaction (a savepoint when already inside one): the protocol of
+    ``adw_sqlite.transaction``, spelled for PostgreSQL."""
+    return transaction(conn, _PG_TRANSACTIONS)
 
 
 __all__ = [

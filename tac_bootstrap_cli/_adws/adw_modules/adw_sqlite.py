@@ -18,10 +18,10 @@ import re
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
 SCHEMA_VERSION: Final = 5
 SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "schema" / "schema_orchestrator.sql"
@@ -286,43 +286,83 @@ def init_schema(conn: sqlite3.Connection) -> None:
                 ) from exc
 
 
-def _rollback(conn: sqlite3.Connection, sql: str) -> None:
-    """Undo after a failure; SQLite may already have rolled back (e.g. disk full), so a failing
-    rollback must not hide the original error."""
+class Transactions(NamedTuple):
+    """How one dialect spells a transaction for ``transaction``: the outermost ``begin``, the
+    ``release`` of a savepoint (``{name}`` in it), the driver errors a statement may raise
+    (``errors()``, called only when needed, so psycopg is imported by its dialect alone), and how
+    one becomes a ``DatabaseError`` (``translate(exc, conn)``, naming the database)."""
+
+    begin: str
+    release: str
+    errors: Callable[[], tuple[type[BaseException], ...]]
+    translate: Callable[[BaseException, Any], DatabaseError]
+
+
+class _Transactional(Protocol):
+    """What ``transaction`` uses of a connection (``sqlite3.Connection``, ``PgConnection``)."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, /) -> Any: ...
+
+
+_C = TypeVar("_C", bound=_Transactional)
+
+
+def _rollback(conn: _Transactional, sql: str, errors: tuple[type[BaseException], ...]) -> None:
+    """Undo after a failure; the engine may already have rolled back (e.g. disk full), so a
+    failing rollback must not hide the original error."""
     try:
         if conn.in_transaction:
             conn.execute(sql)
-    except sqlite3.Error:
+    except errors:
         pass
 
 
 @contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the block in one transaction (a savepoint when already inside one)."""
+def transaction(conn: _C, spelled: Transactions) -> Iterator[_C]:
+    """The protocol of ``atomic`` on both dialects: the block in one transaction, or in a
+    savepoint when already inside one; rolled back (and the savepoint dropped) on any exception,
+    committed otherwise; a failing BEGIN or COMMIT leaves as ``spelled.translate``'s error."""
     if conn.in_transaction:
         name = f"adw_sp_{next(_savepoint_ids)}"
-        begin, commit = f"SAVEPOINT {name}", f"RELEASE {name}"
+        begin, commit = f"SAVEPOINT {name}", spelled.release.format(name=name)
         undo = f"ROLLBACK TO {name}"
     else:
-        # IMMEDIATE takes the write lock up front, under busy_timeout; a deferred transaction
-        # that later upgrades to a write can fail with SQLITE_BUSY at once in WAL mode.
-        begin, commit, undo = "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"
+        begin, commit, undo = spelled.begin, "COMMIT", "ROLLBACK"
+    errors = spelled.errors()
     try:
         conn.execute(begin)
-    except sqlite3.Error as exc:
-        raise _error(exc, database_file(conn)) from exc
+    except errors as exc:
+        raise spelled.translate(exc, conn) from exc
     try:
         yield conn
     except BaseException:
-        _rollback(conn, undo)
+        _rollback(conn, undo, errors)
         if begin.startswith("SAVEPOINT"):
-            _rollback(conn, commit)  # ROLLBACK TO keeps the savepoint open; drop it
+            _rollback(conn, commit, errors)  # ROLLBACK TO keeps the savepoint open; drop it
         raise
     try:
         conn.execute(commit)
-    except sqlite3.Error as exc:
-        _rollback(conn, undo)
-        raise _error(exc, database_file(conn)) from exc
+    except errors as exc:
+        _rollback(conn, undo, errors)
+        raise spelled.translate(exc, conn) from exc
+
+
+# IMMEDIATE takes the write lock up front, under busy_timeout; a deferred transaction that later
+# upgrades to a write can fail with SQLITE_BUSY at once in WAL mode.
+_SQLITE_TRANSACTIONS: Final = Transactions(
+    "BEGIN IMMEDIATE",
+    "RELEASE {name}",
+    lambda: (sqlite3.Error,),
+    lambda e, c: _error(e, database_file(c)),
+)
+
+
+def atomic(conn: sqlite3.Connection) -> AbstractContextManager[sqlite3.Connection]:
+    """Run the block in one transaction (a savepoint when already inside one)."""
+    return transaction(conn, _SQLITE_TRANSACTIONS)
 
 
 __all__ = [
@@ -337,6 +377,7 @@ __all__ = [
     "ForeignDatabaseError",
     "Migration",
     "SchemaVersionError",
+    "Transactions",
     "atomic",
     "check_owner",
     "connect",
@@ -344,4 +385,5 @@ __all__ = [
     "init_schema",
     "schema_version",
     "split_statements",
+    "transaction",
 ]
