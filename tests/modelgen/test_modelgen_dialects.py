@@ -115,7 +115,7 @@ def test_postgres_schema_is_idempotent_and_typed(tmp_path: Path, postgres_url: s
             "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
             " WHERE n.nspname = current_schema() AND c.contype = 'f'"
         ).fetchone()
-    types = dict(rows)
+    types: dict[str, str] = dict(rows)
     assert types == {
         "id": "bigint",
         "team": "uuid",
