@@ -45,6 +45,7 @@ from .adw_telemetry import (
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 SESSION_AGENT: Final = "claude-session"
 CHUNK_ROWS: Final = 1000
@@ -145,7 +146,8 @@ def save_position(conn: sqlite3.Connection, path: Path, url: str, rowid: int) ->
     """Remember ``rowid`` (and the row's id and time, to find it again) for ``url``."""
     row = conn.execute("SELECT id, created_at FROM agent_logs WHERE rowid = ?", (rowid,)).fetchone()
     state = _read_state(path)
-    positions = state.get("positions") if isinstance(state.get("positions"), dict) else {}
+    known = state.get("positions")
+    positions: dict[str, Any] = known if isinstance(known, dict) else {}
     positions[url] = {
         "rowid": rowid,
         "id": row[0] if row else None,
@@ -237,7 +239,7 @@ class _Spans:
         )
         self.provider.add_span_processor(self.collected)
         self.tracer = self.provider.get_tracer("adw.sessions")
-        self.exporter = OTLPSpanExporter(endpoint=url, timeout=timeout)
+        self.exporter: SpanExporter = OTLPSpanExporter(endpoint=url, timeout=timeout)
 
     def parent(self, agent_id: str) -> Any:
         """The context of the session's root span (sent or not yet)."""
