@@ -9,8 +9,10 @@ benchmark (``benchmarks/bench_cli.py``) measures the time; this test pins its ca
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cli_support import COMMAND_PATHS
@@ -144,13 +146,14 @@ HEAVY = (
 )
 
 
-def _imported(args: list[str]) -> list[str]:
+def _imported(args: list[str], env: dict[str, str] | None = None) -> list[str]:
     """The modules ``tac-bootstrap ARGS`` imported past start-up (it must exit 0)."""
     out = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(args)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
     report = json.loads(out.rpartition("\nIMPORTED ")[2])
     assert report["code"] in (0, None), (args, out)
@@ -242,3 +245,19 @@ def _imported_any(args: list[str]) -> list[str]:
     ).stdout
     new: list[str] = json.loads(out.rpartition("\nIMPORTED ")[2])["new"]
     return new
+
+
+def test_writing_commands_print_to_a_pipe_without_rich(tmp_path: Path) -> None:
+    """``init``, ``render`` and ``add-agentic`` print their one-line results to a pipe as plain
+    text (``ui.console.say``): Rich is not imported unless something rich is drawn."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "pyproject.toml").write_text('[project]\nname = "plain"\nversion = "0"\n')
+    for args in (
+        ["init", "app", "--yes", "-o", str(tmp_path)],
+        ["render", str(tmp_path / "app"), "--yes"],
+        ["add-agentic", str(plain), "--yes"],
+    ):
+        new = _imported(args, env)
+        assert [m for m in new if m.split(".")[0] == "rich"] == [], args

@@ -3,13 +3,11 @@ diffs, conflicts and outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
-from tac_bootstrap_cli.ui.console import err, out, warn
+from tac_bootstrap_cli.ui.console import err, escape, out, say, warn
 
 if TYPE_CHECKING:
     from tac_bootstrap_cli.operation import Result
@@ -89,28 +87,45 @@ def show_result(result: Result) -> None:
     """What a command did (or, for a dry run, would do), and what the user should do next."""
     from tac_bootstrap_cli.scaffold import APP_REASON
 
+    # Each line as plain text and as markup: a pipe gets the text without Rich (ui.console.say).
     for note in [*result.notes, *missing_command_notes(result)]:
-        out().print(f"[dim]note:[/] {escape(note)}")
+        say(f"note: {note}", _markup("[dim]note:[/] {}", note))
     show_listed(result.plan.listed())
     if result.dry_run:
-        out().print("[bold]Dry run:[/] nothing was written.")
+        say("Dry run: nothing was written.", _markup("[bold]Dry run:[/] nothing was written."))
         return
-    n = len(result.written)
-    out().print(
-        f"[bold green]Done:[/] {escape(result.command)} wrote {n} file{'s' * (n != 1)} in"
-        f" {escape(str(result.target))} ({counts_line(result.plan)})"
+    n, command, target = len(result.written), result.command, str(result.target)
+    files = f"file{'s' * (n != 1)}"
+    say(
+        f"Done: {command} wrote {n} {files} in {target} ({_counts_plain(result.plan)})",
+        lambda: (
+            f"[bold green]Done:[/] {escape(command)} wrote {n} {files} in"
+            f" {escape(target)} ({counts_line(result.plan)})"
+        ),
     )
-    if result.command == "init":
-        cd = escape(_shell_word(str(result.target)))
+    if command == "init":
+        cd = _shell_word(target)
         if any(fa.reason == APP_REASON for fa in result.plan.actions):
             # The skeleton's own commands first: they are what proves the project works.
             c = result.config.commands
-            out().print(
-                f"Next: cd {cd}, {escape(c.install)}, {escape(c.test)}, {escape(c.run)};"
-                " then run `claude`."
+            say(
+                f"Next: cd {cd}, {c.install}, {c.test}, {c.run}; then run `claude`.",
+                _markup(
+                    "Next: cd {}, {}, {}, {}; then run `claude`.", cd, c.install, c.test, c.run
+                ),
             )
         else:
-            out().print(f"Next: cd {cd} and run `claude`.")
+            say(f"Next: cd {cd} and run `claude`.", _markup("Next: cd {} and run `claude`.", cd))
+
+
+def _markup(template: str, *values: str) -> Callable[[], str]:
+    """``template`` (markup) with each ``{}`` an escaped value, made when called (``say``)."""
+    return lambda: template.format(*(escape(value) for value in values))
+
+
+def _counts_plain(plan: Plan) -> str:
+    """``counts_line`` without its colours."""
+    return ", ".join(f"{n} {a.value}" for a, n in plan.counts().items()) or "nothing to do"
 
 
 def missing_command_notes(result: Result) -> list[str]:

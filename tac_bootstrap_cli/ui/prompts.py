@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
 from tac_bootstrap_cli.errors import TacError
-from tac_bootstrap_cli.ui.console import err, out
+from tac_bootstrap_cli.ui.console import err, escape, out
 from tac_bootstrap_cli.ui.plans import show_plan
 
 if TYPE_CHECKING:

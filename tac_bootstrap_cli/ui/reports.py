@@ -5,9 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
-from tac_bootstrap_cli.ui.console import err, out
+from tac_bootstrap_cli.ui.console import err, escape, out
 
 if TYPE_CHECKING:
     from tac_bootstrap_cli.doctor import DoctorReport
