@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tac_bootstrap_cli import yamlread
-from tac_bootstrap_cli.errors import SpecError
+from tac_bootstrap_cli.errors import SpecError, one_line
 from tac_bootstrap_cli.modelgen.spec import INT64_MAX, INT64_MIN
 
 WHAT = "the spec"
@@ -55,7 +55,7 @@ class Problems:
 
     def at(self, line: int, col: int, message: str) -> None:
         """A problem at ``line``:``col`` (1-based)."""
-        self._items.append(_Problem(line, col, len(self._items), _one_line(message)))
+        self._items.append(_Problem(line, col, len(self._items), one_line(message)))
 
     def add(self, node: Node, message: str) -> None:
         """A problem at where ``node`` starts."""
@@ -73,15 +73,6 @@ class Problems:
 
 
 # --- message pieces -------------------------------------------------------------------------------
-
-
-def _one_line(message: str) -> str:
-    """``message`` with line breaks and other unprintable characters escaped: one problem, one line."""
-    if message.isprintable():
-        return message
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message
-    )
 
 
 def short(text: str, limit: int = 40) -> str:
