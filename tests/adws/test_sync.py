@@ -200,6 +200,36 @@ def test_a_crash_between_the_server_commit_and_the_mark_only_resends(
     assert scalar(pg, "SELECT rows_sent FROM sync_machines") > sum(local_counts(db).values())
 
 
+def _write_runs(
+    db: Path, runs: list[str], errors: list[BaseException], done: threading.Event
+) -> None:
+    """8 runs of 60 events each, their ids in ``runs``; ``done`` set at the end."""
+    try:
+        for _ in range(8):
+            with start_run(db, "builder", strict=True) as run:
+                runs.append(str(run.agent_id))
+                for i in range(60):
+                    run.event(f"e{i}")
+    except BaseException as exc:  # pragma: no cover - reported by the test
+        errors.append(exc)
+    finally:
+        done.set()
+
+
+def _sync_until(
+    db: Path, url: str, lock: bool, done: threading.Event, errors: list[BaseException]
+) -> None:
+    """Sync in small batches while the writer runs, then once more."""
+    try:
+        syncer = adw_sync.Syncer(db, url, batch_rows=37, lock=lock, lock_wait_s=30)
+        while not done.is_set():
+            syncer.run()
+        syncer.run()
+        syncer.close()
+    except BaseException as exc:  # pragma: no cover - reported by the test
+        errors.append(exc)
+
+
 @pytest.mark.parametrize("lock", [True, False], ids=["locked", "unlocked"])
 def test_two_syncs_at_once_neither_duplicate_nor_lose(
     tmp_path: Path, postgres_url: str, pg: psycopg.Connection[Any], lock: bool
@@ -208,31 +238,11 @@ def test_two_syncs_at_once_neither_duplicate_nor_lose(
     writer_done = threading.Event()
     errors: list[BaseException] = []
     runs: list[str] = []
-
-    def write() -> None:
-        try:
-            for _ in range(8):
-                with start_run(db, "builder", strict=True) as run:
-                    runs.append(run.agent_id)
-                    for i in range(60):
-                        run.event(f"e{i}")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            writer_done.set()
-
-    def syncing() -> None:
-        try:
-            syncer = adw_sync.Syncer(db, postgres_url, batch_rows=37, lock=lock, lock_wait_s=30)
-            while not writer_done.is_set():
-                syncer.run()
-            syncer.run()
-            syncer.close()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
     write_run(db, 1)  # the file exists before the syncs start
-    threads = [threading.Thread(target=write)] + [threading.Thread(target=syncing) for _ in "ab"]
+    threads = [threading.Thread(target=_write_runs, args=(db, runs, errors, writer_done))] + [
+        threading.Thread(target=_sync_until, args=(db, postgres_url, lock, writer_done, errors))
+        for _ in "ab"
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -455,7 +465,7 @@ def test_the_config_check_refuses_a_url_with_a_password(url: str, problem: str) 
     assert "secret" not in message
 
 
-def test_a_url_without_a_password_is_kept_in_config(tmp_path: Path) -> None:
+def test_a_url_without_a_password_is_kept_in_config() -> None:
     from tac_bootstrap_cli.config import dump_config, parse_config
 
     config = parse_config("project:\n  name: demo\ndatabase:\n  url: postgresql://team@db/runs\n")
