@@ -57,7 +57,7 @@ from .orch_database_models import Agent, AgentLog, OrchestratorAgent, Prompt, Sy
 if TYPE_CHECKING:
     from .adw_postgres import PgConnection
 
-SYNC_SCHEMA_VERSION: Final = 1
+SYNC_SCHEMA_VERSION: Final = 2
 SYNC_SCHEMA_PATH: Final = SCHEMA_PATH.with_name("sync_postgres.sql")
 SYNC_VERSION_TABLE: Final = "sync_schema_version"
 BATCH_ROWS: Final = 5000
@@ -206,7 +206,10 @@ def read_batch(
         for code, table in enumerate(TABLES):
             found = conn.execute(
                 f"SELECT {', '.join(COLUMNS[table])} FROM {table} WHERE id IN"  # noqa: S608
-                " (SELECT row_id FROM sync_changes WHERE seq > ? AND seq <= ? AND tbl = ?)",
+                " (SELECT row_id FROM sync_changes WHERE seq > ? AND seq <= ? AND tbl = ?)"
+                # in the file's order: the server's rowids (which break ties of equal times, as
+                # the local ones do, e.g. in the observatory) then follow it
+                " ORDER BY rowid",
                 (after, high, code),
             ).fetchall()
             if found:

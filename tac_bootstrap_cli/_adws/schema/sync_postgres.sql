@@ -30,3 +30,12 @@ ALTER TABLE agent_logs ADD COLUMN machine UUID, ADD COLUMN sync_seq BIGINT;
 ALTER TABLE system_logs ADD COLUMN machine UUID, ADD COLUMN sync_seq BIGINT;
 -- The runs of one machine, newest first (what a team view filters by).
 CREATE INDEX idx_agents_machine_created ON agents (machine, created_at, rowid);
+
+-- sync migration 2: the rowid of the tables the observatory watches, indexed
+-- The team view (tac-bootstrap observe --team) asks for the newest rowid of agents, prompts and
+-- agent_logs on every page and poll, and reads ranges of them (what was added since): SQLite
+-- answers from its table's b-tree, PostgreSQL without an index reads the whole table (1M events:
+-- ~100 ms each time). A unique index on the identity column makes each an index lookup.
+CREATE UNIQUE INDEX idx_agents_rowid ON agents (rowid);
+CREATE UNIQUE INDEX idx_prompts_rowid ON prompts (rowid);
+CREATE UNIQUE INDEX idx_agent_logs_rowid ON agent_logs (rowid);
