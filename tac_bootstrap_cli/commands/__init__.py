@@ -488,7 +488,7 @@ def runs_show(
 @app.command(
     cls=Command,
     epilog=epilog(
-        "tac-bootstrap observe ~/code/shop --open",
+        "tac-bootstrap observe ~/code/shop --open; tac-bootstrap observe ~/code/shop --team",
         "Exit codes: 0 stopped (Ctrl-C), 1 no readable database, 2 usage error.",
     ),
 )
@@ -497,6 +497,19 @@ def observe(
     history: Annotated[
         bool, typer.Option("--history", help="Observe tac-bootstrap's own run history instead.")
     ] = False,
+    team: Annotated[
+        bool,
+        typer.Option(
+            "--team",
+            help="Every machine's runs on the team's PostgreSQL (TAC_DB_URL or database.url).",
+        ),
+    ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", metavar="URL", help="Observe this postgresql:// URL (or file) instead."
+        ),
+    ] = None,
     port: Annotated[
         int | None,
         typer.Option("--port", min=1, max=65535, help="Port (default: a free one from 8765)."),
@@ -519,7 +532,12 @@ def observe(
     from tac_bootstrap_cli.observe.server import ObserveError
 
     try:
-        target = server.history_target() if history else server.project_target(path)
+        if history:
+            target = server.history_target()
+        elif team or db:
+            target = server.team_target(path, db)
+        else:
+            target = server.project_target(path)
         if report is not None:
             detailed = server.write_report(target, report)
             ui.info(f"report: {report} ({detailed} runs in detail)")
@@ -528,7 +546,7 @@ def observe(
             ui.warn(server.EXPOSED_WARNING.format(host=host))
 
         def ready(url: str) -> None:
-            ui.show_observing(url, str(target.db))
+            ui.show_observing(url, target.shown)
             if open_browser:
                 import webbrowser
 

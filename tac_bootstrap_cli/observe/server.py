@@ -1,4 +1,4 @@
-"""Which database ``tac-bootstrap observe`` serves: a project's run log or the generator's history.
+"""Which database ``tac-bootstrap observe`` serves: a project's run log, the team's server, or the generator's history.
 
 The app itself is ``tac_bootstrap_cli._adws.adw_modules.observatory`` (shipped into generated projects too); this
 module only finds the file, as the layer does, and hands it over.
@@ -6,6 +6,7 @@ module only finds the file, as the layer does, and hands it over.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +15,39 @@ from tac_bootstrap_cli._adws.adw_modules.observatory.server import EXPOSED_WARNI
 from tac_bootstrap_cli._adws.adw_modules.observatory.server import serve as serve_db
 from tac_bootstrap_cli._adws.adw_modules.observatory.store import ObserveError
 
+DB_URL_ENV = "TAC_DB_URL"
+
 
 @dataclass(frozen=True)
 class Target:
-    """What to observe: the database file, the project folder (None for the history), a title."""
+    """What to observe: the database file or a PostgreSQL URL, the project folder (None for the
+    history), a title (never a password)."""
 
-    db: Path
+    db: Path | str
     project: Path | None
     title: str
+
+    @property
+    def shown(self) -> str:
+        """The database as messages show it: a URL without its password."""
+        return _redact(self.db) if isinstance(self.db, str) else str(self.db)
+
+
+def _redact(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:
+        return "<a database URL>"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return parts._replace(netloc=user + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("postgresql://", "postgres://"))
 
 
 def project_target(path: Path) -> Target:
@@ -35,6 +61,27 @@ def project_target(path: Path) -> Target:
     # A bad config.yml is the usual ConfigError (exit 2, with file and line); none: the default.
     config = load_config(root) if (root / "config.yml").is_file() else None
     return Target(project_db_path(root, config), root, str(root))
+
+
+def team_target(path: Path, db: str | None) -> Target:
+    """The team's server: ``db`` (a URL, or a file), else ``$TAC_DB_URL``, else the
+    ``database.url`` of the project at ``path`` (the server its workflows sync to)."""
+    root = path.resolve()
+    project = root if root.is_dir() else None
+    url = db or os.environ.get(DB_URL_ENV, "").strip()
+    if not url and project is not None and (root / "config.yml").is_file():
+        from tac_bootstrap_cli.config import load_config
+
+        url = load_config(root).database.url or ""
+    if not url:
+        raise ObserveError(
+            "no team server: set database.url in config.yml or TAC_DB_URL"
+            " (postgresql://user@host/database), or pass --db URL"
+        )
+    if not _is_url(url):
+        file = Path(url).expanduser()
+        return Target(file, project, str(file))
+    return Target(url, project, f"team view ({_redact(url)})")
 
 
 def history_target() -> Target:
@@ -72,4 +119,12 @@ def write_report(target: Target, out: Path) -> int:
         store.close()
 
 
-__all__ = ["EXPOSED_WARNING", "LOCAL_HOSTS", "ObserveError", "Target", "serve", "write_report"]
+__all__ = [
+    "EXPOSED_WARNING",
+    "LOCAL_HOSTS",
+    "ObserveError",
+    "Target",
+    "serve",
+    "team_target",
+    "write_report",
+]

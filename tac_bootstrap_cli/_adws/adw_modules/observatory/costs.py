@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -11,7 +9,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .readonly import _json, _meta
+from .dialect import JsonList
+from .readonly import Reader, _json, _meta
 from .records import _SUMS, Tokens, _sums
 
 # How many rows after a prompt are searched for its "prompt metadata" event.
@@ -84,9 +83,7 @@ class _Pending:
 class _CostsPass(threading.Thread):
     """One pass of the cost sums over a fresh snapshot, in the background (see Store.costs)."""
 
-    def __init__(
-        self, read: Callable[[], AbstractContextManager[sqlite3.Connection]], book: _CostBook
-    ) -> None:
+    def __init__(self, read: Callable[[], AbstractContextManager[Reader]], book: _CostBook) -> None:
         """A pass that brings ``book`` up to date from a snapshot ``read()`` opens."""
         super().__init__(daemon=True, name="observatory-costs")
         self.read, self.book = read, book
@@ -127,7 +124,7 @@ class _CostBook:
         self.version = 0
         self.cache: tuple[int, dict[str, Any]] | None = None
 
-    def update(self, conn: sqlite3.Connection) -> None:
+    def update(self, conn: Reader) -> None:
         """Fold in what changed since the last pass."""
         top_prompt, top_log = conn.execute(
             "SELECT coalesce((SELECT max(rowid) FROM prompts), 0),"
@@ -146,12 +143,12 @@ class _CostBook:
             self._settle(conn)
         self.log_top = top_log
 
-    def _move(self, conn: sqlite3.Connection) -> None:
+    def _move(self, conn: Reader) -> None:
         """The counted prompts of an Agent whose workflow or phase changed while it was open now
         count under its new ones."""
         if not self.open:
             return
-        for aid, workflow, phase in conn.execute(_COST_AGENTS_SQL, (json.dumps(list(self.open)),)):
+        for aid, workflow, phase in conn.execute(_COST_AGENTS_SQL, (JsonList(list(self.open)),)):
             before = self.open[aid]
             if (workflow, phase) == before:
                 continue
@@ -161,7 +158,7 @@ class _CostBook:
                 self.groups[name][new].add(part)
             self.version += 1
 
-    def _count(self, conn: sqlite3.Connection, since: int, top: int) -> None:
+    def _count(self, conn: Reader, since: int, top: int) -> None:
         """Add the prompts of the rowid range (since, top]."""
         for row in conn.execute(_COSTS_SQL, (since, top)):
             day, workflow, phase, models = row[:4]
@@ -186,7 +183,7 @@ class _CostBook:
             self.mixed_keys.add(key)
         self.version += 1
 
-    def _settle(self, conn: sqlite3.Connection) -> None:
+    def _settle(self, conn: Reader) -> None:
         """Split the pending prompts of several models whose per-model usage is there now; those
         whose Agent ended without it stay whole in the mixed bucket."""
         waiting: list[_Pending] = []
@@ -232,9 +229,7 @@ class _CostBook:
         return result
 
 
-def _prompt_meta(
-    conn: sqlite3.Connection, agent_id: str, prompt_id: str, created_at: str
-) -> dict[str, Any]:
+def _prompt_meta(conn: Reader, agent_id: str, prompt_id: str, created_at: str) -> dict[str, Any]:
     """The ``prompt metadata`` event ``agent.py`` logs right after a prompt ({} if none)."""
     for message, text in conn.execute(
         _AFTER_PROMPT_SQL, (agent_id, created_at, PROMPT_META_WINDOW)

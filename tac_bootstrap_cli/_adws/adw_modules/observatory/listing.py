@@ -27,10 +27,10 @@ _LIST_SQL = f"""
 WITH r AS (
   SELECT run, min(created_at) AS start, workflow, group_concat(rid) AS rids
   FROM (SELECT {_RUN_OF} AS run, rowid AS rid, created_at, {_WF} AS workflow FROM agents
-        WHERE name IS NOT '{SESSION_AGENT}')
+        WHERE name IS NOT '{SESSION_AGENT}') AS g
   GROUP BY run)
 SELECT * FROM (SELECT run, start, rids, count(*) OVER () FROM r
-               ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset)
+               ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset) AS p
 UNION ALL SELECT DISTINCT NULL, workflow, NULL, NULL FROM r
 """  # noqa: S608
 
@@ -41,13 +41,13 @@ _LIST_INDEXED_SQL = f"""
 WITH r AS (
   SELECT run, min(created_at) AS start, rid AS first, group_concat(rid) AS rids
   FROM (SELECT {ADW_ID_SQL} AS run, rowid AS rid, created_at FROM agents
-        WHERE {ADW_ID_SQL} IS NOT NULL AND name IS NOT '{SESSION_AGENT}')
+        WHERE {ADW_ID_SQL} IS NOT NULL AND name IS NOT '{SESSION_AGENT}') AS g
   GROUP BY run
   UNION ALL
   SELECT id, created_at, rowid, rowid FROM agents
   WHERE {ADW_ID_SQL} IS NULL AND name IS NOT '{SESSION_AGENT}')
 SELECT * FROM (SELECT run, start, rids, count(*) OVER () FROM r
-               ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset)
+               ORDER BY start DESC, run DESC LIMIT :limit OFFSET :offset) AS p
 UNION ALL SELECT DISTINCT NULL, (SELECT {_WF} FROM agents WHERE rowid = r.first), NULL, NULL FROM r
 """  # noqa: S608
 
@@ -116,12 +116,12 @@ _PLAIN_PIECE = re.compile(r"[!#-\[\]-~]+")
 
 
 _PAGE_OF_RUNS = """
-ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset)
+ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset) AS p
 UNION ALL SELECT DISTINCT NULL, workflow, NULL, NULL FROM r
 """
 
 
-_PAGE_ONLY = "ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset)"
+_PAGE_ONLY = "ORDER BY r.start DESC, r.run DESC LIMIT :limit OFFSET :offset) AS p"
 
 
 # The Agents still able to change (what a cached listing depends on besides new rows).

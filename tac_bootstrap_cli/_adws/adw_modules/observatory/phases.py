@@ -7,7 +7,6 @@ index and then brought up to date from the rows added since; summaries are kept 
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from .caches import SUMMARIES_KEPT, _Bounded
 from .costs import MIXED_JOIN, _counts_dict, _model_names, _split, _usage_of
 from .events import _PAGE_SQL, _SUMMARY_COLUMNS, _event
-from .readonly import _json
+from .readonly import Reader, _json
 from .records import EVENTS_PAGE_MAX, EventCursor, _LogSummary
 
 
@@ -31,7 +30,7 @@ class PhaseReader:
 
     def phase(
         self,
-        conn: sqlite3.Connection,
+        conn: Reader,
         agent_id: str,
         run_id: str,
         cursor: EventCursor,
@@ -119,7 +118,7 @@ class PhaseReader:
 
     def event_page(
         self,
-        conn: sqlite3.Connection,
+        conn: Reader,
         agent_id: str,
         run_id: str | None,
         name: str | None,
@@ -163,7 +162,7 @@ class PhaseReader:
         }
         return events, page
 
-    def summary(self, conn: sqlite3.Connection, agent_id: str) -> _LogSummary:
+    def summary(self, conn: Reader, agent_id: str) -> _LogSummary:
         """The count, steps and prompt metadata of all of an Agent's log rows.
 
         Read once through the agent_id index, then brought up to date from the rows added since

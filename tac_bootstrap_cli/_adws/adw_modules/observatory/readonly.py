@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import quote
 
 # Relative: the package is tac_bootstrap_cli._adws.adw_modules here and adw_modules in a generated project.
@@ -99,6 +102,63 @@ def open_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Conn
         conn.close()
         raise ObserveError(problem)
     return conn
+
+
+class Reader(Protocol):
+    """What the queries use of a snapshot's connection: ``sqlite3.Connection`` on a local file,
+    ``pgread.PgReader`` on a team server (which translates the SQL)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+
+class Source(Protocol):
+    """Where the store reads: ``SqliteSource`` or ``pgread.PgSource``."""
+
+    dialect: str
+    team: bool
+    label: str
+
+    def stamp(self) -> int: ...
+
+    def snapshot(self) -> AbstractContextManager[Reader]: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteSource:
+    """A local run-log file as the store reads it: checked once, a fresh read-only connection
+    per snapshot, and one kept open to watch ``PRAGMA data_version``."""
+
+    dialect = "sqlite"
+    team = False
+
+    def __init__(self, path: Path) -> None:
+        """Check the file (``ObserveError``) and keep the watching connection."""
+        self.path, self.label = path, str(path)
+        # data_version moves when any other connection commits (hooks and workflows write from
+        # their own processes).
+        self._watch = open_readonly(path, check_same_thread=False)
+        self._watch_lock = threading.Lock()
+
+    def stamp(self) -> int:
+        """A number that changes whenever another connection commits to the file."""
+        with self._watch_lock:
+            return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A fresh read-only connection inside one read transaction (a consistent snapshot)."""
+        conn = open_readonly(self.path)
+        try:
+            conn.execute("BEGIN")
+            yield conn
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        """Close the watching connection."""
+        with self._watch_lock:
+            self._watch.close()
 
 
 def epoch_seconds(text: str | None) -> float | None:

@@ -113,6 +113,7 @@ class Run:
     agent_ids: list[str] = field(default_factory=list)
     totals: Tokens = field(default_factory=Tokens)
     last_activity: float = 0.0
+    machine: str | None = None  # the host whose log held it (a team server only)
     members: list[_Agent] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -130,6 +131,7 @@ class Run:
             "phases": [agent.summary() for agent in self.members],
             "agent_ids": list(self.agent_ids),
             "totals": self.totals.as_dict(),
+            "machine": self.machine,
         }
 
 
@@ -145,10 +147,12 @@ class RunPage:
 
 
 # Built from constants only (metadata keys, the session agent name): no outside text goes in.
-# A phase Agent's row as a run is built from it.
+# A phase Agent's row as a run is built from it; ``machine`` is known on a team server only
+# (``dialect.to_postgres`` reads it there: the host name of the machine whose log held the row).
 _AGENT_SQL = f"""
 SELECT a.rowid, a.id, a.name, a.status, a.created_at, a.started_at, a.completed_at,
-       {_meta("adw_id")}, {_meta("workflow")}, {_meta("phase")}, {_meta("target")}
+       {_meta("adw_id")}, {_meta("workflow")}, {_meta("phase")}, {_meta("target")},
+       NULL AS machine
 FROM agents a"""  # noqa: S608
 
 
@@ -167,6 +171,7 @@ class _Agent:
     workflow: str
     phase: str
     target: str | None
+    machine: str | None = None
     totals: Tokens = field(default_factory=Tokens)
     last_prompt: str | None = None
     last_log: str | None = None
@@ -193,7 +198,20 @@ class _Agent:
 
 def _agent(row: tuple[Any, ...]) -> _Agent:
     """An ``_AGENT_SQL`` row."""
-    rowid, aid, name, status, created, started, completed, adw_id, workflow, phase, target = row
+    (
+        rowid,
+        aid,
+        name,
+        status,
+        created,
+        started,
+        completed,
+        adw_id,
+        workflow,
+        phase,
+        target,
+        machine,
+    ) = row
     return _Agent(
         rowid,
         aid,
@@ -206,6 +224,7 @@ def _agent(row: tuple[Any, ...]) -> _Agent:
         str(workflow or name or "?"),
         str(phase or name or "?"),
         str(target) if target and not adw_id else None,
+        str(machine) if machine else None,
     )
 
 

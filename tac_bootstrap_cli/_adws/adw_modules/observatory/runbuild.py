@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -18,7 +17,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from .caches import TASKS_KEPT, _Bounded
-from .readonly import SESSION_AGENT, _meta, epoch_seconds
+from .dialect import JsonList
+from .readonly import SESSION_AGENT, Reader, _meta, epoch_seconds
 from .records import _AGENT_SQL, _SUMS, Run, _Agent, _agent, _sums
 
 # A running phase silent this long has lost its process: the agent CLI is stopped after 3,600 s
@@ -64,7 +64,7 @@ class RunBuilder:
         self._states = _Bounded(TASKS_KEPT)  # adw_id -> (mtime, task, branch) of adw_state.json
         self._tasks = _Bounded(TASKS_KEPT)  # Agent id -> the <task> of its prompts ("" if none)
 
-    def build(self, conn: sqlite3.Connection, rows: list[tuple[Any, str, str]]) -> list[Run]:
+    def build(self, conn: Reader, rows: list[tuple[Any, str, str]]) -> list[Run]:
         """The runs of listing rows, in their order: their Agents' rows (by rowid), prompt sums
         (through the agent_id index), the newest event of the open ones, and tasks."""
         if not rows:
@@ -74,7 +74,7 @@ class RunBuilder:
             _agent(r)
             for r in conn.execute(
                 f"{_AGENT_SQL} WHERE a.rowid IN (SELECT value FROM json_each(?))",  # noqa: S608
-                (json.dumps(rowids),),
+                (JsonList(rowids),),
             )
         ]
         self.fill(conn, agents)
@@ -85,25 +85,26 @@ class RunBuilder:
         self.fill_tasks(conn, runs)
         return runs
 
-    def fill(self, conn: sqlite3.Connection, agents: list[_Agent]) -> None:
+    def fill(self, conn: Reader, agents: list[_Agent]) -> None:
         """Each Agent's prompt sums and models, and the newest event of the open ones."""
         by_id = {a.id: a for a in agents}
-        for row in conn.execute(_AGENT_SUMS_SQL, (json.dumps(list(by_id)),)):
+        for row in conn.execute(_AGENT_SUMS_SQL, (JsonList(list(by_id)),)):
             agent = by_id[row[0]]
             agent.totals = _sums(row[1:8])
             agent.last_prompt = row[8]
             agent.models = {m for m in str(row[9] or "").split(",") if m}
         opened = [a.id for a in agents if a.open]
         if opened:
-            for aid, last in conn.execute(_LAST_LOG_SQL, (json.dumps(opened),)):
+            for aid, last in conn.execute(_LAST_LOG_SQL, (JsonList(opened),)):
                 by_id[aid].last_log = last
 
-    def run_agents(self, conn: sqlite3.Connection, run_id: str) -> list[_Agent]:
+    def run_agents(self, conn: Reader, run_id: str) -> list[_Agent]:
         """The Agents of the run ``run_id`` (an adw_id, or the id of an Agent without one)."""
         row = conn.execute(
-            f"{_AGENT_SQL} WHERE a.id = ? AND a.name IS NOT ?", (run_id, SESSION_AGENT)
+            f"{_AGENT_SQL} WHERE a.id IN (SELECT value FROM json_each(?)) AND a.name IS NOT ?",  # noqa: S608
+            (JsonList([run_id]), SESSION_AGENT),
         ).fetchone()
-        if row is not None and not row[7]:
+        if row is not None and not row[7]:  # an Agent without an adw_id is a run of its own
             return [_agent(row)]
         where, args = f"{_meta('adw_id')} = ?", [run_id]
         if _PLAIN_ID.fullmatch(run_id):
@@ -139,7 +140,7 @@ class RunBuilder:
             self._states.keep(adw_id, (mtime, task, branch))
         return task, branch
 
-    def fill_tasks(self, conn: sqlite3.Connection, runs: list[Run]) -> None:
+    def fill_tasks(self, conn: Reader, runs: list[Run]) -> None:
         """Missing tasks from the ``<task>`` block of a run's first prompt that has one (read
         through the agent_id index for the Agents not in the task cache)."""
         wanted = [run for run in runs if not run.task]
@@ -149,7 +150,7 @@ class RunBuilder:
         found: dict[str, str] = {}
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
-            for aid, text in conn.execute(_TASK_SQL, (json.dumps(chunk),)):
+            for aid, text in conn.execute(_TASK_SQL, (JsonList(chunk),)):
                 match = _TASK_RE.search(text or "")
                 if match:
                     found[aid] = match.group(1).strip()  # the oldest prompt's (rows newest first)
@@ -166,7 +167,10 @@ class RunBuilder:
         agents = sorted(agents, key=lambda a: (a.created_at, a.rowid))
         first = agents[0]
         run = Run(
-            id=run_id, workflow=first.workflow, started_at=first.started_at or first.created_at
+            id=run_id,
+            workflow=first.workflow,
+            started_at=first.started_at or first.created_at,
+            machine=first.machine,
         )
         latest: dict[str, str] = {}
         last = ""

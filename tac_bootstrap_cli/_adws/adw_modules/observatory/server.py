@@ -53,7 +53,7 @@ def url_for(host: str, port: int) -> str:
 
 
 def serve(
-    db: Path,
+    db: Path | str,
     project: Path | None = None,
     *,
     title: str = "",
@@ -61,7 +61,8 @@ def serve(
     port: int | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the database ``db`` (``project``: the folder holding its raw outputs) until
+    """Serve the database ``db``, a file or a ``postgresql://`` URL (``project``: the folder
+    holding raw outputs) until
     interrupted; ``on_ready(url)`` is called once it listens. Raises ``ObserveError``."""
     import uvicorn
 
@@ -76,7 +77,7 @@ def serve(
     holder: list[uvicorn.Server] = []  # the server exists only once the app does
     app = create_app(
         store,
-        title=title or str(db),
+        title=title or store.label,
         allowed_hosts=allowed,
         stopping=lambda: bool(holder and holder[0].should_exit),
     )

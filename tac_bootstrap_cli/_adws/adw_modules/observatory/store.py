@@ -14,12 +14,9 @@ in the background on the first costs request (see specs/observatory.md, "Scale")
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,6 +26,7 @@ from .costs import (
     _CostBook,
     _CostsPass,
 )
+from .dialect import JsonList
 from .events import _EVENTS_SQL, EVENTS_RANGE_MAX, _event
 from .listing import (
     _BRANCH_RE,
@@ -51,8 +49,10 @@ from .phases import PhaseReader
 from .readonly import (
     _RUN_LOOKUP_PLAN,
     SESSION_AGENT,
+    Reader,
+    Source,
+    SqliteSource,
     _json,
-    open_readonly,
 )
 
 # Re-exported: the CLI (observe/server.py), adw_status.py and adw_observe.py import them from here.
@@ -63,6 +63,15 @@ from .records import (
     _Listing,
 )
 from .runbuild import STALE_AFTER_S, RunBuilder
+
+
+def _source(db: Path | str) -> Source:
+    """The source of ``db``: PostgreSQL (``pgread``, importing psycopg) for a URL, else SQLite."""
+    if isinstance(db, str) and db.startswith(("postgresql://", "postgres://")):
+        from .pgread import PgSource
+
+        return PgSource(db)
+    return SqliteSource(Path(db))
 
 
 class _Ask(NamedTuple):
@@ -77,19 +86,19 @@ class _Ask(NamedTuple):
 
 
 class Store:
-    """The observatory's view of one database file (and, for tasks and raw output, its project)."""
+    """The observatory's view of one run log: a local SQLite file (and, for tasks and raw output,
+    its project), or a team's PostgreSQL server (a ``postgresql://`` URL: every machine's runs)."""
 
     def __init__(
-        self, db_path: Path, project: Path | None = None, *, stale_after: float = STALE_AFTER_S
+        self, db: Path | str, project: Path | None = None, *, stale_after: float = STALE_AFTER_S
     ) -> None:
-        """Check the file once (raises ``ObserveError``); later reads open their own connection."""
-        self.db_path = db_path
+        """Check the database once (raises ``ObserveError``); later reads take a snapshot each."""
+        self.db_path = db
         self.project = project
         self.stale_after = stale_after
-        # One connection kept open to watch PRAGMA data_version, which moves when any other
-        # connection commits (hooks and workflows write from their own processes).
-        self._watch = open_readonly(db_path, check_same_thread=False)
-        self._watch_lock = threading.Lock()
+        self.source = _source(db)
+        self.label = self.source.label  # for titles and messages: a URL without its password
+        self.team = self.source.team  # a run's machine is known (the sync's server columns)
         # What is kept between requests, each capped (see the module's docstring).
         self._cache_lock = threading.Lock()
         self._listings = _Bounded(LISTINGS_KEPT)  # (signature, filters, page) -> one page of ids
@@ -102,27 +111,19 @@ class Store:
 
     def stamp(self) -> int:
         """A number that changes whenever another connection commits to the database."""
-        with self._watch_lock:
-            return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+        return self.source.stamp()
 
     def close(self) -> None:
-        """Close the watching connection."""
-        with self._watch_lock:
-            self._watch.close()
+        """Close the connections kept open."""
+        self.source.close()
 
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A fresh read-only connection inside one read transaction (a consistent snapshot)."""
-        conn = open_readonly(self.db_path)
-        try:
-            conn.execute("BEGIN")
-            yield conn
-        finally:
-            conn.close()
+    def read(self) -> AbstractContextManager[Reader]:
+        """A snapshot: one read-only transaction on a connection of its own."""
+        return self.source.snapshot()
 
     # --- runs ---------------------------------------------------------------------------------
 
-    def _signature(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
+    def _signature(self, conn: Reader) -> tuple[int, int, int]:
         """What a run listing depends on: the Agents added (their largest rowid), the rows of the
         open Agents (only those change), and the prompts added (a search reads their tasks)."""
         top_agent, top_prompt = conn.execute(
@@ -165,7 +166,7 @@ class Store:
         pages = max(1, -(-total // per_page))
         return RunPage(runs, total, page, pages, found.workflows)
 
-    def _listing(self, conn: sqlite3.Connection, sig: tuple[int, int, int], ask: _Ask) -> _Listing:
+    def _listing(self, conn: Reader, sig: tuple[int, int, int], ask: _Ask) -> _Listing:
         """One page of run ids, the count, the page shown and the workflows; ``per_page`` -1:
         every matching run. Kept until the Agents change (a search: or a prompt is added)."""
         key = (sig if ask.needle else sig[:2], *ask)
@@ -177,7 +178,7 @@ class Store:
                 self._listings.keep(key, found)
         return found  # type: ignore[no-any-return]
 
-    def _query_listing(self, conn: sqlite3.Connection, ask: _Ask) -> _Listing:
+    def _query_listing(self, conn: Reader, ask: _Ask) -> _Listing:
         """The listing's query; a page past the end is the last page."""
         status, workflow, needle, page, per_page = ask
         params: dict[str, object] = {
@@ -195,12 +196,14 @@ class Store:
             branch = _BRANCH_RE.search(needle)
             branch_run = branch.group(1) if branch else ""
             task_agents = [r[0] for r in conn.execute(_TASK_SEARCH_SQL, {"q": needle})]
-            task_runs = [r[0] for r in conn.execute(_TASK_RUNS_SQL, (json.dumps(task_agents),))]
-            params.update(q=needle, branch_run=branch_run, task_runs=json.dumps(task_runs))
+            task_runs = [
+                r[0] for r in conn.execute(_TASK_RUNS_SQL, {"agents": JsonList(task_agents)})
+            ]
+            params.update(q=needle, branch_run=branch_run, task_runs=JsonList(task_runs))
             scope = self._search_scope(conn, needle, [branch_run, *task_runs])
             sql = _FILTER_SQL + _SEARCH_SQL + _PAGE_OF_RUNS
             if scope is not None:
-                params["scope"] = json.dumps(scope)
+                params["scope"] = JsonList(scope)
                 sql = _FILTER_SQL.replace("/*scope*/", _SCOPE) + _SEARCH_SQL + _PAGE_ONLY
                 every = self._workflows(conn)
         rows, workflows = [], []
@@ -219,9 +222,7 @@ class Store:
             return _Listing([], 0, 1, sorted(workflows))
         return self._query_listing(conn, ask._replace(page=-(-count // per_page)))
 
-    def _search_scope(
-        self, conn: sqlite3.Connection, needle: str, found: list[str]
-    ) -> list[int] | None:
+    def _search_scope(self, conn: Reader, needle: str, found: list[str]) -> list[int] | None:
         """The rowids of the Agents of every run a search can match (more than it matches, never
         fewer), or None when the text cannot narrow it (then every Agent is grouped).
 
@@ -237,10 +238,10 @@ class Store:
         runs.update(run for run in found if run)
         if len(runs) > SCOPE_RUNS_MAX:
             return None
-        text = json.dumps(sorted(runs))
+        text = JsonList(sorted(runs))
         return [r[0] for r in conn.execute(_SCOPE_ROWS_SQL, (text, text))]
 
-    def _workflows(self, conn: sqlite3.Connection) -> list[str]:
+    def _workflows(self, conn: Reader) -> list[str]:
         """The workflows of every run (the filter's choices), kept until the Agents change."""
         key = ("workflows", self._signature(conn)[:2])
         with self._cache_lock:
@@ -251,9 +252,11 @@ class Store:
                 self._listings.keep(key, found)
         return found  # type: ignore[no-any-return]
 
-    def _run_index(self, conn: sqlite3.Connection) -> bool:
+    def _run_index(self, conn: Reader) -> bool:
         """Whether the agents table has an index on the adw_id expression (RUN_INDEX_SQL: the
         schema has none yet); looked at once, in the query plan SQLite chooses."""
+        if self._indexed is None and self.source.dialect != "sqlite":
+            self._indexed = False  # PostgreSQL: no such index (the run list groups every Agent)
         if self._indexed is None:
             plan = conn.execute(_RUN_LOOKUP_PLAN, ("",)).fetchall()
             self._indexed = any("<expr>=?" in str(row[-1]) for row in plan)
@@ -300,7 +303,7 @@ class Store:
             hint = "NOT INDEXED" if top - after <= EVENTS_RANGE_MAX else ""
             where = " WHERE l.rowid > ? AND l.agent_id IN (SELECT value FROM json_each(?))"
             sql = _EVENTS_SQL.format(hint=hint) + where + " ORDER BY l.rowid LIMIT ?"
-            rows = conn.execute(sql, (after, json.dumps(agents), limit)).fetchall()
+            rows = conn.execute(sql, (after, JsonList(agents), limit)).fetchall()
             return [_event(r) for r in rows]
 
     def last_event_id(self) -> int:
@@ -344,8 +347,8 @@ class Store:
         with self.read() as conn:
             row = conn.execute(
                 "SELECT id, session_id, status, created_at, completed_at FROM agents"
-                " WHERE id = ? AND name = ?",
-                (agent_id, SESSION_AGENT),
+                " WHERE id IN (SELECT value FROM json_each(?)) AND name = ?",
+                (JsonList([agent_id]), SESSION_AGENT),
             ).fetchone()
             if row is None:
                 return None

@@ -447,7 +447,8 @@
     var names = [];
     r.phases.forEach(function (p) { if (names.indexOf(p.phase) < 0) { names.push(p.phase); } });
     var row = append(el("tr", "run"), [
-      append(el("td"), [append(link("/runs/" + enc(r.id), ""), [code(String(r.id).slice(0, 12))])]),
+      append(el("td"), [append(link("/runs/" + enc(r.id), ""), [code(String(r.id).slice(0, 12))])]
+        .concat(r.machine ? [document.createTextNode(" "), el("span", "machine", String(r.machine))] : [])),
       el("td", null, r.workflow), el("td", "task", String(r.task || "").slice(0, 120)),
       append(el("td"), [code(r.branch)]), append(el("td"), [status(r.status)]),
       el("td", "when", when(r.started_at)), el("td", "num", duration(r.duration_s)),
