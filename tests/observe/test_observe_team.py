@@ -118,6 +118,10 @@ def test_filters_search_and_pages(team: Team) -> None:
         r.id for r in team.local.runs(q="sdlc").runs
     ]
     assert store.runs(q="<script>").total == team.local.runs(q="<script>").total == 1
+    for text in ("100%", "a_b", "\\", "health_"):  # LIKE's wildcards and escape match themselves
+        assert [r.id for r in store.runs(q=text).runs] == [
+            r.id for r in team.local.runs(q=text).runs
+        ]
     page = store.runs(per_page=3, page=2)
     assert (page.total, page.pages, page.page, len(page.runs)) == (4, 2, 2, 1)
     assert store.runs(per_page=3, page=99).page == 2

@@ -69,6 +69,11 @@ def is_uuid(text: str) -> bool:
 # Exact pieces of the queries' text (constants of listing, costs, runbuild).
 _EXACT: Final = (
     (TASK_TEXT_SQL, PG_TASK_TEXT_SQL),
+    (  # the task search: an ILIKE that migration 5's trigram index answers, then the exact test
+        f"instr(lower({PG_TASK_TEXT_SQL}), :q) > 0",
+        f"{PG_TASK_TEXT_SQL} ILIKE ('%' || replace(replace(replace(:q, '\\', '\\\\'), '%', '\\%'),"
+        f" '_', '\\_') || '%') AND instr(lower({PG_TASK_TEXT_SQL}), :q) > 0",
+    ),
     ("max(status = 'failed')", "bool_or(status = 'failed')"),
     ("max(status IN ('running', 'pending'))", "bool_or(status IN ('running', 'pending'))"),
     (
