@@ -327,6 +327,14 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--only", help="measure only the steady-state figures whose name holds this text"
     )
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="the team view instead: ship the database to PostgreSQL (URL, else a throw-away"
+        " server) and time the store's queries there beside SQLite (observe_postgres.py)",
+    )
     return parser.parse_args()
 
 
@@ -573,6 +581,12 @@ def _report_steady(
                 report.target(f"{name} p95", round(p95, 1), TARGET_MS, unit=" ms")
 
 
+_ADW_IDS_SQL = (
+    "SELECT DISTINCT json_extract(metadata, '$.adw_id') FROM agents WHERE"
+    " json_extract(metadata, '$.adw_id') IS NOT NULL"
+)
+
+
 def main() -> int:
     """Build, serve, measure; exit 1 when a target is missed."""
     args = _arguments()
@@ -587,6 +601,12 @@ def main() -> int:
         db = project / "agents" / "orchestrator.db"
         db.parent.mkdir()
         _database(args, db, report, (runs, events))
+        if args.postgres is not None:
+            from observe_postgres import measure
+
+            ids = [r[0] for r in sqlite3.connect(db).execute(_ADW_IDS_SQL)]
+            measure(db, args.postgres or None, report, ids, args.requests)
+            return report.finish()
         writer = sqlite3.connect(db, isolation_level=None)
         rows = _rows(writer, args.with_index)
         checkouts = _checkouts(args, project)
