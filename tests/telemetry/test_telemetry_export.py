@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,32 @@ def test_a_server_that_never_answers_costs_at_most_the_timeout(project: Path) ->
             OTEL_EXPORTER_OTLP_TRACES_TIMEOUT="1",
         )  # fmt: skip
     _check_bounded_failure(project, proc)
+
+
+def test_finish_waits_for_delivery_at_most_the_timeout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bound by construction: the processor's shutdown (which delivers, and may wait 30 s)
+    runs in a daemon thread that ``finish`` joins once, for the configured timeout; a delivery
+    that never returns is left behind. Asserted on the join, not on a clock."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1.5")
+    trace = tel._OtelTrace(
+        "http://127.0.0.1:9/v1/traces", workflow="w", adw_id=ADW_ID, task=TASK, project="demo"
+    )
+    never = threading.Event()  # a collector that never answers: shutdown blocks until released
+    monkeypatch.setattr(trace.processor, "shutdown", never.wait)
+    joins: list[tuple[str, float | None]] = []
+    real_join = threading.Thread.join
+
+    def join(self: threading.Thread, timeout: float | None = None) -> None:
+        joins.append((getattr(self._target, "__name__", "?"), timeout))  # type: ignore[attr-defined]
+        real_join(self, 0)  # waiting would only cost the test the time
+
+    monkeypatch.setattr(threading.Thread, "join", join)
+    try:
+        trace.finish(branch="b")
+    finally:
+        never.set()
+    assert joins == [("wait", 1.5)]
+    (line,) = telemetry_lines(capsys.readouterr().err)
+    assert "1 of 1 spans not delivered" in line and "(timeout 1.5 s)" in line, line
