@@ -117,7 +117,9 @@ SESSION_ID = "5e55-10a1-interactive"
 
 def hook(root: Path, name: str, **event: object) -> subprocess.CompletedProcess[str]:
     """The project's hook ``name`` (``pre_tool_use``, ...) run as Claude Code runs it in an
-    interactive session (no ADW_AGENT_ID), with ``event`` on stdin."""
+    interactive session (no ADW_AGENT_ID), with ``event`` on stdin (``session_id`` in it
+    overrides ``SESSION_ID``: sessions of one Phoenix server need their own, as the trace id
+    derives from it)."""
     event_name = "".join(part.title() for part in name.split("_"))
     payload = {"session_id": SESSION_ID, "hook_event_name": event_name, **event}
     return subprocess.run(
@@ -132,9 +134,20 @@ def hook(root: Path, name: str, **event: object) -> subprocess.CompletedProcess[
     )
 
 
-def tool(root: Path, name: str, call_id: str, *, end: bool = True, **tool_input: str) -> None:
+def tool(
+    root: Path,
+    name: str,
+    call_id: str,
+    *,
+    end: bool = True,
+    session_id: str = SESSION_ID,
+    **tool_input: str,
+) -> None:
     """A tool call of the interactive session: its PreToolUse and (``end``) PostToolUse."""
-    event = {"tool_name": name, "tool_use_id": call_id, "tool_input": tool_input}
+    event = {
+        "tool_name": name, "tool_use_id": call_id, "tool_input": tool_input,
+        "session_id": session_id,
+    }  # fmt: skip
     hook(root, "pre_tool_use", **event)
     if end:
         hook(root, "post_tool_use", **event, tool_response="ok")

@@ -261,3 +261,44 @@ def test_interactive_sessions_export_once_each(phoenix: str, tmp_path: Path) -> 
     ))  # fmt: skip
     assert _ns(root["end_time"]) == session_end
     assert _ns(root["start_time"]) <= min(events.values())
+
+
+def test_a_session_without_session_end_is_closed_once_silent(phoenix: str, tmp_path: Path) -> None:
+    """A killed terminal records no SessionEnd: once the session has been silent for
+    --stale-after hours, the export sends its root ending at its last event and the call it left
+    open with no length, both marked unfinished; a rerun closes nothing again."""
+    project = make_project(tmp_path / "demo")
+    session = "5e55-10a1-killed"  # its own trace (the other test's session is in this Phoenix)
+    hook(project, "session_start", source="startup", session_id=session)
+    tool(project, "Read", "toolu_read", session_id=session, file_path="README.md")
+    tool(project, "Glob", "toolu_glob", end=False, session_id=session, pattern="*.py")  # killed
+
+    fresh = export(project, "--otlp", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix)  # silent < 24 h
+    assert fresh.returncode == 0, fresh.stderr
+    assert fresh.stdout.startswith("export: 1 spans of 1 sessions sent"), fresh.stdout
+    closing = export(project, "--otlp", "--stale-after", "0", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix)
+    assert closing.returncode == 0, closing.stderr
+    assert closing.stdout.startswith("export: 2 spans of 1 sessions sent"), closing.stdout
+    again = export(project, "--otlp", "--stale-after", "0", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix)
+    assert "nothing new" in again.stdout, again.stdout + again.stderr
+
+    (agent,) = rows(project, "SELECT * FROM agents WHERE name = 'claude-session'")
+    events = rows(
+        project, "SELECT created_at, metadata FROM agent_logs WHERE agent_id = ?", agent["id"]
+    )
+    spans = _spans(phoenix, agent["id"].replace("-", ""), 3)
+    assert sorted(s["name"] for s in spans) == sorted(
+        ["invoke_agent claude-session", "execute_tool Read", "execute_tool Glob"]
+    )
+    (root,) = [s for s in spans if s["parent_id"] is None]
+    assert root["attributes"]["adw.session.unfinished"] is True
+    assert _ns(root["end_time"]) == max(_ns(e["created_at"]) for e in events)
+    tools = {s["attributes"]["gen_ai.tool.name"]: s for s in spans if s is not root}
+    assert {s["parent_id"] for s in tools.values()} == {root["context"]["span_id"]}
+    (glob_start,) = [
+        _ns(e["created_at"]) for e in events if '"toolu_glob"' in (e["metadata"] or "")
+    ]
+    glob = tools["Glob"]
+    assert (_ns(glob["start_time"]), _ns(glob["end_time"])) == (glob_start, glob_start)
+    assert glob["attributes"]["adw.tool.unfinished"] is True
+    assert "adw.tool.unfinished" not in tools["Read"]["attributes"]

@@ -19,6 +19,13 @@ spans are sent in one synchronous request and the position moves only after the 
 them, so a collector that is down leaves it where the last delivered chunk put it. A tool call
 is sent with the chunk holding its end (its start found again by ``tool_use_id`` when it lies in
 an earlier chunk); a call still open is left for a later export, unless its session ended.
+
+A session that never records SessionEnd (its terminal was killed, the machine slept for good) is
+closed by the export once it has been silent for ``stale_after`` (24 hours by default): its root
+is sent ending at its last event, with ``adw.session.unfinished``, and the calls it left open as
+zero-length spans at their start with ``adw.tool.unfinished``. Which sessions were closed so is
+one time per endpoint in the state file (``stale_until``: every session silent since then was
+closed), so no list of sessions grows there and a rerun closes none twice.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -51,6 +59,7 @@ SESSION_AGENT: Final = "claude-session"
 CHUNK_ROWS: Final = 1000
 STATE_SUFFIX: Final = "-otlp-export.json"
 STATE_VERSION: Final = 1
+STALE_AFTER: Final = timedelta(hours=24)  # a session silent this long without SessionEnd is over
 
 _CHUNK_SQL: Final = (
     "SELECT l.rowid, l.id, l.agent_id, l.created_at, l.metadata FROM agent_logs AS l"
@@ -67,6 +76,18 @@ _ENDED_BEFORE_SQL: Final = (
     "SELECT 1 FROM agent_logs WHERE agent_id = ? AND rowid < ? AND log_type = 'event'"
     " AND message LIKE 'SessionEnd%' LIMIT 1"
 )
+# Sessions without SessionEnd whose last event lies in (since, until]: ids and that last time.
+_STALE_SQL: Final = (
+    "SELECT l.agent_id, max(l.created_at) AS last FROM agent_logs AS l"
+    " JOIN agents AS a ON a.id = l.agent_id WHERE a.name = ? AND l.log_type = 'event'"
+    " GROUP BY l.agent_id HAVING last > ? AND last <= ?"
+    " AND sum(l.message LIKE 'SessionEnd%') = 0 ORDER BY last"
+)
+_TOOL_ROWS_SQL: Final = (
+    "SELECT created_at, metadata FROM agent_logs WHERE agent_id = ? AND log_type = 'event'"
+    " AND metadata LIKE '%\"tool_name\"%' ORDER BY rowid"
+)
+_AGENT_SQL: Final = "SELECT session_id, created_at, started_at, metadata FROM agents WHERE id = ?"
 
 
 class ExportError(Exception):
@@ -125,8 +146,8 @@ def _read_state(path: Path) -> dict[str, Any]:
 def load_position(conn: sqlite3.Connection, path: Path, url: str) -> int:
     """The last rowid exported to ``url``; checked against the row it named (a VACUUM renumbers
     rowids, a new database starts again at 1): found by its id, else by its time, else 0."""
-    mark = (_read_state(path).get("positions") or {}).get(url)
-    if not isinstance(mark, dict) or not isinstance(mark.get("rowid"), int):
+    mark = _entry(path, url)
+    if not isinstance(mark.get("rowid"), int):
         return 0
     rowid, row_id = mark["rowid"], str(mark.get("id") or "")
     found = conn.execute("SELECT id FROM agent_logs WHERE rowid = ?", (rowid,)).fetchone()
@@ -142,19 +163,34 @@ def load_position(conn: sqlite3.Connection, path: Path, url: str) -> int:
     return int(before)
 
 
-def save_position(conn: sqlite3.Connection, path: Path, url: str, rowid: int) -> None:
-    """Remember ``rowid`` (and the row's id and time, to find it again) for ``url``."""
-    row = conn.execute("SELECT id, created_at FROM agent_logs WHERE rowid = ?", (rowid,)).fetchone()
+def _entry(path: Path, url: str) -> dict[str, Any]:
+    """The state file's entry of ``url`` (empty when none)."""
+    entry = (_read_state(path).get("positions") or {}).get(url)
+    return entry if isinstance(entry, dict) else {}
+
+
+def _save_entry(path: Path, url: str, **values: Any) -> None:
+    """Set ``values`` in the entry of ``url``, keeping the rest of the state file."""
     state = _read_state(path)
     known = state.get("positions")
     positions: dict[str, Any] = known if isinstance(known, dict) else {}
-    positions[url] = {
-        "rowid": rowid,
-        "id": row[0] if row else None,
-        "created_at": row[1] if row else None,
-    }
+    entry = positions.get(url)
+    positions[url] = {**(entry if isinstance(entry, dict) else {}), **values}
     text = json.dumps({"version": STATE_VERSION, "positions": positions}, indent=1) + "\n"
     write_atomic(path, text.encode("utf-8"), durable=True)
+
+
+def save_position(conn: sqlite3.Connection, path: Path, url: str, rowid: int) -> None:
+    """Remember ``rowid`` (and the row's id and time, to find it again) for ``url``."""
+    row = conn.execute("SELECT id, created_at FROM agent_logs WHERE rowid = ?", (rowid,)).fetchone()
+    _save_entry(
+        path, url, rowid=rowid, id=row[0] if row else None, created_at=row[1] if row else None
+    )
+
+
+def load_stale_until(path: Path, url: str) -> str:
+    """The time up to which silent sessions were closed for ``url`` ("" when none was)."""
+    return str(_entry(path, url).get("stale_until") or "")
 
 
 @contextmanager
@@ -259,7 +295,11 @@ class _Spans:
         self.ids.span_id = _derived_id(64, "tool", agent_id, key)
         tool_span(self.tracer, self.parent(agent_id), call)
 
-    def root(self, agent: sqlite3.Row | None, agent_id: str, ended_at: str) -> None:
+    def root(
+        self, agent: sqlite3.Row | None, agent_id: str, ended_at: str, *, unfinished: bool = False
+    ) -> None:
+        """The session's root span, ending at ``ended_at`` (its SessionEnd, or its last event
+        when it never recorded one: ``unfinished``)."""
         from opentelemetry.context import Context
 
         started = (agent["started_at"] or agent["created_at"]) if agent else ended_at
@@ -278,6 +318,7 @@ class _Spans:
                 "gen_ai.conversation.id": session,
                 "session.id": session,
                 "adw.session.cwd": cwd,
+                "adw.session.unfinished": unfinished,
                 "openinference.span.kind": "AGENT",
             },
             start_time=min(ns_of(started), ns_of(ended_at)),
@@ -335,18 +376,40 @@ def _chunk(conn: sqlite3.Connection, spans: _Spans, rows: list[_Row], before: in
             end is not None
             and not conn.execute(_ENDED_BEFORE_SQL, (agent_id, end.rowid)).fetchone()
         ):
-            agent = conn.execute(
-                "SELECT session_id, created_at, started_at, metadata FROM agents WHERE id = ?",
-                (agent_id,),
-            ).fetchone()
+            agent = conn.execute(_AGENT_SQL, (agent_id,)).fetchone()
             spans.root(agent, agent_id, end.created_at)
     return set(by_session)
 
 
+def _close_silent(conn: sqlite3.Connection, spans: _Spans, since: str, until: str) -> set[str]:
+    """Build the spans closing the sessions without SessionEnd last heard of in (since, until]:
+    the root ending at the last event, the calls left open as zero-length spans."""
+    closed = set()
+    for agent_id, last in conn.execute(_STALE_SQL, (SESSION_AGENT, since, until)).fetchall():
+        for call in tool_calls(conn.execute(_TOOL_ROWS_SQL, (agent_id,)).fetchall()):
+            if not call.closed:  # never ended: sent now, lasting no time (marked unfinished)
+                spans.tool(agent_id, call)
+        spans.root(
+            conn.execute(_AGENT_SQL, (agent_id,)).fetchone(), agent_id, last, unfinished=True
+        )
+        closed.add(agent_id)
+    return closed
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def export_sessions(
-    db: Path, url: str, *, project: str, timeout: float, chunk_rows: int = CHUNK_ROWS
+    db: Path,
+    url: str,
+    *,
+    project: str,
+    timeout: float,
+    stale_after: timedelta = STALE_AFTER,
 ) -> ExportResult:
-    """Send the sessions' events recorded since the last export to ``url`` (OTLP/HTTP traces).
+    """Send the sessions' events recorded since the last export to ``url`` (OTLP/HTTP traces),
+    then close the sessions silent for ``stale_after`` that never recorded SessionEnd.
 
     Raises ``ExportError`` when the collector did not take a chunk (the position stays after the
     last chunk it took). The caller holds ``exclusive(state_path(db))``.
@@ -358,24 +421,41 @@ def export_sessions(
     conn.row_factory = sqlite3.Row
     spans = _Spans(url, project, timeout)
     try:
-        position = load_position(conn, path, url)
-        result = ExportResult(position=position)
-        (top,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM agent_logs").fetchone()
-        while True:
-            raw = conn.execute(_CHUNK_SQL, (position, top, SESSION_AGENT, chunk_rows)).fetchall()
-            rows = _rows([tuple(r) for r in raw])
-            last = rows[-1].rowid if len(rows) == chunk_rows else top
-            result.sessions |= _chunk(conn, spans, rows, position)
-            try:
-                result.spans += spans.send()
-            except RuntimeError as exc:
-                raise ExportError(str(exc), result) from None
-            result.rows += len(rows)
-            if last != position:
-                save_position(conn, path, url, last)
-                position = result.position = last
-            if last >= top:
-                return result
+        result = ExportResult(position=load_position(conn, path, url))
+        _export_rows(conn, spans, path, url, result)
+        until = _stamp(datetime.now(UTC) - stale_after)
+        result.sessions |= _close_silent(conn, spans, load_stale_until(path, url), until)
+        _send(spans, result)
+        _save_entry(path, url, stale_until=until)
+        return result
     finally:
         spans.close()
         conn.close()
+
+
+def _send(spans: _Spans, result: ExportResult) -> None:
+    try:
+        result.spans += spans.send()
+    except RuntimeError as exc:
+        raise ExportError(str(exc), result) from None
+
+
+def _export_rows(
+    conn: sqlite3.Connection, spans: _Spans, path: Path, url: str, result: ExportResult
+) -> None:
+    """The rows after ``result.position`` up to the last one now, chunk by chunk, each sent
+    before the position moves past it."""
+    position = result.position
+    (top,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM agent_logs").fetchone()
+    while True:
+        raw = conn.execute(_CHUNK_SQL, (position, top, SESSION_AGENT, CHUNK_ROWS)).fetchall()
+        rows = _rows([tuple(r) for r in raw])
+        last = rows[-1].rowid if len(rows) == CHUNK_ROWS else top
+        result.sessions |= _chunk(conn, spans, rows, position)
+        _send(spans, result)
+        result.rows += len(rows)
+        if last != position:
+            save_position(conn, path, url, last)
+            position = result.position = last
+        if last >= top:
+            return

@@ -193,6 +193,8 @@ def tool_span(tracer: Tracer, parent: Any, call: ToolCall) -> None:
         attributes["gen_ai.tool.call.id"] = call.call_id
     if call.block_reason:
         attributes["adw.tool.block_reason"] = call.block_reason[:500]
+    if not call.closed:  # its end was never recorded: the span lasts no time
+        attributes["adw.tool.unfinished"] = True
     span = tracer.start_span(
         f"execute_tool {call.name}", context=parent, attributes=attributes, start_time=call.start_ns
     )
