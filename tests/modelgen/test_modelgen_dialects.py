@@ -24,9 +24,9 @@ from .helpers import (
     write_spec,
 )
 
-# The holdout-style seed systems that have a spec: the AI orchestrator's run log and seed 001's
-# workflows.
-SEEDS = ["orchestrator", "workflows"]
+# The holdout-style seed systems: the AI orchestrator's run log, seed 000's robots, seed 001's
+# workflows and seed 003's observability (runs, ordered steps, artifacts).
+SEEDS = ["orchestrator", "robots", "workflows", "observability"]
 
 # A ref to a table defined later, a self ref, an int key, every column type, a composite unique.
 FORWARD = """\

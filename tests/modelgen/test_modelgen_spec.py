@@ -739,6 +739,15 @@ def test_examples_load() -> None:
     ]
     workflows = load_spec(EXAMPLES / "workflows.yaml")
     assert len(workflows.entities) == 8
+    robots = load_spec(EXAMPLES / "robots.yaml")
+    assert [e.table for e in robots.entities] == [
+        "robots",
+        "robot_actions",
+        "task_runs",
+        "log_entries",
+    ]
+    observability = load_spec(EXAMPLES / "observability.yaml")  # seed 003's naming convention
+    assert [e.table for e in observability.entities] == ["obs_runs", "obs_steps", "obs_artifacts"]
 
 
 def test_spec_shapes_and_defaults() -> None:
