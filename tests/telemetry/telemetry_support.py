@@ -4,11 +4,17 @@ its run-log rows, and OTLP endpoints that fail (a closed port, a server that nev
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +23,7 @@ from typing import Any
 from tests.layer.layer_support import run_env, write_project
 
 ADW_ID = "0f0f0f0f"
+PHOENIX = "arize-phoenix==20.26.1"
 TASK = "Add a health endpoint"
 
 
@@ -164,3 +171,75 @@ def export(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[st
         timeout=120,
         check=False,
     )
+
+
+@contextmanager
+def phoenix_server(work: Path) -> Iterator[str]:
+    """Arize Phoenix (``PHOENIX``, through ``uv tool run``) serving on 127.0.0.1 with its data in
+    ``work``; yields its URL (OTLP/HTTP at ``/v1/traces``, spans back at ``/v1/projects/...``).
+    Fails (never skips) when it cannot start."""
+    uv = shutil.which("uv")
+    if uv is None:
+        raise AssertionError("uv is not on PATH; install it (python3 -m pip install uv)")
+    port = free_port()
+    with (work / "phoenix.log").open("w") as log:
+        proc = subprocess.Popen(
+            [uv, "tool", "run", "--from", PHOENIX, "phoenix", "serve"],
+            env=run_env(
+                PHOENIX_WORKING_DIR=str(work),
+                PHOENIX_PORT=str(port),
+                PHOENIX_GRPC_PORT=str(free_port()),
+                PHOENIX_HOST="127.0.0.1",
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_up(proc, f"http://127.0.0.1:{port}", work)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _wait_up(proc: subprocess.Popen[bytes], url: str, work: Path) -> None:
+    deadline = time.monotonic() + 240  # a cold uv cache downloads Phoenix first
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"phoenix serve exited {proc.returncode}: {_log_tail(work)}")
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=2).close()
+            return
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"phoenix serve not up after 240 s: {_log_tail(work)}"
+                ) from None
+            time.sleep(0.5)
+
+
+def _log_tail(work: Path) -> str:
+    return (work / "phoenix.log").read_text(errors="replace")[-2000:]
+
+
+def phoenix_spans(url: str, project: str, trace_id: str, count: int) -> list[dict[str, Any]]:
+    """The spans of ``trace_id`` in a Phoenix project, once it has ingested ``count`` of them
+    (it does so in the background; after 30 s, what it has)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(
+                f"{url}/v1/projects/{project}/spans?limit=1000", timeout=5
+            ) as response:
+                data = json.loads(response.read() or b"null")["data"]
+        except urllib.error.HTTPError:
+            data = []  # the project appears with its first span
+        found = [s for s in data if s["context"]["trace_id"] == trace_id]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
