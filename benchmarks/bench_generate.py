@@ -21,6 +21,14 @@ round that is not kept (``benchlib``); the load averages are printed before and 
    processes (wall) and for the work alone (in-process CPU time: the processes' fixed start-up
    flattens their ratio).
 
+4. ``--postgres`` (or ``--postgres-only``): the same ``create_many`` generated with
+   ``--dialect postgres`` (psycopg 3, ``COPY ... FROM STDIN``) inserts ``--pg-rows`` built models
+   (default 50,000) on the tests' throw-away PostgreSQL (``tests/pg_support.py``; or the server
+   named by ``TEST_DATABASE_URL``), each sample in a fresh schema, against psycopg's COPY of the
+   same encoded rows (the floor) and ``executemany`` of the generated INSERT (what a repository
+   without COPY would do). Target: <= 2x the COPY floor (wall; CPU printed); the speed-up over
+   ``executemany`` is information.
+
 Prints the figures and a PASS/MISS line per target; exits 1 when a target is missed.
 ``--scaling-only`` runs part 3 alone.
 """
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shutil
 import sys
 import tempfile
@@ -53,6 +62,7 @@ from tac_bootstrap_cli.modelgen import generate_models
 
 GENERATE_TARGET_S = 1.0
 CREATE_MANY_TARGET = 2.5
+PG_CREATE_MANY_TARGET = 2.0  # generated PostgreSQL create_many / psycopg COPY of the same rows
 SCALING_SIZES = (10, 100, 500, 1000)
 SCALING_TARGET = 6.0  # time(500 entities) / time(100 entities)
 
@@ -219,6 +229,111 @@ def bench_create_many(report: Report, rows: int, runs: int, folder: Path) -> Non
     )
 
 
+def _pg_events(folder: Path) -> Any:
+    """The events spec generated for PostgreSQL, imported as ``bench_events_pg``."""
+    spec_path = folder / "events-pg.yaml"
+    spec_path.write_text(
+        EVENTS_SPEC.replace("module: bench_events", "module: bench_events_pg"), encoding="utf-8"
+    )
+    out = folder / "events-pg-out"
+    generate_models(spec_path, out, dialect="postgres")
+    sys.path.insert(0, str(out))
+    return importlib.import_module("bench_events_pg")
+
+
+def bench_create_many_postgres(report: Report, rows: int, runs: int, folder: Path) -> None:
+    """Generated PostgreSQL create_many (COPY) vs the COPY floor and executemany, interleaved."""
+    import datetime
+
+    import psycopg
+
+    from tests import pg_support
+
+    package = _pg_events(folder)
+    items = [
+        package.EventCreate(
+            run=f"run-{i % 100}",
+            kind=("step_start", "step_end", "event", "error")[i % 4],
+            message=f"message number {i}",
+            tokens=i % 5000,
+            cost=(i % 1000) / 1000,
+            ok=i % 7 != 0,
+            data={"i": i, "tags": ["a", "b"]} if i % 3 == 0 else None,
+        )
+        for i in range(rows)
+    ]
+    repo_class = package.EventRepository
+    now = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    external = os.environ.get("TEST_DATABASE_URL")
+    server = None if external else pg_support.PostgresServer.start()
+    try:
+        url = external or server.url  # type: ignore[union-attr]
+        with package.connect(url) as probe:  # _row only encodes: no table needed
+            encoded = [repo_class(probe)._row(item, now) for item in items]
+
+        def sampler(work: Any) -> Any:
+            def sample(_i: int) -> Sample:
+                name = pg_support.new_schema_name()
+                with psycopg.connect(url, autocommit=True) as admin:
+                    admin.execute(f"CREATE SCHEMA {name}")
+                try:
+                    with package.connect(pg_support.schema_url(url, name)) as conn:
+                        package.init_schema(conn)
+                        taken = in_process(lambda: work(conn))
+                        count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+                        assert count == rows, count
+                finally:
+                    with psycopg.connect(url, autocommit=True) as admin:
+                        admin.execute(f"DROP SCHEMA {name} CASCADE")
+                return taken
+
+            return sample
+
+        def copy_floor(conn: Any) -> None:
+            with (
+                conn.transaction(),
+                conn.cursor() as cursor,
+                cursor.copy(repo_class._copy) as copy,
+            ):
+                for values in encoded:
+                    copy.write_row(values)
+
+        def executemany(conn: Any) -> None:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany(repo_class._insert, encoded)
+
+        results = interleave(
+            {
+                "psycopg COPY of encoded rows (floor)": sampler(copy_floor),
+                "executemany of the generated INSERT": sampler(executemany),
+                "EventRepository.create_many (COPY)": sampler(
+                    lambda conn: repo_class(conn).create_many(items)
+                ),
+            },
+            runs,
+        )
+    finally:
+        if server is not None:
+            server.stop()
+    report.section(
+        f"PostgreSQL: generated create_many of {rows:,} built models (median of {runs} interleaved)"
+    )
+    for s in results.values():
+        report.figure(s.name, s, f"{rows / s.wall:,.0f} rows/s")
+    floor = results["psycopg COPY of encoded rows (floor)"]
+    many = results["executemany of the generated INSERT"]
+    ours = results["EventRepository.create_many (COPY)"]
+    report.line(
+        f"create_many is {many.wall / ours.wall:.2f}x faster than executemany (information)"
+    )
+    report.target(
+        "postgres create_many / COPY floor",
+        ours.wall / floor.wall,
+        PG_CREATE_MANY_TARGET,
+        detail=f"CPU {ours.cpu / floor.cpu:.2f}x",
+    )
+
+
 def bench_scaling(report: Report, runs: int, folder: Path) -> None:
     """Whole-process and in-process generation time for each size, interleaved; 500/100."""
     specs: dict[int, Path] = {}
@@ -286,14 +401,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scaling-only", action="store_true")
+    parser.add_argument("--postgres", action="store_true", help="also part 4 (PostgreSQL)")
+    parser.add_argument("--postgres-only", action="store_true", help="part 4 alone")
+    parser.add_argument("--pg-rows", type=int, default=50_000)
     args = parser.parse_args(argv)
     report = Report("model generation benchmark", f"median of {args.runs} interleaved samples")
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
         folder = Path(tmp)
-        if not args.scaling_only:
+        if not (args.scaling_only or args.postgres_only):
             bench_generate(report, args.runs, folder)
             bench_create_many(report, args.rows, args.runs, folder)
-        bench_scaling(report, args.runs, folder)
+        if not args.postgres_only:
+            bench_scaling(report, args.runs, folder)
+        if args.postgres or args.postgres_only:
+            bench_create_many_postgres(report, args.pg_rows, args.runs, folder)
     return report.finish()
 
 
