@@ -27,6 +27,7 @@ BASE = (
     "orch_database_models.py",
     "adw_sqlite.py",
     "adw_postgres.py",
+    "adw_backend.py",
     "adw_database.py",
     "adw_logging.py",
 )
