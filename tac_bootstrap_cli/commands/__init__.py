@@ -6,6 +6,9 @@ message and an exit code in one place (``base.report_error``), through ``base.Co
 is kept between runs at module level: ``--debug`` and the command line come from Click's context.
 Heavy modules (Rich via ``ui``, Jinja2 and Pydantic via ``scaffold``) are imported inside the
 commands, so building the app (for ``--help``) costs little more than importing Typer.
+
+One module (a reason for its length): the declarations of every command, one per command, so the
+command line reads in one place; what they share lives in ``base``.
 """
 
 from __future__ import annotations

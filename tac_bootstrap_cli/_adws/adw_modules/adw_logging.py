@@ -6,6 +6,10 @@ the first failure (missing permissions, full disk, locked or foreign file, bad v
 line on stderr and turns every later call into a no-op. The warning goes straight to stderr, not
 through ``logging``, because a ``SystemLogHandler`` on the root logger would send it back into the
 database that just failed.
+
+One module (a reason for its length): the run recorder and the system-log handler are the two
+doors of one fail-safe rule (``_FailSafe``: warn once, then no-ops) and one metadata conversion
+(``jsonable``); apart, each would import the other's half of it.
 """
 
 from __future__ import annotations

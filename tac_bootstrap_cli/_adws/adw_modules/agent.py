@@ -12,6 +12,9 @@ interactively (a CI runner, cron), and the builder could then not even run the t
 
 Each stdout line is appended to ``raw_output.jsonl`` as it arrives (flushed per line: a killed
 run leaves what it printed) and tallied on the fly, so memory does not grow with the output.
+
+One module (a reason for its length): the command line, the stream-json tally and the process that
+feeds it are one call of the CLI, each piece written for the others' format, and read together.
 """
 
 from __future__ import annotations

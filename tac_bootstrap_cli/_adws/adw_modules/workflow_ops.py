@@ -6,6 +6,10 @@ ADW id, phase and workflow in its metadata. Each attempt is a step (``step_start
 logs) holding the Prompt rows of its agent calls. A failed attempt is retried as
 ``workflows.on_failure`` in config.yml says; the last failure marks the Agent ``failed`` with an
 ``error`` log, and the script exits 1.
+
+One module (a reason for its length): the five phases and the driver share the ``Context`` and the
+retry rule of ``run_phase``, and a workflow's whole course (arguments, phases in order, the
+run-log sync at the end) reads top to bottom here.
 """
 
 from __future__ import annotations
