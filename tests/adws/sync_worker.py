@@ -2,14 +2,20 @@
 benchmarks/bench_postgres.py for the lag): its own SQLite file, ``TOTAL`` events written at
 ``RATE`` per second (one committed row each), synced to the server every second by a thread.
 
-Usage: python sync_worker.py DB URL TOTAL RATE [PAUSE_S]
+Usage: python sync_worker.py DB URL TOTAL RATE [PAUSE_S [KILL_AT]]
 Restartable: a restarted worker counts the events its file already holds and writes the rest.
 Prints ``written N`` now and then, ``shipped HIGH`` after each batch the server committed (then
-sleeps PAUSE_S before the local mark moves: the window a SIGKILL is aimed at) and ``done``.
+sleeps PAUSE_S before the local mark moves) and ``done``. With KILL_AT > 0 the worker SIGKILLs
+itself right after the first batch the server committed once KILL_AT events were written, before
+its mark moves: the worst moment, hit exactly (a kill sent from outside, timed by the lines it
+reads, could land late on a loaded machine).
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -39,24 +45,43 @@ def say(line: str) -> None:
         sys.stdout.flush()
 
 
-def main(path: Path, url: str, total: int, rate: float, pause_s: float) -> None:
-    conn = connect(path)
-    init_schema(conn)
+def _agent_id(conn: sqlite3.Connection) -> str:
+    """The file's one Agent (made on the first start)."""
     agents = AgentRepository(conn)
     found = agents.list(limit=1)
     if found:
-        agent_id = found[0].id
-    else:
-        parent = OrchestratorAgentRepository(conn).get_or_create("adw")
-        agent_id = agents.create(Agent(orchestrator_agent_id=parent.id, session_id="s")).id
-    logs = AgentLogRepository(conn)
-    written = int(conn.execute("SELECT count(*) FROM agent_logs").fetchone()[0])
+        return found[0].id
+    parent = OrchestratorAgentRepository(conn).get_or_create("adw")
+    return agents.create(Agent(orchestrator_agent_id=parent.id, session_id="s")).id
+
+
+def _write(conn: sqlite3.Connection, written: list[int], total: int, rate: float) -> None:
+    """Append events, one committed row each, at ``rate`` per second up to ``total``."""
+    logs, agent_id = AgentLogRepository(conn), _agent_id(conn)
+    began, start = time.monotonic(), written[0]
+    while written[0] < total:
+        logs.append(agent_id, "event", f"event {written[0]}")
+        written[0] += 1
+        if written[0] % 1000 == 0:
+            say(f"written {written[0]}")
+        ahead = (written[0] - start) / rate - (time.monotonic() - began)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+def main(path: Path, url: str, total: int, rate: float, pause_s: float, kill_at: int = 0) -> None:
+    """Write ``total`` events at ``rate`` while a thread syncs every second; then ``done``."""
+    conn = connect(path)
+    init_schema(conn)
+    written = [int(conn.execute("SELECT count(*) FROM agent_logs").fetchone()[0])]
     stop = threading.Event()
     failures: list[BaseException] = []
 
     def on_batch(batch: adw_sync.Batch) -> None:
         say(f"shipped {batch.high}")
-        time.sleep(pause_s)  # committed on the server, not yet marked here
+        if kill_at and written[0] >= kill_at:  # committed on the server, not yet marked here
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(pause_s)
 
     def syncing() -> None:
         syncer = adw_sync.Syncer(path, url, on_batch=on_batch, lock_wait_s=60)
@@ -72,16 +97,7 @@ def main(path: Path, url: str, total: int, rate: float, pause_s: float) -> None:
 
     thread = threading.Thread(target=syncing)
     thread.start()
-    began = time.monotonic()
-    start = written
-    while written < total:
-        logs.append(agent_id, "event", f"event {written}")
-        written += 1
-        if written % 1000 == 0:
-            say(f"written {written}")
-        ahead = (written - start) / rate - (time.monotonic() - began)
-        if ahead > 0:
-            time.sleep(ahead)
+    _write(conn, written, total, rate)
     stop.set()
     thread.join()
     conn.close()
@@ -92,4 +108,7 @@ def main(path: Path, url: str, total: int, rate: float, pause_s: float) -> None:
 
 if __name__ == "__main__":
     db, server, count, per_second, *rest = sys.argv[1:]
-    main(Path(db), server, int(count), float(per_second), float(rest[0]) if rest else 0.0)
+    pause = float(rest[0]) if rest else 0.0
+    main(
+        Path(db), server, int(count), float(per_second), pause, int(rest[1]) if len(rest) > 1 else 0
+    )
