@@ -42,6 +42,15 @@ def _server(url: str | None) -> tuple[str, Callable[[], None]]:
     return server.url, server.stop
 
 
+def _narrowing(url: str) -> str:
+    """How the server narrows a search: through sync migration 3's trigram index, or a scan."""
+    import psycopg
+
+    with psycopg.connect(url) as pg:
+        row = pg.execute("SELECT to_regclass('idx_agents_search') IS NOT NULL").fetchone()
+    return "through idx_agents_search" if row and row[0] else "by a scan (no idx_agents_search)"
+
+
 def _times(call: Callable[[int], object], requests: int) -> list[float]:
     samples = []
     for i in range(requests):
@@ -81,6 +90,7 @@ def measure(db: Path, url: str | None, report: Report, adw_ids: list[str], reque
         took = time.perf_counter() - began
         report.line(f"adw_sync shipped {result.shipped:,} rows in {took:.1f} s"
                     f" ({result.shipped / took:,.0f} rows/s)")  # fmt: skip
+        report.line(f"server: search narrowing {_narrowing(url)}")
         ok = True
         for name, target in (("sqlite", db), ("postgres", url)):
             store = Store(target, db.parent.parent)

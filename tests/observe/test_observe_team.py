@@ -29,9 +29,12 @@ from observe_support import (
 from tac_bootstrap_cli._adws.adw_modules import adw_sync
 from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
 from tac_bootstrap_cli._adws.adw_modules.observatory.dialect import (
+    PG_SCOPE_INDEX_SQL,
+    PG_SCOPE_TEXT_SQL,
     SqlTranslationError,
     to_postgres,
 )
+from tac_bootstrap_cli._adws.adw_modules.observatory.listing import _SCOPE_RUNS_SQL
 from tac_bootstrap_cli._adws.adw_modules.observatory.readonly import ObserveError
 from tac_bootstrap_cli._adws.adw_modules.observatory.store import Store
 
@@ -191,6 +194,30 @@ def test_new_rows_move_the_stamp_and_reach_the_page(team: Team) -> None:
     assert [(r.id, r.task, r.totals.cost_usd) for r in found] == [
         ("7e407e40", "Ship the team view", 0.25)
     ]
+
+
+def test_the_search_narrowing_is_an_index_search_on_the_server(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The narrowing's translation tests the text idx_agents_search holds (the planner, seq scans
+    off, reads that index) and finds the runs SQLite finds, wildcards and escape included."""
+    import psycopg
+
+    db = fill(tmp_path)
+    adw_sync.sync(db, postgres_url)
+    assert PG_SCOPE_TEXT_SQL in to_postgres(_SCOPE_RUNS_SQL)
+    local = sqlite3.connect(db)
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        # The index of sync migration 3 (made here while a server may lack it: the same name).
+        pg.execute(PG_SCOPE_INDEX_SQL.replace("INDEX", "INDEX IF NOT EXISTS", 1))
+        pg.execute("SET enable_seqscan = off")  # a handful of rows: else a scan is cheaper
+        plan = pg.execute(f"EXPLAIN {to_postgres(_SCOPE_RUNS_SQL)}", {"piece": "b2c3d4"})
+        assert "idx_agents_search" in "\n".join(r[0] for r in plan)
+        for piece in ("b2c3d4", "plan_build", "sdlc", "builder", "_", "%", "a_b", "100%", "zz"):
+            found = pg.execute(to_postgres(_SCOPE_RUNS_SQL), {"piece": piece}).fetchall()
+            expected = local.execute(_SCOPE_RUNS_SQL, {"piece": piece}).fetchall()
+            assert sorted(found) == sorted(expected), piece
+    local.close()
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ import re
 from functools import lru_cache
 from typing import Final
 
+from .listing import SCOPE_MATCH_SQL
 from .readonly import TASK_TEXT_SQL
 
 # migration 5's expression in schema_orchestrator.postgres.sql (strpos for instr, GREATEST).
@@ -35,6 +36,26 @@ PG_TASK_TEXT_SQL: Final = (
     "substr(content, strpos(content, '<task>') + 6,"
     " GREATEST(strpos(substr(content, strpos(content, '<task>') + 6), '</task>') - 1, 0))"
 )
+
+
+# The text a search's narrowing looks in (an Agent's metadata, name and id, joined by spaces: a
+# piece never holds one, so it is in the joined text exactly when it is in one of the three), as
+# the trigram index idx_agents_search holds it: PG_SCOPE_INDEX_SQL, sync migration 3 in
+# schema/sync_postgres.sql. The planner uses the index only for this expression, to the letter.
+PG_SCOPE_TEXT_SQL: Final = (
+    "lower(coalesce(metadata::text, '') || ' ' || coalesce(name, '') || ' ' || id::text)"
+)
+
+
+PG_SCOPE_INDEX_SQL: Final = (
+    f"CREATE INDEX idx_agents_search ON agents USING gin (({PG_SCOPE_TEXT_SQL}) gin_trgm_ops)"
+)
+
+
+# A text parameter as a LIKE pattern finding it anywhere (its wildcards and escape escaped).
+def _like_anywhere(param: str) -> str:
+    escaped = f"replace(replace(replace({param}, '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
+    return f"('%' || {escaped} || '%')"
 
 
 _UUID_TEXT: Final = "'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"
@@ -71,9 +92,12 @@ _EXACT: Final = (
     (TASK_TEXT_SQL, PG_TASK_TEXT_SQL),
     (  # the task search: an ILIKE that migration 5's trigram index answers, then the exact test
         f"instr(lower({PG_TASK_TEXT_SQL}), :q) > 0",
-        f"{PG_TASK_TEXT_SQL} ILIKE ('%' || replace(replace(replace(:q, '\\', '\\\\'), '%', '\\%'),"
-        f" '_', '\\_') || '%') AND instr(lower({PG_TASK_TEXT_SQL}), :q) > 0",
+        f"{PG_TASK_TEXT_SQL} ILIKE {_like_anywhere(':q')} AND instr(lower({PG_TASK_TEXT_SQL}), :q)"
+        " > 0",
     ),
+    # the narrowing: a LIKE that sync migration 3's trigram index answers (the piece is lower
+    # case already, LIKE matches as strpos does, the index rechecks each row it finds)
+    (SCOPE_MATCH_SQL, f"{PG_SCOPE_TEXT_SQL} LIKE {_like_anywhere(':piece')}"),
     ("max(status = 'failed')", "bool_or(status = 'failed')"),
     ("max(status IN ('running', 'pending'))", "bool_or(status IN ('running', 'pending'))"),
     (

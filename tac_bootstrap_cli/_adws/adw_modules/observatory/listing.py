@@ -94,9 +94,15 @@ AND (instr(lower(r.run || ' ' || r.workflow || ' ' || r.phases || ' ' || r.targe
 
 # A search narrowed first: the runs with an Agent whose id, name or metadata text holds a piece of
 # the text (no JSON read), whose rows alone then go through _FILTER_SQL (see _search_scope).
+# SCOPE_MATCH_SQL is one piece of text so that dialect.py can give PostgreSQL its indexed form.
+SCOPE_MATCH_SQL: Final = (
+    "instr(lower(metadata), :piece) > 0 OR instr(lower(name), :piece) > 0"
+    " OR instr(lower(id), :piece) > 0"
+)
+
+
 _SCOPE_RUNS_SQL = f"""SELECT DISTINCT {_RUN_OF} FROM agents
-WHERE name IS NOT '{SESSION_AGENT}' AND (instr(lower(metadata), :piece) > 0
-      OR instr(lower(name), :piece) > 0 OR instr(lower(id), :piece) > 0)"""  # noqa: S608
+WHERE name IS NOT '{SESSION_AGENT}' AND ({SCOPE_MATCH_SQL})"""  # noqa: S608
 
 
 _SCOPE_ROWS_SQL = f"""SELECT rowid FROM agents WHERE {ADW_ID_SQL} IN (SELECT value FROM json_each(?))
