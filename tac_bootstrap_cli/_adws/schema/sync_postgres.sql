@@ -3,7 +3,8 @@
 -- adw_sync applies these sections after adw_postgres.init_schema, each in its own transaction
 -- under an advisory lock, recording them in sync_schema_version (separate from schema_version:
 -- a database used through the repositories alone never needs them). Append a section
--- "-- sync migration <N+1>: <why>" and raise SYNC_SCHEMA_VERSION in adw_sync.py; never edit one.
+-- "-- sync migration <N+1>: <why>" and raise SYNC_SCHEMA_VERSION in adw_sync_server.py; never
+-- edit one.
 -- PostgreSQL only: the local SQLite files keep the orchestrator schema as it is (their change log
 -- and high-water mark are adw_sync's own local tables).
 
