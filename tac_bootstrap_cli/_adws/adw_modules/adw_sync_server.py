@@ -20,7 +20,7 @@ from .adw_sync_log import COLUMNS, Batch
 if TYPE_CHECKING:
     from .adw_postgres import PgConnection
 
-SYNC_SCHEMA_VERSION: Final = 2
+SYNC_SCHEMA_VERSION: Final = 3
 SYNC_SCHEMA_PATH: Final = SCHEMA_PATH.with_name("sync_postgres.sql")
 SYNC_VERSION_TABLE: Final = "sync_schema_version"
 CONNECT_TIMEOUT_S: Final = 5
