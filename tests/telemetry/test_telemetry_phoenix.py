@@ -11,13 +11,8 @@ its phase span.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,89 +23,32 @@ from telemetry_support import (
     SESSION_ID,
     calls,
     export,
-    free_port,
     hook,
     make_project,
     phase_agents,
+    phoenix_server,
+    phoenix_spans,
     rows,
     tool,
 )
 from telemetry_support import run_workflow as run_adw
 
 from tac_bootstrap_cli._adws.adw_modules.adw_telemetry import ns_of
-from tests.layer.layer_support import run_env
 
-PHOENIX = "arize-phoenix==20.26.1"
 PROJECT = "adw-demo"  # openinference.project.name: adw-<project folder>
 pytestmark = pytest.mark.slow
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read() or b"null")
 
 
 @pytest.fixture(scope="module")
 def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Phoenix server of this module (one per xdist worker that runs it); yields its URL."""
-    uv = shutil.which("uv")
-    if uv is None:
-        pytest.fail("uv is not on PATH; install it (python3 -m pip install uv)")
-    work = tmp_path_factory.mktemp("phoenix")
-    port = free_port()
-    log = (work / "phoenix.log").open("w")
-    proc = subprocess.Popen(
-        [uv, "tool", "run", "--from", PHOENIX, "phoenix", "serve"],
-        env=run_env(
-            PHOENIX_WORKING_DIR=str(work),
-            PHOENIX_PORT=str(port),
-            PHOENIX_GRPC_PORT=str(free_port()),
-            PHOENIX_HOST="127.0.0.1",
-        ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240  # a cold uv cache downloads Phoenix first
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"phoenix serve exited {proc.returncode}: {_tail(work)}")
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=2).close()
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"phoenix serve not up after 240 s: {_tail(work)}")
-                time.sleep(0.5)
+    with phoenix_server(tmp_path_factory.mktemp("phoenix")) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
-
-
-def _tail(work: Path) -> str:
-    return (work / "phoenix.log").read_text(errors="replace")[-2000:]
 
 
 def _spans(url: str, trace_id: str, count: int) -> list[dict[str, Any]]:
-    """The trace's spans, once Phoenix has ingested ``count`` of them (it does so in the background)."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            data = _get(f"{url}/v1/projects/{PROJECT}/spans?limit=1000")["data"]
-        except urllib.error.HTTPError:
-            data = []  # the project appears with its first span
-        found = [s for s in data if s["context"]["trace_id"] == trace_id]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.3)
+    """The trace's spans, once Phoenix has ingested ``count`` of them."""
+    return phoenix_spans(url, PROJECT, trace_id, count)
 
 
 def _ns(stamp: str) -> int:
