@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -57,34 +57,34 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-app = typer.Typer(
+
+def _typer(**options: Any) -> typer.Typer:
+    """A Typer app with the CLI's shared settings: plain help (Rich-formatted help would import
+    Rich on every --help) and ``CONTEXT``."""
+    return typer.Typer(rich_markup_mode=None, context_settings=CONTEXT, **options)
+
+
+app = _typer(
     cls=Root,
     name="tac-bootstrap",
     help=HELP,
     epilog=EPILOG,
-    # Plain help output: Rich-formatted help would import Rich on every --help.
-    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     add_completion=False,
-    context_settings=CONTEXT,
 )
-runs_app = typer.Typer(
+runs_app = _typer(
     cls=Group,
     help="The generator's own history of runs.",
     epilog=epilog("tac-bootstrap runs -n 5"),
-    rich_markup_mode=None,
     invoke_without_command=True,
-    context_settings=CONTEXT,
 )
 app.add_typer(runs_app, name="runs")
-generate_app = typer.Typer(
+generate_app = _typer(
     cls=Root,
     help="Generate code from declarative specs.",
     epilog=epilog("tac-bootstrap generate models specs/models/shop.yaml -o src"),
-    rich_markup_mode=None,
     no_args_is_help=True,
-    context_settings=CONTEXT,
 )
 app.add_typer(generate_app, name="generate")
 
