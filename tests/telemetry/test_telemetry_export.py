@@ -30,20 +30,6 @@ from telemetry_support import (
 from tac_bootstrap_cli._adws.adw_modules import adw_telemetry as tel
 from tests.layer.layer_support import run_env
 
-OTEL_ENV = (
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-    "OTEL_EXPORTER_OTLP_TIMEOUT",
-    "TRACEPARENT",
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in OTEL_ENV:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
