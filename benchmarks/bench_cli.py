@@ -27,11 +27,16 @@ warm on every side.
    ``python -c "import typer"`` (target: each <= 1.3x).
 3. ``add-agentic`` (a fresh copy of a plain Python project each time), ``render`` (nothing
    changed), ``doctor`` and ``runs`` against ``python -c "import typer"`` (target: each <= 2.5x).
+   ``render`` of an unchanged project is answered by the previous render's receipt
+   (``specs/render-receipts.md``); the same render without a receipt (the first after a change)
+   is sampled in the same rounds and printed as information, and the report counts how many
+   renders the receipts answered.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -565,6 +570,20 @@ PLAIN_PROJECT = {
 }
 
 
+RENDER_IN_FULL = "render (nothing changed, no receipt)"
+
+
+def _receipt_answers(history: Path) -> int:
+    """How many render runs of the history were answered by a receipt (their one step)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(history)) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM agent_logs WHERE log_type = 'step_end' AND message = 'receipt'"
+        ).fetchone()
+    return int(count)
+
+
 def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -> None:
     """Part 3: add-agentic, render (no change), doctor, runs against import typer."""
     tac = tac_command()
@@ -584,10 +603,18 @@ def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -
         shutil.rmtree(dest)
         return taken
 
+    receipts = Path(env["XDG_CACHE_HOME"]) / "tac-bootstrap" / "receipts"
+
+    def render_in_full(_i: int) -> Sample:
+        # No receipt: the full render (which keeps a new one, as nothing changed).
+        shutil.rmtree(receipts, ignore_errors=True)
+        return run_process([*tac, "render", project, "--yes"], env)
+
     samplers: dict[str, Callable[[int], Sample]] = {
         "python -c 'import typer'": lambda _i: run_process(TYPER, env),
         "add-agentic": add_agentic,
         "render (nothing changed)": lambda _i: run_process([*tac, "render", project, "--yes"], env),
+        RENDER_IN_FULL: render_in_full,
         "doctor": lambda _i: run_process([*tac, "doctor", project], env, ok=doctor_codes),
         "runs": lambda _i: run_process([*tac, "runs"], env),
     }
@@ -596,9 +623,19 @@ def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -
     changed = sorted(p for p, b in _tree(project).items() if before.get(p) != b)
     report.section(f"commands (median of {runs} interleaved processes)")
     report.line(f"render left the project's files unchanged: {not changed} {changed[:3]}")
+    answered = _receipt_answers(Path(env["TAC_BOOTSTRAP_DB"]))
+    report.line(
+        f"renders answered by their receipt: {answered} (the {runs + 1} of 'render (nothing"
+        f" changed)', warm-up included; '{RENDER_IN_FULL}' removes it first)"
+    )
     typer = results["python -c 'import typer'"]
     for name, samples in results.items():
         report.figure(name, samples)
+    full = results.pop(RENDER_IN_FULL)
+    report.line(
+        f"information: {RENDER_IN_FULL} / import typer {full.wall / typer.wall:.2f}x"
+        f" (CPU {full.cpu / typer.cpu:.2f}x): the first render after a change, or without caches"
+    )
     for name, samples in results.items():
         if name.startswith("python"):
             continue

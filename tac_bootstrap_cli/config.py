@@ -26,11 +26,9 @@ from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli._adws.adw_modules import adw_cron
 from tac_bootstrap_cli._adws.adw_modules.utils import db_url_problem, otlp_endpoint_problem
 from tac_bootstrap_cli.errors import ConfigError, UsageError
+from tac_bootstrap_cli.locations import CONFIG_FILE as CONFIG_FILE  # importable here, as before
 from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.stacks import FRAMEWORKS, LANGUAGES, default_commands
-
-CONFIG_FILE = "config.yml"
-
 
 CONFIG_VERSION = 1
 DEFAULT_DB_PATH = "agents/orchestrator.db"

@@ -11,8 +11,9 @@ the pipeline itself (render, plan, show, apply, record) is ``Operation.run``. Th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Unpack
+from typing import Any, Unpack
 
+from tac_bootstrap_cli import uptodate
 from tac_bootstrap_cli.answers import (
     COMMAND_NAMES,
     Answers,
@@ -36,7 +37,7 @@ from tac_bootstrap_cli.operation import (
     UICallbacks,
     existing_changes,
 )
-from tac_bootstrap_cli.plan import Action, FileAction, Plan
+from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan
 from tac_bootstrap_cli.projectstate import load_manifest
 from tac_bootstrap_cli.render import render_app
 
@@ -207,31 +208,68 @@ class AddAgentic(_Answering):
 
 
 class RenderAgain(_Scaffold):
-    """``render``: the layer again from ``config.yml``, which is read, not written."""
+    """``render``: the layer again from ``config.yml``, which is read, not written.
+
+    A run that changes nothing leaves a receipt (``uptodate``) from which the next ``render`` of
+    the unchanged project is answered without rendering.
+    """
 
     command = "render"
     writes_config = False
     config_action: FileAction | None = None
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        o = options
+        # A receipt holds what a plain render concludes: no option that changes the outcome.
+        self.receipt = not (o.dry_run or o.force or o.trust or o.overlay or o.templates_dir)
+        self.snapshots: list[uptodate.Snapshot] = []  # each taken before its inputs were read
+        self.answers: dict[str, Any] = {}
 
     def prepare(self) -> Layer:
         """Read the answers; a new team templates folder is remembered in ``config.yml``."""
         target = self.options.target
         if not target.is_dir():
             raise UsageError(f"{target} is not a folder")
+        if self.receipt:
+            self.snapshots.append(uptodate.snapshot(target))
         with self.step("config"):
             config = load_config(target)
             layer = layer_for(config, self.options.overlay, target)
-        self.recorder.note_answers(answers_of(layer.config).as_dict())
+        self.answers = answers_of(layer.config).as_dict()
+        self.recorder.note_answers(self.answers)
         if layer.config.templates != config.templates:
             new = config.model_copy(update={"templates": layer.config.templates})
             self.config_action = config_rewrite(target, config, new, "team templates remembered")
         self.manifest = load_manifest(target)
         return layer
 
+    def decide(self, layer: Layer, desired: list[Desired]) -> Plan:
+        """The plan, with the paths it compares snapshotted first when a receipt may follow."""
+        if self.receipt and layer.overlay is None:
+            known = list(self.manifest.files) if self.manifest is not None else []
+            paths = [d.path for d in desired] + known
+            self.snapshots.append(uptodate.snapshot(self.options.target, paths))
+        return super().decide(layer, desired)
+
     def extra(self, layer: Layer, plan: Plan) -> list[FileAction]:
         """The ``config.yml`` rewrite that remembers new team templates, if any."""
         del layer, plan  # the hook's arguments; prepare already decided the rewrite
         return [self.config_action] if self.config_action is not None else []
+
+    def finish(self, result: Result) -> None:
+        """A receipt when nothing changed, nothing needs saying and no team templates are used."""
+        actions = result.plan.actions
+        if (
+            len(self.snapshots) == 2  # both taken: a plain render without team templates
+            and not result.dry_run
+            and not result.notes
+            and result.config.templates is None
+            and actions
+            and all(fa.action is Action.UNCHANGED for fa in actions)
+        ):
+            files = [(fa.path, fa.reason) for fa in actions]
+            uptodate.keep_receipt(self.options.target, self.snapshots, files, self.answers)
 
 
 # --- the application skeleton ------------------------------------------------------------------

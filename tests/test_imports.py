@@ -261,3 +261,19 @@ def test_writing_commands_print_to_a_pipe_without_rich(tmp_path: Path) -> None:
     ):
         new = _imported(args, env)
         assert [m for m in new if m.split(".")[0] == "rich"] == [], args
+
+
+def test_render_answered_by_its_receipt_loads_no_generator(tmp_path: Path) -> None:
+    """A second ``render`` of an unchanged project is answered by the first one's receipt
+    (``uptodate``): no templates, config models, Pydantic, YAML, Jinja2 or Rich, and the history
+    written with plain sqlite3. The probe's own first run is the full render that keeps it."""
+    project = str(tmp_path / "app")
+    _imported(["init", "app", "--yes", "-o", str(tmp_path)])
+    full = _imported(["render", project, "--yes"])
+    assert "jinja2" in full  # the lists below are not vacuous: the full render loads them
+    new = _imported(["render", project, "--yes"])
+    banned = ("pydantic", "pydantic_core", "jinja2", "yaml", "rich", "typer._adapters")
+    assert [m for m in new if m.split(".")[0] in banned or m.startswith(banned)] == []
+    generator = ("config", "render", "scaffold", "plan", "operation", "layer", "answers")
+    assert [m for m in new if m.removeprefix("tac_bootstrap_cli.") in generator] == []
+    assert "tac_bootstrap_cli.uptodate" in new and "sqlite3" in new

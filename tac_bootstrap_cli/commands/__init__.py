@@ -308,9 +308,18 @@ def render(
     debug: Debug = False,
 ) -> None:
     """Render again from PATH/config.yml (which is not changed)."""
-    from tac_bootstrap_cli import scaffold, ui
+    from tac_bootstrap_cli import ui
 
     review = _interactive(yes)
+    if not (review or dry_run or force or templates or trust):
+        from tac_bootstrap_cli.uptodate import render_from_receipt
+
+        settled = render_from_receipt(path, command_line(ctx))
+        if settled is not None:  # nothing changed since a render that changed nothing
+            ui.show_done("render", str(settled.target), 0, {"unchanged": len(settled.files)})
+            return
+    from tac_bootstrap_cli import scaffold
+
     callbacks = _callbacks(ask=False, review=review, always_show=True, dry_run=dry_run)
     result = _recorded(
         ctx,

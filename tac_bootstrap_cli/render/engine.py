@@ -38,6 +38,10 @@ from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.errors import TacError, UnsafePathError
 from tac_bootstrap_cli.errors import TemplateRenderError as TemplateRenderError  # its old home
 from tac_bootstrap_cli.errors import UnsafeTemplateError as UnsafeTemplateError  # its old home
+from tac_bootstrap_cli.locations import IGNORED_DIRS as IGNORED_DIRS  # importable here, as before
+from tac_bootstrap_cli.locations import app_templates_root as app_templates_root
+from tac_bootstrap_cli.locations import cache_root
+from tac_bootstrap_cli.locations import templates_root as templates_root
 from tac_bootstrap_cli.render.codecache import CodeCache
 from tac_bootstrap_cli.render.filters import FILTERS
 
@@ -91,30 +95,6 @@ class RenderedFile:
         return bool(self.mode & stat.S_IXUSR)
 
 
-def templates_root() -> Path:
-    """The built-in templates: inside the package when installed, at the repo root in a checkout."""
-    package_dir = Path(__file__).resolve().parent.parent
-    for candidate in (package_dir / "templates", package_dir.parent / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise TacError(f"built-in templates not found next to {package_dir}; reinstall tac-bootstrap")
-
-
-def app_templates_root() -> Path:
-    """The application skeletons (``app_templates/<language>/``), beside ``templates/``.
-
-    A sibling folder, not a subtree of ``templates/``: everything under ``templates/`` is the
-    layer, which ``add-agentic``, ``render`` and ``upgrade`` write; only ``init`` reads this one.
-    """
-    package_dir = Path(__file__).resolve().parent.parent
-    for candidate in (package_dir / "app_templates", package_dir.parent / "app_templates"):
-        if candidate.is_dir():
-            return candidate
-    raise TacError(
-        f"application templates not found next to {package_dir}; reinstall tac-bootstrap"
-    )
-
-
 def render_app(context: Mapping[str, Any], language: str) -> dict[str, RenderedFile]:
     """The application skeleton for ``language`` rendered for ``context`` (empty when there is
     none); same conventions and sandbox as the layer, never a team overlay or base module."""
@@ -136,15 +116,13 @@ def base_module_source(rel: str) -> Path:
 def cache_dir() -> Path | None:
     """Where compiled templates are kept (``TAC_BOOTSTRAP_CACHE_DIR`` overrides the user cache dir);
     None when caching is off (``TAC_BOOTSTRAP_NO_CACHE``)."""
-    if os.environ.get("TAC_BOOTSTRAP_NO_CACHE"):
+    root = cache_root()
+    if root is None:
         return None
     override = os.environ.get("TAC_BOOTSTRAP_CACHE_DIR")
     if override:
         return Path(override).expanduser()
-    from platformdirs import user_cache_dir
-
-    tag = f"{__version__}-py{sys.version_info.major}{sys.version_info.minor}"
-    return Path(user_cache_dir("tac-bootstrap", appauthor=False)) / "templates" / tag
+    return root / "templates" / f"{__version__}-py{sys.version_info.major}{sys.version_info.minor}"
 
 
 # Templates are data: whatever a template does, it may only produce text. The sandbox refuses
@@ -267,12 +245,6 @@ def _has_jinja_syntax(source: bytes) -> bool:
     """False for a ``.j2`` file that renders to itself, which is then copied instead of rendered."""
     # Jinja normalizes CRLF, so a file with \r is rendered to keep output identical either way.
     return any(tok in source for tok in (b"{{", b"{%", b"{#", b"\r"))
-
-
-# Tool caches that appear when someone runs a linter or tests inside templates/: never templates.
-IGNORED_DIRS = frozenset(
-    {"__pycache__", ".ruff_cache", ".mypy_cache", ".pytest_cache", ".hypothesis", ".git"}
-)
 
 
 def iter_template_files(root: Path) -> Iterator[tuple[str, Path]]:

@@ -3,7 +3,7 @@ diffs, conflicts and outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,12 @@ _STYLE = {
 
 def counts_line(plan: Plan) -> str:
     """``12 create, 3 unchanged`` with colours."""
-    parts = [f"[{_STYLE[a]}]{n} {a.value}[/]" for a, n in plan.counts().items()]
+    return _counts({a.value: n for a, n in plan.counts().items()}, markup=True)
+
+
+def _counts(counts: Mapping[str, int], *, markup: bool) -> str:
+    """``12 create, 3 unchanged`` for paths per action (by value), coloured with ``markup``."""
+    parts = [f"[{_STYLE[a]}]{n} {a}[/]" if markup else f"{n} {a}" for a, n in counts.items()]
     return ", ".join(parts) or "nothing to do"
 
 
@@ -95,14 +100,7 @@ def show_result(result: Result) -> None:
         say("Dry run: nothing was written.", _markup("[bold]Dry run:[/] nothing was written."))
         return
     n, command, target = len(result.written), result.command, str(result.target)
-    files = f"file{'s' * (n != 1)}"
-    say(
-        f"Done: {command} wrote {n} {files} in {target} ({_counts_plain(result.plan)})",
-        lambda: (
-            f"[bold green]Done:[/] {escape(command)} wrote {n} {files} in"
-            f" {escape(target)} ({counts_line(result.plan)})"
-        ),
-    )
+    show_done(command, target, n, {a.value: count for a, count in result.plan.counts().items()})
     if command == "init":
         cd = _shell_word(target)
         if any(fa.reason == APP_REASON for fa in result.plan.actions):
@@ -118,14 +116,22 @@ def show_result(result: Result) -> None:
             say(f"Next: cd {cd} and run `claude`.", _markup("Next: cd {} and run `claude`.", cd))
 
 
+def show_done(command: str, target: str, written: int, counts: Mapping[str, int]) -> None:
+    """The closing line of a writing command: how many files it wrote where, and the paths per
+    action (``render`` answered by its receipt says it too)."""
+    files = f"file{'s' * (written != 1)}"
+    say(
+        f"Done: {command} wrote {written} {files} in {target} ({_counts(counts, markup=False)})",
+        lambda: (
+            f"[bold green]Done:[/] {escape(command)} wrote {written} {files} in"
+            f" {escape(target)} ({_counts(counts, markup=True)})"
+        ),
+    )
+
+
 def _markup(template: str, *values: str) -> Callable[[], str]:
     """``template`` (markup) with each ``{}`` an escaped value, made when called (``say``)."""
     return lambda: template.format(*(escape(value) for value in values))
-
-
-def _counts_plain(plan: Plan) -> str:
-    """``counts_line`` without its colours."""
-    return ", ".join(f"{n} {a.value}" for a, n in plan.counts().items()) or "nothing to do"
 
 
 def missing_command_notes(result: Result) -> list[str]:

@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "history",
         "upgrade_plan",
         "journal",
+        "uptodate",
     ),
     # What the stages build on: settings and YAML formats, merges, detection, the project's records.
     "core": (
@@ -63,6 +64,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "projectstate",
         "gitutil",
         "projectdb",
+        "locations",
     ),
     # Imported by everything, importing nothing above.
     "foundation": ("", "errors", "names", "stacks"),

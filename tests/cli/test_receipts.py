@@ -1,0 +1,294 @@
+"""``render`` answered by its receipt (``uptodate``): the same outcome as a full render, and no
+answer whenever anything a render reads has changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import Run, snapshot
+
+from tac_bootstrap_cli import scaffold, uptodate
+from tac_bootstrap_cli._adws.adw_modules.adw_database import (
+    AgentLogRepository,
+    AgentRepository,
+    PromptRepository,
+    connect,
+)
+from tac_bootstrap_cli.history import db_path
+from tac_bootstrap_cli.locations import templates_root
+from tac_bootstrap_cli.operation import UICallbacks
+from tac_bootstrap_cli.plan import Plan
+
+
+@pytest.fixture
+def project(cli: Run, tmp_path: Path) -> Path:
+    """A new project rendered once more, so that its receipt is kept."""
+    assert cli("init", "shop", "-o", tmp_path).exit_code == 0
+    root = tmp_path / "shop"
+    assert cli("render", root).exit_code == 0
+    assert uptodate.settled_render(root) is not None, "a render that changed nothing keeps one"
+    return root
+
+
+def latest_run(cli: Run) -> dict[str, Any]:
+    """The newest run of the history, in detail (``runs show --json``)."""
+    listing = cli("runs", "--json", "-n", "1")
+    (run,) = json.loads(listing.stdout)
+    detail: dict[str, Any] = json.loads(cli("runs", "show", run["id"], "--json").stdout)
+    return detail
+
+
+def steps(run: dict[str, Any]) -> list[str]:
+    return [log["message"] for log in run["logs"] if log["type"] == "step_end"]
+
+
+def drop_receipt(root: Path) -> None:
+    where = uptodate.receipt_file(root.absolute())
+    assert where is not None
+    where.unlink()
+
+
+def test_the_receipt_answers_as_the_full_render_does(cli: Run, project: Path) -> None:
+    """Oracle: same output, same untouched files, and the same history (summary, answers, every
+    file's event, metadata) as a full render of the same project; the rows pass the models."""
+    before = snapshot(project)
+    drop_receipt(project)
+    full = cli("render", project)
+    full_run = latest_run(cli)
+    assert steps(full_run) == ["config", "render", "plan", "apply"]
+    quick = cli("render", project)
+    quick_run = latest_run(cli)
+    assert steps(quick_run) == ["receipt"]
+
+    assert (quick.exit_code, quick.stdout, quick.stderr) == (0, full.stdout, full.stderr)
+    assert "wrote 0 files" in quick.stdout
+    assert snapshot(project) == before  # neither wrote anything (mtimes included)
+
+    def events(run: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        return [(log["message"], log["metadata"]) for log in run["logs"] if log["type"] == "event"]
+
+    assert events(quick_run) == events(full_run) and len(events(quick_run)) > 50
+    for key in ("command", "status", "target", "files_changed", "dry_run", "argv"):
+        assert quick_run[key] == full_run[key], key
+    times = ("id", "created_at", "completed_at")
+    prompt = {k: v for k, v in quick_run["prompt"].items() if k not in times}
+    assert prompt == {k: v for k, v in full_run["prompt"].items() if k not in times}
+
+    # Every row the receipt's run wrote is read back through the repositories (validated by
+    # the models) and matches the full run's beside ids, times and the steps taken.
+    path = db_path()
+    assert path is not None
+    conn = connect(path)
+    try:
+        agents = AgentRepository(conn)
+        full_agent, quick_agent = agents.get(full_run["id"]), agents.get(quick_run["id"])
+        assert full_agent is not None and quick_agent is not None
+        same = ("orchestrator_agent_id", "name", "model", "status")
+        assert [getattr(quick_agent, f) for f in same] == [getattr(full_agent, f) for f in same]
+        assert quick_agent.metadata is not None and full_agent.metadata is not None
+        assert quick_agent.metadata.pop("receipt")["files"] == full_agent.metadata["files"]
+        del full_agent.metadata["render"], full_agent.metadata["plan"]
+        assert quick_agent.metadata == full_agent.metadata
+        prompts = PromptRepository(conn)
+        (quick_prompt,) = prompts.list(agent_id=quick_agent.id)
+        (full_prompt,) = prompts.list(agent_id=full_agent.id)
+        ignored = {"id", "agent_id", "created_at", "completed_at"}
+        assert quick_prompt.model_dump(exclude=ignored) == full_prompt.model_dump(exclude=ignored)
+        logs = AgentLogRepository(conn).list(agent_id=quick_agent.id, limit=1000)
+        assert len(logs) == len(events(quick_run)) + 2
+    finally:
+        conn.close()
+
+
+def _edit(rel: str) -> Callable[[Path], None]:
+    def change(root: Path) -> None:
+        with (root / rel).open("ab") as file:
+            file.write(b"\n")
+
+    return change
+
+
+def _chmod_x(root: Path) -> None:
+    (root / ".claude/commands/chore.md").chmod(0o755)
+
+
+def _delete(root: Path) -> None:
+    (root / ".claude/commands/chore.md").unlink()
+
+
+def _file_to_link(root: Path) -> None:
+    path = root / ".claude/commands/chore.md"
+    copy = root.parent / "chore-copy.md"
+    shutil.copy2(path, copy)
+    path.unlink()
+    path.symlink_to(copy)  # same bytes behind a link: a render must not write through it
+
+
+def _folder_to_link(root: Path) -> None:
+    folder = root / ".claude/agents"
+    moved = root.parent / "agents-elsewhere"
+    folder.rename(moved)
+    folder.symlink_to(moved, target_is_directory=True)
+
+
+def _bases_removed(root: Path) -> None:
+    (root / ".tac-bootstrap/bases.json.gz").unlink()
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "a generated file edited": _edit(".claude/commands/chore.md"),
+    "outside the managed block": _edit(".gitignore"),
+    "config.yml comment": _edit("config.yml"),
+    "manifest": _edit(".tac-bootstrap/manifest.json"),
+    "mode bits": _chmod_x,
+    "a file deleted": _delete,
+    "a file replaced by a link": _file_to_link,
+    "a folder replaced by a link": _folder_to_link,
+    "bases removed": _bases_removed,
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_any_change_to_what_render_reads_means_a_full_render(
+    cli: Run, project: Path, change: Callable[[Path], None]
+) -> None:
+    change(project)
+    assert uptodate.settled_render(project) is None
+    cli("render", project)  # whatever the full render makes of it
+    assert steps(latest_run(cli)) != ["receipt"]
+
+
+def test_every_path_of_the_receipt_is_checked(project: Path) -> None:
+    """Exhaustive over the receipt's files: one byte more in any of them and it does not answer;
+    the bytes put back and it answers again (contents count, not times)."""
+    where = uptodate.receipt_file(project)
+    assert where is not None
+    paths = uptodate.project_paths(json.loads(where.read_text())["inputs"])
+    assert len(paths) > 50
+    for rel in paths:
+        path = project / rel
+        if not path.is_file():
+            continue
+        original = path.read_bytes()
+        path.write_bytes(original + b" ")
+        assert uptodate.settled_render(project) is None, rel
+        path.write_bytes(original)
+        assert uptodate.settled_render(project) is not None, rel
+
+
+def test_a_project_moved_elsewhere_has_no_receipt(project: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy, symlinks=True)
+    assert uptodate.settled_render(copy) is None
+
+
+def test_the_tool_is_part_of_the_proof(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template edited, or a package installed in a folder of sys.path, and it does not answer."""
+    templates = tmp_path / "templates"
+    shutil.copytree(templates_root(), templates)
+    monkeypatch.setattr(uptodate, "templates_root", lambda: templates)
+    uptodate.tool_identity.cache_clear()
+    identity = uptodate.tool_identity()
+    uptodate.tool_identity.cache_clear()
+    assert uptodate.tool_identity() == identity  # the same tree gives the same hash
+    (templates / "CLAUDE.md.j2").write_text("edited", encoding="utf-8")
+    uptodate.tool_identity.cache_clear()
+    edited = uptodate.tool_identity()
+    assert edited != identity
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr("sys.path", [*__import__("sys").path, str(site)])
+    uptodate.tool_identity.cache_clear()
+    with_site = uptodate.tool_identity()
+    (site / "newpkg").mkdir()  # an install changes the folder
+    os.utime(site, ns=(0, 1))
+    uptodate.tool_identity.cache_clear()
+    assert uptodate.tool_identity() != with_site
+    uptodate.tool_identity.cache_clear()
+    del project  # the fixture ran before the tool changed: its receipt must not answer now
+
+
+@pytest.mark.parametrize("options", [["--force"], ["--dry-run"], ["--templates", "TEAM"]], ids=str)
+def test_options_that_change_the_outcome_always_render(
+    cli: Run, project: Path, tmp_path: Path, options: list[str]
+) -> None:
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "TEAM.md").write_text("ours\n", encoding="utf-8")
+    args = [str(team) if a == "TEAM" else a for a in options]
+    assert cli("render", project, *args).exit_code == 0
+    assert steps(latest_run(cli)) != ["receipt"]
+
+
+def test_no_receipt_when_the_render_changed_or_said_something(cli: Run, project: Path) -> None:
+    drop_receipt(project)
+    _edit(".claude/commands/chore.md")(project)  # kept as the user's edit: listed
+    result = cli("render", project)
+    assert "keep-user-edit" in result.stdout + result.stderr
+    assert uptodate.settled_render(project) is None
+    cli("render", project)
+    assert steps(latest_run(cli)) != ["receipt"]
+
+
+def test_a_change_while_the_render_runs_keeps_no_receipt(project: Path) -> None:
+    """An input edited between the render's reading and its end: the receipt would describe a
+    state no render concluded from, so none is kept."""
+    drop_receipt(project)
+
+    def edit_during(plan: Plan) -> None:
+        del plan
+        _edit("config.yml")(project)
+
+    scaffold.render_again(project, ui=UICallbacks(on_plan=edit_during))
+    assert uptodate.receipt_file(project) is not None
+    assert not uptodate.receipt_file(project).exists()  # type: ignore[union-attr]
+
+
+def test_a_damaged_receipt_only_costs_a_full_render(cli: Run, project: Path) -> None:
+    where = uptodate.receipt_file(project)
+    assert where is not None
+    for damage in (b"\x00garbage", b"{}", b'{"format": 1, "target": 3}', b"[]"):
+        where.write_bytes(damage)
+        assert uptodate.settled_render(project) is None
+    assert cli("render", project).exit_code == 0
+    assert uptodate.settled_render(project) is not None  # the full render kept a new one
+
+
+def test_receipts_follow_the_cache_switch(
+    cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAC_BOOTSTRAP_NO_CACHE", "1")
+    assert uptodate.settled_render(project) is None
+    assert cli("render", project).exit_code == 0
+    assert steps(latest_run(cli)) == ["config", "render", "plan", "apply"]
+
+
+def test_history_off_or_missing(cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No history database yet: the full render runs (and creates it); history off: the receipt
+    answers and records nothing."""
+    path = db_path()
+    assert path is not None
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    assert cli("render", project).exit_code == 0
+    assert steps(latest_run(cli)) == ["config", "render", "plan", "apply"]
+    monkeypatch.setenv("TAC_BOOTSTRAP_DB", "off")
+
+    def no_full_render(*_args: object) -> None:
+        raise AssertionError("the receipt should have answered")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(scaffold.RenderAgain, "run", no_full_render)
+        result = cli("render", project)
+    assert result.exit_code == 0 and "wrote 0 files" in result.stdout
+    monkeypatch.setenv("TAC_BOOTSTRAP_DB", str(path))
+    assert len(json.loads(cli("runs", "--json").stdout)) == 1
