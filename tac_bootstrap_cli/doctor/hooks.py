@@ -12,15 +12,19 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli.apply import write_atomic
 from tac_bootstrap_cli.doctor import claude as facts
 from tac_bootstrap_cli.doctor.claude import SETTINGS
 from tac_bootstrap_cli.doctor.project import Project, can_restore, restore
 from tac_bootstrap_cli.doctor.report import Check, ok, some
+from tac_bootstrap_cli.locations import cache_root
 from tac_bootstrap_cli.plan import path_problem
 
 HOOKS_DIR = ".claude/hooks"
@@ -240,11 +244,29 @@ def _layer_hooks(root: Path) -> list[tuple[str, str, list[str], float]]:
     return found
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """Where the hooks doctor runs write: a throwaway run-log database, and the bytecode folder
+    (``PYTHONPYCACHEPREFIX``)."""
+
+    db: Path
+    pycache: Path
+
+
+def hook_bytecode_dir() -> Path | None:
+    """The bytecode folder kept between doctor runs for hook code that is exactly what this
+    tac-bootstrap generates (None when caches are off)."""
+    root = cache_root()
+    if root is None:
+        return None
+    return root / "hook-bytecode" / f"{__version__}-{sys.implementation.cache_tag}"
+
+
 def _run_hook(
-    root: Path, event: str, argv: list[str], fields: dict[str, Any], timeout: float, db: Path
+    root: Path, event: str, argv: list[str], fields: dict[str, Any], timeout: float, at: Scratch
 ) -> tuple[int | None, str]:
     """Exit code (None: it did not finish) and first stderr line of one hook command run as
-    Claude Code runs it, its run log in ``db`` and no bytecode written into the project."""
+    Claude Code runs it, its run log and bytecode in ``at``, none written into the project."""
     import subprocess
 
     payload = {
@@ -260,13 +282,14 @@ def _run_hook(
     }
     # The pycache prefix makes Python ignore the project's __pycache__ folders: compiled files
     # shipped beside the sources would run instead of the sources doctor compared. It also
-    # hides the standard library's own compiled files, so bytecode is written there (the run's
-    # throwaway folder, never the project): the first hook compiles the modules it imports, the
-    # others load them (each hook process ~190 -> ~90 ms of CPU instead of compiling again).
+    # hides the standard library's own compiled files, so their bytecode is written there too:
+    # kept between runs for our own hook code (``hook_bytecode_dir``: the stdlib and our modules
+    # compile once, each hook process then ~40 ms of CPU instead of ~80), a throwaway folder for
+    # a project's own (``--run-hooks``), so what it compiled never runs for another project.
     env.update(
         CLAUDE_PROJECT_DIR=str(root),
-        TAC_DB_PATH=str(db),
-        PYTHONPYCACHEPREFIX=str(db.parent / "pycache"),
+        TAC_DB_PATH=str(at.db),
+        PYTHONPYCACHEPREFIX=str(at.pycache),
     )
     try:
         proc = subprocess.run(
@@ -319,13 +342,13 @@ def _foreign_hook_code(p: Project) -> str | None:
 
 
 def _try_hook(
-    root: Path, hook: tuple[str, str, list[str], float], db: Path
+    root: Path, hook: tuple[str, str, list[str], float], at: Scratch
 ) -> tuple[str | None, str | None]:
     """(failure, warning) of running one hook on its sample event (and the guard on its probe)."""
     event, command, argv, timeout = hook
     name = LAUNCHED_HOOK.findall(command) or HOOK_SCRIPT.findall(command) or [event]
     label = f"{event} ({name[0]})"
-    code, err = _run_hook(root, event, argv, SAMPLE_EVENTS[event], timeout, db)
+    code, err = _run_hook(root, event, argv, SAMPLE_EVENTS[event], timeout, at)
     said = f": {err}" if err else ""
     if code is None:
         return f"{label} {err}", None
@@ -334,7 +357,7 @@ def _try_hook(
     warning = f"{label}{said}" if err else None
     if event == "PreToolUse" and facts.is_guard_command(command):
         probe = {"tool_name": "Bash", "tool_input": {"command": GUARD_PROBE}}
-        code, err = _run_hook(root, event, argv, probe, timeout, db)
+        code, err = _run_hook(root, event, argv, probe, timeout, at)
         if code != 2:
             return f"the guard lets `{GUARD_PROBE}` through (exit {code})", warning
     return None, warning
@@ -347,22 +370,22 @@ HOOK_WORKERS = 4
 
 
 def _try_hooks(
-    root: Path, hooks: list[tuple[str, str, list[str], float]], db: Path
+    root: Path, hooks: list[tuple[str, str, list[str], float]], at: Scratch
 ) -> tuple[list[str], list[str]]:
     """(failures, warnings) of running each hook on its sample event, and the guard on its
     probe, in the order of ``hooks``. The first hook runs alone (it creates the run-log
     database, as the first hook of a session does), the others up to ``HOOK_WORKERS`` at once."""
     if not hooks:
         return [], []
-    results = [_try_hook(root, hooks[0], db)]
+    results = [_try_hook(root, hooks[0], at)]
     workers = min(HOOK_WORKERS, os.cpu_count() or 1, len(hooks) - 1)
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results += pool.map(lambda hook: _try_hook(root, hook, db), hooks[1:])
+            results += pool.map(lambda hook: _try_hook(root, hook, at), hooks[1:])
     else:
-        results += [_try_hook(root, hook, db) for hook in hooks[1:]]
+        results += [_try_hook(root, hook, at) for hook in hooks[1:]]
     failures = [failure for failure, _ in results if failure is not None]
     warnings = [warning for _, warning in results if warning]
     return failures, warnings
@@ -387,7 +410,9 @@ def check_hook_runs(p: Project) -> Iterator[Check]:
         )
         return
     with tempfile.TemporaryDirectory(prefix="tac-doctor-hooks-") as tmp:
-        failures, warnings = _try_hooks(p.root, hooks, Path(tmp) / "doctor.db")
+        kept = hook_bytecode_dir() if foreign is None else None
+        at = Scratch(Path(tmp) / "doctor.db", kept or Path(tmp) / "pycache")
+        failures, warnings = _try_hooks(p.root, hooks, at)
     if failures:
         yield Check(
             "hooks.run",

@@ -188,3 +188,24 @@ def test_compiled_files_beside_the_hooks_are_never_what_runs(cli: Run, project: 
 
     doctor_json(cli, project)
     assert not (hooks / "PWNED").exists()
+
+
+def test_bytecode_is_kept_for_our_hook_code_only(cli: Run, project: Path) -> None:
+    """Our own hook code (checked byte for byte) compiles once into the user cache and is reused
+    by later doctor runs; a project's own code run with --run-hooks compiles into a throwaway
+    folder, so nothing it compiled can ever run for another project."""
+    from tac_bootstrap_cli.doctor.hooks import hook_bytecode_dir
+
+    kept = hook_bytecode_dir()
+    assert kept is not None
+    code, _ = doctor_json(cli, project)
+    assert code == 0
+    compiled = {p.name for p in kept.rglob("*.pyc")}
+    assert any(name.startswith("_hook_support.") for name in compiled), sorted(compiled)[:5]
+
+    stop = project / ".claude/hooks/stop.py"
+    stop.write_text(stop.read_text() + "\nimport theirs  # noqa\n")
+    (project / ".claude/hooks/theirs.py").write_text("VALUE = 1\n")
+    doctor_json(cli, project, "--run-hooks")
+    assert not [p for p in kept.rglob("*.pyc") if p.name.startswith("theirs.")]
+    assert {p.name for p in kept.rglob("*.pyc")} == compiled
