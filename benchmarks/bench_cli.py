@@ -238,7 +238,7 @@ def _copy(path: Path, dest: Path, prefix: str = "") -> None:
 def _verbatim_patterns(sources: list[tuple[str, Path, bool]]) -> list[str]:
     """cookiecutter ``_copy_without_render`` entries: the topmost folders holding no template,
     and the verbatim files of folders that do (what a template author would write)."""
-    rendered_dirs = set()
+    rendered_dirs: set[str] = set()
     for rel, _path, render in sources:
         if render or "{" in rel:
             parts = rel.split("/")[:-1]
@@ -458,12 +458,27 @@ def bench_init(report: Report, base: Path, env: dict[str, str], runs: int) -> No
         "floor": lambda i: [PY, floor_dir / "floor.py", setup, out("floor", i) / NAME],
         "init": lambda i: [*tac, "init", NAME, "--yes", "-o", out("init", i)],
     }
+    # The floor in a process that also imports the two libraries every tac-bootstrap command is
+    # built on (information: the part of init's time that is theirs, not ours).
+    with_libraries = (
+        "import runpy, sys, typer; from pydantic import BaseModel;"
+        f" sys.path.insert(0, {str(floor_dir)!r});"
+        f" runpy.run_path({str(floor_dir / 'floor.py')!r}, run_name='__main__')"
+    )
+    commands[FLOOR_WITH_LIBRARIES] = lambda i: [
+        PY,
+        "-c",
+        with_libraries,
+        setup,
+        out(FLOOR_WITH_LIBRARIES, i) / NAME,
+    ]
     commands.update(_peer_commands(cookiecutter, copier, cc, cp, out))
 
     timing_floor, timing_ours = work / "floor-inproc.txt", work / "init-inproc.txt"
     envs = {
         "floor": dict(env, BENCH_TIMING=str(timing_floor)),
         "init": env,
+        FLOOR_WITH_LIBRARIES: dict(env, BENCH_TIMING=os.devnull),
         "cookiecutter": env,
         "copier": copier_env,
     }
@@ -519,6 +534,12 @@ def bench_init(report: Report, base: Path, env: dict[str, str], runs: int) -> No
             )
         else:
             report.target(f"init / {peer}: not installed (uv run --group bench)", 99, limit)
+    libraries = results[FLOOR_WITH_LIBRARIES]
+    report.line(
+        f"information: {FLOOR_WITH_LIBRARIES} / floor {libraries.wall / results['floor'].wall:.2f}x"
+        f" (CPU {libraries.cpu / results['floor'].cpu:.2f}x); init / ({FLOOR_WITH_LIBRARIES})"
+        f" {init.wall / libraries.wall:.2f}x (CPU {init.cpu / libraries.cpu:.2f}x)"
+    )
     report.line(
         f"information: in-process work init / floor {ours_in.wall / floor_in.wall:.2f}x"
         f" (CPU {ours_in.cpu / floor_in.cpu:.2f}x); process minus in-process work: init"
@@ -571,6 +592,9 @@ PLAIN_PROJECT = {
 
 
 RENDER_IN_FULL = "render (nothing changed, no receipt)"
+FLOOR_WITH_LIBRARIES = "floor + import typer, pydantic"
+# The libraries add-agentic, init, doctor and a full render are built on, imported and nothing else.
+LIBRARIES = "python -c 'import typer, yaml, jinja2.sandbox; from pydantic import BaseModel'"
 
 
 def _receipt_answers(history: Path) -> int:
@@ -615,6 +639,9 @@ def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -
         "add-agentic": add_agentic,
         "render (nothing changed)": lambda _i: run_process([*tac, "render", project, "--yes"], env),
         RENDER_IN_FULL: render_in_full,
+        LIBRARIES: lambda _i: run_process(
+            [PY, "-c", "import typer, yaml, jinja2.sandbox; from pydantic import BaseModel"], env
+        ),
         "doctor": lambda _i: run_process([*tac, "doctor", project], env, ok=doctor_codes),
         "runs": lambda _i: run_process([*tac, "runs"], env),
     }
@@ -632,6 +659,12 @@ def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -
     for name, samples in results.items():
         report.figure(name, samples)
     full = results.pop(RENDER_IN_FULL)
+    libraries = results.pop(LIBRARIES)
+    report.line(
+        f"information: the libraries alone ({LIBRARIES}) / import typer"
+        f" {libraries.wall / typer.wall:.2f}x (CPU {libraries.cpu / typer.cpu:.2f}x):"
+        " what add-agentic and a full render import before any work of theirs"
+    )
     report.line(
         f"information: {RENDER_IN_FULL} / import typer {full.wall / typer.wall:.2f}x"
         f" (CPU {full.cpu / typer.cpu:.2f}x): the first render after a change, or without caches"
