@@ -40,6 +40,7 @@ from typing import Any
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic
 from tac_bootstrap_cli.history.settled import SettledRun, record_settled
+from tac_bootstrap_cli.leftovers import sweep_leftovers
 from tac_bootstrap_cli.locations import (
     CONFIG_FILE,
     IGNORED_DIRS,
@@ -249,4 +250,8 @@ def render_from_receipt(path: Path | None, argv: list[str]) -> Settled | None:
     if settled is None:
         return None
     run = settled.history(argv, started, (time.perf_counter() - clock) * 1000)
-    return settled if record_settled(run) else None
+    if not record_settled(run):
+        return None
+    # What a killed writer left beside these files: a full render's apply step sweeps it too.
+    sweep_leftovers(settled.target, [path for path, _why in settled.files])
+    return settled

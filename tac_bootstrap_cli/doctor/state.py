@@ -306,7 +306,7 @@ def check_conflicts(p: Project) -> Iterator[Check]:
 
 def check_leftovers(p: Project) -> Iterator[Check]:
     """Staging folders and ``*.tac-tmp`` files that a killed tac-bootstrap run left behind."""
-    from tac_bootstrap_cli.apply import find_leftovers, sweep_leftovers
+    from tac_bootstrap_cli.leftovers import find_leftovers, sweep_leftovers
 
     paths = p.managed_paths()
     found = find_leftovers(p.root, sorted(paths))

@@ -292,3 +292,13 @@ def test_history_off_or_missing(cli: Run, project: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 0 and "wrote 0 files" in result.stdout
     monkeypatch.setenv("TAC_BOOTSTRAP_DB", str(path))
     assert len(json.loads(cli("runs", "--json").stdout)) == 1
+
+
+def test_what_a_killed_writer_left_is_swept_as_a_full_render_does(cli: Run, project: Path) -> None:
+    """A temporary file of a writer that is gone, beside an unchanged file: the receipt answers
+    (the file itself is unchanged) and removes it, as the full render's apply step would."""
+    leftover = project / ".claude/commands/.chore.md.999999999-abcd1234.tac-tmp"
+    leftover.write_text("half a file", encoding="utf-8")
+    assert cli("render", project).exit_code == 0
+    assert steps(latest_run(cli)) == ["receipt"]
+    assert not leftover.exists()

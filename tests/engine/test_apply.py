@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tac_bootstrap_cli.apply import STAGING_MARK, apply_in_place, apply_staged, write_atomic
+from tac_bootstrap_cli.apply import apply_in_place, apply_staged, write_atomic
 from tac_bootstrap_cli.errors import Interrupted, TacError, UnsafePathError
+from tac_bootstrap_cli.leftovers import STAGING_MARK
 from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, compute_plan
 from tac_bootstrap_cli.projectstate import BASES_PATH, MANIFEST_PATH, load_manifest
 

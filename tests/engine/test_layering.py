@@ -65,6 +65,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "gitutil",
         "projectdb",
         "locations",
+        "leftovers",
     ),
     # Imported by everything, importing nothing above.
     "foundation": ("", "errors", "names", "stacks"),

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tac_bootstrap_cli.apply import STAGING_MARK, TEMP_SUFFIX, find_leftovers, sweep_leftovers
+from tac_bootstrap_cli._adws.adw_modules.adw_files import TEMP_SUFFIX
+from tac_bootstrap_cli.leftovers import STAGING_MARK, find_leftovers, sweep_leftovers
 
 REPO = Path(__file__).resolve().parents[2]
 
