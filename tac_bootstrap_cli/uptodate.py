@@ -11,12 +11,14 @@ cannot prove the same it leaves to the full render.
 
 What a render reads, and so what a snapshot holds:
 
-- the tool: its version, the Python running it, the size and modification time of every file of
-  the package and its templates, and the modification time of each ``sys.path`` folder
-  (installing, upgrading or removing a package changes its folder);
+- the tool: its version, the Python running it, the bytes of every file of the package and its
+  templates, and the modification time of each ``sys.path`` folder (installing, upgrading or
+  removing a package changes its folder);
 - the project: ``config.yml``, the manifest and the bases archive, every path the render compared
   (its type, mode bits and bytes; a missing one as missing), and each folder above them (a folder
   replaced by a link changes what a render may write), and where the project's folder resolves to.
+  A project with a link among these always renders in full: a render reads through a link or
+  judges where it leads, which the link itself does not say.
 
 Receipts are a cache: ``TAC_BOOTSTRAP_NO_CACHE`` turns them off, and a missing, damaged or stale
 receipt only costs the time of a full render.
@@ -43,7 +45,6 @@ from tac_bootstrap_cli.history.settled import SettledRun, record_settled
 from tac_bootstrap_cli.leftovers import sweep_leftovers
 from tac_bootstrap_cli.locations import (
     CONFIG_FILE,
-    IGNORED_DIRS,
     PACKAGE_DIR,
     app_templates_root,
     cache_root,
@@ -61,24 +62,27 @@ Snapshot = dict[str, str]
 
 @cache
 def tool_identity() -> str:
-    """One hash of everything about the running tool a render's outcome depends on (per process:
-    the tool does not change under a running command)."""
+    """One hash of everything about the running tool a render's outcome depends on: its version,
+    the Python running it, the bytes of every file of the package and its templates (bytecode
+    caches aside), and the mtime of every ``sys.path`` folder. Per process: the tool does not
+    change under a running command."""
     digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{sys.executable}\n".encode())
     roots = [PACKAGE_DIR]
     for root in (templates_root(), app_templates_root()):
         if not root.is_relative_to(PACKAGE_DIR):  # a checkout: the templates sit beside it
             roots.append(root)
+    # Contents, not sizes and times: a copy that keeps times (cp -p, rsync -t, an archive) or
+    # two edits within the clock's granularity must still count (~5 ms for the whole tool).
     pending = [str(root) for root in roots]
     while pending:  # depth first, each folder's entries in name order
         with os.scandir(pending.pop()) as scan:
             entries = sorted(scan, key=lambda e: e.name)
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in IGNORED_DIRS:
+                if entry.name != "__pycache__":  # only bytecode, which no render reads
                     pending.append(entry.path)
                 continue
-            info = entry.stat(follow_symlinks=False)
-            digest.update(f"{entry.path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+            digest.update(f"{entry.path}\0{_entry(Path(entry.path))}\n".encode())
     for folder in sys.path:
         try:
             mtime: object = Path(folder or ".").stat().st_mtime_ns
@@ -122,6 +126,13 @@ def snapshot(target: Path, paths: Iterable[str] = ()) -> Snapshot:
             if parent.name:  # "." is the project itself, held as the target's resolution
                 taken.setdefault(f"{parent}/", _entry(target / parent))
     return taken
+
+
+def _provable(taken: Mapping[str, str]) -> bool:
+    """False when a snapshot holds a link: a render reads through it (``config.yml``) or judges
+    where it leads (a folder on the way), which the link's own entry does not say, so a project
+    with one always renders in full."""
+    return "link" not in taken.values()
 
 
 def project_paths(taken: Mapping[str, str]) -> list[str]:
@@ -197,7 +208,7 @@ def keep_receipt(
     earlier = list(before)
     paths = {rel for taken in earlier for rel in project_paths(taken)} | {p for p, _ in files}
     now = snapshot(target, paths)
-    if not all(agrees(now, taken) for taken in earlier):
+    if not all(agrees(now, taken) for taken in earlier) or not _provable(now):
         return False
     receipt = {
         "format": RECEIPT_FORMAT,
@@ -236,7 +247,9 @@ def settled_render(target: Path) -> Settled | None:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # none yet, or damaged: a full render decides (and writes a new one)
-    if not well_formed or not files or snapshot(target, project_paths(inputs)) != inputs:
+    if not well_formed or not files or not _provable(inputs):
+        return None
+    if snapshot(target, project_paths(inputs)) != inputs:
         return None
     return Settled(target, tuple((p, r) for p, r in files), receipt["answers"], receipt["made_at"])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tac_bootstrap_cli._adws.adw_modules.adw_database import (
     connect,
 )
 from tac_bootstrap_cli.history import db_path
-from tac_bootstrap_cli.locations import templates_root
+from tac_bootstrap_cli.locations import PACKAGE_DIR, templates_root
 from tac_bootstrap_cli.operation import UICallbacks
 from tac_bootstrap_cli.plan import Plan
 
@@ -302,3 +302,145 @@ def test_what_a_killed_writer_left_is_swept_as_a_full_render_does(cli: Run, proj
     assert cli("render", project).exit_code == 0
     assert steps(latest_run(cli)) == ["receipt"]
     assert not leftover.exists()
+
+
+# --- the oracle, after a change the snapshot must see (found in review) ---------------------------
+
+
+def answers_as_a_full_render(cli: Run, root: Path, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Render ``root`` (perhaps answered by its receipt), then in full (receipts off): when the
+    receipt answered, the full render must say and do the same. True when it answered."""
+    before = snapshot(root)
+    quick = cli("render", root)
+    answered = steps(latest_run(cli)) == ["receipt"]
+    after_quick = snapshot(root)
+    with monkeypatch.context() as patched:
+        patched.setenv("TAC_BOOTSTRAP_NO_CACHE", "1")
+        full = cli("render", root)
+    if answered:
+        assert after_quick == before
+        assert (quick.exit_code, quick.stdout) == (full.exit_code, full.stdout), full.output
+        assert snapshot(root) == before
+    return answered
+
+
+def _config_elsewhere(root: Path) -> Callable[[], None]:
+    """config.yml a link to a shared answers file; later, the answers behind it edited."""
+    shared = root.parent / "shared-config.yml"
+    shutil.copy2(root / "config.yml", shared)
+    (root / "config.yml").unlink()
+    (root / "config.yml").symlink_to(shared)
+
+    def edit() -> None:
+        text = shared.read_text(encoding="utf-8")
+        shared.write_text(text.replace("test: uv run pytest", "test: uv run pytest -x"), "utf-8")
+
+    return edit
+
+
+def _folder_linked_inside(rel: str) -> Callable[[Path], Callable[[], None]]:
+    """``rel`` a link to a folder inside the project; later, repointed at a copy outside it."""
+
+    def setup(root: Path) -> Callable[[], None]:
+        folder = root / rel
+        real = root / f"{folder.name.lstrip('.')}-real"
+        folder.rename(real)
+        folder.symlink_to(real, target_is_directory=True)
+
+        def repoint() -> None:
+            outside = root.parent / f"{real.name}-outside"
+            shutil.copytree(real, outside)
+            folder.unlink()
+            folder.symlink_to(outside, target_is_directory=True)
+
+        return repoint
+
+    return setup
+
+
+LINKS: dict[str, Callable[[Path], Callable[[], None]]] = {
+    "config.yml a link, the answers behind it edited": _config_elsewhere,
+    "a folder a link, repointed outside": _folder_linked_inside(".claude/agents"),
+    "the records' folder a link, repointed outside": _folder_linked_inside(".tac-bootstrap"),
+}
+
+
+@pytest.mark.parametrize("setup", LINKS.values(), ids=LINKS.keys())
+def test_a_link_among_the_inputs_means_no_receipt(
+    cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch, setup: Callable[[Path], Any]
+) -> None:
+    """A render reads through a link or judges where it leads; the link's entry says neither,
+    so a project with one always renders in full (and the oracle holds after the change)."""
+    change = setup(project)
+    drop_receipt(project)
+    cli("render", project)
+    assert uptodate.settled_render(project) is None
+    change()
+    assert not answers_as_a_full_render(cli, project, monkeypatch)
+
+
+@pytest.fixture
+def tool_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The generator's package and templates copied (times kept) under ``tmp_path/tool`` and used
+    as the running tool: the receipt's identity walks them, the engine renders and copies from
+    them. Yields the copy's folder (``pkg/``, ``templates/``)."""
+    from tac_bootstrap_cli.render import engine
+
+    tool = tmp_path / "tool"
+    pkg, templates = tool / "pkg", tool / "templates"
+    shutil.copytree(PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(templates_root(), templates, copy_function=shutil.copy2)
+    monkeypatch.setattr(uptodate, "PACKAGE_DIR", pkg)
+    monkeypatch.setattr(uptodate, "templates_root", lambda: templates)
+    monkeypatch.setattr(engine, "templates_root", lambda: templates)
+    monkeypatch.setattr(engine, "_adws_root", lambda: pkg / "_adws")
+    monkeypatch.setattr(engine, "BASE_MODULES", engine._shipped_paths(pkg / "_adws"))
+    uptodate.tool_identity.cache_clear()
+    yield tool
+    uptodate.tool_identity.cache_clear()
+
+
+def _same_size_and_time(tool: Path) -> None:
+    """A template edited in place, its size and mtime kept (cp -p, rsync -t, an archive with
+    fixed times, two edits within the clock's granularity)."""
+    chore = tool / "templates/.claude/commands/chore.md.j2"
+    info = chore.stat()
+    text = chore.read_text(encoding="utf-8")
+    edited = text.replace("must pass.", "must PASS.")
+    assert edited != text and len(edited) == len(text)
+    chore.write_text(edited, encoding="utf-8")
+    os.utime(chore, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def _base_module_in_a_tool_cache_folder(tool: Path) -> None:
+    """A file under ``_adws/.hypothesis/``: the engine ships it as a base module."""
+    extra = tool / "pkg/_adws/.hypothesis/constants/abc"
+    extra.parent.mkdir(parents=True)
+    extra.write_text("examples\n", encoding="utf-8")
+
+
+TOOL_CHANGES: dict[str, Callable[[Path], None]] = {
+    "a template edited, size and mtime kept": _same_size_and_time,
+    "a base module under a tool-cache folder": _base_module_in_a_tool_cache_folder,
+}
+
+
+@pytest.mark.parametrize("change", TOOL_CHANGES.values(), ids=TOOL_CHANGES.keys())
+def test_a_change_to_the_tool_means_a_full_render(
+    cli: Run,
+    project: Path,
+    tool_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Path], None],
+) -> None:
+    from tac_bootstrap_cli.render import engine
+
+    drop_receipt(project)
+    cli("render", project)  # a receipt for the copied tool
+    assert uptodate.settled_render(project) is not None
+    change(tool_copy)
+    # A new process computes the base modules at import and the identity afresh.
+    monkeypatch.setattr(engine, "BASE_MODULES", engine._shipped_paths(tool_copy / "pkg/_adws"))
+    uptodate.tool_identity.cache_clear()
+    assert uptodate.settled_render(project) is None
+    assert not answers_as_a_full_render(cli, project, monkeypatch)
