@@ -62,7 +62,8 @@ class CodeCache:
     ) -> jinja2.Template:
         """The template ``name`` compiled from ``source`` (compiled now only when not cached)."""
         kind = (
-            "sandbox-" + ",".join(sorted(getattr(env, "intercepted_binops", ())))
+            f"sandbox-{type(env).__name__}-"  # the immutable sandbox (file names) apart
+            + ",".join(sorted(getattr(env, "intercepted_binops", ())))
             if env.sandboxed
             else "plain"
         )

@@ -381,8 +381,9 @@ def render_project(
         is_template = rel.endswith(TEMPLATE_SUFFIX)
         out_rel = rel[: -len(TEMPLATE_SUFFIX)] if is_template else rel
         try:
-            if "{" in out_rel:
-                out_rel = path_env.from_string(out_rel).render(context)
+            if "{" in out_rel:  # a name with expressions, compiled once like the contents
+                named = codes.template(path_env, rel, f"{file} (name)", out_rel)
+                out_rel = named.render(context)
             out_path = _safe_output_path(out_rel, rel)
             if out_path is None:
                 continue

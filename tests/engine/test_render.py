@@ -126,6 +126,25 @@ def test_compiled_templates_are_cached_not_recompiled(
     assert render(root) == {"a.txt": b"demo!", "b.txt": b"b"}
 
 
+def test_file_names_with_expressions_are_cached_too(
+    tree: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A path like ``src/{{ project.name }}/x.py`` is a template too: compiled once, like the
+    contents (``init`` renders ~16 such names for the application skeleton)."""
+    monkeypatch.setenv("TAC_BOOTSTRAP_CACHE_DIR", str(tmp_path / "cache"))
+    root = tree({"{{ project.name }}": {"m-{{ project.name }}.txt": "plain"}})
+    new_process()
+    assert render(root) == {"demo/m-demo.txt": b"plain"}
+
+    def no_compile(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("file name compiled again")
+
+    new_process()
+    with monkeypatch.context() as m:
+        m.setattr(jinja2.Environment, "compile", no_compile)
+        assert render(root) == {"demo/m-demo.txt": b"plain"}
+
+
 def new_process() -> None:
     """Forget the in-memory caches, as a new process would."""
     engine._environment.cache_clear()
