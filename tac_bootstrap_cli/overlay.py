@@ -39,7 +39,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class Question(BaseModel):
     """One answer an overlay's templates use (``answers.<name>``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use, not at import: only projects with team templates validate one.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str
     help: str = ""
@@ -63,7 +64,7 @@ class Question(BaseModel):
 class OverlayMeta(BaseModel):
     """The overlay's ``tac-template.yml``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     version: str | None = None
     questions: list[Question] = Field(default_factory=list)

@@ -37,11 +37,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tac_bootstrap_cli import __version__
-from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic
-from tac_bootstrap_cli.history.settled import SettledRun, record_settled
 from tac_bootstrap_cli.leftovers import sweep_leftovers
 from tac_bootstrap_cli.locations import (
     CONFIG_FILE,
@@ -51,6 +49,9 @@ from tac_bootstrap_cli.locations import (
     templates_root,
 )
 from tac_bootstrap_cli.projectstate import BASES_PATH, MANIFEST_PATH
+
+if TYPE_CHECKING:
+    from tac_bootstrap_cli.history.settled import SettledRun
 
 RECEIPT_FORMAT = 1
 # What every render reads besides the paths it compares.
@@ -171,6 +172,8 @@ class Settled:
     def history(self, argv: list[str], started: datetime, check_ms: float) -> SettledRun:
         """This render as the history records it: one ``receipt`` step (the check), then an
         ``unchanged`` event per file, the answers and the summary, as a full render does."""
+        from tac_bootstrap_cli.history.settled import SettledRun
+
         n = len(self.files)
         return SettledRun(
             command="render",
@@ -218,6 +221,8 @@ def keep_receipt(
         "files": sorted(files),
         "answers": answers,
     }
+    from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic
+
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(receipt, ensure_ascii=False)
@@ -262,6 +267,8 @@ def render_from_receipt(path: Path | None, argv: list[str]) -> Settled | None:
     settled = settled_render(Path(path if path is not None else "."))
     if settled is None:
         return None
+    from tac_bootstrap_cli.history.settled import record_settled
+
     run = settled.history(argv, started, (time.perf_counter() - clock) * 1000)
     if not record_settled(run):
         return None
