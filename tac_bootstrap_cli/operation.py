@@ -23,7 +23,10 @@ from tac_bootstrap_cli.detect import Detection
 from tac_bootstrap_cli.errors import Declined, TacError
 from tac_bootstrap_cli.history import NullRecorder, Recorder
 from tac_bootstrap_cli.layer import Layer
-from tac_bootstrap_cli.plan import Action, Desired, FileAction, Plan, Policy, compute_plan
+from tac_bootstrap_cli.plan import Desired, FileAction, Plan, Policy, compute_plan
+from tac_bootstrap_cli.plan import (
+    existing_changes as existing_changes,  # importable here, as before
+)
 from tac_bootstrap_cli.projectstate import Manifest, load_bases
 from tac_bootstrap_cli.trust import granting
 
@@ -108,12 +111,6 @@ class Result:
         verb = "would write" if self.dry_run else "wrote"
         written = self.plan.changes if self.dry_run else len(self.written)
         return f"{self.command} {self.target}: {verb} {written} files ({counts})"
-
-
-def existing_changes(plan: Plan) -> list[FileAction]:
-    """The writes that change a file already on disk (all but ``create``): what a person at a
-    terminal is asked about before anything is written."""
-    return [fa for fa in plan.actions if fa.writes and fa.action is not Action.CREATE]
 
 
 class Worker:

@@ -277,6 +277,12 @@ _MINE_OR_EDITED = frozenset({State.FOREIGN, State.EDITED})  # settings files mer
 EARLY = frozenset({State.BLOCKED, State.LINK, State.UNREADABLE})  # decided before any content
 
 
+def existing_changes(plan: Plan) -> list[FileAction]:
+    """The writes that change a file already on disk (all but ``create``): what a person at a
+    terminal is asked about before anything is written."""
+    return [fa for fa in plan.actions if fa.writes and fa.action is not Action.CREATE]
+
+
 def _same(reason: str, check_exec: bool = False) -> Outcome:
     return Outcome(Action.UNCHANGED, reason, check_exec)
 

@@ -52,6 +52,7 @@ from tac_bootstrap_cli.projectstate import BASES_PATH, MANIFEST_PATH
 
 if TYPE_CHECKING:
     from tac_bootstrap_cli.history.settled import SettledRun
+    from tac_bootstrap_cli.plan import Plan
 
 RECEIPT_FORMAT = 1
 # What every render reads besides the paths it compares.
@@ -168,6 +169,14 @@ class Settled:
     def summary(self) -> str:
         """The run's one line, as the full render says it (``Result.summary``)."""
         return f"render {self.target}: wrote 0 files ({len(self.files)} unchanged)"
+
+    def plan(self) -> Plan:
+        """The plan a full render makes of this project (every file unchanged), for the review a
+        terminal shows (``ui.review``)."""
+        from tac_bootstrap_cli.plan import Action, FileAction, Plan
+
+        actions = [FileAction(path=p, action=Action.UNCHANGED, reason=r) for p, r in self.files]
+        return Plan(self.target, actions, None, __version__)
 
     def history(self, argv: list[str], started: datetime, check_ms: float) -> SettledRun:
         """This render as the history records it: one ``receipt`` step (the check), then an

@@ -311,11 +311,13 @@ def render(
     from tac_bootstrap_cli import ui
 
     review = _interactive(yes)
-    if not (review or dry_run or force or templates or trust):
+    if not (dry_run or force or templates or trust):
         from tac_bootstrap_cli.uptodate import render_from_receipt
 
         settled = render_from_receipt(path, command_line(ctx))
         if settled is not None:  # nothing changed since a render that changed nothing
+            if review:  # the plan a terminal sees, as the full render shows it
+                ui.review(settled.plan(), always_show=True)
             ui.show_done("render", str(settled.target), 0, {"unchanged": len(settled.files)})
             return
     from tac_bootstrap_cli import scaffold

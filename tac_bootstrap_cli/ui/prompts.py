@@ -67,7 +67,7 @@ def confirm(question: str) -> bool:
 def review(plan: Plan, *, always_show: bool) -> bool:
     """Before writing: the plan (as ``--dry-run`` shows it; with ``always_show`` False only when
     files that exist would change), and if some would, whether to apply it (True: go on)."""
-    from tac_bootstrap_cli.operation import existing_changes
+    from tac_bootstrap_cli.plan import existing_changes
 
     changing = existing_changes(plan)
     if not changing and not always_show:

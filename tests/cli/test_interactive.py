@@ -5,6 +5,7 @@ before changing files that exist, slow steps show a progress line. Each case run
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pty
 import re
@@ -254,6 +255,27 @@ def test_render_asks_before_updating_and_declining_keeps_every_byte(
     assert again.wait() == 0, again.screen
     prime = (project / ".claude" / "commands" / "prime.md").read_text()
     assert "uv run pytest -x" in prime
+
+
+def test_an_unchanged_render_at_a_terminal_shows_the_same_plan_from_its_receipt(
+    cli: Run, terminal: Callable[..., Terminal], tree: Callable[..., Path]
+) -> None:
+    """At a terminal ``render`` shows its whole plan even when nothing changes; answered by the
+    previous render's receipt it shows the same screen (the plan through the same ``review``)."""
+    project = tree(FASTAPI_PROJECT, name="shop")
+    assert cli("add-agentic", project).exit_code == 0
+    full = terminal(project, "render")  # renders in full, and keeps a receipt: nothing changed
+    assert full.wait() == 0, full.screen
+    quick = terminal(project, "render")
+    assert quick.wait() == 0, quick.screen
+    assert "Plan:" in quick.screen and "unchanged" in quick.screen
+    assert quick.screen == full.screen
+    runs = json.loads(cli("runs", "--json", "-n", "2").stdout)
+    steps = [
+        [log["message"] for log in shown["logs"] if log["type"] == "step_end"]
+        for shown in (json.loads(cli("runs", "show", r["id"], "--json").stdout) for r in runs)
+    ]
+    assert steps == [["receipt"], ["config", "render", "plan", "apply"]]
 
 
 def test_without_a_terminal_yes_is_implied(tree: Callable[..., Path]) -> None:
