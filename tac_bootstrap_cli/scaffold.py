@@ -222,17 +222,27 @@ class RenderAgain(_Scaffold):
         super().__init__(options)
         o = options
         # A receipt holds what a plain render concludes: no option that changes the outcome.
-        self.receipt = not (o.dry_run or o.force or o.trust or o.overlay or o.templates_dir)
+        plain = not (o.dry_run or o.force or o.trust or o.overlay or o.templates_dir)
+        self.receipt = plain and uptodate.receipt_file(o.target) is not None  # caches on
         self.snapshots: list[uptodate.Snapshot] = []  # each taken before its inputs were read
         self.answers: dict[str, Any] = {}
+
+    def _snapshot(self, paths: list[str]) -> None:
+        """One more snapshot for the receipt; what cannot be snapshotted (an unreadable tool, a
+        recorded path outside the project) only means no receipt, never a failed render."""
+        if not self.receipt:
+            return
+        try:
+            self.snapshots.append(uptodate.snapshot(self.options.target, paths))
+        except (OSError, ValueError):
+            self.receipt = False
 
     def prepare(self) -> Layer:
         """Read the answers; a new team templates folder is remembered in ``config.yml``."""
         target = self.options.target
         if not target.is_dir():
             raise UsageError(f"{target} is not a folder")
-        if self.receipt:
-            self.snapshots.append(uptodate.snapshot(target))
+        self._snapshot([])
         with self.step("config"):
             config = load_config(target)
             layer = layer_for(config, self.options.overlay, target)
@@ -246,10 +256,9 @@ class RenderAgain(_Scaffold):
 
     def decide(self, layer: Layer, desired: list[Desired]) -> Plan:
         """The plan, with the paths it compares snapshotted first when a receipt may follow."""
-        if self.receipt and layer.overlay is None:
+        if layer.overlay is None:
             known = list(self.manifest.files) if self.manifest is not None else []
-            paths = [d.path for d in desired] + known
-            self.snapshots.append(uptodate.snapshot(self.options.target, paths))
+            self._snapshot([d.path for d in desired] + known)
         return super().decide(layer, desired)
 
     def extra(self, layer: Layer, plan: Plan) -> list[FileAction]:
@@ -261,7 +270,8 @@ class RenderAgain(_Scaffold):
         """A receipt when nothing changed, nothing needs saying and no team templates are used."""
         actions = result.plan.actions
         if (
-            len(self.snapshots) == 2  # both taken: a plain render without team templates
+            self.receipt
+            and len(self.snapshots) == 2  # both taken: a plain render without team templates
             and not result.dry_run
             and not result.notes
             and result.config.templates is None

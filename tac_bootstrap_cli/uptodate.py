@@ -26,6 +26,7 @@ receipt only costs the time of a full render.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -54,12 +55,24 @@ if TYPE_CHECKING:
     from tac_bootstrap_cli.history.settled import SettledRun
     from tac_bootstrap_cli.plan import Plan
 
-RECEIPT_FORMAT = 1
+RECEIPT_FORMAT = 2
 # What every render reads besides the paths it compares.
 STATE_FILES = (CONFIG_FILE, MANIFEST_PATH, BASES_PATH)
-_TOOL, _TARGET = "tool", "target"  # the snapshot's keys that are not project paths
+# The snapshot's keys that are not project paths: no path holds a NUL.
+_TOOL, _TARGET = "\0tool", "\0target"
 
 Snapshot = dict[str, str]
+
+
+class Unprovable(ValueError):
+    """What a render reads cannot be snapshotted into a proof (a link among the tool's files, a
+    recorded path outside the project): that render keeps no receipt and none answers."""
+
+
+def _line(*fields: object) -> bytes:
+    """One line of a hash's input: the fields as the file system's bytes, NUL-separated (a path
+    that is not UTF-8 is hashed as it is, never refused)."""
+    return b"\0".join(os.fsencode(f) if isinstance(f, str) else str(f).encode() for f in fields)
 
 
 @cache
@@ -67,8 +80,9 @@ def tool_identity() -> str:
     """One hash of everything about the running tool a render's outcome depends on: its version,
     the Python running it, the bytes of every file of the package and its templates (bytecode
     caches aside), and the mtime of every ``sys.path`` folder. Per process: the tool does not
-    change under a running command."""
-    digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{sys.executable}\n".encode())
+    change under a running command. ``Unprovable`` when the tool holds a link (what a render
+    reads through it is not what the link's entry says), ``OSError`` when it cannot be read."""
+    digest = hashlib.sha256(_line(__version__, sys.version, sys.executable) + b"\n")
     roots = [PACKAGE_DIR]
     for root in (templates_root(), app_templates_root()):
         if not root.is_relative_to(PACKAGE_DIR):  # a checkout: the templates sit beside it
@@ -80,17 +94,19 @@ def tool_identity() -> str:
         with os.scandir(pending.pop()) as scan:
             entries = sorted(scan, key=lambda e: e.name)
         for entry in entries:
+            if entry.is_symlink():
+                raise Unprovable(f"{entry.path} is a link")
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != "__pycache__":  # only bytecode, which no render reads
                     pending.append(entry.path)
                 continue
-            digest.update(f"{entry.path}\0{_entry(Path(entry.path))}\n".encode())
+            digest.update(_line(entry.path, _entry(Path(entry.path))) + b"\n")
     for folder in sys.path:
         try:
             mtime: object = Path(folder or ".").stat().st_mtime_ns
         except OSError:
             mtime = "-"
-        digest.update(f"{folder}\0{mtime}\n".encode())
+        digest.update(_line(folder, mtime) + b"\n")
     return digest.hexdigest()
 
 
@@ -110,19 +126,29 @@ def _entry(path: Path) -> str:
     if not stat.S_ISREG(info.st_mode):
         return "other"
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as file:
+        # No link followed, and no wait on a FIFO swapped in since the lstat.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        with os.fdopen(os.open(path, flags), "rb") as file:
             digest = hashlib.file_digest(file, "sha256").hexdigest()
     except OSError as exc:
         return f"error {exc.errno}"
     return f"file {stat.S_IMODE(info.st_mode):o} {digest}"
 
 
+def _inside(rel: str) -> bool:
+    """True for a plain project-relative path (no root, no ``..``, no empty part)."""
+    return bool(rel) and all(part not in ("", ".", "..") for part in rel.split("/"))
+
+
 def snapshot(target: Path, paths: Iterable[str] = ()) -> Snapshot:
     """The state of everything a render of ``target`` reads: the tool, the project's records and
-    ``paths`` (project-relative), each with the folders above it."""
+    ``paths`` (project-relative), each with the folders above it. ``Unprovable`` for a path
+    outside the project (a manifest can list anything) or a tool with a link; ``OSError`` when
+    the tool cannot be read."""
     taken: Snapshot = {_TOOL: tool_identity(), _TARGET: str(target.resolve())}
     for rel in sorted({*STATE_FILES, *paths}):
+        if not _inside(rel):
+            raise Unprovable(f"{rel!r} is not a path inside the project")
         taken[rel] = _entry(target / rel)
         for parent in PurePosixPath(rel).parents:
             if parent.name:  # "." is the project itself, held as the target's resolution
@@ -160,7 +186,8 @@ def receipt_file(target: Path) -> Path | None:
 class Settled:
     """A render whose outcome a receipt proves: every file unchanged, nothing written."""
 
-    target: Path
+    target: Path  # as given (absolute): what the output and the history name
+    root: Path  # where it resolves to: what the full render's plan and apply work in
     files: tuple[tuple[str, str], ...]  # (path, reason) of each unchanged file, in path order
     answers: dict[str, Any]  # the answers the render worked with (the history's Prompt)
     made_at: str  # when the full render that made the receipt ran
@@ -176,7 +203,7 @@ class Settled:
         from tac_bootstrap_cli.plan import Action, FileAction, Plan
 
         actions = [FileAction(path=p, action=Action.UNCHANGED, reason=r) for p, r in self.files]
-        return Plan(self.target, actions, None, __version__)
+        return Plan(self.root, actions, None, __version__)
 
     def history(self, argv: list[str], started: datetime, check_ms: float) -> SettledRun:
         """This render as the history records it: one ``receipt`` step (the check), then an
@@ -219,7 +246,10 @@ def keep_receipt(
         return False
     earlier = list(before)
     paths = {rel for taken in earlier for rel in project_paths(taken)} | {p for p, _ in files}
-    now = snapshot(target, paths)
+    try:
+        now = snapshot(target, paths)
+    except (OSError, ValueError):  # unreadable or unprovable: no receipt, a full render next time
+        return False
     if not all(agrees(now, taken) for taken in earlier) or not _provable(now):
         return False
     receipt = {
@@ -238,7 +268,23 @@ def keep_receipt(
         write_atomic(where, text.encode("utf-8", "surrogateescape"), mode=0o600)
     except OSError:
         return False
+    _prune(where.parent)
     return True
+
+
+RECEIPT_DAYS = 30  # a receipt not rewritten for this long is of a project no longer rendered
+
+
+def _prune(folder: Path) -> None:
+    """Remove receipts not rewritten for ``RECEIPT_DAYS`` (one per project path ever rendered
+    would otherwise pile up); best effort."""
+    oldest = time.time() - RECEIPT_DAYS * 86400
+    with contextlib.suppress(OSError), os.scandir(folder) as scan:
+        for entry in scan:
+            if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < oldest:
+                        Path(entry.path).unlink()
 
 
 def settled_render(target: Path) -> Settled | None:
@@ -263,9 +309,18 @@ def settled_render(target: Path) -> Settled | None:
         return None  # none yet, or damaged: a full render decides (and writes a new one)
     if not well_formed or not files or not _provable(inputs):
         return None
-    if snapshot(target, project_paths(inputs)) != inputs:
+    try:
+        if snapshot(target, project_paths(inputs)) != inputs:
+            return None
+    except (OSError, ValueError):
         return None
-    return Settled(target, tuple((p, r) for p, r in files), receipt["answers"], receipt["made_at"])
+    return Settled(
+        target,
+        Path(inputs[_TARGET]),
+        tuple((p, r) for p, r in files),
+        receipt["answers"],
+        receipt["made_at"],
+    )
 
 
 def render_from_receipt(path: Path | None, argv: list[str]) -> Settled | None:
@@ -282,5 +337,5 @@ def render_from_receipt(path: Path | None, argv: list[str]) -> Settled | None:
     if not record_settled(run):
         return None
     # What a killed writer left beside these files: a full render's apply step sweeps it too.
-    sweep_leftovers(settled.target, [path for path, _why in settled.files])
+    sweep_leftovers(settled.root, [path for path, _why in settled.files])
     return settled

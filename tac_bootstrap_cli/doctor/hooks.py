@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import stat
 import sys
 from collections.abc import Iterator
@@ -262,6 +263,18 @@ def hook_bytecode_dir() -> Path | None:
     return root / "hook-bytecode" / f"{__version__}-{sys.implementation.cache_tag}"
 
 
+def _kept_bytecode() -> Path | None:
+    """``hook_bytecode_dir``; the first time a version uses it, the folders of other versions go
+    (each holds a copy of the standard library's bytecode)."""
+    kept = hook_bytecode_dir()
+    if kept is not None and not kept.is_dir():
+        with contextlib.suppress(OSError):
+            for old in kept.parent.iterdir():
+                if old.name != kept.name and old.is_dir() and not old.is_symlink():
+                    shutil.rmtree(old, ignore_errors=True)
+    return kept
+
+
 def _run_hook(
     root: Path, event: str, argv: list[str], fields: dict[str, Any], timeout: float, at: Scratch
 ) -> tuple[int | None, str]:
@@ -410,7 +423,7 @@ def check_hook_runs(p: Project) -> Iterator[Check]:
         )
         return
     with tempfile.TemporaryDirectory(prefix="tac-doctor-hooks-") as tmp:
-        kept = hook_bytecode_dir() if foreign is None else None
+        kept = _kept_bytecode() if foreign is None else None
         at = Scratch(Path(tmp) / "doctor.db", kept or Path(tmp) / "pycache")
         failures, warnings = _try_hooks(p.root, hooks, at)
     if failures:

@@ -2,7 +2,7 @@
 (``render`` answered by its receipt), recorded without loading the models.
 
 The rows are the ones ``RunRecorder`` writes through ``adw_logging`` for the same steps and events
-(``tests/history/test_settled.py`` reads them back through the repositories, which validate each
+(``tests/cli/test_receipts.py`` reads them back through the repositories, which validate each
 row by its model, and compares them with a full run's). They go in one transaction, and only into
 a database of ours already at the current schema: anything else (no database yet, an older schema,
 a read-only or foreign file, a write that fails) returns False with nothing written, and the

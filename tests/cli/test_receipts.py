@@ -213,8 +213,9 @@ def test_the_tool_is_part_of_the_proof(
     os.utime(site, ns=(0, 1))
     uptodate.tool_identity.cache_clear()
     assert uptodate.tool_identity() != with_site
+    # The fixture's receipt was made by the tool before these changes: it must not answer now.
+    assert uptodate.settled_render(project) is None
     uptodate.tool_identity.cache_clear()
-    del project  # the fixture ran before the tool changed: its receipt must not answer now
 
 
 @pytest.mark.parametrize("options", [["--force"], ["--dry-run"], ["--templates", "TEAM"]], ids=str)
@@ -242,6 +243,11 @@ def test_no_receipt_when_the_render_changed_or_said_something(cli: Run, project:
 def test_a_change_while_the_render_runs_keeps_no_receipt(project: Path) -> None:
     """An input edited between the render's reading and its end: the receipt would describe a
     state no render concluded from, so none is kept."""
+    where = uptodate.receipt_file(project)
+    assert where is not None
+    drop_receipt(project)
+    scaffold.render_again(project, ui=UICallbacks(on_plan=lambda _plan: None))
+    assert where.exists(), "the control: the same library call keeps one when nothing moves"
     drop_receipt(project)
 
     def edit_during(plan: Plan) -> None:
@@ -249,8 +255,7 @@ def test_a_change_while_the_render_runs_keeps_no_receipt(project: Path) -> None:
         _edit("config.yml")(project)
 
     scaffold.render_again(project, ui=UICallbacks(on_plan=edit_during))
-    assert uptodate.receipt_file(project) is not None
-    assert not uptodate.receipt_file(project).exists()  # type: ignore[union-attr]
+    assert not where.exists()
 
 
 def test_a_damaged_receipt_only_costs_a_full_render(cli: Run, project: Path) -> None:
@@ -444,3 +449,85 @@ def test_a_change_to_the_tool_means_a_full_render(
     uptodate.tool_identity.cache_clear()
     assert uptodate.settled_render(project) is None
     assert not answers_as_a_full_render(cli, project, monkeypatch)
+
+
+# --- what cannot be snapshotted only means no receipt (found in review) -------------------------
+
+
+def test_a_path_that_is_not_utf8_on_sys_path_never_fails_a_render(
+    cli: Run, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/lib\xff"))
+    folder.mkdir()
+    monkeypatch.setattr("sys.path", [*__import__("sys").path, str(folder)])
+    uptodate.tool_identity.cache_clear()
+    drop_receipt(project)
+    result = cli("render", project)
+    assert result.exit_code == 0, result.output
+    assert uptodate.settled_render(project) is not None  # hashed as bytes, not refused
+    uptodate.tool_identity.cache_clear()
+
+
+def test_a_manifest_naming_a_path_outside_the_project_means_no_receipt(
+    cli: Run, project: Path, tmp_path: Path
+) -> None:
+    """A cloned repository's manifest can list anything: a path outside the project is never
+    read for a snapshot (it could be huge, or a FIFO), and the render keeps no receipt."""
+    outside = tmp_path / "big.bin"
+    outside.write_bytes(b"x" * 1000)
+    manifest = project / ".tac-bootstrap/manifest.json"
+    data = json.loads(manifest.read_text())
+    data["files"][str(outside)] = {"sha256": "0" * 64, "kind": "file"}
+    data["files"]["../escape.md"] = {"sha256": "0" * 64, "kind": "file"}
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(uptodate.Unprovable):
+        uptodate.snapshot(project, [str(outside)])
+    drop_receipt(project)
+    result = cli("render", project)
+    assert result.exit_code in (0, 1), result.output  # whatever the full render makes of it
+    assert uptodate.settled_render(project) is None
+
+
+def test_a_link_among_the_tools_files_means_no_receipt(
+    cli: Run, project: Path, tool_copy: Path
+) -> None:
+    """A base module that is a link (a developer's checkout): the engine reads through it, the
+    link's entry says nothing of what it points to."""
+    module = tool_copy / "pkg/_adws/adw_modules/utils.py"
+    real = tool_copy / "utils-real.py"
+    module.rename(real)
+    module.symlink_to(real)
+    uptodate.tool_identity.cache_clear()
+    with pytest.raises(uptodate.Unprovable):
+        uptodate.tool_identity()
+    drop_receipt(project)
+    assert cli("render", project).exit_code == 0
+    assert uptodate.settled_render(project) is None
+
+
+def test_a_project_reached_through_a_link_is_planned_where_it_resolves(
+    cli: Run, project: Path, tmp_path: Path
+) -> None:
+    """The plan a terminal sees is titled with the resolved folder, as the full render's is (its
+    output line keeps the path as given)."""
+    link = tmp_path / "via"
+    link.symlink_to(project.parent, target_is_directory=True)
+    through = link / project.name
+    assert cli("render", through).exit_code == 0  # full: keeps a receipt for this path
+    settled = uptodate.settled_render(through)
+    assert settled is not None
+    full = scaffold.render_again(through)
+    assert settled.plan().root == full.plan.root == project.resolve()
+    assert settled.target == through and str(through) in settled.summary
+
+
+def test_receipts_not_rewritten_for_a_month_are_removed(cli: Run, project: Path) -> None:
+    where = uptodate.receipt_file(project)
+    assert where is not None
+    stale = where.with_name("0" * 32 + ".json")
+    stale.write_text("{}", encoding="utf-8")
+    month_ago = where.stat().st_mtime - (uptodate.RECEIPT_DAYS + 1) * 86400
+    os.utime(stale, (month_ago, month_ago))
+    drop_receipt(project)
+    assert cli("render", project).exit_code == 0  # keeps a new receipt, and prunes
+    assert where.exists() and not stale.exists()

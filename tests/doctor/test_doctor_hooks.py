@@ -209,3 +209,15 @@ def test_bytecode_is_kept_for_our_hook_code_only(cli: Run, project: Path) -> Non
     doctor_json(cli, project, "--run-hooks")
     assert not [p for p in kept.rglob("*.pyc") if p.name.startswith("theirs.")]
     assert {p.name for p in kept.rglob("*.pyc")} == compiled
+
+
+def test_a_new_version_removes_the_bytecode_other_versions_kept(cli: Run, project: Path) -> None:
+    from tac_bootstrap_cli.doctor.hooks import hook_bytecode_dir
+
+    kept = hook_bytecode_dir()
+    assert kept is not None
+    older = kept.parent / "0.0.1-cpython-311"
+    (older / "x").mkdir(parents=True)
+    code, _ = doctor_json(cli, project)
+    assert code == 0
+    assert kept.is_dir() and not older.exists()
