@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from tac_bootstrap_cli.config import CONFIG_FILE, Commands, ProjectConfig, parse_config
+from tac_bootstrap_cli.config import (
+    COMMAND_NAMES,
+    CONFIG_FILE,
+    ConfigInvalid,
+    ProjectConfig,
+    dotted,
+    parse_config,
+)
 from tac_bootstrap_cli.detect import Detection
 from tac_bootstrap_cli.errors import TacError, UsageError, ValidationFailed
 from tac_bootstrap_cli.names import validate_project_name
 from tac_bootstrap_cli.stacks import LANGUAGES, default_commands, language_for_package_manager
-
-COMMAND_NAMES = tuple(Commands.model_fields)
 
 
 @dataclass
@@ -118,14 +121,14 @@ def commands_for(
     if existing is not None:
         p = existing.project
         if (p.language, p.framework, p.package_manager) == stack:
-            commands.update(existing.commands.model_dump())
+            commands.update(existing.commands.to_data())
     commands.update({k: v for k, v in given.commands.items() if v})
     return commands
 
 
 def build_config(answers: Answers, existing: ProjectConfig | None = None) -> ProjectConfig:
     """Validate answers into a ``ProjectConfig``, keeping a previous config's other settings."""
-    data: dict[str, Any] = existing.model_dump(mode="json", exclude_none=True) if existing else {}
+    data: dict[str, Any] = existing.to_data(exclude_none=True) if existing else {}
     data["project"] = {
         "name": answers.name or "",
         "language": answers.language or "python",
@@ -134,21 +137,16 @@ def build_config(answers: Answers, existing: ProjectConfig | None = None) -> Pro
     }
     data["commands"] = {k: v for k, v in answers.commands.items() if k in COMMAND_NAMES}
     try:
-        return ProjectConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed("answers", [_problem(err) for err in exc.errors()]) from None
-
-
-def _problem(err: Any) -> str:
-    loc = ".".join(str(p) for p in err.get("loc", ()))
-    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    return f"{loc}: {msg}" if loc else msg
+        return ProjectConfig.from_data(data)
+    except ConfigInvalid as exc:
+        problems = [f"{dotted(loc)}: {msg}" if loc else msg for loc, msg in exc.problems]
+        raise ValidationFailed("answers", problems) from None
 
 
 def answers_of(config: ProjectConfig) -> Answers:
     """The answers a config holds (what ``render`` records in the history)."""
     p = config.project
-    commands = config.commands.model_dump()
+    commands = config.commands.to_data()
     return Answers(p.name, p.language, p.framework, p.package_manager, commands)
 
 

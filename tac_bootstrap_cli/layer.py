@@ -81,7 +81,7 @@ def layer_for(config: ProjectConfig, given: Path | None, target: Path) -> Layer:
         value = remembered(path, target)
         if value != config.templates:
             notes.append(f"team templates {value} remembered in {CONFIG_FILE}")
-            config = config.model_copy(update={"templates": value})
+            config = config.replace(templates=value)
     else:
         path = resolve_templates(config.templates, target)
     if path is None:

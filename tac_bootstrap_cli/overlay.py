@@ -19,60 +19,20 @@ only used when the user has no value: an existing answer is never replaced.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any
 
 from tac_bootstrap_cli import yamlread
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig
 from tac_bootstrap_cli.errors import ConfigError, UsageError
 from tac_bootstrap_cli.trust import require_trusted
 
+if TYPE_CHECKING:
+    from tac_bootstrap_cli.overlay_meta import OverlayMeta
+
 META_FILE = "tac-template.yml"
 SKIP_SUFFIX = ".skip"
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class Question(BaseModel):
-    """One answer an overlay's templates use (``answers.<name>``)."""
-
-    # Built on first use, not at import: only projects with team templates validate one.
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    name: str
-    help: str = ""
-    default: Any = None
-    compute: str | None = None  # a Jinja2 expression over the answers and config sections
-    renamed_from: list[str] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _identifier(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError(f"{value!r} is not a name templates can use (letters, digits, _)")
-        return value
-
-    @field_validator("renamed_from", mode="before")
-    @classmethod
-    def _listify(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-
-class OverlayMeta(BaseModel):
-    """The overlay's ``tac-template.yml``."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    version: str | None = None
-    questions: list[Question] = Field(default_factory=list)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return None if value is None else str(value)  # `version: 2.0` is a float in YAML
 
 
 @dataclass(frozen=True)
@@ -90,6 +50,11 @@ class Overlay:
 
 def load_overlay(path: Path) -> Overlay:
     """Read an overlay folder (``tac-template.yml`` optional); errors name the file and key."""
+    # Pydantic is loaded here, for team templates only: most projects have none.
+    from pydantic import ValidationError
+
+    from tac_bootstrap_cli.overlay_meta import OverlayMeta
+
     if not path.is_dir():
         raise UsageError(f"team templates {path}: not a folder")
     meta_path = path / META_FILE
@@ -211,4 +176,4 @@ def migrate_answers(
         notes.append(f"answers.{q.name}: new question, set to {value!r}")
     if answers == config.answers:
         return config, notes
-    return config.model_copy(update={"answers": answers}), notes
+    return config.replace(answers=answers), notes

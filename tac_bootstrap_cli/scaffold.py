@@ -15,7 +15,6 @@ from typing import Any, Unpack
 
 from tac_bootstrap_cli import uptodate
 from tac_bootstrap_cli.answers import (
-    COMMAND_NAMES,
     Answers,
     answers_json,
     answers_of,
@@ -24,7 +23,7 @@ from tac_bootstrap_cli.answers import (
     name_from_folder,
     settle,
 )
-from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig, load_config
+from tac_bootstrap_cli.config import COMMAND_NAMES, CONFIG_FILE, ProjectConfig, load_config
 from tac_bootstrap_cli.detect import Detection, detect
 from tac_bootstrap_cli.errors import ConflictError, UsageError
 from tac_bootstrap_cli.layer import Layer, config_rewrite, layer_for
@@ -249,7 +248,7 @@ class RenderAgain(_Scaffold):
         self.answers = answers_of(layer.config).as_dict()
         self.recorder.note_answers(self.answers)
         if layer.config.templates != config.templates:
-            new = config.model_copy(update={"templates": layer.config.templates})
+            new = config.replace(templates=layer.config.templates)
             self.config_action = config_rewrite(target, config, new, "team templates remembered")
         self.manifest = load_manifest(target)
         return layer

@@ -143,7 +143,7 @@ class Upgrade(Operation[UpgradeResult]):
                 )
             self.config_action = _config_action(target, old_config, layer.config)
             step.update(notes=len(layer.notes))
-        self.recorder.note_answers(layer.config.model_dump(mode="json", exclude_none=True))
+        self.recorder.note_answers(layer.config.to_data(exclude_none=True))
         self._load_bases(layer.notes)
         return layer
 

@@ -85,7 +85,7 @@ def ask_commands(commands: dict[str, str]) -> dict[str, str]:
     """Ask each command the agents will run, offering the detected or default one."""
     from rich.prompt import Prompt
 
-    from tac_bootstrap_cli.answers import COMMAND_NAMES
+    from tac_bootstrap_cli.config import COMMAND_NAMES
 
     answered = dict(commands)
     for key in COMMAND_NAMES:

@@ -174,7 +174,7 @@ def test_skeleton_names_escape_hostile_project_names() -> None:
     from tac_bootstrap_cli.config import ProjectConfig
 
     for language, pm in (("javascript", "npm"), ("typescript", "pnpm")):
-        config = ProjectConfig.model_validate(
+        config = ProjectConfig.from_data(
             {"project": {"name": 'my "app" $x é', "language": language, "package_manager": pm}}
         )
         files = render_app(config.template_context(), language)
@@ -237,7 +237,7 @@ def test_every_command_a_framework_stack_names_exists(
     """The defaults (stacks.py) name what the framework's skeleton has: a package.json script,
     the module uvicorn or flask loads, manage.py; the test and lint tools in the dev group."""
     config, files = skeleton(language, framework, pm)
-    cmds = config.commands.model_dump()
+    cmds = config.commands.to_data()
     if language != "python":
         scripts = json.loads(files["package.json"])["scripts"]
         for name, script in scripts_named(cmds, pm).items():
@@ -295,7 +295,7 @@ def test_detection_proposes_the_commands_init_wrote(
     det = detect(tmp_path)
     assert (det.language, det.framework, det.package_manager) == (language, framework, pm)
     assert not det.missing, det.missing
-    cmds = config.commands.model_dump()
+    cmds = config.commands.to_data()
     assert det.commands == {k: cmds[k] for k in det.commands}, det.commands
     assert {"test", "lint", "format", "run"} <= set(det.commands)
 

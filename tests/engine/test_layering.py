@@ -47,6 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "plan",
         "apply",
         "overlay",
+        "overlay_meta",
         "trust",
         "history",
         "upgrade_plan",
@@ -89,6 +90,9 @@ ONLY_IN: dict[str, tuple[str, ...]] = {
     "typer": LAYERS["frontend"],
     "click": LAYERS["frontend"],
     "rich": LAYERS["frontend"],
+    # Pydantic only where a project needs it: team templates' metadata, generated models and the
+    # shipped layer. Commands that only read and write config.yml never load it (~70 ms).
+    "pydantic": ("overlay", "overlay_meta", "modelgen", "_adws"),
     # The observatory's web stack stays inside the observatory (served by ``observe``).
     "starlette": (OBSERVATORY,),
     "uvicorn": (OBSERVATORY,),

@@ -49,7 +49,7 @@ project_names = st.one_of(
 
 
 def _rendered(name: str, language: str, pm: str) -> dict[str, str]:
-    config = ProjectConfig.model_validate(
+    config = ProjectConfig.from_data(
         {"project": {"name": name, "language": language, "package_manager": pm}}
     )
     return {

@@ -27,7 +27,7 @@ def _at(data: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def test_the_shipped_config_defaults_are_the_generators() -> None:
-    generator = ProjectConfig(project=ProjectInfo(name="demo")).model_dump(mode="json")
+    generator = ProjectConfig(project=ProjectInfo(name="demo")).to_data()
     for section in ("agent", "workflows", "database", "telemetry"):
         assert utils.DEFAULT_CONFIG[section] == generator[section], section
     assert set(utils.DEFAULT_CONFIG["commands"]) == set(generator["commands"])

@@ -58,7 +58,9 @@ def write_project(dest: Path, stack: str, *, delay_seconds: float | None = 0) ->
     """Write a stack's project (plus config.yml) to ``dest``, as the CLI would."""
     config = config_for(stack)
     if delay_seconds is not None:
-        config.workflows.on_failure.delay_seconds = delay_seconds
+        workflows = config.workflows
+        on_failure = workflows.on_failure.replace(delay_seconds=delay_seconds)
+        config = config.replace(workflows=workflows.replace(on_failure=on_failure))
     for rel, file in rendered(stack).items():
         path = dest / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -168,8 +168,9 @@ def test_a_command_with_a_star_gets_no_prefix_rule() -> None:
     from tac_bootstrap_cli.render import render_project
 
     config = config_for("go")
-    config.commands.test = "pytest tests/*"
-    config.commands.install = "pip install -r req*.txt"
+    config = config.replace(
+        commands=config.commands.replace(test="pytest tests/*", install="pip install -r req*.txt")
+    )
     perms = json.loads(render_project(config.template_context())[".claude/settings.json"].content)
     rules = [r for key in ("allow", "ask", "deny") for r in perms["permissions"][key]]
     assert all(rule_problem(r) is None for r in rules)
@@ -243,7 +244,7 @@ def test_agent_model_follows_config_and_never_falls_back_silently(
     from tac_bootstrap_cli.render import render_project
 
     config = config_for("go")
-    config.agent.model = configured
+    config = config.replace(agent=config.agent.replace(model=configured))
     files = render_project(config.template_context())
     for agent in AGENTS:
         source = files[f".claude/agents/{agent}.md"].content.decode()
@@ -376,7 +377,7 @@ def test_gitignore_covers_a_database_outside_agents() -> None:
     from tac_bootstrap_cli.render import render_project
 
     config = config_for("go")
-    config.database.path = "data/run.db"
+    config = config.replace(database=config.database.replace(path="data/run.db"))
     files = render_project(config.template_context())
     lines = files[".gitignore"].content.decode().splitlines()
     assert {"/data/run.db", "/data/run.db-wal", "/agents/"} <= set(lines)

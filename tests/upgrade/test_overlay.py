@@ -11,7 +11,8 @@ from cli_support import Run
 from tac_bootstrap_cli import scaffold
 from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo
 from tac_bootstrap_cli.errors import ConfigError
-from tac_bootstrap_cli.overlay import Overlay, OverlayMeta, Question, load_overlay, migrate_answers
+from tac_bootstrap_cli.overlay import Overlay, load_overlay, migrate_answers
+from tac_bootstrap_cli.overlay_meta import OverlayMeta, Question
 from tac_bootstrap_cli.render import render_project
 
 from .conftest import make_overlay
