@@ -1,7 +1,8 @@
 """The generator's own run history, kept with the ``adws`` base modules in a local SQLite file.
 
-Two sides, one file: ``recorder`` writes each command run (``RunRecorder``; the pipeline only
-knows the ``Recorder`` protocol), ``runs`` reads them back for ``tac-bootstrap runs`` and never
+Two sides, one file: ``recorder`` records each command run (``RunRecorder``; the pipeline only
+knows the ``Recorder`` protocol) through ``writer`` (``adw_logging``'s rows, plain ``sqlite3``,
+loaded only when history is on), ``runs`` reads them back for ``tac-bootstrap runs`` and never
 writes; ``location`` says where the file is (``$TAC_BOOTSTRAP_DB``, ``off`` for none).
 """
 

@@ -1,18 +1,21 @@
-"""Recording the generator's own runs: one Agent per command run, through ``adw_logging``.
+"""Recording the generator's own runs: one Agent per command run, with plain ``sqlite3``.
 
 One OrchestratorAgent ``tac-bootstrap``; one Agent per command run (its name is the command); one
 Prompt holding the command line and the answers, with a one-line summary as its response; an
 AgentLog per step and per file action; SystemLogs for warnings and errors. History must never cost
 the user their command: if the database cannot be opened or written, one warning, then no-ops.
 A file that is not ours (``adw_sqlite.check_owner``) is never written; ``TAC_BOOTSTRAP_DB=off``
-turns history off.
+turns history off. The rows are ``adw_logging``'s, written by ``writer`` through ``adw_sqlite``
+without Pydantic or the models (imported only when history is on: ``runs`` imports this module).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
+import sys
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tac_bootstrap_cli.history.location import ORCHESTRATOR, db_path, warn_once
 
 if TYPE_CHECKING:
-    from tac_bootstrap_cli._adws.adw_modules.adw_logging import AgentRun, SystemLogHandler
+    from tac_bootstrap_cli.history.writer import OpenRun
     from tac_bootstrap_cli.plan import FileAction
 
 
@@ -80,7 +83,7 @@ class NullRecorder:
 
 
 class RunRecorder(NullRecorder):
-    """Records one command run through ``tac_bootstrap_cli._adws.adw_modules.adw_logging``; a context manager."""
+    """Records one command run (``writer.OpenRun``); a context manager."""
 
     def __init__(self, command: str, argv: list[str], *, dry_run: bool = False) -> None:
         self.command = command
@@ -89,9 +92,7 @@ class RunRecorder(NullRecorder):
         self.summary = ""
         self.path = db_path()
         self._meta: dict[str, object] = {}
-        self._run: AgentRun | None = None
-        self._syslog: logging.Logger | None = None
-        self._handler: SystemLogHandler | None = None
+        self._run: OpenRun | None = None
         if self.path is None:  # TAC_BOOTSTRAP_DB=off: the user asked for no history, say nothing
             return
         if self.path.exists() and not os.access(self.path, os.W_OK):
@@ -100,24 +101,19 @@ class RunRecorder(NullRecorder):
             self.path = None
             return
         try:
-            from tac_bootstrap_cli._adws.adw_modules.adw_logging import start_run
-        except ImportError as exc:  # a broken install: the command still runs
+            from tac_bootstrap_cli.history.writer import open_run
+        except Exception as exc:  # a broken install (no schema file): the command still runs
             warn_once(f"run history disabled: {exc}")
             return
-        # Non-strict: a failure prints one warning on stderr and turns the run into no-ops.
-        # Buffered: the logs of a sub-second command go in one transaction at its end.
-        self._run = start_run(
-            self.path,
-            command,
-            orchestrator=ORCHESTRATOR,
-            metadata={"argv": argv, "dry_run": dry_run, "cwd": str(Path.cwd())},
-            buffered=True,
-        )
+        # A failure prints one warning on stderr and turns the run into no-ops. The logs of a
+        # sub-second command go in one transaction at its end.
+        metadata = {"argv": argv, "dry_run": dry_run, "cwd": str(Path.cwd())}
+        self._run = open_run(self.path, command, ORCHESTRATOR, metadata)
 
     @property
     def run_id(self) -> str | None:
         """The Agent id of this run, or None when history is off."""
-        return self._run.agent_id if self._run is not None else None
+        return self._run.agent_id if self._run is not None and self._run.healthy else None
 
     @property
     def active(self) -> bool:
@@ -128,35 +124,42 @@ class RunRecorder(NullRecorder):
     def step(self, name: str, **meta: object) -> Iterator[dict[str, object]]:
         """A step_start/step_end pair around the block; the yielded dict goes to the run's metadata."""
         result: dict[str, object] = {}
-        if not self.active:
+        run = self._run
+        if run is None or not run.healthy:
             yield result
             return
-        assert self._run is not None
-        with self._run.step(name, **meta):
+        from tac_bootstrap_cli.history.writer import step_end
+
+        run.log("step_start", name, meta)
+        started = time.perf_counter()
+        try:
             yield result
+        except BaseException as exc:
+            run.log("step_end", name, step_end(meta, started, exc))
+            raise
+        run.log("step_end", name, step_end(meta, started))
         if result:  # kept in the run's metadata: one write at the end, not one more log row
             self._meta[name] = dict(result)
 
     def file_action(self, fa: FileAction, *, written: bool) -> None:
         """An AgentLog ``event`` per file (path, action, bytes, reason)."""
-        if self.active:
-            assert self._run is not None
-            self._run.event(
-                f"{fa.action.value} {fa.path}",
-                path=fa.path,
-                action=fa.action.value,
-                bytes=fa.size if written else 0,
-                reason=fa.reason,
-                written=written,
-            )
+        if self._run is not None:
+            meta = {
+                "path": fa.path,
+                "action": fa.action.value,
+                "bytes": fa.size if written else 0,
+                "reason": fa.reason,
+                "written": written,
+            }
+            self._run.log("event", f"{fa.action.value} {fa.path}", meta)
 
     def warning(self, message: str, **meta: object) -> None:
         """A ``warning`` SystemLog."""
-        self._system_log(logging.WARNING, message, meta)
+        self._system_log("warning", message, meta)
 
     def error(self, message: str, **meta: object) -> None:
         """An ``error`` SystemLog."""
-        self._system_log(logging.ERROR, message, meta)
+        self._system_log("error", message, meta)
 
     def note_answers(self, answers: Mapping[str, Any]) -> None:
         """Kept for the Prompt row written when the run ends."""
@@ -170,31 +173,26 @@ class RunRecorder(NullRecorder):
         """The Prompt's response."""
         self.summary = summary
 
-    def _system_log(self, level: int, message: str, meta: Mapping[str, object]) -> None:
-        if not self.active:
+    def _system_log(self, level: str, message: str, meta: Mapping[str, object]) -> None:
+        """The row ``adw_logging.SystemLogHandler`` wrote for this record, through a logger of
+        its own, ``tac_bootstrap.history.<id>`` (the caller: this method); a failure loses the
+        record, not the run."""
+        run = self._run
+        if run is None or not run.healthy:
             return
-        if self._syslog is None:
-            from tac_bootstrap_cli._adws.adw_modules.adw_logging import SystemLogHandler
-
-            assert self.path is not None  # active implies a path
-            # Strict: a failure here must not print a second warning; the run log reports it.
-            self._handler = SystemLogHandler(self.path, ORCHESTRATOR, strict=True)
-            self._syslog = logging.getLogger(f"tac_bootstrap.history.{id(self)}")
-            self._syslog.propagate = False
-            self._syslog.setLevel(logging.DEBUG)
-            self._syslog.addHandler(self._handler)
         try:
             extra = f" {json.dumps(dict(meta), default=str)}" if meta else ""
-            self._syslog.log(level, f"{self.command}: {message}{extra}")
-        except Exception:  # the handler raised (strict): history is best effort
-            self._close_syslog()
-
-    def _close_syslog(self) -> None:
-        if self._syslog is not None and self._handler is not None:
-            self._syslog.removeHandler(self._handler)
-            self._handler.close()
-        self._syslog = None
-        self._handler = None
+        except Exception:  # a value json.dumps cannot hold even as text: the record is lost
+            return
+        where = {
+            "logger": f"tac_bootstrap.history.{id(self)}",
+            "module": __name__.rpartition(".")[2],
+            "function": "_system_log",
+            "line": sys._getframe().f_lineno,
+            "process": os.getpid(),
+            "thread": threading.current_thread().name,
+        }
+        run.system_log(level, f"{self.command}: {message}{extra}", ORCHESTRATOR, where)
 
     def __enter__(self) -> RunRecorder:
         """The recorder itself."""
@@ -206,26 +204,21 @@ class RunRecorder(NullRecorder):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Write the Prompt row, then finish the run as completed or failed (history off or
-        broken: nothing to write)."""
-        if not self.active:
-            self._close_syslog()
+        """Write the logs, the Prompt row and the finished run (completed or failed) in one
+        transaction (history off or broken: nothing to write)."""
+        run = self._run
+        if run is None or not run.healthy:
             return
-        # Active: adw_logging is loaded already, so its rule costs no import on history-off runs.
-        from tac_bootstrap_cli._adws.adw_modules.adw_logging import succeeded
+        from tac_bootstrap_cli.history.writer import prompt_content, succeeded
 
         ok = succeeded(exc)
         if not ok:
             self.error(f"{type(exc).__name__}: {exc}", exit_code=getattr(exc, "exit_code", None))
             if not self.summary:
                 self.summary = f"failed: {exc}"
-        if self.active:
-            assert self._run is not None
-            if self._meta:
-                self._run.set_metadata(**self._meta)
-            content = json.dumps(
-                {"command_line": self.argv, "answers": self.answers}, ensure_ascii=False
-            )
-            self._run.prompt(content, response=self.summary, status="completed" if ok else "failed")
-            self._run.__exit__(exc_type, exc, tb)
-        self._close_syslog()
+        try:
+            content = prompt_content(self.argv, self.answers)
+        except Exception as failure:  # answers JSON cannot hold: one warning, as for any write
+            run.fail(failure)
+            return
+        run.finish(None if ok else exc, content, self.summary, self._meta)
