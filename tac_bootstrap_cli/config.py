@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-import yaml
-
 from tac_bootstrap_cli import __version__
 from tac_bootstrap_cli._adws.adw_modules import adw_cron
 from tac_bootstrap_cli._adws.adw_modules.utils import db_url_problem, otlp_endpoint_problem
@@ -575,6 +573,8 @@ class ProjectConfig(_Section):
 
 def dump_config(config: ProjectConfig) -> str:
     """``config.yml`` text for ``config``: stable key order, a header saying how to apply edits."""
+    import yaml
+
     data = _dumpable(config)
     body = yaml.safe_dump(
         data,
@@ -705,6 +705,8 @@ def _replace_sections(text: str, old: dict[str, Any], new: dict[str, Any]) -> st
 
 
 def _dump_key(key: str, value: Any) -> list[str]:
+    import yaml
+
     body = yaml.safe_dump(
         {key: value}, sort_keys=False, allow_unicode=True, default_flow_style=False
     )

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tac_bootstrap_cli import yamlread
 from tac_bootstrap_cli.config import CONFIG_FILE, ProjectConfig
 from tac_bootstrap_cli.errors import ConfigError, UsageError
 from tac_bootstrap_cli.trust import require_trusted
@@ -53,6 +52,7 @@ def load_overlay(path: Path) -> Overlay:
     # Pydantic is loaded here, for team templates only: most projects have none.
     from pydantic import ValidationError
 
+    from tac_bootstrap_cli import yamlread
     from tac_bootstrap_cli.overlay_meta import OverlayMeta
 
     if not path.is_dir():

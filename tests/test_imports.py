@@ -54,6 +54,7 @@ ALLOWED_TOP_LEVEL = frozenset(
         "copyreg",
         "enum",
         "functools",
+        "gc",
         "keyword",
         "operator",
         "re",

@@ -14,6 +14,7 @@ command line reads in one place; what they share lives in ``base``.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -566,6 +567,9 @@ def observe(
 
                 webbrowser.open(url)
 
+        # The server runs for hours: the cyclic collector the CLI keeps off for short commands
+        # (cli.main) is needed again.
+        gc.enable()
         server.serve(target, host=host, port=port, on_ready=ready)
     except ObserveError as exc:
         raise TacError(str(exc)) from None

@@ -51,3 +51,17 @@ def test_help_and_version(tmp_path: Path) -> None:
     helped = run("--help", cwd=tmp_path)
     assert helped.returncode == 0 and "Exit codes:" in helped.stdout
     assert run("--version", cwd=tmp_path).stdout.startswith("tac-bootstrap ")
+
+
+def test_main_in_process_gives_the_collector_back() -> None:
+    """``main`` keeps Python's cyclic collector off while a command runs (it finds nothing in a
+    short command's objects); a caller that passes argv gets it back, with nothing frozen."""
+    import gc
+
+    from tac_bootstrap_cli.cli import main
+
+    frozen = gc.get_freeze_count()
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        main(["init", "--help"])
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
