@@ -573,15 +573,7 @@ class ProjectConfig(_Section):
 
 def dump_config(config: ProjectConfig) -> str:
     """``config.yml`` text for ``config``: stable key order, a header saying how to apply edits."""
-    import yaml
-
-    data = _dumpable(config)
-    body = yaml.safe_dump(
-        data,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-    )
+    body = _yaml_text(_dumpable(config))
     return (
         "# tac-bootstrap answers for this project.\n"
         "# Edit them, then run `tac-bootstrap render` to apply the change.\n" + body
@@ -705,12 +697,20 @@ def _replace_sections(text: str, old: dict[str, Any], new: dict[str, Any]) -> st
 
 
 def _dump_key(key: str, value: Any) -> list[str]:
+    return _yaml_text({key: value}).rstrip("\n").split("\n")
+
+
+def _yaml_text(data: dict[str, Any]) -> str:
+    """PyYAML's block-style text of ``data`` (``yamlwrite`` writes the usual config without
+    loading PyYAML; anything else goes to PyYAML itself)."""
+    from tac_bootstrap_cli import yamlwrite
+
+    text = yamlwrite.dump(data)
+    if text is not None:
+        return text
     import yaml
 
-    body = yaml.safe_dump(
-        {key: value}, sort_keys=False, allow_unicode=True, default_flow_style=False
-    )
-    return body.rstrip("\n").split("\n")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
 def load_config(project_dir: Path) -> ProjectConfig:

@@ -62,6 +62,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "jsonmerge",
         "blocks",
         "yamlread",
+        "yamlwrite",
         "projectstate",
         "gitutil",
         "projectdb",
