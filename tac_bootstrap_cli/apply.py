@@ -21,6 +21,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from tac_bootstrap_cli._adws.adw_modules.adw_files import UMASK
+from tac_bootstrap_cli._adws.adw_modules.adw_files import TEMP_SUFFIX, UMASK
 from tac_bootstrap_cli._adws.adw_modules.adw_files import write_atomic as atomic_file
 from tac_bootstrap_cli.errors import Interrupted, TacError, UnsafePathError
 from tac_bootstrap_cli.leftovers import STAGING_MARK, remove_stale_staging, sweep_leftovers
@@ -88,6 +89,76 @@ def write_atomic(root: Path, rel: str, content: bytes, executable: bool = False)
     atomic_file(parent / target.name, content, mode=_mode_for(executable, existing))
 
 
+# Writing relative to an open folder (``dir_fd``) is what makes ``_Folders`` safe; without it
+# (not on POSIX) every file goes through ``write_atomic``.
+_DIR_FD = {os.open, os.stat, os.rename, os.unlink} <= os.supports_dir_fd
+
+
+class _Folders:
+    """The folders one in-place apply writes into, each created, opened and proven inside the
+    root once: its real path lies inside ``root`` and the open descriptor is that very folder.
+    Every file is then created and renamed relative to the descriptor, so a link swapped in for
+    a folder later cannot send a write elsewhere (and no path is resolved again per file)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._open: dict[str, int] = {}
+
+    def _folder(self, rel: str) -> int:
+        fd = self._open.get(rel)
+        if fd is None:
+            path = self.root / rel if rel else self.root
+            path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                real = Path(os.path.realpath(path))
+                if not (
+                    real.is_relative_to(self.root) and os.path.samestat(os.fstat(fd), real.stat())
+                ):
+                    raise UnsafePathError(
+                        f"{path} leads outside {self.root}; nothing written there"
+                    )
+            except BaseException:
+                os.close(fd)
+                raise
+            self._open[rel] = fd
+        return fd
+
+    def write(self, rel: str, content: bytes, executable: bool) -> None:
+        """``write_atomic`` of ``root/rel``: a temporary file in its folder, renamed over it."""
+        folder, _, name = rel.rpartition("/")
+        at = self._folder(folder)
+        try:
+            st = os.stat(name, dir_fd=at, follow_symlinks=False)
+            existing = None if stat.S_ISLNK(st.st_mode) else stat.S_IMODE(st.st_mode)
+        except FileNotFoundError:
+            existing = None
+        # The name sweep_leftovers knows: the pid, 8 random characters, TEMP_SUFFIX.
+        tmp = f".{name}.{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=at)
+        try:
+            try:
+                view = memoryview(content)
+                while view:  # os.write may write less than asked
+                    view = view[os.write(fd, view) :]
+                os.fchmod(fd, _mode_for(executable, existing))
+            finally:
+                os.close(fd)
+            # POSIX rename replaces the target atomically (os.replace, which is the same call,
+            # is not listed in os.supports_dir_fd).
+            os.rename(tmp, name, src_dir_fd=at, dst_dir_fd=at)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=at)
+            raise
+
+    def close(self) -> None:
+        """Close every folder opened."""
+        for fd in self._open.values():
+            os.close(fd)
+        self._open.clear()
+
+
 class _Flag:
     hits = 0
 
@@ -113,11 +184,17 @@ def _sigint_counted(raise_on: int | None) -> Iterator[_Flag]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _apply_one(fa: FileAction, root: Path, report: ApplyReport, total: int, command: str) -> None:
+def _apply_one(
+    fa: FileAction, folders: _Folders, report: ApplyReport, total: int, command: str
+) -> None:
     """Write or remove one file in place; a failure is a ``TacError`` saying how far it got."""
+    root = folders.root
     try:
         if fa.action is Action.DELETE and fa.content is None:
             remove_file(root, fa.path)
+        elif _DIR_FD:
+            assert fa.content is not None
+            folders.write(fa.path, fa.content, fa.executable)
         else:
             assert fa.content is not None
             write_atomic(root, fa.path, fa.content, fa.executable)
@@ -147,12 +224,13 @@ def apply_in_place(
     bases = encode_bases_in_background(plan.next_bases(everything))
     ok = False
     interrupted: Interrupted | None = None
-    with _sigint_counted(raise_on=2) as flag:
+    folders = _Folders(root)
+    with _sigint_counted(raise_on=2) as flag, contextlib.closing(folders):
         try:
             for fa in writes:
                 if flag.hits:
                     raise _interrupted(root, report, writes, command)
-                _apply_one(fa, root, report, len(writes), command)
+                _apply_one(fa, folders, report, len(writes), command)
                 report.written.append(fa.path)
                 if on_file is not None:
                     on_file(fa)

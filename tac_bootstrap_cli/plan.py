@@ -31,7 +31,6 @@ from tac_bootstrap_cli.blocks import (
     merge_block,
 )
 from tac_bootstrap_cli.errors import UnsafePathError
-from tac_bootstrap_cli.jsonmerge import merge_settings
 from tac_bootstrap_cli.merge import has_conflict_markers
 from tac_bootstrap_cli.projectstate import (
     BASES_PATH,
@@ -568,6 +567,10 @@ def decide_settings(
     (hash and base), so the user's own keys and values count as their edit: the next template
     change merges 3-way against it, and a disputed value is reported once.
     """
+    # Only projects that already have a settings file get here: init and add-agentic into a
+    # fresh folder do not load the merge.
+    from tac_bootstrap_cli.jsonmerge import merge_settings
+
     outcome = merge_settings(base, current, want.content, force=force)
     if outcome is None:
         return None

@@ -6,9 +6,27 @@ loaded only when history is on), ``runs`` reads them back for ``tac-bootstrap ru
 writes; ``location`` says where the file is (``$TAC_BOOTSTRAP_DB``, ``off`` for none).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tac_bootstrap_cli.history.location import DB_ENV, OFF, ORCHESTRATOR, db_path
 from tac_bootstrap_cli.history.recorder import NullRecorder, Recorder, RunRecorder
-from tac_bootstrap_cli.history.runs import RunDetail, RunSummary, list_runs, show_run
+
+if TYPE_CHECKING:
+    from tac_bootstrap_cli.history.runs import RunDetail, RunSummary, list_runs, show_run
+
+_READERS = ("RunDetail", "RunSummary", "list_runs", "show_run")
+
+
+def __getattr__(name: str) -> Any:
+    """The reading side (``runs``) on first use: a command that only records never loads it."""
+    if name in _READERS:
+        import tac_bootstrap_cli.history.runs as runs
+
+        return getattr(runs, name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "DB_ENV",

@@ -24,7 +24,8 @@ class CtrlC:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self._monkeypatch = monkeypatch
-        self._real = apply.write_atomic
+        # Every file of an in-place apply is written by _Folders.write.
+        self._real = apply._Folders.write
 
     def arm(self) -> None:
         calls = {"n": 0}
@@ -36,10 +37,10 @@ class CtrlC:
             if calls["n"] == 2:
                 os.kill(os.getpid(), signal.SIGINT)
 
-        self._monkeypatch.setattr(apply, "write_atomic", write_then_ctrl_c)
+        self._monkeypatch.setattr(apply._Folders, "write", write_then_ctrl_c)
 
     def disarm(self) -> None:
-        self._monkeypatch.setattr(apply, "write_atomic", self._real)
+        self._monkeypatch.setattr(apply._Folders, "write", self._real)
 
 
 @pytest.fixture

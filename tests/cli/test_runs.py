@@ -199,7 +199,7 @@ def test_ctrl_c_during_add_agentic_stops_cleanly_and_rerun_completes(
     cli: Run, tree: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = tree({"go.mod": "module x\n"}, name="proj")
-    real = apply.write_atomic
+    real = apply._Folders.write  # every file of an in-place apply
     calls = {"n": 0}
 
     def write_then_ctrl_c(*args: Any, **kwargs: Any) -> None:
@@ -208,13 +208,13 @@ def test_ctrl_c_during_add_agentic_stops_cleanly_and_rerun_completes(
         if calls["n"] == 2:
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(apply, "write_atomic", write_then_ctrl_c)
+    monkeypatch.setattr(apply._Folders, "write", write_then_ctrl_c)
     result = cli("add-agentic", project)
     assert result.exit_code == 130
     assert "interrupted after 2 of" in result.stderr
     assert f"rerun `tac-bootstrap add-agentic {project}`" in result.stderr
     assert not list(project.rglob("*.tac-tmp"))
-    monkeypatch.setattr(apply, "write_atomic", real)
+    monkeypatch.setattr(apply._Folders, "write", real)
     again = cli("add-agentic", project)
     assert again.exit_code == 0, again.output
     assert "conflict" not in again.output  # the two files written before are known as ours

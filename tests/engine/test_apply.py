@@ -83,15 +83,15 @@ def test_failure_inside_a_write_removes_its_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"n": 0}
-    real_replace = Path.replace
+    real_rename = os.rename
 
-    def flaky_replace(self: Path, target: str | os.PathLike[str]) -> Path:
+    def flaky_rename(src: str, dst: str, **dir_fds: int) -> None:  # the temporary file's rename
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError("disk full (injected)")
-        return real_replace(self, target)
+        real_rename(src, dst, **dir_fds)
 
-    monkeypatch.setattr(Path, "replace", flaky_replace)
+    monkeypatch.setattr(os, "rename", flaky_rename)
     with pytest.raises(TacError, match=r"cannot write .*disk full \(injected\)") as caught:
         apply_in_place(plan_for(tmp_path))
     assert "2 of" in str(caught.value)  # says how far it got, and that a rerun completes it
@@ -147,6 +147,50 @@ def test_write_through_a_symlink_leading_out_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafePathError):
         write_atomic(root.resolve(), "sub/x.txt", b"x")
     assert list(outside.iterdir()) == []
+
+
+def test_in_place_refuses_a_folder_swapped_for_a_link_leading_out(tmp_path: Path) -> None:
+    """Planned while d0 was a real folder, applied after it became a link to outside: refused,
+    nothing written outside (each folder is proven inside the root before a file goes in)."""
+    root = (tmp_path / "root").resolve()
+    root.mkdir()
+    (root / "d0").mkdir()
+    plan = plan_for(root)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "d0").rmdir()
+    (root / "d0").symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        apply_in_place(plan)
+    assert list(outside.iterdir()) == []
+
+
+def test_in_place_writes_through_a_link_inside_the_project(tmp_path: Path) -> None:
+    root = tmp_path.resolve()
+    (root / "real").mkdir()
+    (root / "d1").symlink_to(root / "real")  # allowed by the plan: it stays inside
+    apply_in_place(plan_for(root))
+    assert sorted(p.name for p in (root / "real").iterdir()) == ["f1.txt", "f3.txt", "f5.txt"]
+
+
+def test_in_place_keeps_permissions_and_adds_exec_bits(tmp_path: Path) -> None:
+    (tmp_path / "d0").mkdir()
+    (tmp_path / "d0" / "f0.txt").write_bytes(b"mine")
+    (tmp_path / "d0" / "f0.txt").chmod(0o640)
+    desired = [Desired("d0/f0.txt", b"new\n"), Desired("run.sh", b"#!/bin/sh\n", executable=True)]
+    apply_in_place(plan_for(tmp_path, desired), command="render")
+    assert stat.S_IMODE((tmp_path / "d0" / "f0.txt").stat().st_mode) == 0o640
+    assert (tmp_path / "run.sh").stat().st_mode & stat.S_IXUSR
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path: Path) -> None:
+    root = tmp_path.resolve()
+    plan = plan_for(root)
+    (root / "d0" / "f0.txt").mkdir(parents=True)  # a folder where the file goes: rename fails
+    (root / "d0" / "f0.txt" / "keep").write_text("x")
+    with pytest.raises(TacError, match="cannot write"):
+        apply_in_place(plan)
+    assert not [p for p in root.rglob("*") if p.name.endswith(".tac-tmp")]
 
 
 # --- staged (init) -------------------------------------------------------------------------------
