@@ -458,10 +458,10 @@ def bench_init(report: Report, base: Path, env: dict[str, str], runs: int) -> No
         "floor": lambda i: [PY, floor_dir / "floor.py", setup, out("floor", i) / NAME],
         "init": lambda i: [*tac, "init", NAME, "--yes", "-o", out("init", i)],
     }
-    # The floor in a process that also imports the two libraries every tac-bootstrap command is
-    # built on (information: the part of init's time that is theirs, not ours).
+    # The floor in a process that also imports Typer, which every tac-bootstrap command is built
+    # on (information: the part of init's time that is the CLI framework's, not ours).
     with_libraries = (
-        "import runpy, sys, typer; from pydantic import BaseModel;"
+        "import runpy, sys, typer;"
         f" sys.path.insert(0, {str(floor_dir)!r});"
         f" runpy.run_path({str(floor_dir / 'floor.py')!r}, run_name='__main__')"
     )
@@ -592,9 +592,40 @@ PLAIN_PROJECT = {
 
 
 RENDER_IN_FULL = "render (nothing changed, no receipt)"
-FLOOR_WITH_LIBRARIES = "floor + import typer, pydantic"
-# The libraries add-agentic, init, doctor and a full render are built on, imported and nothing else.
-LIBRARIES = "python -c 'import typer, yaml, jinja2.sandbox; from pydantic import BaseModel'"
+FLOOR_WITH_LIBRARIES = "floor + import typer"
+# The libraries add-agentic, init and a full render are built on (besides the standard library),
+# imported and nothing else.
+LIBRARIES = "python -c 'import typer, jinja2.sandbox'"
+HOOKS_ALONE = "doctor's hook runs alone"
+# doctor's hook runs and nothing else: each hook command settings.json registers, run as doctor
+# runs it (/bin/sh -c COMMAND, its sample event on stdin, a throwaway run log, warm bytecode; the
+# first alone, then four at once), plus the guard's probe. The floor of any doctor that runs the
+# hooks as Claude Code does (specs/security.md), which is what doctor is for.
+HOOK_RUNS = """\
+import json, os, subprocess, sys, tempfile
+from concurrent.futures import ThreadPoolExecutor
+root, samples = sys.argv[1], json.loads(sys.argv[2])
+runs = []
+for event, entries in json.load(open(os.path.join(root, ".claude/settings.json")))["hooks"].items():
+    for entry in entries:
+        for hook in entry["hooks"]:
+            if event in samples:
+                runs.append((event, hook["command"], samples[event]))
+                if event == "PreToolUse":
+                    probe = {"tool_name": "Bash", "tool_input": {"command": "rm -rf /"}}
+                    runs.append((event, hook["command"], probe))
+with tempfile.TemporaryDirectory() as tmp:
+    env = dict(os.environ, CLAUDE_PROJECT_DIR=root, TAC_DB_PATH=os.path.join(tmp, "d.db"))
+    def run(one):
+        event, command, fields = one
+        payload = {"session_id": "bench", "transcript_path": "", "cwd": root,
+                   "hook_event_name": event, "permission_mode": "default", **fields}
+        subprocess.run(["/bin/sh", "-c", command], cwd=root, input=json.dumps(payload),
+                       env=env, capture_output=True, text=True, check=False)
+    run(runs[0])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(run, runs[1:]))
+"""
 
 
 def _receipt_answers(history: Path) -> int:
@@ -610,6 +641,8 @@ def _receipt_answers(history: Path) -> int:
 
 def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -> None:
     """Part 3: add-agentic, render (no change), doctor, runs against import typer."""
+    from tac_bootstrap_cli.doctor.hooks import SAMPLE_EVENTS
+
     tac = tac_command()
     work = base / "commands"
     plain = work / "plain" / "shop"
@@ -639,8 +672,10 @@ def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -
         "add-agentic": add_agentic,
         "render (nothing changed)": lambda _i: run_process([*tac, "render", project, "--yes"], env),
         RENDER_IN_FULL: render_in_full,
-        LIBRARIES: lambda _i: run_process(
-            [PY, "-c", "import typer, yaml, jinja2.sandbox; from pydantic import BaseModel"], env
+        LIBRARIES: lambda _i: run_process([PY, "-c", "import typer, jinja2.sandbox"], env),
+        HOOKS_ALONE: lambda _i: run_process(
+            [PY, "-c", HOOK_RUNS, str(project), json.dumps(SAMPLE_EVENTS)],
+            dict(env, PYTHONPYCACHEPREFIX=str(work / "hook-pycache")),
         ),
         "doctor": lambda _i: run_process([*tac, "doctor", project], env, ok=doctor_codes),
         "runs": lambda _i: run_process([*tac, "runs"], env),
@@ -660,6 +695,11 @@ def bench_commands(report: Report, base: Path, env: dict[str, str], runs: int) -
         report.figure(name, samples)
     full = results.pop(RENDER_IN_FULL)
     libraries = results.pop(LIBRARIES)
+    hooks = results.pop(HOOKS_ALONE)
+    report.line(
+        f"information: {HOOKS_ALONE} / import typer {hooks.wall / typer.wall:.2f}x"
+        f" (CPU {hooks.cpu / typer.cpu:.2f}x): doctor runs these before any check of its own"
+    )
     report.line(
         f"information: the libraries alone ({LIBRARIES}) / import typer"
         f" {libraries.wall / typer.wall:.2f}x (CPU {libraries.cpu / typer.cpu:.2f}x):"
