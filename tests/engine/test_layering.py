@@ -57,6 +57,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     # What the stages build on: settings and YAML formats, merges, detection, the project's records.
     "core": (
         "config",
+        "validation",
         "detect",
         "merge",
         "jsonmerge",
