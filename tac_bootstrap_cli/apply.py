@@ -95,33 +95,32 @@ _DIR_FD = {os.open, os.stat, os.rename, os.unlink} <= os.supports_dir_fd
 
 
 class _Folders:
-    """The folders one in-place apply writes into, each created, opened and proven inside the
-    root once: its real path lies inside ``root`` and the open descriptor is that very folder.
-    Every file is then created and renamed relative to the descriptor, so a link swapped in for
-    a folder later cannot send a write elsewhere (and no path is resolved again per file)."""
+    """The folders one in-place apply writes into, opened once each (a few at a time: the plan's
+    paths come folder by folder). Before each file the folder is proven again: its real path lies
+    inside ``root`` and is the folder the descriptor holds. The file is then created, chmod-ed and
+    renamed relative to the descriptor, so nothing swapped in after the proof (a link, a folder
+    moved away) can send the write elsewhere."""
+
+    # Descriptors kept open at once: enough for the folder being written and its neighbours, far
+    # below any limit on open files (256 on macOS by default).
+    KEEP_OPEN = 8
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._open: dict[str, int] = {}
+        self._open: dict[str, int] = {}  # in the order opened: the oldest is closed first
 
     def _folder(self, rel: str) -> int:
+        path = self.root / rel if rel else self.root
         fd = self._open.get(rel)
         if fd is None:
-            path = self.root / rel if rel else self.root
             path.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                real = Path(os.path.realpath(path))
-                if not (
-                    real.is_relative_to(self.root) and os.path.samestat(os.fstat(fd), real.stat())
-                ):
-                    raise UnsafePathError(
-                        f"{path} leads outside {self.root}; nothing written there"
-                    )
-            except BaseException:
-                os.close(fd)
-                raise
+            if len(self._open) >= self.KEEP_OPEN:
+                os.close(self._open.pop(next(iter(self._open))))
             self._open[rel] = fd
+        real = Path(os.path.realpath(path))
+        if not (real.is_relative_to(self.root) and os.path.samestat(os.fstat(fd), real.stat())):
+            raise UnsafePathError(f"{path} leads outside {self.root}; nothing written there")
         return fd
 
     def write(self, rel: str, content: bytes, executable: bool) -> None:
@@ -153,7 +152,7 @@ class _Folders:
             raise
 
     def close(self) -> None:
-        """Close every folder opened."""
+        """Close the folders still open."""
         for fd in self._open.values():
             os.close(fd)
         self._open.clear()

@@ -49,17 +49,18 @@ def main(argv: list[str] | None = None) -> None:
     import gc  # built in: no cost, but not needed by the fast path above
 
     collecting = gc.isenabled()
-    gc.disable()
-    # Our Pydantic models are internal (config, run history): third-party Pydantic plugins have
-    # nothing to observe in them, and finding plugins reads the metadata of every installed
-    # distribution when the first model is built (~20-30 ms of every command that builds one).
-    # Typer does the same for its own adapters. A value the user set is kept.
+    # Our Pydantic models are internal (team-template metadata, generated models): third-party
+    # Pydantic plugins have nothing to observe in them, and finding plugins reads the metadata of
+    # every installed distribution when the first model is built (~20-30 ms). Typer does the same
+    # for its own adapters. A value the user set is kept.
     plugins_were_set = "PYDANTIC_DISABLE_PLUGINS" in os.environ
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    # Until a command starts (commands/base.py restores Python's handler there), an interrupt
-    # can only land in imports or argument parsing.
-    previous = signal.signal(signal.SIGINT, _interrupted_before_work)
-    try:
+    previous: list[Any] = []  # the SIGINT handler replaced, once it is
+    try:  # everything changed below is put back by the finally, whatever fails first
+        gc.disable()
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+        # Until a command starts (commands/base.py restores Python's handler there), an
+        # interrupt can only land in imports or argument parsing.
+        previous.append(signal.signal(signal.SIGINT, _interrupted_before_work))
         from tac_bootstrap_cli.commands import app
         from tac_bootstrap_cli.commands.base import Invocation, lazy_group
 
@@ -77,8 +78,8 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(report_error(exc))
     finally:
-        if signal.getsignal(signal.SIGINT) is _interrupted_before_work:
-            signal.signal(signal.SIGINT, previous)  # an in-process caller gets its own back
+        if previous and signal.getsignal(signal.SIGINT) is _interrupted_before_work:
+            signal.signal(signal.SIGINT, previous[0])  # an in-process caller gets its own back
         if not plugins_were_set:
             os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
         if argv is None:

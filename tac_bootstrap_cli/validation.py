@@ -62,7 +62,7 @@ def _decoded(value: bytes | bytearray, problem: str) -> str:
 def text(value: Any) -> str:
     """``str``: text, or UTF-8 bytes decoded."""
     if isinstance(value, str):
-        return value
+        return value if type(value) is str else str.__str__(value)  # a subclass: its text
     if isinstance(value, bytes | bytearray):
         return _decoded(value, f"{_TEXT}, unable to parse raw data as a unicode string")
     raise _Bad(_TEXT)
@@ -83,16 +83,30 @@ def integer(value: Any) -> int:
         if not value.is_integer():
             raise _Bad(f"{_INTEGER}, got a number with a fractional part")
         if not -(2.0**63) < value < 2.0**63:  # Pydantic's limit for a float taken as an integer
-            raise _Bad("Unable to parse input string as an integer, exceeded maximum size")
+            raise _Bad(_TOO_LONG)
         return int(value)
-    if isinstance(value, str | bytes | bytearray):
+    if isinstance(value, str | bytes):  # not bytearray, as in Pydantic
         unparsable = f"{_INTEGER}, unable to parse string as an integer"
         text = value if isinstance(value, str) else _decoded(value, unparsable)
         text = text.strip()
         if not _INTEGER_TEXT.fullmatch(text):
             raise _Bad(unparsable)
-        return int(text.partition(".")[0].replace("_", ""))
+        sign, digits = _signed(text.partition(".")[0].replace("_", ""))
+        if len(digits) > _MAX_DIGITS:
+            raise _Bad(_TOO_LONG)
+        return int(sign + digits)
     raise _Bad(_INTEGER)
+
+
+# Pydantic reads at most this many significant digits as an integer (and so can int()).
+_MAX_DIGITS = 4300
+_TOO_LONG = "Unable to parse input string as an integer, exceeded maximum size"
+
+
+def _signed(text: str) -> tuple[str, str]:
+    """(sign, digits without leading zeros) of an integer's text."""
+    sign = text[0] if text[0] in "+-" else ""
+    return sign, text[len(sign) :].lstrip("0") or "0"
 
 
 def number(value: Any) -> float:
@@ -102,7 +116,7 @@ def number(value: Any) -> float:
             return float(value)
         except OverflowError:  # an integer of hundreds of digits
             raise _Bad(_NUMBER) from None
-    if isinstance(value, str | bytes | bytearray):
+    if isinstance(value, str | bytes):  # not bytearray, as in Pydantic
         unparsable = f"{_NUMBER}, unable to parse string as a number"
         text = value if isinstance(value, str) else _decoded(value, unparsable)
         text = text.strip()
@@ -217,14 +231,25 @@ class Section:
 
 
 def _plain(value: Any) -> Any:
-    """``value`` as JSON-like data (bytes as text, sets and tuples as lists)."""
+    """``value`` as Pydantic's JSON mode gives it: bytes as text, sets and tuples as lists, NaN
+    and infinities as None, keys as text (``true``/``false`` for booleans)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, Mapping):
-        return {str(_plain(k)): _plain(v) for k, v in value.items()}
+        return {_key(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v) for v in value]
     if isinstance(value, bytes | bytearray):
         return bytes(value).decode("utf-8", "replace")
     return value
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, bytes | bytearray):
+        return bytes(key).decode("utf-8", "replace")
+    return str(key)
 
 
 def _section(

@@ -17,6 +17,9 @@ from typing import Any
 # PyYAML folds plain and quoted text at a space past column 80; a shorter line is never folded.
 WIDTH = 80
 INDENT = 2
+# PyYAML writes a key in the explicit ``? key`` form when the key and its tag (``!!str``, counted
+# though never written) reach 128 characters (Emitter.check_simple_key): from 123 characters on.
+SIMPLE_KEY_LIMIT = 128 - len("!!str")
 
 # Text a plain scalar would read back as something else under YAML 1.1 (PyYAML's implicit
 # resolvers, yaml/resolver.py: bool, float, int, merge, null, timestamp, value): quoted.
@@ -93,6 +96,13 @@ def _text(value: str) -> str | None:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _simple_key(key: str) -> bool:
+    """A key PyYAML writes as ``key:`` (a longer one gets the explicit ``? key`` form)."""
+    return (
+        len(key) < SIMPLE_KEY_LIMIT and bool(_KEY.fullmatch(key)) and not _IMPLICIT.fullmatch(key)
+    )
+
+
 def dump(data: Mapping[str, Any]) -> str | None:
     """``data`` as PyYAML's block style writes it, or None when it holds something ``dump``
     does not write (the caller then uses PyYAML)."""
@@ -105,7 +115,7 @@ def _mapping(data: Mapping[str, Any], depth: int, lines: list[str]) -> bool:
         return False  # PyYAML writes {} inline
     pad = " " * (INDENT * depth)
     for key, value in data.items():
-        if not isinstance(key, str) or not _KEY.fullmatch(key) or _IMPLICIT.fullmatch(key):
+        if not isinstance(key, str) or not _simple_key(key):
             return False
         if isinstance(value, Mapping):
             lines.append(f"{pad}{key}:")

@@ -65,3 +65,28 @@ def test_main_in_process_gives_the_collector_back() -> None:
     with pytest.raises(SystemExit):
         main(["init", "--help"])
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_main_from_another_thread_leaves_the_collector_and_environment_as_they_were() -> None:
+    """Signals can only be set from the main thread: main() then reports that failure as any
+    other, and what it changed before (the collector, the Pydantic plugins switch) is put back
+    (a review found the collector left off)."""
+    import gc
+    import threading
+
+    from tac_bootstrap_cli.cli import main
+
+    codes: list[object] = []
+
+    def run() -> None:
+        try:
+            main(["runs"])
+        except SystemExit as exc:
+            codes.append(exc.code)
+
+    plugins = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert codes == [1]
+    assert gc.isenabled() and os.environ.get("PYDANTIC_DISABLE_PLUGINS") == plugins

@@ -525,8 +525,10 @@ def _folder(db: Path) -> None:
 
 
 def _read_only(db: Path) -> None:
-    record(OldRecorder, db, None)
-    db.chmod(0o444)
+    record(OldRecorder, db, None)  # then frozen by the test (conftest's freeze: root too)
+
+
+Freeze = Callable[[Path], None]  # conftest's freeze fixture
 
 
 def _not_sqlite(db: Path) -> None:
@@ -539,19 +541,21 @@ def test_an_unusable_file_costs_the_same_one_warning(
     spoil: Callable[[Path], None],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    freeze: Freeze,
 ) -> None:
-    if spoil is _read_only and os.geteuid() == 0:
-        pytest.skip("root writes read-only files")
     said: list[str] = []
     for name, make in (("old", OldRecorder), ("new", RunRecorder)):
         db = tmp_path / name / "history.db"
         db.parent.mkdir()
         spoil(db)
+        if spoil is _read_only:
+            freeze(db)
         before = db.read_bytes() if db.is_file() else None
         capsys.readouterr()
         monkeypatch.setattr(location, "_warned", False)
         record(make, db, None)
         said.append(capsys.readouterr().err.replace(str(db), "<db>"))
+        monkeypatch.setattr(location, "_warned", False)  # a new process: warn_once again
         record(make, db, RuntimeError("again"))  # one warning per run, as before
         assert capsys.readouterr().err.replace(str(db), "<db>") == said[-1]
         assert (db.read_bytes() if db.is_file() else None) == before

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,6 +165,47 @@ def test_in_place_refuses_a_folder_swapped_for_a_link_leading_out(tmp_path: Path
     with pytest.raises(UnsafePathError):
         apply_in_place(plan)
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("link_back", [False, True])
+def test_in_place_refuses_a_folder_moved_out_during_the_apply(
+    tmp_path: Path, link_back: bool
+) -> None:
+    """A folder moved out of the project after its first file (a review's case), and a link to
+    where it went put in its place: the next file for it is refused, not written where the
+    folder went (the folder descriptor alone would have followed it)."""
+    root = (tmp_path / "root").resolve()
+    root.mkdir()
+    away = tmp_path / "away"
+
+    def move_d0(fa: FileAction) -> None:
+        if fa.path == "d0/f0.txt":
+            (root / "d0").rename(away)
+            if link_back:
+                (root / "d0").symlink_to(away)
+
+    with pytest.raises(UnsafePathError if link_back else TacError):
+        apply_in_place(plan_for(root), on_file=move_d0)
+    assert sorted(p.name for p in away.iterdir()) == ["f0.txt"]
+
+
+def test_in_place_writes_hundreds_of_folders_under_a_low_open_files_limit(tmp_path: Path) -> None:
+    """Folders are kept open a few at a time: 300 folders under a limit of 64 open files (a
+    review found every folder kept open until the end: macOS allows 256 by default)."""
+    script = f"""
+import resource
+from pathlib import Path
+from tac_bootstrap_cli.apply import apply_in_place
+from tac_bootstrap_cli.plan import Desired, compute_plan
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+root = Path({str(tmp_path.resolve())!r})
+files = [Desired(f"d{{i}}/f.txt", b"x") for i in range(300)]
+print(len(apply_in_place(compute_plan(root, files, None, template_version="t")).written))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "300", done.stderr
 
 
 def test_in_place_writes_through_a_link_inside_the_project(tmp_path: Path) -> None:

@@ -126,6 +126,34 @@ def test_valid_configs_agree_and_dump_the_same(data: dict[str, Any]) -> None:
     assert config.to_data(exclude_none=True) == oracle_dump
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"project": {"name": "d"}, "answers": {"r": float("nan"), "i": float("-inf")}},
+        {"project": {"name": "d"}, "answers": {"m": {True: 1, None: 2, 1.5: 3, b"k": 4}}},
+        {"project": {"name": "d"}, "answers": {"t": (1, {2}), "b": b"x"}},
+        {"project": {"name": "d"}, "workflows": {"on_failure": {"retries": "0" * 4400 + "1"}}},
+        {"project": {"name": "d"}, "workflows": {"on_failure": {"retries": "-" + "0" * 9 + "1"}}},
+        {"project": {"name": "d"}, "workflows": {"on_failure": {"retries": "9" * 4301}}},
+        {"project": {"name": "d"}, "workflows": {"on_failure": {"retries": "9" * 4300}}},
+        {"project": {"name": "d"}, "workflows": {"on_failure": {"retries": bytearray(b"3")}}},
+        {"project": {"name": "d"}, "workflows": {"on_failure": {"delay_seconds": bytearray(b"3")}}},
+        {"project": {"name": bytearray(b"d")}},
+    ],
+)  # fmt: skip
+def test_edges_the_strategies_rarely_reach_agree(data: dict[str, Any]) -> None:
+    """Found by a review: NaN answers, odd keys, 4,300-digit integers, bytearrays."""
+    assert same(ours(data), pydantic(data))
+
+
+def test_a_str_subclass_becomes_plain_text() -> None:
+    class Name(str):
+        pass
+
+    config = ProjectConfig.from_data({"project": {"name": Name("demo")}})
+    assert type(config.project.name) is str
+
+
 def test_the_constructor_validates_like_the_data() -> None:
     assert ProjectInfo(name="demo").package_manager == "uv"
     with pytest.raises(ConfigInvalid, match=r"^language: language 'cobol' is not one of"):

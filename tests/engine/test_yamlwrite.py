@@ -40,7 +40,22 @@ SCALARS = st.one_of(
     TEXT,
 )
 KEYS = st.one_of(
-    st.sampled_from(["project", "name", "on", "yes", "null", "a b", "_x", "x1", "1x", "version"]),
+    st.sampled_from(
+        [
+            "project",
+            "name",
+            "on",
+            "yes",
+            "null",
+            "a b",
+            "_x",
+            "x1",
+            "1x",
+            "version",
+            "k" * 127,
+            "k" * 128,
+        ]
+    ),
     st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True),
 )
 DATA = st.recursive(
