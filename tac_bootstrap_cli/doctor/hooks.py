@@ -79,8 +79,15 @@ def _compile_error(path: Path, rel: str) -> str | None:
     return None
 
 
-def check_hooks(p: Project) -> Iterator[Check]:
-    """Hook scripts named by settings and in .claude/hooks: present, executable, compiling."""
+def check_hooks(p: Project) -> list[Check]:
+    """Hook scripts named by settings and in .claude/hooks: present, executable, compiling
+    (found once per project: the run check asks too)."""
+    if p.hook_checks is None:
+        p.hook_checks = list(_script_checks(p))
+    return p.hook_checks
+
+
+def _script_checks(p: Project) -> Iterator[Check]:
     scripts = _hook_scripts(p)
     missing, not_exec, broken = [], [], []
     for rel in sorted(scripts):

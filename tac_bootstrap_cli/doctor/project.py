@@ -9,6 +9,7 @@ from pathlib import Path
 from tac_bootstrap_cli.apply import write_atomic
 from tac_bootstrap_cli.blocks import MANAGED_FILES, BrokenMarkers, find_block, merge_block
 from tac_bootstrap_cli.config import ProjectConfig, load_config
+from tac_bootstrap_cli.doctor.report import Check
 from tac_bootstrap_cli.errors import TacError
 from tac_bootstrap_cli.plan import Desired, path_problem
 from tac_bootstrap_cli.projectstate import (
@@ -38,6 +39,7 @@ class Project:
     untrusted: str | None = None  # why team templates were not rendered (never without trust)
     run_any_hooks: bool = False  # run hook code even when it is not what we generate (--run-hooks)
     render_error: str | None = None  # why the layer could not be rendered (templates gone, ...)
+    hook_checks: list[Check] | None = None  # check_hooks' findings, once found
 
     def generated(self, path: str) -> Desired | None:
         """The current rendering of ``path``, if the answers could be rendered."""
