@@ -43,6 +43,13 @@ _TEXT = "Input should be a valid string"
 _INTEGER = "Input should be a valid integer"
 _NUMBER = "Input should be a valid number"
 _STR_KEYS = "Keys should be strings"
+# What Pydantic strips around a number written as text: Unicode's White_Space. Python's own
+# str.strip() also strips the separators \x1c-\x1f, which Pydantic refuses.
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000")
+)
 # An integer as text: digits with single underscores between them, and a zero fraction ("3.0").
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0+)?", re.ASCII)
 _NUMBER_TEXT = re.compile(
@@ -88,7 +95,7 @@ def integer(value: Any) -> int:
     if isinstance(value, str | bytes):  # not bytearray, as in Pydantic
         unparsable = f"{_INTEGER}, unable to parse string as an integer"
         text = value if isinstance(value, str) else _decoded(value, unparsable)
-        text = text.strip()
+        text = text.strip(_WHITESPACE)
         if not _INTEGER_TEXT.fullmatch(text):
             raise _Bad(unparsable)
         sign, digits = _signed(text.partition(".")[0].replace("_", ""))
@@ -119,7 +126,7 @@ def number(value: Any) -> float:
     if isinstance(value, str | bytes):  # not bytearray, as in Pydantic
         unparsable = f"{_NUMBER}, unable to parse string as a number"
         text = value if isinstance(value, str) else _decoded(value, unparsable)
-        text = text.strip()
+        text = text.strip(_WHITESPACE)
         if not _NUMBER_TEXT.fullmatch(text):
             raise _Bad(unparsable)
         return float(text.replace("_", ""))

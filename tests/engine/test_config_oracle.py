@@ -17,7 +17,8 @@ from tac_bootstrap_cli.config import ConfigInvalid, ProjectConfig, ProjectInfo, 
 from tests import config_oracle
 
 # Text that is almost a number, a stack name, a cron line or a URL: where the rules have edges.
-NUMERIC = st.text(alphabet="0123456789 +-._eEinfatyxINF", max_size=8)
+# Around a number: spaces Pydantic strips (Unicode White_Space) and separators it does not.
+NUMERIC = st.text(alphabet="0123456789 +-._eEinfatyxINF\t\x1c\x1f\xa0\u2000\u200b", max_size=8)
 KNOWN = st.sampled_from(
     [
         "python", "typescript", "go", "rust", "cobol", "uv", "npm", "pip", "cargo", "poetry",
@@ -139,6 +140,9 @@ def test_valid_configs_agree_and_dump_the_same(data: dict[str, Any]) -> None:
         {"project": {"name": "d"}, "workflows": {"on_failure": {"retries": bytearray(b"3")}}},
         {"project": {"name": "d"}, "workflows": {"on_failure": {"delay_seconds": bytearray(b"3")}}},
         {"project": {"name": bytearray(b"d")}},
+        {"project": {"name": "d"}, "version": b"\x1c0"},
+        {"project": {"name": "d"}, "version": "\xa01\u2000"},
+        {"project": {"name": "d"}, "workflows": {"on_failure": {"delay_seconds": "\x1f1"}}},
     ],
 )  # fmt: skip
 def test_edges_the_strategies_rarely_reach_agree(data: dict[str, Any]) -> None:

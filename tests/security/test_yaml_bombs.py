@@ -93,6 +93,8 @@ def test_template_metadata_bomb(tmp_path: Path) -> None:
     team = tmp_path / "team"
     team.mkdir()
     meta = team / "tac-template.yml"
+    meta.write_text('version: "1"\nquestions:\n  - name: x\n')
+    load_overlay(team)  # what a first load imports (Pydantic, PyYAML) is not the bomb's work
     meta.write_text('version: "1"\nquestions:\n  - name: x\n    default:\n' + bomb("      "))
     with call_budget(MAX_CALLS), pytest.raises(ConfigError, match="alias bomb"):
         load_overlay(team)
