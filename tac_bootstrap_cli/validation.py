@@ -93,11 +93,7 @@ def integer(value: Any) -> int:
             raise _Bad(_TOO_LONG)
         return int(value)
     if isinstance(value, str | bytes):  # not bytearray, as in Pydantic
-        unparsable = f"{_INTEGER}, unable to parse string as an integer"
-        text = value if isinstance(value, str) else _decoded(value, unparsable)
-        text = text.strip(_WHITESPACE)
-        if not _INTEGER_TEXT.fullmatch(text):
-            raise _Bad(unparsable)
+        text = _numeral(value, _INTEGER_TEXT, f"{_INTEGER}, unable to parse string as an integer")
         sign, digits = _signed(text.partition(".")[0].replace("_", ""))
         if len(digits) > _MAX_DIGITS:
             raise _Bad(_TOO_LONG)
@@ -108,6 +104,15 @@ def integer(value: Any) -> int:
 # Pydantic reads at most this many significant digits as an integer (and so can int()).
 _MAX_DIGITS = 4300
 _TOO_LONG = "Unable to parse input string as an integer, exceeded maximum size"
+
+
+def _numeral(value: str | bytes, form: re.Pattern[str], unparsable: str) -> str:
+    """The text of a number written as text (bytes decoded, spaces around it stripped), which
+    must match ``form``; else ``unparsable``."""
+    text = (value if isinstance(value, str) else _decoded(value, unparsable)).strip(_WHITESPACE)
+    if not form.fullmatch(text):
+        raise _Bad(unparsable)
+    return text
 
 
 def _signed(text: str) -> tuple[str, str]:
@@ -124,11 +129,7 @@ def number(value: Any) -> float:
         except OverflowError:  # an integer of hundreds of digits
             raise _Bad(_NUMBER) from None
     if isinstance(value, str | bytes):  # not bytearray, as in Pydantic
-        unparsable = f"{_NUMBER}, unable to parse string as a number"
-        text = value if isinstance(value, str) else _decoded(value, unparsable)
-        text = text.strip(_WHITESPACE)
-        if not _NUMBER_TEXT.fullmatch(text):
-            raise _Bad(unparsable)
+        text = _numeral(value, _NUMBER_TEXT, f"{_NUMBER}, unable to parse string as a number")
         return float(text.replace("_", ""))
     raise _Bad(_NUMBER)
 
