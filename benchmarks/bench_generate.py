@@ -154,6 +154,23 @@ def bench_generate(report: Report, runs: int, folder: Path) -> None:
     report.target("generate 100 entities", median, GENERATE_TARGET_S, unit="s")
 
 
+def events(package: Any, rows: int) -> list[Any]:
+    """``rows`` ``EventCreate`` models of the generated events package (the same rows for every
+    dialect, so their figures compare)."""
+    return [
+        package.EventCreate(
+            run=f"run-{i % 100}",
+            kind=("step_start", "step_end", "event", "error")[i % 4],
+            message=f"message number {i}",
+            tokens=i % 5000,
+            cost=(i % 1000) / 1000,
+            ok=i % 7 != 0,
+            data={"i": i, "tags": ["a", "b"]} if i % 3 == 0 else None,
+        )
+        for i in range(rows)
+    ]
+
+
 def bench_create_many(report: Report, rows: int, runs: int, folder: Path) -> None:
     spec_path = folder / "events.yaml"
     spec_path.write_text(EVENTS_SPEC, encoding="utf-8")
@@ -163,18 +180,7 @@ def bench_create_many(report: Report, rows: int, runs: int, folder: Path) -> Non
     package: Any = importlib.import_module("bench_events")
 
     def build() -> list[Any]:
-        return [
-            package.EventCreate(
-                run=f"run-{i % 100}",
-                kind=("step_start", "step_end", "event", "error")[i % 4],
-                message=f"message number {i}",
-                tokens=i % 5000,
-                cost=(i % 1000) / 1000,
-                ok=i % 7 != 0,
-                data={"i": i, "tags": ["a", "b"]} if i % 3 == 0 else None,
-            )
-            for i in range(rows)
-        ]
+        return events(package, rows)
 
     items: list[Any] = []
     building = in_process(lambda: items.extend(build()))
@@ -250,18 +256,7 @@ def bench_create_many_postgres(report: Report, rows: int, runs: int, folder: Pat
     from tests import pg_support
 
     package = _pg_events(folder)
-    items = [
-        package.EventCreate(
-            run=f"run-{i % 100}",
-            kind=("step_start", "step_end", "event", "error")[i % 4],
-            message=f"message number {i}",
-            tokens=i % 5000,
-            cost=(i % 1000) / 1000,
-            ok=i % 7 != 0,
-            data={"i": i, "tags": ["a", "b"]} if i % 3 == 0 else None,
-        )
-        for i in range(rows)
-    ]
+    items = events(package, rows)
     repo_class = package.EventRepository
     now = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
     external = os.environ.get("TEST_DATABASE_URL")

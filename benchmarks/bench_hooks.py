@@ -30,26 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import write_layer
+
 TARGET_MS = 50.0
 FLOORS = {
     "floor": "python3 -c 'import sys; sys.stdin.buffer.read()'",
     "floor -S": "python3 -S -c 'import sys; sys.stdin.buffer.read()'",
 }
-
-
-def render(dest: Path) -> Path:
-    """Write a Go project's layer (plus config.yml) to ``dest`` through the library API."""
-    from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo, dump_config
-    from tac_bootstrap_cli.render import render_project
-
-    config = ProjectConfig(project=ProjectInfo(name="bench", language="go", package_manager="go"))
-    for rel, file in render_project(config.template_context()).items():
-        path = dest / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(file.content)
-        path.chmod(file.mode)
-    (dest / "config.yml").write_text(dump_config(config), encoding="utf-8")
-    return dest
 
 
 def guard_command(root: Path) -> str:
@@ -143,7 +130,7 @@ def main() -> int:
     print(f"python3: {python3} ({version}); {os.cpu_count()} CPUs; {args.calls} calls per round")
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-hooks-") as tmp:
-        root = render(Path(tmp) / "bench")
+        root = write_layer(Path(tmp) / "bench", "bench", "go", "go")
         for cold in (False, True):
             label = "cold (no bytecode cache)" if cold else "warm (bytecode cached)"
             if not cold:  # one call writes the caches, as any earlier session would have

@@ -50,8 +50,17 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench_hooks import render
-from benchlib import PY, Report, Sample, Samples, interleave, isolated_env, ms, run_process
+from benchlib import (
+    PY,
+    Report,
+    Sample,
+    Samples,
+    interleave,
+    isolated_env,
+    ms,
+    run_process,
+    write_layer,
+)
 
 from tac_bootstrap_cli._adws.adw_modules import adw_telemetry
 from tac_bootstrap_cli._adws.adw_modules.adw_sqlite import connect, init_schema
@@ -171,23 +180,6 @@ def hook_event(root: Path, env: dict[str, str]) -> Sample:
     return run_process(["sh", "-c", script], env, cwd=root)
 
 
-def python_project(dest: Path) -> Path:
-    """A generated Python (uv) project, as tests/telemetry makes one (the library API)."""
-    from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo, dump_config
-    from tac_bootstrap_cli.render import render_project
-
-    config = ProjectConfig(
-        project=ProjectInfo(name="demo", language="python", package_manager="uv")
-    )
-    for rel, file in render_project(config.template_context()).items():
-        path = dest / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(file.content)
-        path.chmod(file.mode)
-    (dest / "config.yml").write_text(dump_config(config), encoding="utf-8")
-    return dest
-
-
 @contextmanager
 def silent_server() -> Iterator[str]:
     """An endpoint that accepts connections and never answers; yields its base URL."""
@@ -301,7 +293,7 @@ def workflows(
     base: Path, healthy: str, runs: int, timeout: float
 ) -> dict[str, tuple[Case, Samples]]:
     """The four contestants of the whole-process comparison, interleaved."""
-    root = python_project(base / "demo")
+    root = write_layer(base / "demo", "demo", "python", "uv")
     env = workflow_env(base, root)
     with silent_server() as silent:
         cases = [
@@ -373,7 +365,7 @@ def report_workflows(report: Report, runs: dict[str, tuple[Case, Samples]], time
 
 def per_event(report: Report, base: Path, url: str, events: int, rounds: int) -> None:
     """The per-event figures and their target (see the module docstring)."""
-    root = render(base / "project")
+    root = write_layer(base / "project", "bench", "go", "go")
     env = isolated_env(base, CLAUDE_PROJECT_DIR=str(root), PATH=f"{Path(PY).parent}:/usr/bin:/bin")
     db = base / "trace.db"
     agent, start = make_db(db, events)

@@ -65,6 +65,23 @@ def load_text() -> str:
 # --- processes ----------------------------------------------------------------------------------
 
 
+def write_layer(dest: Path, name: str, language: str, package_manager: str) -> Path:
+    """A generated project's layer (plus config.yml) written to ``dest`` through the library API,
+    without the pipeline's records: what the hook and telemetry benchmarks run."""
+    from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo, dump_config
+    from tac_bootstrap_cli.render import render_project
+
+    info = ProjectInfo(name=name, language=language, package_manager=package_manager)
+    config = ProjectConfig(project=info)
+    for rel, file in render_project(config.template_context()).items():
+        path = dest / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(file.content)
+        path.chmod(file.mode)
+    (dest / "config.yml").write_text(dump_config(config), encoding="utf-8")
+    return dest
+
+
 def tool(name: str) -> Path | None:
     """The console script ``name`` installed beside this interpreter, if any."""
     path = BIN / name

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from observe_support import RUN_OK, fill, free_port, serve
 
-from tac_bootstrap_cli.config import ProjectConfig, ProjectInfo, dump_config
-from tac_bootstrap_cli.render import BASE_MODULES, render_project
-from tests.layer.layer_support import UV_CACHE_DIR
+from tac_bootstrap_cli.render import BASE_MODULES
+from tests.layer.layer_support import UV_CACHE_DIR, write_project
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "tac_bootstrap_cli" / "_adws" / "adw_modules" / "observatory"
@@ -34,25 +33,12 @@ def test_every_file_of_the_observatory_is_a_base_module() -> None:
     assert files == {rel for rel in BASE_MODULES if rel.startswith("adws/adw_modules/observatory/")}
 
 
-def _project(dest: Path) -> Path:
-    config = ProjectConfig(
-        project=ProjectInfo(name="demo", language="python", package_manager="uv")
-    )
-    for rel, file in render_project(config.template_context()).items():
-        path = dest / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(file.content)
-        path.chmod(file.mode)
-    (dest / "config.yml").write_text(dump_config(config), encoding="utf-8")
-    return dest
-
-
 @pytest.mark.slow
 def test_a_generated_project_serves_the_same_app(tmp_path: Path) -> None:
     uv = shutil.which("uv")
     if uv is None:
         pytest.fail("uv is required (python3 -m pip install uv)")
-    project = _project(tmp_path / "demo")
+    project = write_project(tmp_path / "demo", "python-uv", delay_seconds=None)
     env = {k: v for k, v in os.environ.items() if k not in ("TAC_DB_PATH", "VIRTUAL_ENV")}
     if UV_CACHE_DIR:
         env["UV_CACHE_DIR"] = UV_CACHE_DIR
@@ -109,7 +95,7 @@ def test_runs_of_the_real_layer_are_observed(tmp_path: Path) -> None:
     uv = shutil.which("uv")
     if uv is None:
         pytest.fail("uv is required (python3 -m pip install uv)")
-    project = _project(tmp_path / "demo")
+    project = write_project(tmp_path / "demo", "python-uv", delay_seconds=None)
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     fake = project / "adws" / "adw_tests" / "fake_claude.py"
     env = {k: v for k, v in os.environ.items() if k not in ("TAC_DB_PATH", "VIRTUAL_ENV")}
